@@ -1,0 +1,53 @@
+//! Server functions: thin wrappers that read the request's session and call the engine.
+
+use auto_logout::UserView;
+use leptos::prelude::*;
+
+/// The name of the cookie that carries a one-time notice to the landing page.
+pub const FLASH_COOKIE: &str = "auto_logout_flash";
+
+/// The signed-in user of this request, or `None` for an anonymous visitor.
+#[server]
+pub async fn current_user() -> Result<Option<UserView>, ServerFnError> {
+    let auth: auto_logout::server::AuthSession = leptos_axum::extract().await?;
+    Ok(auth.user.map(|user| user.view()))
+}
+
+/// The one-time notice for the landing page (e.g. after signing out), consumed when shown.
+///
+/// A page request made by `fetch` (the router following a form's redirect) does not consume it,
+/// so that the client-side navigation that follows still finds it.
+#[server]
+pub async fn take_flash() -> Result<Option<String>, ServerFnError> {
+    use axum::http::{header, request::Parts, HeaderValue};
+    let parts: Parts = leptos_axum::extract().await?;
+    let flash = parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == FLASH_COOKIE)
+        .map(|(_, value)| value.to_owned());
+    let Some(flash) = flash else {
+        return Ok(None);
+    };
+    let fetch_mode = parts
+        .headers
+        .get("sec-fetch-mode")
+        .and_then(|v| v.to_str().ok());
+    let is_server_fn_call = parts.uri.path().starts_with("/api/");
+    let is_navigation = matches!(fetch_mode, None | Some("navigate"));
+    if is_server_fn_call || is_navigation {
+        let response = expect_context::<leptos_axum::ResponseOptions>();
+        response.append_header(
+            header::SET_COOKIE,
+            HeaderValue::from_static("auto_logout_flash=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"),
+        );
+    }
+    Ok(match flash.as_str() {
+        "signed_out" => Some("You have been signed out.".to_owned()),
+        _ => None,
+    })
+}

@@ -1,0 +1,31 @@
+//! The navigation bar: the product name, and who is signed in with a sign-out button.
+
+use crate::{AuthVersion, CurrentUser};
+use leptos::prelude::*;
+use leptos_router::components::{Form, A};
+
+/// The bar at the top of every page.
+#[component]
+pub fn NavBar() -> impl IntoView {
+    let user = expect_context::<CurrentUser>().0;
+    let version = expect_context::<AuthVersion>().0;
+    view! {
+        <header class="nav">
+            <A href="/" attr:class="brand">"auto-logout"</A>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match user.await {
+                        Ok(Some(user)) => view! {
+                            <span class="who" data-testid="signed-in-as">{user.username}</span>
+                            <A href="/home">"Home"</A>
+                            <Form method="post" action="/logout" version=version replace=true attr:class="inline">
+                                <button type="submit" data-testid="sign-out">"Sign out"</button>
+                            </Form>
+                        }.into_any(),
+                        _ => view! { <A href="/sign-in">"Sign in"</A> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </header>
+    }
+}

@@ -1,0 +1,77 @@
+//! The Leptos application: the HTML shell, the routes and the pages.
+//!
+//! Pages render on the server (feature `ssr`) and hydrate in the browser (feature `hydrate`).
+//! State changes go through plain HTML forms (`POST /sign-in`, `POST /logout`) that the router's
+//! `<Form>` upgrades to fetch + client-side navigation once WebAssembly has loaded, so every page
+//! works with and without JavaScript.
+
+pub mod api;
+pub mod components;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+/// Counts sign-ins and sign-outs made in this tab; resources that depend on who is signed in
+/// refetch when it changes.
+#[derive(Clone, Copy)]
+pub struct AuthVersion(pub RwSignal<usize>);
+
+/// The signed-in user (or `None`), shared by the navigation bar and the pages.
+#[derive(Clone, Copy)]
+pub struct CurrentUser(pub Resource<Result<Option<auto_logout::UserView>, ServerFnError>>);
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The application: navigation bar and routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let version = RwSignal::new(0usize);
+    provide_context(AuthVersion(version));
+    let user = Resource::new(move || version.get(), |_| api::current_user());
+    provide_context(CurrentUser(user));
+    // Effects run only in the browser: mark <body> once the app is live, for tests and CSS.
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/auto-logout.css" />
+        <Title text="auto-logout" />
+        <Router>
+            <components::nav::NavBar />
+            <main>
+                <Routes fallback=pages::not_found::NotFound>
+                    <Route path=path!("/") view=pages::landing::Landing />
+                    <Route path=path!("/sign-in") view=pages::sign_in::SignIn />
+                    <Route path=path!("/home") view=pages::home::Home />
+                    <Route path=path!("/logout") view=pages::logout::LogoutConfirm />
+                </Routes>
+            </main>
+        </Router>
+    }
+}

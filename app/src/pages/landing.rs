@@ -1,0 +1,28 @@
+//! `GET /`: the public landing page, with the notice left by a sign-out.
+
+use crate::api::take_flash;
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// The landing page.
+#[component]
+pub fn Landing() -> impl IntoView {
+    let flash = Resource::new(|| (), |_| take_flash());
+    view! {
+        <section class="card">
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    flash.await.ok().flatten().map(|message| view! {
+                        <p class="flash" role="status" data-testid="flash">{message}</p>
+                    })
+                })}
+            </Suspense>
+            <h1>"auto-logout"</h1>
+            <p>
+                "Sessions that end on time: after a spell of inactivity, and at a fixed limit after sign-in, "
+                "whichever comes first, with a live countdown so nobody loses work to a surprise."
+            </p>
+            <p><A href="/home">"Go to your home page"</A></p>
+        </section>
+    }
+}

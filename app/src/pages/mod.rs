@@ -1,0 +1,7 @@
+//! One module per page.
+
+pub mod home;
+pub mod landing;
+pub mod logout;
+pub mod not_found;
+pub mod sign_in;

@@ -1,0 +1,54 @@
+//! `GET /sign-in`: the sign-in form. It posts to `POST /sign-in`, which redirects to `next`
+//! on success and back here with `error=1` on failure.
+
+use crate::AuthVersion;
+use leptos::prelude::*;
+use leptos_router::{components::Form, hooks::use_query_map};
+
+/// The one message for every failed sign-in: it never says whether the user exists.
+pub const SIGN_IN_FAILED: &str = "Invalid username or password.";
+
+/// The sign-in page.
+#[component]
+pub fn SignIn() -> impl IntoView {
+    let query = use_query_map();
+    let version = expect_context::<AuthVersion>().0;
+    let next = move || query.read().get("next").unwrap_or_default();
+    let failed = move || query.read().get("error").is_some();
+    let reason = move || query.read().get("reason");
+    let notice = move || {
+        reason().and_then(|reason| match reason.as_str() {
+            "idle" | "expired" => Some("The session has expired. Please login again to continue."),
+            "revoked" => Some("Your session was signed out from another device."),
+            "suspended" => Some("Your session was ended because it was used from another browser."),
+            _ => None,
+        })
+    };
+    view! {
+        <section class="card narrow">
+            <h1>"Sign in"</h1>
+            {move || notice().map(|text| view! {
+                <p class="notice" role="status" data-testid="expiry-message">{text}</p>
+            })}
+            <Show when=failed>
+                <p class="error" role="alert" data-testid="sign-in-error">{SIGN_IN_FAILED}</p>
+            </Show>
+            <Form method="post" action="/sign-in" version=version replace=true>
+                <input type="hidden" name="next" value=next />
+                <label>
+                    "Username"
+                    <input name="username" autocomplete="username" required maxlength="64" autofocus />
+                </label>
+                <label>
+                    "Password"
+                    <input type="password" name="password" autocomplete="current-password" required maxlength="1024" />
+                </label>
+                <label class="check">
+                    <input type="checkbox" name="remember" value="true" />
+                    " Remember me"
+                </label>
+                <button type="submit" data-testid="sign-in-submit">"Sign in"</button>
+            </Form>
+        </section>
+    }
+}

@@ -1,0 +1,71 @@
+import { expect, test } from '@playwright/test';
+import { DEMO, hydrated, submitSignIn } from './helpers';
+
+test('sign in, see /home, sign out, and Back shows nothing protected', async ({ page }) => {
+  await page.goto('/home');
+  await expect(page).toHaveURL(/\/sign-in\?next=%2Fhome$/);
+  await hydrated(page);
+
+  // Once hydrated, signing in and out happens without a full page load.
+  await page.evaluate(() => ((window as any).__sameDocument = true));
+  await submitSignIn(page);
+  await expect(page).toHaveURL(/\/home$/);
+  await expect(page.getByTestId('greeting')).toContainText(`Hello, ${DEMO.username}`);
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+
+  await page.getByTestId('sign-out').click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByTestId('flash')).toHaveText('You have been signed out.');
+  await expect(page.getByTestId('signed-in-as')).toHaveCount(0);
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+
+  await page.goBack();
+  await expect(page).toHaveURL(/\/sign-in/);
+  await expect(page.getByTestId('greeting')).toHaveCount(0);
+  await expect(page.getByText(`Hello, ${DEMO.username}`)).toHaveCount(0);
+});
+
+test('Back after a full-page sign-out does not show /home from any cache', async ({ page }) => {
+  await page.goto('/sign-in');
+  await hydrated(page);
+  await submitSignIn(page);
+  await expect(page.getByTestId('greeting')).toBeVisible();
+  // A full page load of /home, then sign out from the confirmation page with a reload.
+  await page.goto('/home');
+  await expect(page.getByTestId('greeting')).toBeVisible();
+  await page.goto('/logout');
+  await hydrated(page);
+  await page.getByTestId('confirm-sign-out').click();
+  await expect(page).toHaveURL(/\/$/);
+  await page.goBack();
+  await page.goBack();
+  await expect(page.getByTestId('greeting')).toHaveCount(0);
+  await expect(page).toHaveURL(/\/sign-in/);
+});
+
+test('a wrong password shows one generic message', async ({ page }) => {
+  await page.goto('/sign-in');
+  await hydrated(page);
+  await submitSignIn(page, DEMO.username, 'wrong password');
+  await expect(page.getByTestId('sign-in-error')).toHaveText('Invalid username or password.');
+  await submitSignIn(page, 'nobody-here', 'wrong password');
+  await expect(page.getByTestId('sign-in-error')).toHaveText('Invalid username or password.');
+  await expect(page).toHaveURL(/\/sign-in\?error=1/);
+});
+
+test.describe('without JavaScript', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('the forms still sign in and out', async ({ page }) => {
+    await page.goto('/home');
+    await expect(page).toHaveURL(/\/sign-in\?next=%2Fhome$/);
+    await submitSignIn(page);
+    await expect(page).toHaveURL(/\/home$/);
+    await expect(page.getByTestId('greeting')).toContainText(`Hello, ${DEMO.username}`);
+    await page.getByTestId('sign-out').click();
+    await expect(page).toHaveURL(/\/$/);
+    await expect(page.getByTestId('flash')).toHaveText('You have been signed out.');
+    await page.goBack();
+    await expect(page.getByTestId('greeting')).toHaveCount(0);
+  });
+});

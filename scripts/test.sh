@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test: the engine's unit, property and doc tests, the server's unit and
+# integration tests (SQLite always; PostgreSQL too when reachable), the app's tests, and the
+# Playwright end-to-end tests in Chromium against a freshly built server.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+"$root/scripts/setup.sh"
+export PATH="$root/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+# PostgreSQL: use TEST_POSTGRES_URL when given, else the local server if one answers.
+if [ -z "${TEST_POSTGRES_URL:-}" ] && command -v pg_isready >/dev/null 2>&1 \
+   && pg_isready -q -h 127.0.0.1 -p 5432; then
+  export TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:5432/test"
+fi
+echo "PostgreSQL tests: ${TEST_POSTGRES_URL:-skipped (set TEST_POSTGRES_URL)}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "building the app (cargo leptos build)"
+cargo leptos build
+
+step "end-to-end tests (Playwright, Chromium)"
+(cd end2end && npx playwright test)
+
+step "engine tests"
+cargo test -p auto-logout --features server
+
+step "app tests"
+cargo test -p app --features ssr
+
+step "server unit and integration tests"
+cargo test -p server

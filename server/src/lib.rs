@@ -1,0 +1,8 @@
+//! The auto-logout server: configuration, command line, router assembly and start-up.
+//! `main.rs` only parses the command line and calls into here.
+
+pub mod cli;
+pub mod config;
+pub mod startup;
+pub mod state;
+pub mod web;

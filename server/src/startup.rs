@@ -1,0 +1,176 @@
+//! Building and running the server: database, migrations, router, listener.
+
+use crate::{
+    config::Config,
+    state::AppState,
+    web::{auth_routes, client, csrf, guard, slash, SESSION_COOKIE},
+};
+use app::{shell, App};
+use auto_logout::server::{
+    AuditLog, Backend, Database, SharedClock, Sessions, SqlSessionStore, StoreError, Users,
+};
+use axum::{
+    middleware,
+    routing::{get, post},
+    Router, ServiceExt,
+};
+use axum_login::AuthManagerLayerBuilder;
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::{net::SocketAddr, sync::Arc};
+use tokio::net::TcpListener;
+use tower::Layer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
+
+/// The demo account created on first start.
+pub const DEMO_USERNAME: &str = "demo";
+/// Its password (printed at start-up and in the README).
+pub const DEMO_PASSWORD: &str = "auto-logout-demo";
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source} (is another server running there?)")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Leptos' settings are unusable.
+    #[error("Leptos configuration error: {0}")]
+    Leptos(String),
+}
+
+/// A server bound to its port, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+/// Opens the database named in `config` and applies migrations.
+pub async fn open_database(config: &Config) -> Result<Database, StoreError> {
+    let db = Database::connect(&config.database_url).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+impl Application {
+    /// Opens the database, applies migrations, creates the demo account when there are no
+    /// users, and binds `config.site_addr` (port 0 picks a free port).
+    ///
+    /// # Errors
+    /// [`StartError`] naming what failed.
+    pub async fn build(config: Config, clock: SharedClock) -> Result<Self, StartError> {
+        let db = open_database(&config).await?;
+        let users = Users::new(db.clone(), clock.clone());
+        if users.count().await? == 0 {
+            users.create(DEMO_USERNAME, DEMO_PASSWORD, false).await?;
+            tracing::info!(
+                "created the demo account: username `{DEMO_USERNAME}`, password `{DEMO_PASSWORD}`"
+            );
+            println!("Demo account: username `{DEMO_USERNAME}`, password `{DEMO_PASSWORD}`");
+        }
+        let listener = TcpListener::bind(config.site_addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.site_addr,
+                source,
+            })?;
+        let mut leptos_options = leptos::config::get_configuration(None)
+            .map_err(|e| StartError::Leptos(e.to_string()))?
+            .leptos_options;
+        leptos_options.site_addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.site_addr,
+            source,
+        })?;
+        let state = AppState {
+            sessions: Sessions::new(db.clone()),
+            audit: AuditLog::new(db.clone()),
+            users,
+            db,
+            clock,
+            config: Arc::new(config),
+            leptos_options,
+        };
+        let router = router(state.clone());
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The shared state (database, clock, configuration), e.g. for tests.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves requests until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = middleware::from_fn(slash::trailing_slash).layer(self.router);
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}
+
+/// The complete router: pages, form endpoints, health, with the session and security layers.
+pub fn router(state: AppState) -> Router {
+    let store = SqlSessionStore::new(state.db.clone(), state.clock.clone());
+    let session_layer = SessionManagerLayer::new(store)
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_secure(state.config.cookie_secure)
+        .with_expiry(Expiry::OnSessionEnd);
+    let backend = Backend::new(state.users.clone());
+    let auth_layer = AuthManagerLayerBuilder::new(backend, session_layer).build();
+    let trusted = Arc::new(state.config.trusted_proxies.clone());
+
+    let routes = generate_route_list(App);
+    let leptos_options: LeptosOptions = state.leptos_options.clone();
+    Router::new()
+        .route("/sign-in", post(auth_routes::sign_in))
+        .route("/logout", post(auth_routes::logout))
+        .route("/healthz", get(|| async { "ok" }))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                let state = state.clone();
+                move || leptos::context::provide_context(state.clone())
+            },
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(guard::page_guard))
+        .layer(auth_layer)
+        .layer(middleware::from_fn(guard::no_store))
+        .layer(middleware::from_fn(csrf::csrf_guard))
+        .layer(middleware::from_fn_with_state(trusted, client::client_info))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+

@@ -1,0 +1,32 @@
+//! What every handler can reach: storage, the clock and the configuration.
+
+use crate::config::Config;
+use auto_logout::server::{AuditLog, Database, SharedClock, Sessions, Users};
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use std::sync::Arc;
+
+/// Shared state of one running server. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The database.
+    pub db: Database,
+    /// Accounts.
+    pub users: Users,
+    /// The sessions table.
+    pub sessions: Sessions,
+    /// The audit log.
+    pub audit: AuditLog,
+    /// The one clock.
+    pub clock: SharedClock,
+    /// Settings.
+    pub config: Arc<Config>,
+    /// Leptos' own settings (site root, output name).
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

@@ -1,0 +1,185 @@
+//! `POST /sign-in` and `POST /logout`: the two form endpoints behind the pages.
+
+use super::{error::AppError, SESSION_COOKIE};
+use crate::state::AppState;
+use auto_logout::{
+    redirect::safe_next,
+    server::{
+        sessions::{Ending, META_KEY},
+        store::id_hash,
+        AuthSession, ClientInfo, Credentials, NewAuditEntry, SessionMeta,
+    },
+    AuditEvent, EndReason,
+};
+use axum::{
+    extract::State,
+    http::{header, HeaderValue},
+    response::{IntoResponse, Redirect, Response},
+    Extension, Form,
+};
+use serde::Deserialize;
+
+/// The sign-in form as posted. Every field is optional so that a malformed post is just a
+/// failed sign-in, never a 4xx that tells something apart.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SignInForm {
+    username: String,
+    password: String,
+    next: String,
+    remember: Option<String>,
+}
+
+/// Where a failed sign-in sends the browser: back to the form with the generic message.
+fn failure_target(next: Option<&str>) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("error", "1");
+    if let Some(next) = next {
+        query.append_pair("next", next);
+    }
+    format!("/sign-in?{}", query.finish())
+}
+
+/// Checks the credentials; on success starts a session with a fresh id and redirects to
+/// `next` (same-site paths only, else `/home`); on failure records `login_failed` and
+/// redirects back to the form.
+pub async fn sign_in(
+    State(state): State<AppState>,
+    Extension(client): Extension<ClientInfo>,
+    mut auth: AuthSession,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, AppError> {
+    let next = safe_next(&form.next);
+    let now = state.clock.now();
+    let creds = Credentials {
+        username: form.username.clone(),
+        password: form.password,
+    };
+    let user = auth
+        .authenticate(creds)
+        .await
+        .map_err(|e| AppError::Session(e.to_string()))?;
+    let Some(user) = user else {
+        state
+            .audit
+            .record(NewAuditEntry {
+                username: Some(form.username).filter(|u| !u.is_empty()),
+                ip: client.ip.clone(),
+                user_agent: client.user_agent.clone(),
+                ..NewAuditEntry::new(AuditEvent::LoginFailed, now)
+            })
+            .await?;
+        return Ok(Redirect::to(&failure_target(next.as_deref())).into_response());
+    };
+
+    // Signing in over a live session ends that one first: one sign-in, one session.
+    if auth.user.is_some() {
+        if let Some(old) = auth.session.id() {
+            state
+                .sessions
+                .end(
+                    &id_hash(&old),
+                    Ending {
+                        reason: EndReason::Logout,
+                        at: now,
+                        actor_id: None,
+                        detail: Some("replaced by a new sign-in".into()),
+                        client: client.clone(),
+                    },
+                )
+                .await?;
+        }
+    }
+    // A new id on every successful sign-in (axum-login only cycles it for anonymous sessions).
+    auth.session
+        .cycle_id()
+        .await
+        .map_err(|e| AppError::Session(e.to_string()))?;
+    let meta = SessionMeta {
+        user_id: user.id,
+        kind: "browser".into(),
+        remember: form.remember.is_some(),
+        created_at: now,
+        client: client.clone(),
+    };
+    auth.session
+        .insert(META_KEY, &meta)
+        .await
+        .map_err(|e| AppError::Session(e.to_string()))?;
+    auth.login(&user)
+        .await
+        .map_err(|e| AppError::Session(e.to_string()))?;
+    auth.session
+        .save()
+        .await
+        .map_err(|e| AppError::Session(e.to_string()))?;
+    let session_hash = auth.session.id().map(|id| id_hash(&id));
+    state
+        .audit
+        .record(NewAuditEntry {
+            user_id: Some(user.id),
+            username: Some(user.username.clone()),
+            session_hash,
+            ip: client.ip,
+            user_agent: client.user_agent,
+            ..NewAuditEntry::new(AuditEvent::Login, now)
+        })
+        .await?;
+    tracing::info!(user = %user.username, "signed in");
+    Ok(Redirect::to(next.as_deref().unwrap_or("/home")).into_response())
+}
+
+/// Ends the session on the server (final, audited), expires the cookie and sends the browser
+/// to `/` with a one-time notice.
+pub async fn logout(
+    State(state): State<AppState>,
+    Extension(client): Extension<ClientInfo>,
+    mut auth: AuthSession,
+) -> Result<Response, AppError> {
+    let signed_in = auth.user.is_some();
+    if let (true, Some(id)) = (signed_in, auth.session.id()) {
+        state
+            .sessions
+            .end(
+                &id_hash(&id),
+                Ending {
+                    reason: EndReason::Logout,
+                    at: state.clock.now(),
+                    actor_id: None,
+                    detail: None,
+                    client,
+                },
+            )
+            .await?;
+    }
+    auth.logout()
+        .await
+        .map_err(|e| AppError::Session(e.to_string()))?;
+    let mut response = Redirect::to("/").into_response();
+    let secure = if state.config.cookie_secure { "; Secure" } else { "" };
+    let removal = format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}");
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&removal) {
+        headers.append(header::SET_COOKIE, value);
+    }
+    if signed_in {
+        headers.append(
+            header::SET_COOKIE,
+            HeaderValue::from_static(
+                "auto_logout_flash=signed_out; Path=/; Max-Age=60; HttpOnly; SameSite=Lax",
+            ),
+        );
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_keeps_a_safe_next_and_flags_the_error() {
+        assert_eq!(failure_target(Some("/home")), "/sign-in?error=1&next=%2Fhome");
+        assert_eq!(failure_target(None), "/sign-in?error=1");
+    }
+}

@@ -1,0 +1,67 @@
+//! Page access: anonymous visitors to protected pages go to sign-in, signed-in visitors to the
+//! sign-in page go home, non-administrators get 403 on admin pages; and no response that may
+//! hold personal content is cached.
+
+use auto_logout::{redirect::sign_in_url, server::AuthSession};
+use axum::{
+    extract::Request,
+    http::{header, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+
+/// Paths only a signed-in person may see.
+pub fn is_protected(path: &str) -> bool {
+    matches!(path, "/home" | "/sessions") || path == "/admin" || path.starts_with("/admin/")
+}
+
+/// Sends visitors where they belong before any page renders.
+pub async fn page_guard(auth: AuthSession, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let is_page_read = matches!(*req.method(), Method::GET | Method::HEAD);
+    if is_page_read && is_protected(path) {
+        match &auth.user {
+            None => {
+                let here = req
+                    .uri()
+                    .path_and_query()
+                    .map_or(path, |pq| pq.as_str());
+                return Redirect::to(&sign_in_url(here, None)).into_response();
+            }
+            Some(user) if path.starts_with("/admin") && !user.is_admin => {
+                return (StatusCode::FORBIDDEN, "Administrators only.").into_response();
+            }
+            Some(_) => {}
+        }
+    }
+    if is_page_read && path == "/sign-in" && auth.user.is_some() {
+        return Redirect::to("/home").into_response();
+    }
+    next.run(req).await
+}
+
+/// `Cache-Control: no-store` on everything but the static bundle, so that neither a shared
+/// cache nor the Back button shows a page after sign-out.
+pub async fn no_store(req: Request, next: Next) -> Response {
+    let is_static = req.uri().path().starts_with("/pkg/");
+    let mut res = next.run(req).await;
+    if !is_static {
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protected_paths() {
+        assert!(is_protected("/home"));
+        assert!(is_protected("/admin/sessions"));
+        assert!(!is_protected("/administrator"));
+        assert!(!is_protected("/"));
+        assert!(!is_protected("/sign-in"));
+    }
+}

@@ -1,0 +1,12 @@
+//! HTTP: the router and its middleware. Handlers here are thin: they read the request and
+//! call the engine.
+
+pub mod auth_routes;
+pub mod client;
+pub mod csrf;
+pub mod error;
+pub mod guard;
+pub mod slash;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "auto_logout_session";

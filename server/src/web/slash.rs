@@ -1,0 +1,52 @@
+//! Trailing slashes: `/sign-in/` means `/sign-in` (SPEC §4).
+
+use axum::{
+    extract::Request,
+    http::{Method, Uri},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+
+/// `path` without trailing slashes, and with leading slashes collapsed to one so that the
+/// result can never be read as `//other.host`.
+pub fn trimmed_path(path: &str) -> Option<String> {
+    if path == "/" || !path.ends_with('/') {
+        return None;
+    }
+    let trimmed = path.trim_end_matches('/');
+    let trimmed = trimmed.trim_start_matches('/');
+    Some(format!("/{trimmed}"))
+}
+
+/// Redirects `GET`/`HEAD` of a path with a trailing slash to the path without it (308,
+/// keeping the query); other methods are routed as if the slash were absent.
+pub async fn trailing_slash(mut req: Request, next: Next) -> Response {
+    let Some(path) = trimmed_path(req.uri().path()) else {
+        return next.run(req).await;
+    };
+    let target = match req.uri().query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path,
+    };
+    if matches!(*req.method(), Method::GET | Method::HEAD) {
+        return Redirect::permanent(&target).into_response();
+    }
+    if let Ok(uri) = target.parse::<Uri>() {
+        *req.uri_mut() = uri;
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_slashes_are_removed_and_hosts_cannot_appear() {
+        assert_eq!(trimmed_path("/sign-in/").as_deref(), Some("/sign-in"));
+        assert_eq!(trimmed_path("/a/b//").as_deref(), Some("/a/b"));
+        assert_eq!(trimmed_path("//evil.example/").as_deref(), Some("/evil.example"));
+        assert_eq!(trimmed_path("/"), None);
+        assert_eq!(trimmed_path("/home"), None);
+    }
+}

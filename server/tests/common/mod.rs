@@ -1,0 +1,218 @@
+//! Test helpers: a real server on a free port, a fresh database per test (SQLite in a temp
+//! folder, or a new PostgreSQL database when `TEST_POSTGRES_URL` is set), and an HTTP client
+//! that keeps cookies and does not follow redirects.
+
+#![allow(dead_code)]
+
+use auto_logout::server::{Database, ManualClock, SharedClock, SystemClock};
+use reqwest::{header, redirect::Policy, Client, Response};
+use server::{config::Config, startup::Application, state::AppState};
+use std::{sync::Arc, time::Duration};
+
+/// The password of the account every test gets.
+pub const PASSWORD: &str = "correct horse battery";
+/// A desktop Chrome user agent.
+pub const CHROME_UA: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
+/// A database made for one test.
+pub struct TestDb {
+    /// Its URL.
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// A new SQLite file in a temporary folder.
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
+        Self { url, _dir: Some(dir) }
+    }
+
+    /// A new, empty PostgreSQL database, or `None` when `TEST_POSTGRES_URL` is unset.
+    pub async fn postgres() -> Option<Self> {
+        let admin_url = std::env::var("TEST_POSTGRES_URL").ok()?;
+        let name = format!("auto_logout_test_{}", rand_suffix());
+        let admin = Database::connect(&admin_url).await.expect("connect to TEST_POSTGRES_URL");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(admin.pool())
+            .await
+            .expect("create test database");
+        admin.close().await;
+        let mut url = url::Url::parse(&admin_url).expect("TEST_POSTGRES_URL is a URL");
+        url.set_path(&name);
+        Some(Self { url: url.to_string(), _dir: None })
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    format!("{}_{}", std::process::id(), nanos % 1_000_000_000_000)
+}
+
+/// A running server.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// Its state (database, clock).
+    pub state: AppState,
+    /// The clock, when the test controls it.
+    pub clock: Option<ManualClock>,
+    /// The account's username.
+    pub username: String,
+    _db: TestDb,
+}
+
+/// Options for [`spawn_app_with`].
+#[derive(Default)]
+pub struct Spawn {
+    /// Extra environment-style settings, e.g. `("AUTO_LOGOUT_IDLE_TIME", "2s")`.
+    pub env: Vec<(&'static str, String)>,
+    /// Use a hand-moved clock starting at this many ms.
+    pub manual_clock_at: Option<i64>,
+}
+
+/// A server on a free port with a fresh database and the account `alice`.
+pub async fn spawn_app(db: TestDb) -> TestApp {
+    spawn_app_with(db, Spawn::default()).await
+}
+
+/// Like [`spawn_app`], with settings.
+pub async fn spawn_app_with(db: TestDb, spawn: Spawn) -> TestApp {
+    let mut env: Vec<(&'static str, String)> = vec![
+        ("DATABASE_URL", db.url.clone()),
+        ("LEPTOS_SITE_ADDR", "127.0.0.1:0".into()),
+    ];
+    env.extend(spawn.env);
+    let config = Config::from_sources(None, |name| {
+        env.iter().rev().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+    })
+    .expect("test configuration");
+    let manual = spawn
+        .manual_clock_at
+        .map(|ms| ManualClock::new(auto_logout::UnixMillis(ms)));
+    let clock: SharedClock = match &manual {
+        Some(m) => Arc::new(m.clone()),
+        None => Arc::new(SystemClock),
+    };
+    let app = Application::build(config, clock).await.expect("server starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    state
+        .users
+        .create("alice", PASSWORD, false)
+        .await
+        .expect("create alice");
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp {
+        address,
+        state,
+        clock: manual,
+        username: "alice".into(),
+        _db: db,
+    }
+}
+
+/// A client with its own cookie jar that reports redirects instead of following them.
+pub fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .user_agent(CHROME_UA)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+impl TestApp {
+    /// `address` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Posts the sign-in form as a same-origin browser would.
+    pub async fn sign_in(&self, client: &Client, username: &str, password: &str, next: &str) -> Response {
+        client
+            .post(self.url("/sign-in"))
+            .header("origin", &self.address)
+            .header("sec-fetch-site", "same-origin")
+            .form(&[("username", username), ("password", password), ("next", next)])
+            .send()
+            .await
+            .expect("sign-in request")
+    }
+
+    /// A signed-in client for `alice`.
+    pub async fn signed_in(&self) -> Client {
+        let client = browser();
+        let res = self.sign_in(&client, &self.username, PASSWORD, "").await;
+        assert_eq!(res.status(), 303);
+        assert_eq!(location(&res), "/home");
+        client
+    }
+
+    /// Posts `/logout` as a same-origin browser would.
+    pub async fn logout(&self, client: &Client) -> Response {
+        client
+            .post(self.url("/logout"))
+            .header("origin", &self.address)
+            .header("sec-fetch-site", "same-origin")
+            .send()
+            .await
+            .expect("logout request")
+    }
+}
+
+/// The `Location` header of a redirect.
+pub fn location(res: &Response) -> String {
+    res.headers()
+        .get(header::LOCATION)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+/// Every `Set-Cookie` header of a response.
+pub fn set_cookies(res: &Response) -> Vec<String> {
+    res.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The value of the session cookie set by `res`, if any.
+pub fn session_cookie(res: &Response) -> Option<String> {
+    set_cookies(res).into_iter().find_map(|c| {
+        let first = c.split(';').next()?.trim().to_owned();
+        let (name, value) = first.split_once('=')?;
+        (name == "auto_logout_session" && !value.is_empty()).then(|| value.to_owned())
+    })
+}
+
+/// Generates one `#[tokio::test]` per database for each listed async test function
+/// `fn(TestDb)`: always on SQLite, and on PostgreSQL when `TEST_POSTGRES_URL` is set.
+#[macro_export]
+macro_rules! db_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::TestDb::sqlite()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    match $crate::common::TestDb::postgres().await {
+                        Some(db) => super::$name(db).await,
+                        None => eprintln!("TEST_POSTGRES_URL is not set: skipped on PostgreSQL"),
+                    }
+                }
+            )*
+        }
+    };
+}

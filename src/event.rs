@@ -1,0 +1,148 @@
+//! Why a session ends, and the events written to the audit log.
+
+use serde::{Deserialize, Serialize};
+use std::{fmt, str::FromStr};
+
+/// Every event the audit log records (SPEC §6), stored by its snake_case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditEvent {
+    /// A successful sign-in that started a session.
+    Login,
+    /// The person signed out.
+    Logout,
+    /// The session ended after the idle limit passed without activity.
+    IdleTimeout,
+    /// The session ended at its absolute limit.
+    AbsoluteTimeout,
+    /// The session was ended by its owner from another device, an administrator or a password change.
+    Revoked,
+    /// The session was presented in a way it was not bound to (another user agent).
+    Suspended,
+    /// A sign-in attempt failed.
+    LoginFailed,
+    /// The session was ended, or refused, by the per-user session limit.
+    SessionLimit,
+}
+
+impl AuditEvent {
+    /// All events, in the order the admin filters list them.
+    pub const ALL: [AuditEvent; 8] = [
+        AuditEvent::Login,
+        AuditEvent::Logout,
+        AuditEvent::IdleTimeout,
+        AuditEvent::AbsoluteTimeout,
+        AuditEvent::Revoked,
+        AuditEvent::Suspended,
+        AuditEvent::LoginFailed,
+        AuditEvent::SessionLimit,
+    ];
+
+    /// The stored name, e.g. `"idle_timeout"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AuditEvent::Login => "login",
+            AuditEvent::Logout => "logout",
+            AuditEvent::IdleTimeout => "idle_timeout",
+            AuditEvent::AbsoluteTimeout => "absolute_timeout",
+            AuditEvent::Revoked => "revoked",
+            AuditEvent::Suspended => "suspended",
+            AuditEvent::LoginFailed => "login_failed",
+            AuditEvent::SessionLimit => "session_limit",
+        }
+    }
+}
+
+impl fmt::Display for AuditEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is not one of the audit events.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown audit event `{0}`; expected one of login, logout, idle_timeout, absolute_timeout, revoked, suspended, login_failed, session_limit")]
+pub struct UnknownEvent(pub String);
+
+impl FromStr for AuditEvent {
+    type Err = UnknownEvent;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AuditEvent::ALL
+            .into_iter()
+            .find(|event| event.as_str() == s)
+            .ok_or_else(|| UnknownEvent(s.to_owned()))
+    }
+}
+
+/// Why a session ended; stored in the session row and mirrored by an [`AuditEvent`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// The person signed out.
+    Logout,
+    /// No activity for the idle limit.
+    IdleTimeout,
+    /// The absolute limit since sign-in passed.
+    AbsoluteTimeout,
+    /// Ended from elsewhere: another device, an administrator, a password change.
+    Revoked,
+    /// Presented by a user agent it was not bound to.
+    Suspended,
+    /// Ended to make room under the per-user session limit.
+    SessionLimit,
+}
+
+impl EndReason {
+    /// The audit event that records this ending.
+    pub const fn audit_event(self) -> AuditEvent {
+        match self {
+            EndReason::Logout => AuditEvent::Logout,
+            EndReason::IdleTimeout => AuditEvent::IdleTimeout,
+            EndReason::AbsoluteTimeout => AuditEvent::AbsoluteTimeout,
+            EndReason::Revoked => AuditEvent::Revoked,
+            EndReason::Suspended => AuditEvent::Suspended,
+            EndReason::SessionLimit => AuditEvent::SessionLimit,
+        }
+    }
+
+    /// The stored name, the same as the audit event's.
+    pub const fn as_str(self) -> &'static str {
+        self.audit_event().as_str()
+    }
+
+    /// The `reason` query value the sign-in page understands (`idle`, `expired`, `revoked`, ...).
+    pub const fn sign_in_reason(self) -> &'static str {
+        match self {
+            EndReason::Logout => "logout",
+            EndReason::IdleTimeout => "idle",
+            EndReason::AbsoluteTimeout => "expired",
+            EndReason::Revoked | EndReason::SessionLimit => "revoked",
+            EndReason::Suspended => "suspended",
+        }
+    }
+}
+
+impl fmt::Display for EndReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_round_trips_through_its_name() {
+        for event in AuditEvent::ALL {
+            assert_eq!(event.as_str().parse::<AuditEvent>(), Ok(event));
+        }
+    }
+
+    #[test]
+    fn unknown_event_names_the_choices() {
+        let err = "nap".parse::<AuditEvent>().unwrap_err();
+        assert!(err.to_string().contains("idle_timeout"));
+    }
+}

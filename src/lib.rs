@@ -1,0 +1,29 @@
+//! # auto-logout — the session engine
+//!
+//! The rules that decide when a signed-in session ends, written as pure functions of
+//! (policy, session times, now) so that every rule is a plain unit test:
+//!
+//! - [`policy`]: idle and absolute limits, deadlines and [`SessionStatus`].
+//! - [`event`]: why a session ended and the audit events we record.
+//! - [`redirect`]: which `next` targets are safe to send a browser to.
+//! - [`dto`]: the data that the server and the browser exchange.
+//! - [`clock`]: the one notion of time ([`UnixMillis`]) every rule is given.
+//!
+//! With the feature `server`, the module `server` adds storage (sqlx, SQLite and PostgreSQL),
+//! the axum-login backend, the tower-sessions store and the audit log. Without it, the crate
+//! is free of I/O and builds for `wasm32-unknown-unknown`.
+
+pub mod clock;
+pub mod dto;
+pub mod event;
+pub mod policy;
+pub mod redirect;
+
+#[cfg(feature = "server")]
+pub mod server;
+
+pub use clock::UnixMillis;
+pub use dto::{SessionStatus, UserView};
+pub use event::{AuditEvent, EndReason};
+pub use policy::{Deadlines, SessionTimes, TimeoutPolicy};
+pub use redirect::safe_next;

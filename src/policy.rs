@@ -1,0 +1,262 @@
+//! The timeout policy: when a session's idle and absolute limits fall, and how much is left.
+//!
+//! Everything here is a pure function of the policy, the session's own times and `now`.
+
+use crate::{clock::UnixMillis, dto::SessionStatus, event::EndReason};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The limits that apply to one session.
+///
+/// `None` (or a zero duration, see [`TimeoutPolicy::new`]) disables a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeoutPolicy {
+    /// Sign out after this long without activity.
+    pub idle: Option<Duration>,
+    /// Sign out this long after sign-in, whatever the activity.
+    pub absolute: Option<Duration>,
+    /// Show the expiry warning this long before the first limit.
+    pub warn_before: Duration,
+}
+
+impl TimeoutPolicy {
+    /// A policy from the configured durations; a zero duration disables that limit (SPEC §3).
+    pub fn new(idle: Duration, absolute: Duration, warn_before: Duration) -> Self {
+        let enabled = |d: Duration| (!d.is_zero()).then_some(d);
+        Self {
+            idle: enabled(idle),
+            absolute: enabled(absolute),
+            warn_before,
+        }
+    }
+
+    /// The moments the limits fall for a session with these times.
+    ///
+    /// Activity moves only the idle deadline; the absolute deadline depends on the sign-in time
+    /// alone, so no activity can ever extend it.
+    pub fn deadlines(&self, times: SessionTimes) -> Deadlines {
+        Deadlines {
+            idle_end: self.idle.map(|idle| times.last_activity_at.plus(idle)),
+            session_end: self.absolute.map(|abs| times.created_at.plus(abs)),
+        }
+    }
+
+    /// The limit that has passed at `now`, with the moment it passed; `None` while the session
+    /// is still valid. When both have passed, the earlier one is the reason.
+    pub fn expiry(&self, times: SessionTimes, now: UnixMillis) -> Option<(EndReason, UnixMillis)> {
+        self.deadlines(times).expiry(now)
+    }
+
+    /// What is left of the session at `now`, for the countdown and the status API.
+    pub fn status(&self, times: SessionTimes, now: UnixMillis) -> SessionStatus {
+        let deadlines = self.deadlines(times);
+        SessionStatus {
+            seconds_until_idle_end: deadlines.idle_end.map(|d| seconds_left(now, d)),
+            seconds_until_session_end: deadlines.session_end.map(|d| seconds_left(now, d)),
+            warn_before: self.warn_before.as_secs(),
+        }
+    }
+}
+
+/// The times of one session that the policy looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionTimes {
+    /// When the person signed in; fixes the absolute deadline.
+    pub created_at: UnixMillis,
+    /// The last request that counted as activity.
+    pub last_activity_at: UnixMillis,
+}
+
+impl SessionTimes {
+    /// A session that starts (and was last active) at `now`.
+    pub fn started_at(now: UnixMillis) -> Self {
+        Self {
+            created_at: now,
+            last_activity_at: now,
+        }
+    }
+
+    /// The times after activity at `now`. Time never runs backwards here: a `now` earlier than
+    /// the last activity (a clock step back) leaves the times unchanged.
+    pub fn touched(self, now: UnixMillis) -> Self {
+        Self {
+            last_activity_at: self.last_activity_at.max(now),
+            ..self
+        }
+    }
+}
+
+/// The moments a session's limits fall; `None` where that limit is disabled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deadlines {
+    /// When the idle limit falls unless there is activity first.
+    pub idle_end: Option<UnixMillis>,
+    /// When the absolute limit falls.
+    pub session_end: Option<UnixMillis>,
+}
+
+impl Deadlines {
+    /// The first deadline that is at or before `now`, with its reason.
+    pub fn expiry(&self, now: UnixMillis) -> Option<(EndReason, UnixMillis)> {
+        let idle = self
+            .idle_end
+            .filter(|d| *d <= now)
+            .map(|d| (EndReason::IdleTimeout, d));
+        let absolute = self
+            .session_end
+            .filter(|d| *d <= now)
+            .map(|d| (EndReason::AbsoluteTimeout, d));
+        match (idle, absolute) {
+            (Some(i), Some(a)) => Some(if a.1 <= i.1 { a } else { i }),
+            (one, other) => one.or(other),
+        }
+    }
+
+    /// The earlier of the two deadlines, if any limit is enabled.
+    pub fn first(&self) -> Option<UnixMillis> {
+        match (self.idle_end, self.session_end) {
+            (Some(i), Some(s)) => Some(i.min(s)),
+            (one, other) => one.or(other),
+        }
+    }
+}
+
+/// Whole seconds from `now` until `deadline`, rounded up and never negative: a countdown shows
+/// `0` exactly when the deadline has been reached.
+fn seconds_left(now: UnixMillis, deadline: UnixMillis) -> u64 {
+    let millis = now.millis_until(deadline);
+    if millis <= 0 {
+        0
+    } else {
+        (millis as u64).div_ceil(1000)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const MIN: i64 = 60_000;
+
+    fn policy(idle_min: u64, abs_min: u64) -> TimeoutPolicy {
+        TimeoutPolicy::new(
+            Duration::from_secs(idle_min * 60),
+            Duration::from_secs(abs_min * 60),
+            Duration::from_secs(60),
+        )
+    }
+
+    fn at(ms: i64) -> UnixMillis {
+        UnixMillis(ms)
+    }
+
+    #[test]
+    fn fresh_session_has_the_full_limits_left() {
+        let s = policy(10, 60).status(SessionTimes::started_at(at(0)), at(0));
+        assert_eq!(s.seconds_until_idle_end, Some(600));
+        assert_eq!(s.seconds_until_session_end, Some(3600));
+        assert_eq!(s.warn_before, 60);
+    }
+
+    #[test]
+    fn idle_limit_ends_the_session_at_its_deadline() {
+        let p = policy(10, 60);
+        let t = SessionTimes::started_at(at(0));
+        assert_eq!(p.expiry(t, at(10 * MIN - 1)), None);
+        assert_eq!(
+            p.expiry(t, at(10 * MIN)),
+            Some((EndReason::IdleTimeout, at(10 * MIN)))
+        );
+    }
+
+    #[test]
+    fn activity_moves_the_idle_deadline_but_never_the_absolute_one() {
+        let p = policy(10, 60);
+        let mut t = SessionTimes::started_at(at(0));
+        for minute in (5..=55).step_by(5) {
+            t = t.touched(at(minute * MIN));
+            assert_eq!(p.expiry(t, at(minute * MIN + 1)), None);
+        }
+        assert_eq!(
+            p.expiry(t, at(60 * MIN)),
+            Some((EndReason::AbsoluteTimeout, at(60 * MIN)))
+        );
+    }
+
+    #[test]
+    fn earlier_deadline_is_the_reason_when_both_passed() {
+        let p = policy(10, 15);
+        let t = SessionTimes::started_at(at(0));
+        assert_eq!(
+            p.expiry(t, at(100 * MIN)),
+            Some((EndReason::IdleTimeout, at(10 * MIN)))
+        );
+        let t = t.touched(at(9 * MIN));
+        assert_eq!(
+            p.expiry(t, at(100 * MIN)),
+            Some((EndReason::AbsoluteTimeout, at(15 * MIN)))
+        );
+    }
+
+    #[test]
+    fn zero_disables_a_limit() {
+        let p = policy(0, 0);
+        let t = SessionTimes::started_at(at(0));
+        assert_eq!(p.expiry(t, at(i64::MAX / 2)), None);
+        let s = p.status(t, at(5));
+        assert_eq!(s.seconds_until_idle_end, None);
+        assert_eq!(s.seconds_until_session_end, None);
+    }
+
+    #[test]
+    fn seconds_round_up_and_reach_zero_at_the_deadline() {
+        let p = policy(1, 0);
+        let t = SessionTimes::started_at(at(0));
+        assert_eq!(p.status(t, at(59_001)).seconds_until_idle_end, Some(1));
+        assert_eq!(p.status(t, at(60_000)).seconds_until_idle_end, Some(0));
+        assert_eq!(p.status(t, at(90_000)).seconds_until_idle_end, Some(0));
+    }
+
+    #[test]
+    fn a_clock_step_back_does_not_rewind_activity() {
+        let t = SessionTimes::started_at(at(10 * MIN)).touched(at(MIN));
+        assert_eq!(t.last_activity_at, at(10 * MIN));
+    }
+
+    proptest! {
+        #[test]
+        fn remaining_seconds_never_grow_without_activity(
+            idle in 0u64..10_000, abs in 0u64..100_000,
+            start in 0i64..1_000_000_000, a in 0i64..200_000_000, b in 0i64..200_000_000,
+        ) {
+            let p = TimeoutPolicy::new(Duration::from_secs(idle), Duration::from_secs(abs), Duration::ZERO);
+            let t = SessionTimes::started_at(at(start));
+            let (early, late) = (at(start + a.min(b)), at(start + a.max(b)));
+            let (s1, s2) = (p.status(t, early), p.status(t, late));
+            prop_assert!(s2.seconds_until_idle_end <= s1.seconds_until_idle_end);
+            prop_assert!(s2.seconds_until_session_end <= s1.seconds_until_session_end);
+        }
+
+        #[test]
+        fn absolute_deadline_is_never_extended(
+            abs in 1u64..100_000, touches in proptest::collection::vec(0i64..200_000_000, 0..20),
+        ) {
+            let p = TimeoutPolicy::new(Duration::from_secs(60), Duration::from_secs(abs), Duration::ZERO);
+            let start = SessionTimes::started_at(at(0));
+            let touched = touches.iter().fold(start, |t, ms| t.touched(at(*ms)));
+            prop_assert_eq!(p.deadlines(touched).session_end, p.deadlines(start).session_end);
+        }
+
+        #[test]
+        fn a_session_is_expired_exactly_when_a_countdown_shows_zero(
+            idle in 1u64..10_000, abs in 1u64..100_000, now in 0i64..200_000_000,
+        ) {
+            let p = TimeoutPolicy::new(Duration::from_secs(idle), Duration::from_secs(abs), Duration::ZERO);
+            let t = SessionTimes::started_at(at(0));
+            let s = p.status(t, at(now));
+            let shows_zero = s.seconds_until_idle_end == Some(0) || s.seconds_until_session_end == Some(0);
+            prop_assert_eq!(p.expiry(t, at(now)).is_some(), shows_zero);
+        }
+    }
+}

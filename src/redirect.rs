@@ -1,0 +1,163 @@
+//! Which `next` targets a browser may be sent to after sign-in: same-site paths only.
+
+/// The longest `next` we follow; anything longer is not a path a person typed.
+const MAX_NEXT_LEN: usize = 2048;
+/// A base that cannot be a real host, used only to resolve `next` and check it stays put.
+const PROBE_BASE: &str = "http://auto-logout.invalid/";
+
+/// Returns `next` as a same-site path (`/path?query`) when it is safe to redirect to, else `None`.
+///
+/// Accepted: a path that starts with a single `/`. Refused: absolute and scheme-relative URLs
+/// (`https://x`, `//x`), backslash tricks (`/\x`, `\\x`), `javascript:` and other schemes,
+/// control characters and whitespace (browsers strip some of them, turning `/\t/x` into `//x`),
+/// and percent-encoded forms of the same (`/%2F%2Fx`, `/%5Cx`). The fragment is dropped.
+///
+/// # Examples
+/// ```
+/// use auto_logout::safe_next;
+/// assert_eq!(safe_next("/home?tab=2").as_deref(), Some("/home?tab=2"));
+/// assert_eq!(safe_next("//evil.example"), None);
+/// assert_eq!(safe_next("https://evil.example"), None);
+/// ```
+pub fn safe_next(next: &str) -> Option<String> {
+    if next.is_empty() || next.len() > MAX_NEXT_LEN {
+        return None;
+    }
+    if !next.bytes().all(|b| b.is_ascii_graphic()) || next.contains('\\') {
+        return None;
+    }
+    let decoded = percent_decode(next)?;
+    if !decoded.starts_with('/')
+        || decoded.starts_with("//")
+        || decoded.contains('\\')
+        || decoded.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        return None;
+    }
+    if !next.starts_with('/') || next.starts_with("//") {
+        return None;
+    }
+    let base = url::Url::parse(PROBE_BASE).ok()?;
+    let resolved = base.join(next).ok()?;
+    if resolved.origin() != base.origin() {
+        return None;
+    }
+    let mut out = resolved.path().to_owned();
+    if out.starts_with("//") {
+        return None;
+    }
+    if let Some(query) = resolved.query() {
+        out.push('?');
+        out.push_str(query);
+    }
+    Some(out)
+}
+
+/// The sign-in URL that returns to `next` afterwards: `/sign-in?next=<next>` plus
+/// `&reason=<reason>` when given. `next` is percent-encoded; an unsafe `next` is left out.
+///
+/// # Examples
+/// ```
+/// use auto_logout::redirect::sign_in_url;
+/// assert_eq!(sign_in_url("/home?a=1", Some("idle")), "/sign-in?next=%2Fhome%3Fa%3D1&reason=idle");
+/// assert_eq!(sign_in_url("//evil.example", None), "/sign-in");
+/// ```
+pub fn sign_in_url(next: &str, reason: Option<&str>) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(next) = safe_next(next) {
+        query.append_pair("next", &next);
+    }
+    if let Some(reason) = reason {
+        query.append_pair("reason", reason);
+    }
+    let query = query.finish();
+    if query.is_empty() {
+        "/sign-in".to_owned()
+    } else {
+        format!("/sign-in?{query}")
+    }
+}
+
+/// Decodes `%XX` escapes (repeatedly, up to a few rounds, to catch double encoding).
+/// Returns `None` for invalid UTF-8 after decoding.
+fn percent_decode(input: &str) -> Option<String> {
+    let mut current = input.to_owned();
+    for _ in 0..3 {
+        let bytes = current.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' && i + 2 < bytes.len() {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                if let Some(value) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    out.push(value);
+                    i += 3;
+                    continue;
+                }
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        let next = String::from_utf8(out).ok()?;
+        if next == current {
+            break;
+        }
+        current = next;
+    }
+    Some(current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_site_paths_are_kept() {
+        assert_eq!(safe_next("/home").as_deref(), Some("/home"));
+        assert_eq!(safe_next("/sessions?x=1").as_deref(), Some("/sessions?x=1"));
+        assert_eq!(safe_next("/a/b#frag").as_deref(), Some("/a/b"));
+        assert_eq!(safe_next("/caf%C3%A9").as_deref(), Some("/caf%C3%A9"));
+    }
+
+    #[test]
+    fn other_sites_and_schemes_are_refused() {
+        for bad in [
+            "",
+            "home",
+            "https://evil.example",
+            "http://evil.example/home",
+            "//evil.example",
+            "///evil.example",
+            "\\\\evil.example",
+            "/\\evil.example",
+            "\\/evil.example",
+            "https:evil.example",
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "/%2F%2Fevil.example",
+            "/%2f/evil.example",
+            "%2F%2Fevil.example",
+            "/%5Cevil.example",
+            "/%255Cevil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            " /home",
+            "/home page",
+            "data:text/html,hi",
+        ] {
+            assert_eq!(safe_next(bad), None, "{bad:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn oversized_input_is_refused() {
+        let long = format!("/{}", "a".repeat(MAX_NEXT_LEN));
+        assert_eq!(safe_next(&long), None);
+    }
+
+    #[test]
+    fn dot_segments_cannot_climb_to_another_host() {
+        assert_eq!(safe_next("/../../evil.example").as_deref(), Some("/evil.example"));
+        assert_eq!(safe_next("/./home").as_deref(), Some("/home"));
+    }
+}

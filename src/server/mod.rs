@@ -1,0 +1,22 @@
+//! The server side of the engine: storage, the axum-login backend, the tower-sessions store and
+//! the audit log. It knows nothing of Leptos or of HTTP routing.
+
+pub mod audit;
+pub mod backend;
+pub mod clock;
+pub mod db;
+pub mod error;
+pub mod password;
+pub mod secret;
+pub mod sessions;
+pub mod store;
+pub mod users;
+
+pub use audit::{AuditEntry, AuditLog, NewAuditEntry};
+pub use backend::{AuthSession, Backend, Credentials};
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use db::Database;
+pub use error::StoreError;
+pub use sessions::{ClientInfo, SessionMeta, SessionRow, Sessions};
+pub use store::SqlSessionStore;
+pub use users::{User, Users};

@@ -1,0 +1,197 @@
+//! The sessions table as the product sees it: who is signed in where, and ending sessions.
+
+use super::{
+    audit::{record_on, NewAuditEntry},
+    db::Database,
+    error::StoreError,
+};
+use crate::{clock::UnixMillis, event::EndReason};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+/// The key under which [`SessionMeta`] lives in the session data.
+pub const META_KEY: &str = "auto_logout.meta";
+
+/// Where a request comes from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientInfo {
+    /// Client IP (socket peer, or X-Forwarded-For from a trusted proxy).
+    pub ip: Option<String>,
+    /// The `User-Agent` header.
+    pub user_agent: Option<String>,
+}
+
+/// Facts fixed at sign-in, kept in the session data and copied into the row's columns by the
+/// store when the session is first written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionMeta {
+    /// The signed-in account.
+    pub user_id: i64,
+    /// `browser` or `api`.
+    pub kind: String,
+    /// Whether "Remember me" was ticked.
+    pub remember: bool,
+    /// The sign-in time.
+    pub created_at: UnixMillis,
+    /// Where the sign-in came from.
+    pub client: ClientInfo,
+}
+
+/// One row of the sessions table (without the session data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRow {
+    /// SHA-256 hex of the session id.
+    pub id_hash: String,
+    /// The account, if signed in.
+    pub user_id: Option<i64>,
+    /// `browser` or `api`.
+    pub kind: String,
+    /// "Remember me".
+    pub remember: bool,
+    /// Sign-in time, ms.
+    pub created_at: i64,
+    /// Last activity, ms.
+    pub last_seen_at: i64,
+    /// IP at sign-in.
+    pub ip: Option<String>,
+    /// Most recent IP.
+    pub last_ip: Option<String>,
+    /// User agent at sign-in.
+    pub user_agent: Option<String>,
+    /// When it ended, if it has.
+    pub ended_at: Option<i64>,
+    /// Why it ended.
+    pub end_reason: Option<String>,
+    /// Who ended it (for `revoked`).
+    pub ended_by: Option<i64>,
+    /// Extra detail (e.g. why it was suspended).
+    pub detail: Option<String>,
+}
+
+const ROW_COLUMNS: &str = "id_hash, user_id, kind, remember, created_at, last_seen_at, ip, \
+                           last_ip, user_agent, ended_at, end_reason, ended_by, detail";
+
+fn row_from(row: &sqlx::any::AnyRow) -> Result<SessionRow, sqlx::Error> {
+    Ok(SessionRow {
+        id_hash: row.try_get("id_hash")?,
+        user_id: row.try_get("user_id")?,
+        kind: row.try_get("kind")?,
+        remember: row.try_get::<i64, _>("remember")? != 0,
+        created_at: row.try_get("created_at")?,
+        last_seen_at: row.try_get("last_seen_at")?,
+        ip: row.try_get("ip")?,
+        last_ip: row.try_get("last_ip")?,
+        user_agent: row.try_get("user_agent")?,
+        ended_at: row.try_get("ended_at")?,
+        end_reason: row.try_get("end_reason")?,
+        ended_by: row.try_get("ended_by")?,
+        detail: row.try_get("detail")?,
+    })
+}
+
+/// How a session is ended.
+#[derive(Debug, Clone)]
+pub struct Ending {
+    /// Why.
+    pub reason: EndReason,
+    /// When (for timeouts: the moment the limit passed).
+    pub at: UnixMillis,
+    /// Who did it (for `revoked`).
+    pub actor_id: Option<i64>,
+    /// Extra detail for the row and the audit entry.
+    pub detail: Option<String>,
+    /// The request that ended it, for the audit entry.
+    pub client: ClientInfo,
+}
+
+/// Queries and changes on the sessions table.
+#[derive(Debug, Clone)]
+pub struct Sessions {
+    db: Database,
+}
+
+impl Sessions {
+    /// The sessions stored in `db`.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    /// The row with this id hash, ended or not.
+    pub async fn find(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ROW_COLUMNS} FROM sessions WHERE id_hash = $1"
+        ))
+        .bind(id_hash)
+        .fetch_optional(self.db.pool())
+        .await?;
+        Ok(row.as_ref().map(row_from).transpose()?)
+    }
+
+    /// The user's sessions that have not ended, newest first.
+    pub async fn active_for_user(&self, user_id: i64) -> Result<Vec<SessionRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ROW_COLUMNS} FROM sessions WHERE user_id = $1 AND ended_at IS NULL \
+             ORDER BY created_at DESC"
+        ))
+        .bind(user_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(rows.iter().map(row_from).collect::<Result<_, _>>()?)
+    }
+
+    /// Ends the session `id_hash` if it is still live, and records the audit event in the same
+    /// transaction. Returns `false` (and records nothing) when it had already ended or never
+    /// existed: ending is final and happens once.
+    pub async fn end(&self, id_hash: &str, ending: Ending) -> Result<bool, StoreError> {
+        let mut tx = self.db.pool().begin().await?;
+        let row = sqlx::query(
+            "UPDATE sessions SET ended_at = $1, end_reason = $2, ended_by = $3, detail = $4 \
+             WHERE id_hash = $5 AND ended_at IS NULL RETURNING user_id",
+        )
+        .bind(ending.at.as_millis())
+        .bind(ending.reason.as_str())
+        .bind(ending.actor_id)
+        .bind(ending.detail.clone())
+        .bind(id_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        let user_id: Option<i64> = row.try_get("user_id")?;
+        let username: Option<String> = match user_id {
+            Some(id) => sqlx::query("SELECT username FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get("username"))
+                .transpose()?,
+            None => None,
+        };
+        record_on(
+            &mut tx,
+            NewAuditEntry {
+                user_id,
+                username,
+                session_hash: Some(id_hash.to_owned()),
+                ip: ending.client.ip,
+                user_agent: ending.client.user_agent,
+                actor_id: ending.actor_id,
+                detail: ending.detail,
+                ..NewAuditEntry::new(ending.reason.audit_event(), ending.at)
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// How many rows the sessions table holds (ended or not).
+    pub async fn count_all(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM sessions")
+            .fetch_one(self.db.pool())
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+}
