@@ -21,6 +21,14 @@ step() { printf '\n==> %s\n' "$*"; }
 step "building the app (cargo leptos build)"
 cargo leptos build
 
+step "the WebAssembly build pulls no server crates"
+if cargo tree -p frontend --target wasm32-unknown-unknown -e normal --prefix none \
+   | grep -E '^(sqlx|tokio|argon2|axum)[ -]'; then
+  echo "error: the frontend's wasm dependency tree contains server crates (above)" >&2
+  exit 1
+fi
+echo "none of sqlx, tokio, argon2, axum"
+
 step "end-to-end tests (Playwright, Chromium)"
 (cd end2end && npx playwright test)
 

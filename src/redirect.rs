@@ -157,7 +157,10 @@ mod tests {
 
     #[test]
     fn dot_segments_cannot_climb_to_another_host() {
-        assert_eq!(safe_next("/../../evil.example").as_deref(), Some("/evil.example"));
+        assert_eq!(
+            safe_next("/../../evil.example").as_deref(),
+            Some("/evil.example")
+        );
         assert_eq!(safe_next("/./home").as_deref(), Some("/home"));
     }
 }

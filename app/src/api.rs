@@ -43,7 +43,9 @@ pub async fn take_flash() -> Result<Option<String>, ServerFnError> {
         let response = expect_context::<leptos_axum::ResponseOptions>();
         response.append_header(
             header::SET_COOKIE,
-            HeaderValue::from_static("auto_logout_flash=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"),
+            HeaderValue::from_static(
+                "auto_logout_flash=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax",
+            ),
         );
     }
     Ok(match flash.as_str() {

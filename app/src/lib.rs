@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 /// Counts sign-ins and sign-outs made in this tab; resources that depend on who is signed in
@@ -45,6 +45,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 /// The application: navigation bar and routes.
+///
+/// Every route renders in `SsrMode::Async`: the server waits for the page's data and sends
+/// complete HTML, so pages are correct without JavaScript and the first paint already holds
+/// the signed-in state.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -66,10 +70,10 @@ pub fn App() -> impl IntoView {
             <components::nav::NavBar />
             <main>
                 <Routes fallback=pages::not_found::NotFound>
-                    <Route path=path!("/") view=pages::landing::Landing />
-                    <Route path=path!("/sign-in") view=pages::sign_in::SignIn />
-                    <Route path=path!("/home") view=pages::home::Home />
-                    <Route path=path!("/logout") view=pages::logout::LogoutConfirm />
+                    <Route path=path!("/") view=pages::landing::Landing ssr=SsrMode::Async />
+                    <Route path=path!("/sign-in") view=pages::sign_in::SignIn ssr=SsrMode::Async />
+                    <Route path=path!("/home") view=pages::home::Home ssr=SsrMode::Async />
+                    <Route path=path!("/logout") view=pages::logout::LogoutConfirm ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

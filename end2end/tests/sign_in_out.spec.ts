@@ -19,28 +19,29 @@ test('sign in, see /home, sign out, and Back shows nothing protected', async ({ 
   await expect(page.getByTestId('signed-in-as')).toHaveCount(0);
   expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
 
-  await page.goBack();
-  await expect(page).toHaveURL(/\/sign-in/);
+  await page.goBack(); // the /home entry of this same document
+  await expect(page).toHaveURL(/\/sign-in\?next=%2Fhome$/);
   await expect(page.getByTestId('greeting')).toHaveCount(0);
   await expect(page.getByText(`Hello, ${DEMO.username}`)).toHaveCount(0);
 });
 
 test('Back after a full-page sign-out does not show /home from any cache', async ({ page }) => {
   await page.goto('/sign-in');
-  await hydrated(page);
   await submitSignIn(page);
   await expect(page.getByTestId('greeting')).toBeVisible();
-  // A full page load of /home, then sign out from the confirmation page with a reload.
+  // Full page loads of /home and of the confirmation page, then sign out there.
   await page.goto('/home');
   await expect(page.getByTestId('greeting')).toBeVisible();
   await page.goto('/logout');
   await hydrated(page);
   await page.getByTestId('confirm-sign-out').click();
   await expect(page).toHaveURL(/\/$/);
-  await page.goBack();
-  await page.goBack();
+  await page.goBack(); // the confirmation page
+  await expect(page).toHaveURL(/\/logout$/);
+  await page.goBack(); // the fully loaded /home document
+  await expect(page).toHaveURL(/\/sign-in\?next=%2Fhome$/);
   await expect(page.getByTestId('greeting')).toHaveCount(0);
-  await expect(page).toHaveURL(/\/sign-in/);
+  await expect(page.getByText(`Hello, ${DEMO.username}`)).toHaveCount(0);
 });
 
 test('a wrong password shows one generic message', async ({ page }) => {

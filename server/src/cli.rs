@@ -109,7 +109,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = Application::build(config, clock).await?;
-            tracing::info!("listening on http://{}", app.state().leptos_options.site_addr);
+            tracing::info!(
+                "listening on http://{}",
+                app.state().leptos_options.site_addr
+            );
             app.run_until(shutdown_signal()).await?;
         }
         Command::Migrate => {

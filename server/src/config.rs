@@ -115,9 +115,21 @@ struct Key {
 }
 
 const KEYS: &[Key] = &[
-    Key { file: "idle_time", env: "AUTO_LOGOUT_IDLE_TIME", default: "10m" },
-    Key { file: "session_time", env: "AUTO_LOGOUT_SESSION_TIME", default: "1h" },
-    Key { file: "warn_before", env: "AUTO_LOGOUT_WARN_BEFORE", default: "60s" },
+    Key {
+        file: "idle_time",
+        env: "AUTO_LOGOUT_IDLE_TIME",
+        default: "10m",
+    },
+    Key {
+        file: "session_time",
+        env: "AUTO_LOGOUT_SESSION_TIME",
+        default: "1h",
+    },
+    Key {
+        file: "warn_before",
+        env: "AUTO_LOGOUT_WARN_BEFORE",
+        default: "60s",
+    },
     Key {
         file: "message",
         env: "AUTO_LOGOUT_MESSAGE",
@@ -128,16 +140,56 @@ const KEYS: &[Key] = &[
         env: "AUTO_LOGOUT_REDIRECT_TO_LOGIN_IMMEDIATELY",
         default: "true",
     },
-    Key { file: "remember_idle_time", env: "AUTO_LOGOUT_REMEMBER_IDLE_TIME", default: "7d" },
-    Key { file: "remember_session_time", env: "AUTO_LOGOUT_REMEMBER_SESSION_TIME", default: "30d" },
-    Key { file: "client_activity", env: "AUTO_LOGOUT_CLIENT_ACTIVITY", default: "true" },
-    Key { file: "bind_user_agent", env: "AUTO_LOGOUT_BIND_USER_AGENT", default: "true" },
-    Key { file: "cookie_secure", env: "AUTO_LOGOUT_COOKIE_SECURE", default: "false" },
-    Key { file: "max_sessions_per_user", env: "AUTO_LOGOUT_MAX_SESSIONS", default: "0" },
-    Key { file: "on_max_sessions", env: "AUTO_LOGOUT_ON_MAX_SESSIONS", default: "end_oldest" },
-    Key { file: "trusted_proxies", env: "AUTO_LOGOUT_TRUSTED_PROXIES", default: "" },
-    Key { file: "database_url", env: "DATABASE_URL", default: "sqlite://data/auto-logout.db?mode=rwc" },
-    Key { file: "site_addr", env: "LEPTOS_SITE_ADDR", default: "127.0.0.1:3000" },
+    Key {
+        file: "remember_idle_time",
+        env: "AUTO_LOGOUT_REMEMBER_IDLE_TIME",
+        default: "7d",
+    },
+    Key {
+        file: "remember_session_time",
+        env: "AUTO_LOGOUT_REMEMBER_SESSION_TIME",
+        default: "30d",
+    },
+    Key {
+        file: "client_activity",
+        env: "AUTO_LOGOUT_CLIENT_ACTIVITY",
+        default: "true",
+    },
+    Key {
+        file: "bind_user_agent",
+        env: "AUTO_LOGOUT_BIND_USER_AGENT",
+        default: "true",
+    },
+    Key {
+        file: "cookie_secure",
+        env: "AUTO_LOGOUT_COOKIE_SECURE",
+        default: "false",
+    },
+    Key {
+        file: "max_sessions_per_user",
+        env: "AUTO_LOGOUT_MAX_SESSIONS",
+        default: "0",
+    },
+    Key {
+        file: "on_max_sessions",
+        env: "AUTO_LOGOUT_ON_MAX_SESSIONS",
+        default: "end_oldest",
+    },
+    Key {
+        file: "trusted_proxies",
+        env: "AUTO_LOGOUT_TRUSTED_PROXIES",
+        default: "",
+    },
+    Key {
+        file: "database_url",
+        env: "DATABASE_URL",
+        default: "sqlite://data/auto-logout.db?mode=rwc",
+    },
+    Key {
+        file: "site_addr",
+        env: "LEPTOS_SITE_ADDR",
+        default: "127.0.0.1:3000",
+    },
 ];
 
 /// Raw values by file key, each with where it came from.
@@ -160,9 +212,8 @@ impl Raw {
     }
 
     fn duration(&self, key: &'static str) -> Result<Duration, ConfigError> {
-        parse_duration(self.get(key).0).ok_or_else(|| {
-            self.invalid(key, "expected a duration such as 600, 600s, 10m or 1h30m")
-        })
+        parse_duration(self.get(key).0)
+            .ok_or_else(|| self.invalid(key, "expected a duration such as 600, 600s, 10m or 1h30m"))
     }
 
     fn boolean(&self, key: &'static str) -> Result<bool, ConfigError> {
@@ -235,10 +286,12 @@ impl Config {
             raw.insert(key.file, (key.default.to_owned(), "default".to_owned()));
         }
         if let Some((path, text)) = file {
-            let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Toml {
-                path: path.to_owned(),
-                message: e.message().to_owned(),
-            })?;
+            let table: toml::Table =
+                text.parse()
+                    .map_err(|e: toml::de::Error| ConfigError::Toml {
+                        path: path.to_owned(),
+                        message: e.message().to_owned(),
+                    })?;
             for (name, value) in table {
                 let key = KEYS.iter().find(|k| k.file == name).ok_or_else(|| {
                     ConfigError::UnknownKey {
@@ -248,7 +301,10 @@ impl Config {
                 })?;
                 raw.insert(
                     key.file,
-                    (toml_to_string(&value), format!("{} in {}", key.file, path.display())),
+                    (
+                        toml_to_string(&value),
+                        format!("{} in {}", key.file, path.display()),
+                    ),
                 );
             }
         }
@@ -301,12 +357,14 @@ impl Config {
             client_activity: raw.boolean("client_activity")?,
             bind_user_agent: raw.boolean("bind_user_agent")?,
             cookie_secure: raw.boolean("cookie_secure")?,
-            max_sessions_per_user: raw
-                .get("max_sessions_per_user")
-                .0
-                .trim()
-                .parse()
-                .map_err(|_| raw.invalid("max_sessions_per_user", "expected a whole number, 0 for no limit"))?,
+            max_sessions_per_user: raw.get("max_sessions_per_user").0.trim().parse().map_err(
+                |_| {
+                    raw.invalid(
+                        "max_sessions_per_user",
+                        "expected a whole number, 0 for no limit",
+                    )
+                },
+            )?,
             on_max_sessions,
             trusted_proxies,
             database_url,
@@ -355,8 +413,19 @@ mod tests {
 
     #[test]
     fn durations_take_every_documented_form() {
-        for (text, secs) in [("600", 600), ("600s", 600), ("10m", 600), ("1h30m", 5400), ("0", 0), ("", 0)] {
-            assert_eq!(parse_duration(text), Some(Duration::from_secs(secs)), "{text}");
+        for (text, secs) in [
+            ("600", 600),
+            ("600s", 600),
+            ("10m", 600),
+            ("1h30m", 5400),
+            ("0", 0),
+            ("", 0),
+        ] {
+            assert_eq!(
+                parse_duration(text),
+                Some(Duration::from_secs(secs)),
+                "{text}"
+            );
         }
         assert_eq!(parse_duration("ten minutes"), None);
     }
@@ -385,8 +454,11 @@ mod tests {
 
     #[test]
     fn unknown_file_keys_are_refused() {
-        let err = Config::from_sources(Some((std::path::Path::new("x.toml"), "idle_tme = 5")), env_of(&[]))
-            .unwrap_err();
+        let err = Config::from_sources(
+            Some((std::path::Path::new("x.toml"), "idle_tme = 5")),
+            env_of(&[]),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("idle_tme"));
     }
 
@@ -398,6 +470,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.trusted_proxies.len(), 2);
-        assert!(Config::from_sources(None, env_of(&[("AUTO_LOGOUT_TRUSTED_PROXIES", "nope")])).is_err());
+        assert!(
+            Config::from_sources(None, env_of(&[("AUTO_LOGOUT_TRUSTED_PROXIES", "nope")])).is_err()
+        );
     }
 }

@@ -7,7 +7,7 @@ use crate::{
 };
 use app::{shell, App};
 use auto_logout::server::{
-    AuditLog, Backend, Database, SharedClock, Sessions, SqlSessionStore, StoreError, Users,
+    AuditLog, Backend, Database, Sessions, SharedClock, SqlSessionStore, StoreError, Users,
 };
 use axum::{
     middleware,
@@ -173,4 +173,3 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
-

@@ -1,7 +1,7 @@
 //! What every handler can reach: storage, the clock and the configuration.
 
 use crate::config::Config;
-use auto_logout::server::{AuditLog, Database, SharedClock, Sessions, Users};
+use auto_logout::server::{AuditLog, Database, Sessions, SharedClock, Users};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;

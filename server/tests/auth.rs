@@ -37,7 +37,10 @@ async fn sign_in_sets_a_fresh_http_only_cookie(db: TestDb) {
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(cookie.contains("Path=/"), "{cookie}");
     assert!(!cookie.contains("Secure"), "{cookie}");
-    assert!(!cookie.contains("Max-Age"), "a browser-session cookie without Remember me: {cookie}");
+    assert!(
+        !cookie.contains("Max-Age"),
+        "a browser-session cookie without Remember me: {cookie}"
+    );
     let id = session_cookie(&res).unwrap();
     assert!(id.len() >= 22, "128-bit id, got {id}");
 }
@@ -68,7 +71,13 @@ async fn sign_in_over_a_planted_or_live_session_gets_a_new_id(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(old.status(), 303, "the replaced session must be refused");
-    let row = app.state.sessions.find(&hash_secret(&first)).await.unwrap().unwrap();
+    let row = app
+        .state
+        .sessions
+        .find(&hash_secret(&first))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(row.ended_at.is_some());
 }
 
@@ -117,21 +126,45 @@ async fn logout_ends_the_session_for_good(db: TestDb) {
     assert_eq!(replay.status(), 303);
     assert!(location(&replay).starts_with("/sign-in"));
 
-    let row = app.state.sessions.find(&hash_secret(&id)).await.unwrap().unwrap();
+    let row = app
+        .state
+        .sessions
+        .find(&hash_secret(&id))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.end_reason.as_deref(), Some("logout"));
     assert!(row.ended_at.is_some());
 
     // The landing page shows the sign-out notice once.
-    let landing = client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let landing = client
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(landing.contains("You have been signed out."));
-    let again = client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let again = client
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!again.contains("You have been signed out."));
 }
 
 async fn wrong_password_and_unknown_user_look_the_same(db: TestDb) {
     let app = spawn_app(db).await;
-    let wrong = app.sign_in(&browser(), "alice", "not the password", "/home").await;
-    let unknown = app.sign_in(&browser(), "mallory", "not the password", "/home").await;
+    let wrong = app
+        .sign_in(&browser(), "alice", "not the password", "/home")
+        .await;
+    let unknown = app
+        .sign_in(&browser(), "mallory", "not the password", "/home")
+        .await;
     assert_eq!(wrong.status(), unknown.status());
     assert_eq!(location(&wrong), location(&unknown));
     assert_eq!(location(&wrong), "/sign-in?error=1&next=%2Fhome");
@@ -161,14 +194,19 @@ async fn offsite_next_lands_on_home(db: TestDb) {
         assert_eq!(res.status(), 303, "{next}");
         assert_eq!(location(&res), "/home", "next={next}");
     }
-    let res = app.sign_in(&browser(), "alice", PASSWORD, "/sessions?tab=2").await;
+    let res = app
+        .sign_in(&browser(), "alice", PASSWORD, "/sessions?tab=2")
+        .await;
     assert_eq!(location(&res), "/sessions?tab=2");
 }
 
 async fn cross_site_posts_change_nothing(db: TestDb) {
     let app = spawn_app(db).await;
     let client = app.signed_in().await;
-    for (name, value) in [("origin", "https://evil.example"), ("sec-fetch-site", "cross-site")] {
+    for (name, value) in [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
         let res = client
             .post(app.url("/logout"))
             .header(name, value)
@@ -177,7 +215,11 @@ async fn cross_site_posts_change_nothing(db: TestDb) {
             .unwrap();
         assert_eq!(res.status(), 403, "{name}: {value}");
         let home = client.get(app.url("/home")).send().await.unwrap();
-        assert_eq!(home.status(), 200, "still signed in after a cross-site logout ({name})");
+        assert_eq!(
+            home.status(),
+            200,
+            "still signed in after a cross-site logout ({name})"
+        );
     }
     // A cross-site sign-in (login CSRF) is refused too.
     let res = browser()
@@ -212,7 +254,10 @@ async fn audit_rows_have_ip_and_user_agent(db: TestDb) {
         assert_eq!(entry.username.as_deref(), Some("alice"));
     }
     assert!(entries[0].session_hash.is_some() && entries[2].session_hash.is_some());
-    assert_eq!(entries[0].session_hash, entries[2].session_hash, "logout names the session signed in");
+    assert_eq!(
+        entries[0].session_hash, entries[2].session_hash,
+        "logout names the session signed in"
+    );
     assert!(entries[0].user_id.is_some());
 }
 
@@ -243,10 +288,18 @@ async fn database_holds_no_raw_session_id(db: TestDb) {
 
 async fn trailing_slashes_are_accepted_without_open_redirects(db: TestDb) {
     let app = spawn_app(db).await;
-    let res = browser().get(app.url("/sign-in/?next=/home")).send().await.unwrap();
+    let res = browser()
+        .get(app.url("/sign-in/?next=/home"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 308);
     assert_eq!(location(&res), "/sign-in?next=/home");
-    let res = browser().get(app.url("//evil.example/")).send().await.unwrap();
+    let res = browser()
+        .get(app.url("//evil.example/"))
+        .send()
+        .await
+        .unwrap();
     assert!(!location(&res).starts_with("//"), "{}", location(&res));
     // A form posted to /logout/ works like /logout.
     let client = app.signed_in().await;
@@ -288,7 +341,8 @@ async fn hostile_input_is_a_plain_failure(db: TestDb) {
     for cookie in [
         "auto_logout_session=not-base64!!".to_owned(),
         format!("auto_logout_session={long}"),
-        "auto_logout_session=AAAAAAAAAAAAAAAAAAAAAA; auto_logout_session=BBBBBBBBBBBBBBBBBBBBBB".to_owned(),
+        "auto_logout_session=AAAAAAAAAAAAAAAAAAAAAA; auto_logout_session=BBBBBBBBBBBBBBBBBBBBBB"
+            .to_owned(),
     ] {
         let res = browser()
             .get(app.url("/home"))
@@ -308,7 +362,9 @@ async fn signed_in_pages_are_not_cached(db: TestDb) {
     for path in ["/home", "/", "/logout"] {
         let res = client.get(app.url(path)).send().await.unwrap();
         assert_eq!(
-            res.headers().get("cache-control").map(|v| v.to_str().unwrap()),
+            res.headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap()),
             Some("no-store"),
             "{path}"
         );

@@ -2,7 +2,7 @@
 
 use super::error::StoreError;
 use sqlx::{
-    any::{AnyPoolOptions, AnyConnectOptions},
+    any::{AnyConnectOptions, AnyPoolOptions},
     AnyPool, Executor,
 };
 use std::{str::FromStr, time::Duration};

@@ -75,8 +75,12 @@ mod tests {
     async fn right_password_verifies_and_wrong_does_not() {
         let hash = hash_password("correct horse".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse".into(), Some(hash.clone())).await.unwrap());
-        assert!(!verify_password("wrong horse".into(), Some(hash)).await.unwrap());
+        assert!(verify_password("correct horse".into(), Some(hash.clone()))
+            .await
+            .unwrap());
+        assert!(!verify_password("wrong horse".into(), Some(hash))
+            .await
+            .unwrap());
     }
 
     #[tokio::test]
@@ -95,6 +99,8 @@ mod tests {
             Err(StoreError::InvalidPassword(_))
         ));
         let hash = hash_password("long enough".into()).await.unwrap();
-        assert!(!verify_password("x".repeat(10_000), Some(hash)).await.unwrap());
+        assert!(!verify_password("x".repeat(10_000), Some(hash))
+            .await
+            .unwrap());
     }
 }

@@ -66,7 +66,10 @@ impl SessionStore for SqlSessionStore {
             )
             .bind(id_hash(&record.id))
             .bind(meta.as_ref().map(|m| m.user_id))
-            .bind(meta.as_ref().map_or("browser".to_owned(), |m| m.kind.clone()))
+            .bind(
+                meta.as_ref()
+                    .map_or("browser".to_owned(), |m| m.kind.clone()),
+            )
             .bind(&data)
             .bind(i64::from(meta.as_ref().is_some_and(|m| m.remember)))
             .bind(created_at.as_millis())

@@ -18,7 +18,7 @@ pub fn NavBar() -> impl IntoView {
                         Ok(Some(user)) => view! {
                             <span class="who" data-testid="signed-in-as">{user.username}</span>
                             <A href="/home">"Home"</A>
-                            <Form method="post" action="/logout" version=version replace=true attr:class="inline">
+                            <Form method="post" action="/logout" version=version attr:class="inline">
                                 <button type="submit" data-testid="sign-out">"Sign out"</button>
                             </Form>
                         }.into_any(),

@@ -12,7 +12,7 @@ pub fn LogoutConfirm() -> impl IntoView {
         <section class="card">
             <h1>"Sign out?"</h1>
             <p>"This ends your session on this device."</p>
-            <Form method="post" action="/logout" version=version replace=true>
+            <Form method="post" action="/logout" version=version>
                 <button type="submit" data-testid="confirm-sign-out">"Sign out"</button>
             </Form>
         </section>

@@ -33,7 +33,7 @@ pub fn SignIn() -> impl IntoView {
             <Show when=failed>
                 <p class="error" role="alert" data-testid="sign-in-error">{SIGN_IN_FAILED}</p>
             </Show>
-            <Form method="post" action="/sign-in" version=version replace=true>
+            <Form method="post" action="/sign-in" version=version>
                 <input type="hidden" name="next" value=next />
                 <label>
                     "Username"

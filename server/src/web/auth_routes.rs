@@ -156,7 +156,11 @@ pub async fn logout(
         .await
         .map_err(|e| AppError::Session(e.to_string()))?;
     let mut response = Redirect::to("/").into_response();
-    let secure = if state.config.cookie_secure { "; Secure" } else { "" };
+    let secure = if state.config.cookie_secure {
+        "; Secure"
+    } else {
+        ""
+    };
     let removal = format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}");
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&removal) {
@@ -179,7 +183,10 @@ mod tests {
 
     #[test]
     fn failure_keeps_a_safe_next_and_flags_the_error() {
-        assert_eq!(failure_target(Some("/home")), "/sign-in?error=1&next=%2Fhome");
+        assert_eq!(
+            failure_target(Some("/home")),
+            "/sign-in?error=1&next=%2Fhome"
+        );
         assert_eq!(failure_target(None), "/sign-in?error=1");
     }
 }

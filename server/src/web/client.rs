@@ -52,10 +52,12 @@ pub async fn client_info(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     let ip = client_ip(peer, req.headers(), &trusted).map(|ip| ip.to_string());
-    let user_agent = req
-        .headers()
-        .get(axum::http::header::USER_AGENT)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).chars().take(MAX_USER_AGENT).collect());
+    let user_agent = req.headers().get(axum::http::header::USER_AGENT).map(|v| {
+        String::from_utf8_lossy(v.as_bytes())
+            .chars()
+            .take(MAX_USER_AGENT)
+            .collect()
+    });
     req.extensions_mut().insert(ClientInfo { ip, user_agent });
     next.run(req).await
 }
@@ -72,7 +74,11 @@ mod tests {
 
     #[test]
     fn forwarded_for_is_ignored_from_untrusted_peers() {
-        let ip = client_ip(Some("203.0.113.9".parse().unwrap()), &headers("1.2.3.4"), &[]);
+        let ip = client_ip(
+            Some("203.0.113.9".parse().unwrap()),
+            &headers("1.2.3.4"),
+            &[],
+        );
         assert_eq!(ip, Some("203.0.113.9".parse().unwrap()));
     }
 

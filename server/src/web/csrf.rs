@@ -15,7 +15,10 @@ use axum::{
 
 /// Whether a request with these headers may change state.
 pub fn is_same_origin_request(method: &Method, headers: &HeaderMap) -> bool {
-    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE) {
+    if matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    ) {
         return true;
     }
     let host = headers
@@ -76,23 +79,50 @@ mod tests {
 
     #[test]
     fn safe_methods_always_pass() {
-        assert!(is_same_origin_request(&Method::GET, &h(&[("sec-fetch-site", "cross-site")])));
+        assert!(is_same_origin_request(
+            &Method::GET,
+            &h(&[("sec-fetch-site", "cross-site")])
+        ));
     }
 
     #[test]
     fn fetch_metadata_decides_when_present() {
-        assert!(is_same_origin_request(&Method::POST, &h(&[("sec-fetch-site", "same-origin")])));
-        assert!(is_same_origin_request(&Method::POST, &h(&[("sec-fetch-site", "none")])));
-        assert!(!is_same_origin_request(&Method::POST, &h(&[("sec-fetch-site", "cross-site")])));
-        assert!(!is_same_origin_request(&Method::POST, &h(&[("sec-fetch-site", "same-site")])));
+        assert!(is_same_origin_request(
+            &Method::POST,
+            &h(&[("sec-fetch-site", "same-origin")])
+        ));
+        assert!(is_same_origin_request(
+            &Method::POST,
+            &h(&[("sec-fetch-site", "none")])
+        ));
+        assert!(!is_same_origin_request(
+            &Method::POST,
+            &h(&[("sec-fetch-site", "cross-site")])
+        ));
+        assert!(!is_same_origin_request(
+            &Method::POST,
+            &h(&[("sec-fetch-site", "same-site")])
+        ));
     }
 
     #[test]
     fn origin_must_name_this_host() {
-        assert!(is_same_origin_request(&Method::POST, &h(&[("origin", "http://127.0.0.1:3000")])));
-        assert!(!is_same_origin_request(&Method::POST, &h(&[("origin", "https://evil.example")])));
-        assert!(!is_same_origin_request(&Method::POST, &h(&[("origin", "null")])));
-        assert!(!is_same_origin_request(&Method::DELETE, &h(&[("referer", "https://evil.example/x")])));
+        assert!(is_same_origin_request(
+            &Method::POST,
+            &h(&[("origin", "http://127.0.0.1:3000")])
+        ));
+        assert!(!is_same_origin_request(
+            &Method::POST,
+            &h(&[("origin", "https://evil.example")])
+        ));
+        assert!(!is_same_origin_request(
+            &Method::POST,
+            &h(&[("origin", "null")])
+        ));
+        assert!(!is_same_origin_request(
+            &Method::DELETE,
+            &h(&[("referer", "https://evil.example/x")])
+        ));
     }
 
     #[test]

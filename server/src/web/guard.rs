@@ -22,10 +22,7 @@ pub async fn page_guard(auth: AuthSession, req: Request, next: Next) -> Response
     if is_page_read && is_protected(path) {
         match &auth.user {
             None => {
-                let here = req
-                    .uri()
-                    .path_and_query()
-                    .map_or(path, |pq| pq.as_str());
+                let here = req.uri().path_and_query().map_or(path, |pq| pq.as_str());
                 return Redirect::to(&sign_in_url(here, None)).into_response();
             }
             Some(user) if path.starts_with("/admin") && !user.is_admin => {

@@ -45,7 +45,10 @@ mod tests {
     fn trailing_slashes_are_removed_and_hosts_cannot_appear() {
         assert_eq!(trimmed_path("/sign-in/").as_deref(), Some("/sign-in"));
         assert_eq!(trimmed_path("/a/b//").as_deref(), Some("/a/b"));
-        assert_eq!(trimmed_path("//evil.example/").as_deref(), Some("/evil.example"));
+        assert_eq!(
+            trimmed_path("//evil.example/").as_deref(),
+            Some("/evil.example")
+        );
         assert_eq!(trimmed_path("/"), None);
         assert_eq!(trimmed_path("/home"), None);
     }

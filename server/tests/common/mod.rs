@@ -26,14 +26,19 @@ impl TestDb {
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
-        Self { url, _dir: Some(dir) }
+        Self {
+            url,
+            _dir: Some(dir),
+        }
     }
 
     /// A new, empty PostgreSQL database, or `None` when `TEST_POSTGRES_URL` is unset.
     pub async fn postgres() -> Option<Self> {
         let admin_url = std::env::var("TEST_POSTGRES_URL").ok()?;
         let name = format!("auto_logout_test_{}", rand_suffix());
-        let admin = Database::connect(&admin_url).await.expect("connect to TEST_POSTGRES_URL");
+        let admin = Database::connect(&admin_url)
+            .await
+            .expect("connect to TEST_POSTGRES_URL");
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(admin.pool())
             .await
@@ -41,13 +46,19 @@ impl TestDb {
         admin.close().await;
         let mut url = url::Url::parse(&admin_url).expect("TEST_POSTGRES_URL is a URL");
         url.set_path(&name);
-        Some(Self { url: url.to_string(), _dir: None })
+        Some(Self {
+            url: url.to_string(),
+            _dir: None,
+        })
     }
 }
 
 fn rand_suffix() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{}_{}", std::process::id(), nanos % 1_000_000_000_000)
 }
 
@@ -86,7 +97,10 @@ pub async fn spawn_app_with(db: TestDb, spawn: Spawn) -> TestApp {
     ];
     env.extend(spawn.env);
     let config = Config::from_sources(None, |name| {
-        env.iter().rev().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+        env.iter()
+            .rev()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
     })
     .expect("test configuration");
     let manual = spawn
@@ -96,7 +110,9 @@ pub async fn spawn_app_with(db: TestDb, spawn: Spawn) -> TestApp {
         Some(m) => Arc::new(m.clone()),
         None => Arc::new(SystemClock),
     };
-    let app = Application::build(config, clock).await.expect("server starts");
+    let app = Application::build(config, clock)
+        .await
+        .expect("server starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     state
@@ -132,12 +148,22 @@ impl TestApp {
     }
 
     /// Posts the sign-in form as a same-origin browser would.
-    pub async fn sign_in(&self, client: &Client, username: &str, password: &str, next: &str) -> Response {
+    pub async fn sign_in(
+        &self,
+        client: &Client,
+        username: &str,
+        password: &str,
+        next: &str,
+    ) -> Response {
         client
             .post(self.url("/sign-in"))
             .header("origin", &self.address)
             .header("sec-fetch-site", "same-origin")
-            .form(&[("username", username), ("password", password), ("next", next)])
+            .form(&[
+                ("username", username),
+                ("password", password),
+                ("next", next),
+            ])
             .send()
             .await
             .expect("sign-in request")
