@@ -2,7 +2,7 @@
 //! environment, which wins. Every bad value stops start-up with a message naming the key,
 //! the variable and the value.
 
-use auto_logout::TimeoutPolicy;
+use auto_logout::{server::Limits, TimeoutPolicy};
 use ipnet::IpNet;
 use std::{collections::BTreeMap, fmt, net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -377,9 +377,16 @@ impl Config {
         })
     }
 
-    /// The limits of an ordinary session.
-    pub fn policy(&self) -> TimeoutPolicy {
-        TimeoutPolicy::new(self.idle_time, self.session_time, self.warn_before)
+    /// The limits of ordinary and "Remember me" sessions.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            normal: TimeoutPolicy::new(self.idle_time, self.session_time, self.warn_before),
+            remember: TimeoutPolicy::new(
+                self.remember_idle_time,
+                self.remember_session_time,
+                self.warn_before,
+            ),
+        }
     }
 }
 

@@ -3,11 +3,12 @@
 use crate::{
     config::Config,
     state::AppState,
-    web::{auth_routes, client, csrf, guard, slash, SESSION_COOKIE},
+    web::{api, auth_routes, client, csrf, enforce, guard, slash, SESSION_COOKIE},
 };
 use app::{shell, App};
 use auto_logout::server::{
-    AuditLog, Backend, Database, Sessions, SharedClock, SqlSessionStore, StoreError, Users,
+    AuditLog, Backend, Database, SessionGate, Sessions, SharedClock, SqlSessionStore, StoreError,
+    Users,
 };
 use axum::{
     middleware,
@@ -90,8 +91,11 @@ impl Application {
             addr: config.site_addr,
             source,
         })?;
+        let sessions = Sessions::new(db.clone());
+        let gate = SessionGate::new(sessions.clone(), config.limits(), clock.clone());
         let state = AppState {
-            sessions: Sessions::new(db.clone()),
+            gate,
+            sessions,
             audit: AuditLog::new(db.clone()),
             users,
             db,
@@ -115,6 +119,12 @@ impl Application {
     /// The shared state (database, clock, configuration), e.g. for tests.
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// Starts the background expiry sweep (every second) on the current runtime.
+    pub fn spawn_sweep(&self) {
+        let gate = self.state.gate.clone();
+        tokio::spawn(gate.sweep_forever(std::time::Duration::from_secs(1)));
     }
 
     /// Serves requests until `shutdown` completes, then finishes in-flight requests.
@@ -152,6 +162,8 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-in", post(auth_routes::sign_in))
         .route("/logout", post(auth_routes::logout))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/api/v1/session", get(api::session_status))
+        .route("/api/v1/session/extend", post(api::extend_session))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -167,6 +179,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(guard::page_guard))
         .layer(auth_layer)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            enforce::enforce_session,
+        ))
         .layer(middleware::from_fn(guard::no_store))
         .layer(middleware::from_fn(csrf::csrf_guard))
         .layer(middleware::from_fn_with_state(trusted, client::client_info))

@@ -1,7 +1,7 @@
 //! What every handler can reach: storage, the clock and the configuration.
 
 use crate::config::Config;
-use auto_logout::server::{AuditLog, Database, Sessions, SharedClock, Users};
+use auto_logout::server::{AuditLog, Database, SessionGate, Sessions, SharedClock, Users};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
@@ -17,6 +17,8 @@ pub struct AppState {
     pub sessions: Sessions,
     /// The audit log.
     pub audit: AuditLog,
+    /// Limits, activity and expiry of live sessions.
+    pub gate: SessionGate,
     /// The one clock.
     pub clock: SharedClock,
     /// Settings.

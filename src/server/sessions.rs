@@ -187,6 +187,60 @@ impl Sessions {
         Ok(true)
     }
 
+    /// Records activity at `at` (and the client's IP as the last IP) on a live session.
+    /// Returns `false` when the session has ended meanwhile: nothing is written then.
+    pub async fn touch(
+        &self,
+        id_hash: &str,
+        at: UnixMillis,
+        ip: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE sessions SET last_seen_at = $1, last_ip = COALESCE($2, last_ip) \
+             WHERE id_hash = $3 AND ended_at IS NULL AND last_seen_at <= $1",
+        )
+        .bind(at.as_millis())
+        .bind(ip)
+        .bind(id_hash)
+        .execute(self.db.pool())
+        .await?;
+        if result.rows_affected() == 1 {
+            return Ok(true);
+        }
+        // Either ended, or another instance recorded later activity already.
+        Ok(self
+            .find(id_hash)
+            .await?
+            .is_some_and(|row| row.ended_at.is_none()))
+    }
+
+    /// Live signed-in sessions whose last activity is at or before `idle_before`, or whose
+    /// sign-in is at or before `created_before`: the candidates for the expiry sweep.
+    pub async fn expiry_candidates(
+        &self,
+        idle_before: i64,
+        created_before: i64,
+    ) -> Result<Vec<SessionRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ROW_COLUMNS} FROM sessions WHERE ended_at IS NULL AND user_id IS NOT NULL \
+             AND (last_seen_at <= $1 OR created_at <= $2) ORDER BY created_at LIMIT 1000"
+        ))
+        .bind(idle_before)
+        .bind(created_before)
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(rows.iter().map(row_from).collect::<Result<_, _>>()?)
+    }
+
+    /// The username of account `user_id`.
+    pub async fn username_of(&self, user_id: i64) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT username FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(row.map(|r| r.try_get("username")).transpose()?)
+    }
+
     /// How many rows the sessions table holds (ended or not).
     pub async fn count_all(&self) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM sessions")

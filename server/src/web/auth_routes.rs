@@ -75,6 +75,7 @@ pub async fn sign_in(
     // Signing in over a live session ends that one first: one sign-in, one session.
     if auth.user.is_some() {
         if let Some(old) = auth.session.id() {
+            state.gate.forget(&id_hash(&old));
             state
                 .sessions
                 .end(
@@ -88,6 +89,7 @@ pub async fn sign_in(
                     },
                 )
                 .await?;
+            state.gate.forget(&id_hash(&old));
         }
     }
     // A new id on every successful sign-in (axum-login only cycles it for anonymous sessions).
@@ -138,6 +140,7 @@ pub async fn logout(
 ) -> Result<Response, AppError> {
     let signed_in = auth.user.is_some();
     if let (true, Some(id)) = (signed_in, auth.session.id()) {
+        state.gate.forget(&id_hash(&id));
         state
             .sessions
             .end(
@@ -151,6 +154,7 @@ pub async fn logout(
                 },
             )
             .await?;
+        state.gate.forget(&id_hash(&id));
     }
     auth.logout()
         .await

@@ -2,6 +2,7 @@
 //! sign-in page go home, non-administrators get 403 on admin pages; and no response that may
 //! hold personal content is cached.
 
+use super::enforce::SessionEnded;
 use auto_logout::{redirect::sign_in_url, server::AuthSession};
 use axum::{
     extract::Request,
@@ -23,7 +24,11 @@ pub async fn page_guard(auth: AuthSession, req: Request, next: Next) -> Response
         match &auth.user {
             None => {
                 let here = req.uri().path_and_query().map_or(path, |pq| pq.as_str());
-                return Redirect::to(&sign_in_url(here, None)).into_response();
+                let reason = req
+                    .extensions()
+                    .get::<SessionEnded>()
+                    .map(|ended| ended.0.sign_in_reason());
+                return Redirect::to(&sign_in_url(here, reason)).into_response();
             }
             Some(user) if path.starts_with("/admin") && !user.is_admin => {
                 return (StatusCode::FORBIDDEN, "Administrators only.").into_response();

@@ -1,0 +1,192 @@
+//! The session layer of DESIGN.md's request flow: cookie -> gate (cached load, limits,
+//! coalesced activity) -> handler. An expired or ended session makes the request anonymous
+//! (its cookie is removed before tower-sessions sees it); API calls get 401 JSON instead.
+
+use super::SESSION_COOKIE;
+use crate::state::AppState;
+use auto_logout::{
+    server::{secret::hash_secret, Activity, ClientInfo, Verdict},
+    EndReason,
+};
+use axum::{
+    extract::{Request, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+    Json,
+};
+use std::str::FromStr;
+use tower_sessions::session::Id;
+
+/// Set on a request whose session ended (now or earlier), so pages can say why.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionEnded(pub EndReason);
+
+/// Server-function paths that only read status and so never count as activity.
+const PASSIVE_SERVER_FNS: &[&str] = &["/api/session_status", "/api/public_settings"];
+
+/// Whether a request is passive (SPEC §6): status reads, static assets, and anything sent
+/// with `X-Session-Passive: 1`.
+pub fn is_passive(method: &axum::http::Method, path: &str, headers: &HeaderMap) -> bool {
+    let marked = headers
+        .get("x-session-passive")
+        .is_some_and(|v| v.as_bytes() == b"1");
+    let status_read = (method == axum::http::Method::GET && path == "/api/v1/session")
+        || PASSIVE_SERVER_FNS.iter().any(|p| path.starts_with(p));
+    let asset =
+        path.starts_with("/pkg/") || matches!(path, "/favicon.ico" | "/robots.txt" | "/healthz");
+    marked || status_read || asset
+}
+
+/// The session id the request's cookie names, if it parses as one.
+pub fn session_id_of(headers: &HeaderMap) -> Option<Id> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .and_then(|(_, value)| Id::from_str(value).ok())
+}
+
+/// Removes our cookie from the request's `Cookie` headers, keeping any others.
+fn strip_session_cookie(headers: &mut HeaderMap) {
+    let kept: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some(SESSION_COOKIE))
+        .map(str::to_owned)
+        .collect();
+    headers.remove(header::COOKIE);
+    if !kept.is_empty() {
+        if let Ok(value) = HeaderValue::from_str(&kept.join("; ")) {
+            headers.insert(header::COOKIE, value);
+        }
+    }
+}
+
+/// The `Set-Cookie` value that deletes the session cookie.
+pub fn removal_cookie(secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}")
+}
+
+/// A JSON error as SPEC §7 describes, with `WWW-Authenticate: Bearer` on 401.
+pub fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let mut res = (
+        status,
+        Json(serde_json::json!({ "error": code, "message": message })),
+    )
+        .into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    res
+}
+
+/// Runs the gate for requests that carry a session cookie.
+pub async fn enforce_session(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let Some(id) = session_id_of(req.headers()) else {
+        return next.run(req).await;
+    };
+    let id_hash = hash_secret(&id.to_string());
+    let path = req.uri().path().to_owned();
+    let activity = if is_passive(req.method(), &path, req.headers()) {
+        Activity::Passive
+    } else {
+        Activity::Active
+    };
+    let client = req
+        .extensions()
+        .get::<ClientInfo>()
+        .cloned()
+        .unwrap_or_default();
+    let verdict = match state.gate.check(&id_hash, activity, &client).await {
+        Ok(verdict) => verdict,
+        Err(err) => {
+            tracing::error!(error = %err, "session check failed; refusing the request");
+            return api_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "The service is temporarily unavailable. Please try again in a moment.",
+            );
+        }
+    };
+    match verdict {
+        Verdict::Active(active) => {
+            req.extensions_mut().insert(active);
+            next.run(req).await
+        }
+        Verdict::Unknown | Verdict::Ended(_) => {
+            let ended = match verdict {
+                Verdict::Ended(reason) => Some(reason),
+                _ => None,
+            };
+            let mut res = if path.starts_with("/api/") && ended.is_some() {
+                api_error(
+                    StatusCode::UNAUTHORIZED,
+                    "session_ended",
+                    &state.config.message,
+                )
+            } else {
+                strip_session_cookie(req.headers_mut());
+                if let Some(reason) = ended {
+                    req.extensions_mut().insert(SessionEnded(reason));
+                }
+                next.run(req).await
+            };
+            // Remove the dead cookie, unless this very response sets a new session (a sign-in
+            // over a stale cookie): deleting after setting would sign the person out again.
+            let sets_session = res.headers().get_all(header::SET_COOKIE).iter().any(|v| {
+                v.as_bytes()
+                    .starts_with(format!("{SESSION_COOKIE}=").as_bytes())
+            });
+            if !sets_session {
+                if let Ok(value) =
+                    HeaderValue::from_str(&removal_cookie(state.config.cookie_secure))
+                {
+                    res.headers_mut().append(header::SET_COOKIE, value);
+                }
+            }
+            res
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Method;
+
+    #[test]
+    fn passive_requests() {
+        let none = HeaderMap::new();
+        assert!(is_passive(&Method::GET, "/api/v1/session", &none));
+        assert!(!is_passive(&Method::POST, "/api/v1/session/extend", &none));
+        assert!(is_passive(&Method::GET, "/pkg/auto-logout.js", &none));
+        assert!(!is_passive(&Method::GET, "/home", &none));
+        let mut marked = HeaderMap::new();
+        marked.insert("x-session-passive", "1".parse().unwrap());
+        assert!(is_passive(&Method::GET, "/home", &marked));
+    }
+
+    #[test]
+    fn other_cookies_survive_stripping() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            "a=1; auto_logout_session=xyz; b=2".parse().unwrap(),
+        );
+        strip_session_cookie(&mut h);
+        assert_eq!(h.get(header::COOKIE).unwrap(), "a=1; b=2");
+    }
+}

@@ -1,0 +1,64 @@
+//! The binary's command line: bad configuration stops start-up with a message naming the key.
+
+use std::process::Command;
+
+#[test]
+fn a_bad_duration_stops_start_up_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_server"))
+        .arg("serve")
+        .env("AUTO_LOGOUT_IDLE_TIME", "ten minutes")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/x.db?mode=rwc", dir.path().display()),
+        )
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("AUTO_LOGOUT_IDLE_TIME"), "{stderr}");
+    assert!(stderr.contains("idle_time"), "{stderr}");
+    assert!(stderr.contains("ten minutes"), "{stderr}");
+}
+
+#[test]
+fn user_add_then_list_shows_the_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/x.db?mode=rwc", dir.path().display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["user", "add", "carol", "--admin"])
+        .env("DATABASE_URL", &db)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long password\n")
+        .unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+    let list = Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["user", "list"])
+        .env("DATABASE_URL", &db)
+        .output()
+        .unwrap();
+    assert!(list.status.success());
+    assert!(String::from_utf8_lossy(&list.stdout).contains("carol\tadmin"));
+    // A duplicate is refused with a clear message and a non-zero exit.
+    let dup = Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["user", "add", "carol"])
+        .env("DATABASE_URL", &db)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!dup.status.success());
+    let stderr = String::from_utf8_lossy(&dup.stderr);
+    assert!(
+        stderr.contains("already exists") || stderr.contains("password"),
+        "{stderr}"
+    );
+}

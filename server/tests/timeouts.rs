@@ -1,0 +1,268 @@
+//! Idle and absolute limits enforced by the server (SPEC §6), with an injected clock for the
+//! long limits and a 2-second idle limit for the real-time polling tests.
+
+mod common;
+
+use auto_logout::server::{audit::AuditFilter, secret::hash_secret};
+use common::*;
+use serde_json::Value;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+db_tests!(
+    idle_limit_ends_the_session_at_its_deadline,
+    activity_before_the_idle_limit_keeps_the_session,
+    absolute_limit_ends_the_session_despite_activity,
+    status_reads_and_passive_requests_do_not_keep_a_session_alive,
+    sweep_records_the_deadline_not_the_sweep_time,
+    status_endpoint_reports_and_extend_resets_the_idle_countdown,
+    activity_writes_are_coalesced,
+);
+
+const MIN: Duration = Duration::from_secs(60);
+
+fn real_now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+async fn manual_app(db: TestDb) -> TestApp {
+    spawn_app_with(
+        db,
+        Spawn {
+            manual_clock_at: Some(real_now_ms()),
+            ..Spawn::default()
+        },
+    )
+    .await
+}
+
+async fn last_event(app: &TestApp) -> auto_logout::server::AuditEntry {
+    app.state
+        .audit
+        .list(&AuditFilter::default())
+        .await
+        .unwrap()
+        .remove(0)
+}
+
+async fn status(app: &TestApp, client: &reqwest::Client) -> reqwest::Response {
+    client.get(app.url("/api/v1/session")).send().await.unwrap()
+}
+
+async fn idle_limit_ends_the_session_at_its_deadline(db: TestDb) {
+    let app = manual_app(db).await;
+    let clock = app.clock.clone().unwrap();
+    let t0 = clock_now(&app);
+    let client = browser();
+    let id = session_cookie(&app.sign_in(&client, "alice", PASSWORD, "").await).unwrap();
+    clock.advance(10 * MIN);
+    let res = client.get(app.url("/home")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/sign-in?next=%2Fhome&reason=idle");
+    let row = app
+        .state
+        .sessions
+        .find(&hash_secret(&id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.end_reason.as_deref(), Some("idle_timeout"));
+    let event = last_event(&app).await;
+    assert_eq!(event.event, "idle_timeout");
+    assert_eq!(event.at, t0 + 10 * 60_000, "audit time is the deadline");
+    // The ended session stays ended: the next request is simply anonymous.
+    let res = client.get(app.url("/home")).send().await.unwrap();
+    assert!(location(&res).starts_with("/sign-in"));
+}
+
+fn clock_now(app: &TestApp) -> i64 {
+    use auto_logout::server::Clock;
+    app.clock.as_ref().unwrap().now().as_millis()
+}
+
+async fn activity_before_the_idle_limit_keeps_the_session(db: TestDb) {
+    let app = manual_app(db).await;
+    let clock = app.clock.clone().unwrap();
+    let client = app.signed_in().await;
+    for _ in 0..5 {
+        clock.advance(9 * MIN);
+        let res = client.get(app.url("/home")).send().await.unwrap();
+        assert_eq!(res.status(), 200, "active within the idle limit");
+    }
+}
+
+async fn absolute_limit_ends_the_session_despite_activity(db: TestDb) {
+    let app = manual_app(db).await;
+    let clock = app.clock.clone().unwrap();
+    let t0 = clock_now(&app);
+    let client = app.signed_in().await;
+    for _ in 0..6 {
+        clock.advance(9 * MIN);
+        assert_eq!(
+            client.get(app.url("/home")).send().await.unwrap().status(),
+            200
+        );
+    }
+    clock.advance(7 * MIN); // 61 minutes after sign-in, 7 after the last activity
+    let res = client.get(app.url("/home")).send().await.unwrap();
+    assert_eq!(location(&res), "/sign-in?next=%2Fhome&reason=expired");
+    let event = last_event(&app).await;
+    assert_eq!(event.event, "absolute_timeout");
+    assert_eq!(event.at, t0 + 60 * 60_000);
+}
+
+async fn status_reads_and_passive_requests_do_not_keep_a_session_alive(db: TestDb) {
+    let app = spawn_app_with(
+        db,
+        Spawn {
+            env: vec![("AUTO_LOGOUT_IDLE_TIME", "2s".into())],
+            ..Spawn::default()
+        },
+    )
+    .await;
+    // Polling the status endpoint every 200 ms.
+    let client = app.signed_in().await;
+    let start = Instant::now();
+    let mut polls = 0;
+    while start.elapsed() < Duration::from_millis(2_400) {
+        let res = status(&app, &client).await;
+        polls += 1;
+        if res.status() == 401 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let res = status(&app, &client).await;
+    assert_eq!(
+        res.status(),
+        401,
+        "after {polls} polls the session must have ended"
+    );
+    assert_eq!(res.headers().get("www-authenticate").unwrap(), "Bearer");
+    let body: Value = res.json().await.unwrap();
+    assert!(body["error"].is_string() && body["message"].is_string());
+    assert_eq!(last_event(&app).await.event, "idle_timeout");
+
+    // Page requests marked `X-Session-Passive: 1` likewise: the poll that meets the
+    // deadline is already sent to sign in.
+    let client = app.signed_in().await;
+    let start = Instant::now();
+    let ended = loop {
+        let res = client
+            .get(app.url("/home"))
+            .header("x-session-passive", "1")
+            .send()
+            .await
+            .unwrap();
+        if res.status() == 303 {
+            break location(&res);
+        }
+        assert!(start.elapsed() < Duration::from_secs(4), "passive polls kept the session alive");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(start.elapsed() >= Duration::from_millis(1_800));
+    assert_eq!(ended, "/sign-in?next=%2Fhome&reason=idle");
+    assert_eq!(last_event(&app).await.event, "idle_timeout");
+}
+
+async fn sweep_records_the_deadline_not_the_sweep_time(db: TestDb) {
+    let app = manual_app(db).await;
+    let clock = app.clock.clone().unwrap();
+    let client = browser();
+    let id = session_cookie(&app.sign_in(&client, "alice", PASSWORD, "").await).unwrap();
+    clock.advance(3 * MIN);
+    client.get(app.url("/home")).send().await.unwrap();
+    let last_activity = clock_now(&app);
+    clock.advance(20 * MIN);
+    assert_eq!(app.state.gate.sweep_once().await.unwrap(), 1);
+    assert_eq!(app.state.gate.sweep_once().await.unwrap(), 0, "ended once");
+    let row = app
+        .state
+        .sessions
+        .find(&hash_secret(&id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.end_reason.as_deref(), Some("idle_timeout"));
+    let event = last_event(&app).await;
+    assert_eq!(event.event, "idle_timeout");
+    assert_eq!(
+        event.at,
+        last_activity + 10 * 60_000,
+        "deadline, not sweep time"
+    );
+    assert_eq!(event.username.as_deref(), Some("alice"));
+}
+
+async fn status_endpoint_reports_and_extend_resets_the_idle_countdown(db: TestDb) {
+    let app = manual_app(db).await;
+    let clock = app.clock.clone().unwrap();
+    let client = app.signed_in().await;
+    let body: Value = status(&app, &client).await.json().await.unwrap();
+    assert_eq!(body["user"], "alice");
+    assert_eq!(body["seconds_until_idle_end"], 600);
+    assert_eq!(body["seconds_until_session_end"], 3600);
+    assert_eq!(body["warn_before"], 60);
+    assert_eq!(body["session_id"].as_str().unwrap().len(), 64);
+
+    clock.advance(5 * MIN);
+    let body: Value = status(&app, &client).await.json().await.unwrap();
+    assert_eq!(
+        body["seconds_until_idle_end"], 300,
+        "status reads are passive"
+    );
+    let res = client
+        .post(app.url("/api/v1/session/extend"))
+        .header("origin", &app.address)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["seconds_until_idle_end"], 600);
+    assert_eq!(
+        body["seconds_until_session_end"], 3300,
+        "activity never moves the absolute limit"
+    );
+
+    clock.advance(11 * MIN);
+    let res = client
+        .post(app.url("/api/v1/session/extend"))
+        .header("origin", &app.address)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "extend cannot revive an expired session");
+    let anon = browser()
+        .get(app.url("/api/v1/session"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anon.status(), 401);
+}
+
+async fn activity_writes_are_coalesced(db: TestDb) {
+    // 1,000 active requests spread over 20 s of (injected) time on one session.
+    let app = manual_app(db).await;
+    let clock = app.clock.clone().unwrap();
+    let client = app.signed_in().await;
+    let before = app.state.gate.activity_writes();
+    for _ in 0..1_000 {
+        clock.advance(Duration::from_millis(20));
+        let res = client
+            .post(app.url("/api/v1/session/extend"))
+            .header("origin", &app.address)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    let writes = app.state.gate.activity_writes() - before;
+    println!("1000 active requests over 20 s -> {writes} activity writes (window 5 s)");
+    assert!((3..=5).contains(&writes), "{writes} writes for 1000 requests");
+    // The coalesced writes still left the database with the latest activity (± the window).
+    let body: Value = status(&app, &client).await.json().await.unwrap();
+    assert_eq!(body["seconds_until_idle_end"], 600);
+}
