@@ -8,6 +8,25 @@ import * as path from 'node:path';
 const port = Number(process.env.E2E_PORT ?? 3100);
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'auto-logout-e2e-'));
 const serverBinary = process.env.E2E_SERVER_BIN ?? 'target/debug/server';
+export const SHORT_IDLE_PORT = port + 1;
+export const SHORT_SESSION_PORT = port + 2;
+
+function server(listen: number, env: Record<string, string>) {
+  return {
+    command: `${serverBinary} serve`,
+    cwd: '..',
+    url: `http://127.0.0.1:${listen}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe' as const,
+    env: {
+      LEPTOS_SITE_ADDR: `127.0.0.1:${listen}`,
+      DATABASE_URL: `sqlite://${dataDir}/e2e-${listen}.db?mode=rwc`,
+      RUST_LOG: 'warn',
+      ...env,
+    },
+  };
+}
 
 export default defineConfig({
   testDir: './tests',
@@ -33,17 +52,17 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: `${serverBinary} serve`,
-    cwd: '..',
-    url: `http://127.0.0.1:${port}/healthz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'pipe',
-    env: {
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      DATABASE_URL: `sqlite://${dataDir}/e2e.db?mode=rwc`,
-      RUST_LOG: 'warn',
-    },
-  },
+  // Three servers: the defaults, and two with short limits set through the documented keys.
+  webServer: [
+    server(port, {}),
+    server(SHORT_IDLE_PORT, {
+      AUTO_LOGOUT_IDLE_TIME: '4s',
+      AUTO_LOGOUT_WARN_BEFORE: '2s',
+    }),
+    server(SHORT_SESSION_PORT, {
+      AUTO_LOGOUT_IDLE_TIME: '1h',
+      AUTO_LOGOUT_SESSION_TIME: '8s',
+      AUTO_LOGOUT_WARN_BEFORE: '4s',
+    }),
+  ],
 });

@@ -24,3 +24,84 @@ pub struct UserView {
     /// Whether the account may use the admin console.
     pub is_admin: bool,
 }
+
+/// What the countdown needs to know about the current session, in milliseconds so that the
+/// browser can redirect at the exact moment a limit falls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CountdownState {
+    /// The session is live.
+    Active {
+        /// Milliseconds until the idle limit (None: disabled).
+        idle_ms: Option<i64>,
+        /// Milliseconds until the absolute limit (None: disabled).
+        session_ms: Option<i64>,
+    },
+    /// The session has ended; `reason` is the sign-in page's `reason` value
+    /// (`idle`, `expired`, `revoked`, `logout`, ...).
+    Ended {
+        /// Why.
+        reason: String,
+    },
+    /// Nobody is signed in.
+    SignedOut,
+}
+
+impl CountdownState {
+    /// Whole seconds left until the idle limit, rounded up (the `data-seconds` value).
+    pub fn idle_seconds(&self) -> Option<u64> {
+        match self {
+            CountdownState::Active { idle_ms, .. } => idle_ms.map(ceil_seconds),
+            _ => None,
+        }
+    }
+
+    /// Whole seconds left until the absolute limit, rounded up.
+    pub fn session_seconds(&self) -> Option<u64> {
+        match self {
+            CountdownState::Active { session_ms, .. } => session_ms.map(ceil_seconds),
+            _ => None,
+        }
+    }
+}
+
+/// `ms` as whole seconds, rounded up, never negative.
+pub fn ceil_seconds(ms: i64) -> u64 {
+    if ms <= 0 {
+        0
+    } else {
+        (ms as u64).div_ceil(1000)
+    }
+}
+
+/// Settings the browser needs (SPEC §3), sent with the page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicSettings {
+    /// Shown on the sign-in page after an automatic sign-out.
+    pub message: String,
+    /// Show the warning this many milliseconds before the first limit.
+    pub warn_before_ms: i64,
+    /// Leave the page at zero without waiting for a click.
+    pub redirect_to_login_immediately: bool,
+    /// Input in the page counts as activity.
+    pub client_activity: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_round_up() {
+        assert_eq!(ceil_seconds(-5), 0);
+        assert_eq!(ceil_seconds(0), 0);
+        assert_eq!(ceil_seconds(1), 1);
+        assert_eq!(ceil_seconds(1000), 1);
+        assert_eq!(ceil_seconds(1001), 2);
+        let s = CountdownState::Active {
+            idle_ms: Some(4_500),
+            session_ms: None,
+        };
+        assert_eq!(s.idle_seconds(), Some(5));
+        assert_eq!(s.session_seconds(), None);
+    }
+}

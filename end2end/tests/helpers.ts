@@ -14,3 +14,23 @@ export async function submitSignIn(page: Page, username = DEMO.username, passwor
   await page.getByLabel('Password').fill(password);
   await page.getByTestId('sign-in-submit').click();
 }
+
+const basePort = Number(process.env.E2E_PORT ?? 3100);
+/** A server with AUTO_LOGOUT_IDLE_TIME=4s and AUTO_LOGOUT_WARN_BEFORE=2s. */
+export const SHORT_IDLE = `http://127.0.0.1:${basePort + 1}`;
+/** A server with AUTO_LOGOUT_SESSION_TIME=8s (idle 1h) and AUTO_LOGOUT_WARN_BEFORE=4s. */
+export const SHORT_SESSION = `http://127.0.0.1:${basePort + 2}`;
+
+/** Signs in on the server at `base` and waits for the hydrated /home page. */
+export async function signInAt(page: Page, base: string) {
+  await page.goto(`${base}/sign-in`);
+  await hydrated(page);
+  await submitSignIn(page);
+  await expect(page).toHaveURL(`${base}/home`);
+  await expect(page.getByTestId('idle-countdown').or(page.getByTestId('session-countdown')).first()).toBeVisible();
+}
+
+/** The `data-seconds` of a countdown. */
+export async function secondsOf(page: Page, testId: string): Promise<number> {
+  return Number(await page.getByTestId(testId).getAttribute('data-seconds'));
+}

@@ -142,6 +142,16 @@ impl Application {
     }
 }
 
+/// The settings the browser is told (SPEC §3).
+pub fn public_settings(config: &Config) -> auto_logout::PublicSettings {
+    auto_logout::PublicSettings {
+        message: config.message.clone(),
+        warn_before_ms: i64::try_from(config.warn_before.as_millis()).unwrap_or(i64::MAX),
+        redirect_to_login_immediately: config.redirect_to_login_immediately,
+        client_activity: config.client_activity,
+    }
+}
+
 /// The complete router: pages, form endpoints, health, with the session and security layers.
 pub fn router(state: AppState) -> Router {
     let store = SqlSessionStore::new(state.db.clone(), state.clock.clone());
@@ -169,7 +179,11 @@ pub fn router(state: AppState) -> Router {
             routes,
             {
                 let state = state.clone();
-                move || leptos::context::provide_context(state.clone())
+                let settings = public_settings(&state.config);
+                move || {
+                    leptos::context::provide_context(state.clone());
+                    leptos::context::provide_context(settings.clone());
+                }
             },
             {
                 let options = leptos_options.clone();

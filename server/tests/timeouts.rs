@@ -159,7 +159,10 @@ async fn status_reads_and_passive_requests_do_not_keep_a_session_alive(db: TestD
         if res.status() == 303 {
             break location(&res);
         }
-        assert!(start.elapsed() < Duration::from_secs(4), "passive polls kept the session alive");
+        assert!(
+            start.elapsed() < Duration::from_secs(4),
+            "passive polls kept the session alive"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert!(start.elapsed() >= Duration::from_millis(1_800));
@@ -261,7 +264,10 @@ async fn activity_writes_are_coalesced(db: TestDb) {
     }
     let writes = app.state.gate.activity_writes() - before;
     println!("1000 active requests over 20 s -> {writes} activity writes (window 5 s)");
-    assert!((3..=5).contains(&writes), "{writes} writes for 1000 requests");
+    assert!(
+        (3..=5).contains(&writes),
+        "{writes} writes for 1000 requests"
+    );
     // The coalesced writes still left the database with the latest activity (± the window).
     let body: Value = status(&app, &client).await.json().await.unwrap();
     assert_eq!(body["seconds_until_idle_end"], 600);

@@ -82,7 +82,30 @@ pub struct ActiveSession {
     pub status: SessionStatus,
     /// When the limits fall.
     pub deadlines: Deadlines,
+    /// The moment of the check, for computing what is left.
+    pub checked_at: UnixMillis,
 }
+
+impl ActiveSession {
+    /// The countdown's view of this session at the moment of the check.
+    pub fn countdown(&self) -> crate::dto::CountdownState {
+        crate::dto::CountdownState::Active {
+            idle_ms: self
+                .deadlines
+                .idle_end
+                .map(|d| self.checked_at.millis_until(d)),
+            session_ms: self
+                .deadlines
+                .session_end
+                .map(|d| self.checked_at.millis_until(d)),
+        }
+    }
+}
+
+/// Put on a request whose session ended (now or earlier), so that pages and the countdown
+/// can say why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionEnded(pub EndReason);
 
 /// What the gate decided about a request's session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,6 +297,7 @@ impl SessionGate {
             username: entry.username.clone(),
             status: policy.status(entry.times, now),
             deadlines: policy.deadlines(entry.times),
+            checked_at: now,
         };
         self.cache().insert(id_hash.to_owned(), entry);
         Ok(Verdict::Active(active))

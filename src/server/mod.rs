@@ -18,7 +18,7 @@ pub use backend::{AuthSession, Backend, Credentials};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use db::Database;
 pub use error::StoreError;
-pub use gate::{ActiveSession, Activity, Limits, SessionGate, Verdict};
+pub use gate::{ActiveSession, Activity, Limits, SessionEnded, SessionGate, Verdict};
 pub use sessions::{ClientInfo, SessionMeta, SessionRow, Sessions};
 pub use store::SqlSessionStore;
 pub use users::{User, Users};

@@ -1,8 +1,12 @@
 //! The navigation bar: the product name, and who is signed in with a sign-out button.
 
-use crate::{AuthVersion, CurrentUser};
+use crate::{
+    components::countdown::{announce_sign_out, SessionCountdown},
+    AuthVersion, CurrentUser,
+};
 use leptos::prelude::*;
 use leptos_router::components::{Form, A};
+use std::sync::Arc;
 
 /// The bar at the top of every page.
 #[component]
@@ -16,9 +20,16 @@ pub fn NavBar() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match user.await {
                         Ok(Some(user)) => view! {
+                            <SessionCountdown />
                             <span class="who" data-testid="signed-in-as">{user.username}</span>
                             <A href="/home">"Home"</A>
-                            <Form method="post" action="/logout" version=version attr:class="inline">
+                            <Form
+                                method="post"
+                                action="/logout"
+                                version=version
+                                on_response=Arc::new(|_: &_| announce_sign_out())
+                                attr:class="inline"
+                            >
                                 <button type="submit" data-testid="sign-out">"Sign out"</button>
                             </Form>
                         }.into_any(),

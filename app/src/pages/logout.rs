@@ -1,6 +1,6 @@
 //! `GET /logout`: a one-button confirmation; it changes nothing by itself.
 
-use crate::AuthVersion;
+use crate::{components::countdown::announce_sign_out, AuthVersion};
 use leptos::prelude::*;
 use leptos_router::components::Form;
 
@@ -12,7 +12,7 @@ pub fn LogoutConfirm() -> impl IntoView {
         <section class="card">
             <h1>"Sign out?"</h1>
             <p>"This ends your session on this device."</p>
-            <Form method="post" action="/logout" version=version>
+            <Form method="post" action="/logout" on_response=std::sync::Arc::new(|_: &_| announce_sign_out()) version=version>
                 <button type="submit" data-testid="confirm-sign-out">"Sign out"</button>
             </Form>
         </section>

@@ -1,7 +1,7 @@
 //! `GET /sign-in`: the sign-in form. It posts to `POST /sign-in`, which redirects to `next`
 //! on success and back here with `error=1` on failure.
 
-use crate::AuthVersion;
+use crate::{api::public_settings, AuthVersion};
 use leptos::prelude::*;
 use leptos_router::{components::Form, hooks::use_query_map};
 
@@ -16,20 +16,26 @@ pub fn SignIn() -> impl IntoView {
     let next = move || query.read().get("next").unwrap_or_default();
     let failed = move || query.read().get("error").is_some();
     let reason = move || query.read().get("reason");
+    let settings = Resource::new(|| (), |_| public_settings());
     let notice = move || {
-        reason().and_then(|reason| match reason.as_str() {
-            "idle" | "expired" => Some("The session has expired. Please login again to continue."),
-            "revoked" => Some("Your session was signed out from another device."),
-            "suspended" => Some("Your session was ended because it was used from another browser."),
+        let reason = reason()?;
+        match reason.as_str() {
+            "idle" | "expired" => settings.get().and_then(Result::ok).map(|s| s.message),
+            "revoked" => Some("Your session was signed out from another device.".to_owned()),
+            "suspended" => {
+                Some("Your session was ended because it was used from another browser.".to_owned())
+            }
             _ => None,
-        })
+        }
     };
     view! {
         <section class="card narrow">
             <h1>"Sign in"</h1>
-            {move || notice().map(|text| view! {
-                <p class="notice" role="status" data-testid="expiry-message">{text}</p>
-            })}
+            <Transition fallback=|| ()>
+                {move || notice().map(|text| view! {
+                    <p class="notice" role="status" data-testid="expiry-message">{text}</p>
+                })}
+            </Transition>
             <Show when=failed>
                 <p class="error" role="alert" data-testid="sign-in-error">{SIGN_IN_FAILED}</p>
             </Show>

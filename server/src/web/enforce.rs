@@ -4,10 +4,7 @@
 
 use super::SESSION_COOKIE;
 use crate::state::AppState;
-use auto_logout::{
-    server::{secret::hash_secret, Activity, ClientInfo, Verdict},
-    EndReason,
-};
+use auto_logout::server::{secret::hash_secret, Activity, ClientInfo, SessionEnded, Verdict};
 use axum::{
     extract::{Request, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
@@ -17,10 +14,6 @@ use axum::{
 };
 use std::str::FromStr;
 use tower_sessions::session::Id;
-
-/// Set on a request whose session ended (now or earlier), so pages can say why.
-#[derive(Debug, Clone, Copy)]
-pub struct SessionEnded(pub EndReason);
 
 /// Server-function paths that only read status and so never count as activity.
 const PASSIVE_SERVER_FNS: &[&str] = &["/api/session_status", "/api/public_settings"];
@@ -131,7 +124,7 @@ pub async fn enforce_session(
                 Verdict::Ended(reason) => Some(reason),
                 _ => None,
             };
-            let mut res = if path.starts_with("/api/") && ended.is_some() {
+            let mut res = if path.starts_with("/api/v1/") && ended.is_some() {
                 api_error(
                     StatusCode::UNAUTHORIZED,
                     "session_ended",

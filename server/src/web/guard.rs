@@ -2,7 +2,7 @@
 //! sign-in page go home, non-administrators get 403 on admin pages; and no response that may
 //! hold personal content is cached.
 
-use super::enforce::SessionEnded;
+use auto_logout::server::SessionEnded;
 use auto_logout::{redirect::sign_in_url, server::AuthSession};
 use axum::{
     extract::Request,

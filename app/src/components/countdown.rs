@@ -1,0 +1,183 @@
+//! The countdown of SPEC §5: time left until the idle and the absolute limit, the warning
+//! dialog, and the redirect to sign-in at zero.
+//!
+//! The server renders correct values; once hydrated, [`live`] ticks them from monotonic
+//! deadlines (`performance.now()`), so a throttled tab or a wrong client clock cannot make
+//! them drift, and re-reads the server's view on focus, `pageshow`, `visibilitychange`, a
+//! message from another tab, and every few seconds.
+
+use crate::{
+    api::{countdown_state, public_settings},
+    AuthVersion,
+};
+use auto_logout::{dto::ceil_seconds, CountdownState, PublicSettings};
+use leptos::prelude::*;
+use leptos_router::components::Form;
+
+#[cfg(feature = "hydrate")]
+pub mod live;
+
+/// `seconds` as `m:ss` (or `h:mm:ss` from an hour up).
+pub fn format_clock(seconds: u64) -> String {
+    let (h, m, s) = (seconds / 3600, (seconds % 3600) / 60, seconds % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
+/// Tells the other tabs of this browser that this one signed out (no-op on the server).
+pub fn announce_sign_out() {
+    #[cfg(feature = "hydrate")]
+    live::signing_out();
+}
+
+/// The countdown bar shown on every signed-in page; renders nothing for anonymous visitors.
+#[component]
+pub fn SessionCountdown() -> impl IntoView {
+    let version = expect_context::<AuthVersion>().0;
+    let state = Resource::new(move || version.get(), |_| countdown_state());
+    let settings = Resource::new(|| (), |_| public_settings());
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match (state.await, settings.await) {
+                    (Ok(state @ CountdownState::Active { .. }), Ok(settings)) => {
+                        view! { <LiveCountdown state settings /> }.into_any()
+                    }
+                    _ => ().into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The signals the ticking loop writes and the view reads.
+#[derive(Clone, Copy)]
+pub struct CountdownSignals {
+    /// Whole seconds until the idle limit.
+    pub idle: RwSignal<Option<u64>>,
+    /// Whole seconds until the absolute limit.
+    pub session: RwSignal<Option<u64>>,
+    /// Set when the session has ended and the page stays (redirect not immediate).
+    pub ended: RwSignal<Option<String>>,
+}
+
+#[component]
+fn LiveCountdown(state: CountdownState, settings: PublicSettings) -> impl IntoView {
+    let signals = CountdownSignals {
+        idle: RwSignal::new(state.idle_seconds()),
+        session: RwSignal::new(state.session_seconds()),
+        ended: RwSignal::new(None),
+    };
+    #[cfg(feature = "hydrate")]
+    live::start(state.clone(), settings.clone(), signals);
+    let CountdownSignals {
+        idle,
+        session,
+        ended,
+    } = signals;
+    let warn_secs = ceil_seconds(settings.warn_before_ms);
+    let first_left = move || match (idle.get(), session.get()) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let absolute_first = move || match (idle.get(), session.get()) {
+        (Some(i), Some(s)) => s <= i,
+        (None, Some(_)) => true,
+        _ => false,
+    };
+    let warning = move || ended.get().is_none() && first_left().is_some_and(|s| s <= warn_secs);
+    let stay_button = NodeRef::<leptos::html::Button>::new();
+    let version = expect_context::<AuthVersion>().0;
+    Effect::new(move |_| {
+        if warning() {
+            if let Some(button) = stay_button.get() {
+                let _ = button.focus();
+            }
+        }
+    });
+    let stay = move |_| {
+        #[cfg(feature = "hydrate")]
+        live::report_now();
+    };
+    let location = leptos_router::hooks::use_location();
+    let sign_in_again = move || {
+        ended.get().map(|reason| {
+            let here = format!("{}{}", location.pathname.get(), location.search.get());
+            auto_logout::redirect::sign_in_url(&here, Some(&reason))
+        })
+    };
+    view! {
+        <div class="countdown" role="timer" aria-label="Time left in this session">
+            {move || idle.get().map(|s| view! {
+                <span class="limit">
+                    "Inactivity sign-out in "
+                    <strong data-testid="idle-countdown" data-seconds=s>{format_clock(s)}</strong>
+                </span>
+            })}
+            {move || session.get().map(|s| view! {
+                <span class="limit">
+                    "Session ends in "
+                    <strong data-testid="session-countdown" data-seconds=s>{format_clock(s)}</strong>
+                </span>
+            })}
+        </div>
+        <Show when=warning>
+            <div class="dialog-backdrop">
+                <div
+                    class="dialog"
+                    role="alertdialog"
+                    aria-modal="true"
+                    aria-labelledby="expiry-title"
+                    aria-describedby="expiry-text"
+                    data-testid="expiry-warning"
+                >
+                    <h2 id="expiry-title">"Your session is about to end"</h2>
+                    <p id="expiry-text" aria-live="assertive">
+                        {move || {
+                            let left = format_clock(first_left().unwrap_or(0));
+                            if absolute_first() {
+                                format!("Your session reaches its time limit in {left}. Save your work; signing in again will be needed.")
+                            } else {
+                                format!("You will be signed out for inactivity in {left}.")
+                            }
+                        }}
+                    </p>
+                    <div class="actions">
+                        <Show when=move || !absolute_first()>
+                            <button type="button" node_ref=stay_button data-testid="stay-signed-in" on:click=stay>
+                                "Stay signed in"
+                            </button>
+                        </Show>
+                        <Form method="post" action="/logout" version=version on_response=std::sync::Arc::new(|_: &_| announce_sign_out()) attr:class="inline">
+                            <button type="submit" class="secondary" data-testid="warning-sign-out">"Sign out"</button>
+                        </Form>
+                    </div>
+                </div>
+            </div>
+        </Show>
+        {move || sign_in_again().map(|href| view! {
+            <div class="dialog-backdrop">
+                <div class="dialog" role="alertdialog" aria-modal="true" data-testid="session-ended">
+                    <h2>"Your session has ended"</h2>
+                    <p><a href=href>"Sign in again"</a></p>
+                </div>
+            </div>
+        })}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_format() {
+        assert_eq!(format_clock(0), "0:00");
+        assert_eq!(format_clock(65), "1:05");
+        assert_eq!(format_clock(3600), "1:00:00");
+        assert_eq!(format_clock(5400 + 7), "1:30:07");
+    }
+}

@@ -1,0 +1,263 @@
+//! The browser half of the countdown: one ticking loop over monotonic deadlines, re-reads of
+//! the server's view, activity reports, and the BroadcastChannel that keeps tabs in step.
+
+use super::CountdownSignals;
+use crate::api::{countdown_state, report_activity};
+use auto_logout::{dto::ceil_seconds, redirect::sign_in_url, CountdownState, PublicSettings};
+use leptos::{ev, prelude::*, task::spawn_local};
+use std::{cell::RefCell, time::Duration};
+use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+use web_sys::{BroadcastChannel, MessageEvent};
+
+/// The name of the channel every tab of this site listens on.
+const CHANNEL: &str = "auto-logout";
+/// How often the loop looks at the deadlines.
+const TICK: Duration = Duration::from_millis(200);
+/// How often the server's view is re-read (passively) while the tab is open.
+const REFRESH: Duration = Duration::from_secs(2);
+/// Input is reported to the server at most this often (SPEC §3 `client_activity`).
+const REPORT_EVERY_MS: f64 = 60_000.0;
+
+/// Deadlines on the `performance.now()` clock of this page.
+#[derive(Clone, Copy, Default)]
+struct Deadlines {
+    idle_at: Option<f64>,
+    session_at: Option<f64>,
+}
+
+struct Live {
+    deadlines: Deadlines,
+    signals: CountdownSignals,
+    settings: PublicSettings,
+    last_report: f64,
+    input_since_report: bool,
+    leaving: bool,
+    channel: Option<BroadcastChannel>,
+}
+
+thread_local! {
+    static LIVE: RefCell<Option<Live>> = const { RefCell::new(None) };
+}
+
+fn now() -> f64 {
+    window().performance().map(|p| p.now()).unwrap_or(0.0)
+}
+
+fn with_live<R>(f: impl FnOnce(&mut Live) -> R) -> Option<R> {
+    LIVE.with(|cell| cell.borrow_mut().as_mut().map(f))
+}
+
+/// Starts the loop for this page's countdown (replacing any earlier one).
+pub fn start(state: CountdownState, settings: PublicSettings, signals: CountdownSignals) {
+    let channel = BroadcastChannel::new(CHANNEL).ok();
+    if let Some(channel) = &channel {
+        let on_message = Closure::<dyn Fn(MessageEvent)>::new(|event: MessageEvent| {
+            match event.data().as_string().as_deref() {
+                Some("activity") => refresh(),
+                Some("signed-out") => leave("logout"),
+                _ => {}
+            }
+        });
+        channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        on_message.forget();
+    }
+    let client_activity = settings.client_activity;
+    LIVE.with(|cell| {
+        if let Some(old) = cell.borrow_mut().take() {
+            if let Some(channel) = old.channel {
+                channel.close();
+            }
+        }
+        *cell.borrow_mut() = Some(Live {
+            deadlines: Deadlines::default(),
+            signals,
+            settings,
+            last_report: now(),
+            input_since_report: false,
+            leaving: false,
+            channel,
+        });
+    });
+    apply(&state);
+    // The server rendered this state a moment ago: correct it right away.
+    refresh();
+
+    let tick_handle = set_interval_with_handle(tick, TICK).ok();
+    let refresh_handle = set_interval_with_handle(refresh, REFRESH).ok();
+    let mut handles = vec![
+        window_event_listener(ev::focus, |_| refresh()),
+        window_event_listener(ev::pageshow, |_| refresh()),
+        window_event_listener_untyped("online", |_| refresh()),
+    ];
+    if client_activity {
+        handles.push(window_event_listener(ev::keydown, |_| note_input()));
+        handles.push(window_event_listener(ev::pointerdown, |_| note_input()));
+        handles.push(window_event_listener(ev::scroll, |_| note_input()));
+        handles.push(window_event_listener(ev::touchstart, |_| note_input()));
+    }
+    let on_visible = Closure::<dyn Fn()>::new(|| {
+        if document().visibility_state() == web_sys::VisibilityState::Visible {
+            refresh();
+        }
+    });
+    let _ = document()
+        .add_event_listener_with_callback("visibilitychange", on_visible.as_ref().unchecked_ref());
+    let on_visible: JsValue = on_visible.into_js_value();
+
+    on_cleanup(move || {
+        if let Some(h) = tick_handle {
+            h.clear();
+        }
+        if let Some(h) = refresh_handle {
+            h.clear();
+        }
+        for handle in handles {
+            handle.remove();
+        }
+        let _ = document()
+            .remove_event_listener_with_callback("visibilitychange", on_visible.unchecked_ref());
+        LIVE.with(|cell| {
+            if let Some(old) = cell.borrow_mut().take() {
+                if let Some(channel) = old.channel {
+                    channel.close();
+                }
+            }
+        });
+    });
+}
+
+/// Takes the server's view as the new deadlines, or leaves the page if the session ended.
+fn apply(state: &CountdownState) {
+    match state {
+        CountdownState::Active {
+            idle_ms,
+            session_ms,
+        } => {
+            let t = now();
+            with_live(|live| {
+                live.deadlines = Deadlines {
+                    idle_at: idle_ms.map(|ms| t + ms as f64),
+                    session_at: session_ms.map(|ms| t + ms as f64),
+                };
+            });
+            tick();
+        }
+        CountdownState::Ended { reason } => leave(reason),
+        CountdownState::SignedOut => leave("logout"),
+    }
+}
+
+/// One look at the clock: updates the visible seconds and leaves at zero.
+fn tick() {
+    let t = now();
+    let Some((deadlines, signals)) = with_live(|live| (live.deadlines, live.signals)) else {
+        return;
+    };
+    let left = |at: Option<f64>| at.map(|at| (at - t).ceil() as i64);
+    let (idle_ms, session_ms) = (left(deadlines.idle_at), left(deadlines.session_at));
+    let idle = idle_ms.map(ceil_seconds);
+    let session = session_ms.map(ceil_seconds);
+    if signals.idle.get_untracked() != idle {
+        signals.idle.set(idle);
+    }
+    if signals.session.get_untracked() != session {
+        signals.session.set(session);
+    }
+    if session_ms.is_some_and(|ms| ms <= 0) {
+        leave("expired");
+    } else if idle_ms.is_some_and(|ms| ms <= 0) {
+        leave("idle");
+    } else if let Some(ms) = idle_ms {
+        // Input seen while the warning is near is reported at once, so typing is never
+        // interrupted by a warning it should have prevented.
+        let warn = with_live(|live| live.settings.warn_before_ms).unwrap_or(0);
+        let pending = with_live(|live| live.input_since_report).unwrap_or(false);
+        if pending && ms <= warn.saturating_add(2_000) {
+            report_now();
+        }
+    }
+}
+
+/// Re-reads the server's view (passively: never counts as activity).
+pub fn refresh() {
+    spawn_local(async {
+        if let Ok(state) = countdown_state().await {
+            apply(&state);
+        }
+    });
+}
+
+fn note_input() {
+    let t = now();
+    let due = with_live(|live| {
+        live.input_since_report = true;
+        t - live.last_report >= REPORT_EVERY_MS
+    })
+    .unwrap_or(false);
+    if due {
+        report_now();
+    }
+}
+
+/// Reports activity to the server now ("Stay signed in", or input), then tells other tabs.
+pub fn report_now() {
+    let t = now();
+    with_live(|live| {
+        live.last_report = t;
+        live.input_since_report = false;
+    });
+    spawn_local(async {
+        if let Ok(state) = report_activity().await {
+            apply(&state);
+            announce("activity");
+        }
+    });
+}
+
+/// This tab signed out by itself: stop the loop from leaving for the sign-in page, and send
+/// the other tabs there.
+pub fn signing_out() {
+    with_live(|live| live.leaving = true);
+    announce("signed-out");
+}
+
+/// Posts `message` to the other tabs.
+pub fn announce(message: &str) {
+    let channel = with_live(|live| live.channel.clone()).flatten();
+    let channel = channel.or_else(|| BroadcastChannel::new(CHANNEL).ok());
+    if let Some(channel) = channel {
+        let _ = channel.post_message(&JsValue::from_str(message));
+    }
+}
+
+/// Leaves for the sign-in page with `reason` (or shows the "session ended" dialog when
+/// `redirect_to_login_immediately` is off). `location.replace`, so Back does not return here
+/// and no form is re-posted.
+fn leave(reason: &str) {
+    let Some((already, immediate, signals)) = with_live(|live| {
+        let already = live.leaving;
+        live.leaving = true;
+        (
+            already,
+            live.settings.redirect_to_login_immediately,
+            live.signals,
+        )
+    }) else {
+        return;
+    };
+    if already {
+        return;
+    }
+    if !immediate {
+        signals.ended.set(Some(reason.to_owned()));
+        return;
+    }
+    let location = window().location();
+    let here = format!(
+        "{}{}",
+        location.pathname().unwrap_or_default(),
+        location.search().unwrap_or_default()
+    );
+    let reason = (reason != "logout").then_some(reason);
+    let _ = location.replace(&sign_in_url(&here, reason));
+}
