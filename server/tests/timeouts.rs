@@ -16,6 +16,7 @@ db_tests!(
     sweep_records_the_deadline_not_the_sweep_time,
     status_endpoint_reports_and_extend_resets_the_idle_countdown,
     activity_writes_are_coalesced,
+    expired_sessions_get_401_from_server_functions_and_a_reason_from_status_reads,
 );
 
 const MIN: Duration = Duration::from_secs(60);
@@ -271,4 +272,46 @@ async fn activity_writes_are_coalesced(db: TestDb) {
     // The coalesced writes still left the database with the latest activity (± the window).
     let body: Value = status(&app, &client).await.json().await.unwrap();
     assert_eq!(body["seconds_until_idle_end"], 600);
+}
+
+async fn expired_sessions_get_401_from_server_functions_and_a_reason_from_status_reads(db: TestDb) {
+    let app = manual_app(db).await;
+    let clock = app.clock.clone().unwrap();
+
+    // A live session: the status read reports what is left.
+    let client = app.signed_in().await;
+    let res = client
+        .post(app.url("/api/session_status"))
+        .header("origin", &app.address)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["Active"]["idle_ms"], 600_000);
+
+    // Expired: a server function acting for the person is refused with 401 JSON...
+    clock.advance(11 * MIN);
+    let res = client
+        .post(app.url("/api/activity"))
+        .header("origin", &app.address)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "session_ended");
+
+    // ...while a passive status read of another expired session says why it ended.
+    let other = app.signed_in().await;
+    clock.advance(11 * MIN);
+    let res = other
+        .post(app.url("/api/session_status"))
+        .header("origin", &app.address)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["Ended"]["reason"], "idle");
 }

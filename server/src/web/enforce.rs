@@ -124,7 +124,11 @@ pub async fn enforce_session(
                 Verdict::Ended(reason) => Some(reason),
                 _ => None,
             };
-            let mut res = if path.starts_with("/api/v1/") && ended.is_some() {
+            // The JSON API, and server functions that would act for the person, answer 401; passive
+            // status reads go on as anonymous so that they can report why the session ended.
+            let refuse = path.starts_with("/api/v1/")
+                || (path.starts_with("/api/") && activity == Activity::Active);
+            let mut res = if refuse && ended.is_some() {
                 api_error(
                     StatusCode::UNAUTHORIZED,
                     "session_ended",
