@@ -86,9 +86,50 @@ pub struct PublicSettings {
     pub client_activity: bool,
 }
 
+/// One signed-in session as its owner sees it on `/sessions` and in `GET /api/v1/sessions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceSession {
+    /// The public session id (SHA-256 hex of the secret id).
+    pub id: String,
+    /// Whether this is the session making the request ("this device").
+    pub current: bool,
+    /// `browser` or `api`.
+    pub kind: String,
+    /// Sign-in time, ms since the epoch.
+    pub created_at: i64,
+    /// Last activity, ms since the epoch.
+    pub last_seen_at: i64,
+    /// Most recent client IP.
+    pub last_ip: Option<String>,
+    /// The user agent it signed in with.
+    pub user_agent: Option<String>,
+    /// Browser name parsed from the user agent, e.g. `Chrome`.
+    pub browser: String,
+    /// Operating system parsed from the user agent, e.g. `iPhone`.
+    pub os: String,
+    /// Device type: `desktop`, `mobile`, `tablet`, `bot` or `other`.
+    pub device: String,
+}
+
+/// `ms` since the epoch as `YYYY-MM-DD HH:MM:SS UTC`, the same on server and browser.
+pub fn format_utc(ms: i64) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_format() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(format_utc(1_795_414_976_104), "2026-11-23 05:42:56 UTC");
+    }
 
     #[test]
     fn seconds_round_up() {

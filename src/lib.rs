@@ -23,7 +23,7 @@ pub mod redirect;
 pub mod server;
 
 pub use clock::UnixMillis;
-pub use dto::{CountdownState, PublicSettings, SessionStatus, UserView};
+pub use dto::{CountdownState, DeviceSession, PublicSettings, SessionStatus, UserView};
 pub use event::{AuditEvent, EndReason};
 pub use policy::{Deadlines, SessionTimes, TimeoutPolicy};
 pub use redirect::safe_next;

@@ -93,3 +93,19 @@ pub async fn public_settings() -> Result<auto_logout::PublicSettings, ServerFnEr
     use_context::<auto_logout::PublicSettings>()
         .ok_or_else(|| ServerFnError::new("settings are not configured on this server"))
 }
+
+/// The signed-in person's live sessions ("this device" marked), newest first.
+#[server(endpoint = "my_sessions")]
+pub async fn my_sessions() -> Result<Vec<auto_logout::DeviceSession>, ServerFnError> {
+    use auto_logout::server::{ActiveSession, SessionGate};
+    let parts: axum::http::request::Parts = leptos_axum::extract().await?;
+    let me = parts
+        .extensions
+        .get::<ActiveSession>()
+        .ok_or_else(|| ServerFnError::new("sign in to see your sessions"))?;
+    let gate = use_context::<SessionGate>()
+        .ok_or_else(|| ServerFnError::new("the session gate is not configured"))?;
+    gate.devices_of(me.user_id, Some(&me.id_hash))
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}

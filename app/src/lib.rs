@@ -74,6 +74,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sign-in") view=pages::sign_in::SignIn ssr=SsrMode::Async />
                     <Route path=path!("/home") view=pages::home::Home ssr=SsrMode::Async />
                     <Route path=path!("/logout") view=pages::logout::LogoutConfirm ssr=SsrMode::Async />
+                    <Route path=path!("/sessions") view=pages::sessions::Sessions ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

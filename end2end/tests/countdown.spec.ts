@@ -1,11 +1,11 @@
 import { expect, test } from '@playwright/test';
-import { SHORT_IDLE, SHORT_SESSION, hydrated, secondsOf, signInAt, submitSignIn } from './helpers';
+import { SHORT_IDLE, SHORT_SESSION, apiGet, hydrated, secondsOf, signInAt, submitSignIn } from './helpers';
 
 test('the server-rendered HTML already holds both countdowns', async ({ page }) => {
   await page.goto('/sign-in');
   await submitSignIn(page);
   await expect(page).toHaveURL(/\/home$/);
-  const html = await (await page.request.get('/home')).text();
+  const html = (await apiGet(page, '/home')).text;
   const idle = html.match(/data-testid="idle-countdown" data-seconds="(\d+)"/);
   const session = html.match(/data-testid="session-countdown" data-seconds="(\d+)"/);
   expect(idle, 'idle countdown in SSR HTML').not.toBeNull();
@@ -48,8 +48,7 @@ test('at zero the page goes to sign-in with reason=idle at once and shows the me
     'The session has expired. Please login again to continue.',
   );
   // The server agrees: the session is over.
-  const status = await page.request.get(`${SHORT_IDLE}/api/v1/session`);
-  expect(status.status()).toBe(401);
+  expect((await apiGet(page, `${SHORT_IDLE}/api/v1/session`)).status).toBe(401);
 });
 
 test('"Stay signed in" resets the idle countdown, and the server agrees', async ({ page }) => {
@@ -62,7 +61,7 @@ test('"Stay signed in" resets the idle countdown, and the server agrees', async 
   await page.keyboard.press('Enter');
   await expect(warning).toBeHidden();
   expect(await secondsOf(page, 'idle-countdown')).toBeGreaterThanOrEqual(3);
-  const body = await (await page.request.get(`${SHORT_IDLE}/api/v1/session`)).json();
+  const { body } = await apiGet(page, `${SHORT_IDLE}/api/v1/session`);
   expect(body.seconds_until_idle_end).toBeGreaterThanOrEqual(3);
 });
 

@@ -34,3 +34,16 @@ export async function signInAt(page: Page, base: string) {
 export async function secondsOf(page: Page, testId: string): Promise<number> {
   return Number(await page.getByTestId(testId).getAttribute('data-seconds'));
 }
+
+/** GET `url` from inside the page (same cookies and user agent as the page itself). */
+export async function apiGet(page: Page, url: string): Promise<{ status: number; body: any; text: string }> {
+  return page.evaluate(async (u) => {
+    const r = await fetch(u, { credentials: 'same-origin' });
+    const text = await r.text();
+    let body = null;
+    try {
+      body = JSON.parse(text);
+    } catch {}
+    return { status: r.status, body, text };
+  }, url);
+}

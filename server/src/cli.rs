@@ -121,7 +121,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::User { command } => {
             let db = open_database(&config).await?;
-            let users = Users::new(db, clock);
+            let users = Users::new(db.clone(), clock.clone());
             match command {
                 UserCommand::Add { name, admin } => {
                     let password = read_password()?;
@@ -134,8 +134,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 }
                 UserCommand::Passwd { name } => {
                     let password = read_password()?;
-                    users.set_password(&name, &password).await?;
-                    println!("password changed for {name}");
+                    let user = users.set_password(&name, &password).await?;
+                    let ended = end_all_sessions(&db, &user, clock.now()).await?;
+                    println!("password changed for {name}; {ended} session(s) signed out");
                 }
                 UserCommand::List => {
                     for user in users.list().await? {
@@ -150,6 +151,30 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// Ends every live session of `user` (audit `revoked`, actor = the user): a new password
+/// signs out everywhere it was known.
+async fn end_all_sessions(
+    db: &auto_logout::server::Database,
+    user: &auto_logout::server::User,
+    now: auto_logout::UnixMillis,
+) -> Result<usize, StoreError> {
+    let sessions = auto_logout::server::Sessions::new(db.clone());
+    let mut ended = 0;
+    for row in sessions.active_for_user(user.id).await? {
+        let ending = auto_logout::server::sessions::Ending {
+            reason: auto_logout::EndReason::Revoked,
+            at: now,
+            actor_id: Some(user.id),
+            detail: Some("password changed".into()),
+            client: auto_logout::server::ClientInfo::default(),
+        };
+        if sessions.end(&row.id_hash, ending).await? {
+            ended += 1;
+        }
+    }
+    Ok(ended)
 }
 
 async fn shutdown_signal() {

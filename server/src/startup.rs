@@ -3,7 +3,7 @@
 use crate::{
     config::Config,
     state::AppState,
-    web::{api, auth_routes, client, csrf, enforce, guard, slash, SESSION_COOKIE},
+    web::{api, auth_routes, client, csrf, devices, enforce, guard, slash, SESSION_COOKIE},
 };
 use app::{shell, App};
 use auto_logout::server::{
@@ -12,7 +12,7 @@ use auto_logout::server::{
 };
 use axum::{
     middleware,
-    routing::{get, post},
+    routing::{delete, get, post},
     Router, ServiceExt,
 };
 use axum_login::AuthManagerLayerBuilder;
@@ -92,7 +92,12 @@ impl Application {
             source,
         })?;
         let sessions = Sessions::new(db.clone());
-        let gate = SessionGate::new(sessions.clone(), config.limits(), clock.clone());
+        let gate = SessionGate::new(
+            sessions.clone(),
+            config.limits(),
+            config.bind_user_agent,
+            clock.clone(),
+        );
         let state = AppState {
             gate,
             sessions,
@@ -174,6 +179,13 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/v1/session", get(api::session_status))
         .route("/api/v1/session/extend", post(api::extend_session))
+        .route(
+            "/api/v1/sessions",
+            get(devices::list).delete(devices::delete_many),
+        )
+        .route("/api/v1/sessions/{id}", delete(devices::delete_one))
+        .route("/sessions/revoke", post(devices::revoke_form))
+        .route("/sessions/revoke-others", post(devices::revoke_others_form))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -183,6 +195,7 @@ pub fn router(state: AppState) -> Router {
                 move || {
                     leptos::context::provide_context(state.clone());
                     leptos::context::provide_context(settings.clone());
+                    leptos::context::provide_context(state.gate.clone());
                 }
             },
             {

@@ -102,6 +102,17 @@ impl ActiveSession {
     }
 }
 
+/// What a revocation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    /// This many sessions were ended.
+    Ended(usize),
+    /// An id was not a live session of the owner; nothing changed.
+    NotFound,
+    /// No id was given; nothing changed.
+    NothingNamed,
+}
+
 /// Put on a request whose session ended (now or earlier), so that pages and the countdown
 /// can say why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +134,8 @@ struct Entry {
     user_id: i64,
     username: String,
     remember: bool,
+    user_agent: Option<String>,
+    last_ip: Option<String>,
     times: SessionTimes,
     written_activity: UnixMillis,
     read_at: UnixMillis,
@@ -131,8 +144,12 @@ struct Entry {
 struct Inner {
     sessions: Sessions,
     limits: Limits,
+    bind_user_agent: bool,
     clock: SharedClock,
     cache: Mutex<HashMap<String, Entry>>,
+    /// Sessions this instance ended, with when: never served from the cache again, even by
+    /// a check that read the row just before the end was committed.
+    ended_here: Mutex<HashMap<String, UnixMillis>>,
     activity_writes: AtomicU64,
 }
 
@@ -162,14 +179,22 @@ fn end_reason_of(row: &SessionRow) -> EndReason {
 }
 
 impl SessionGate {
-    /// A gate over `sessions` with these limits and clock.
-    pub fn new(sessions: Sessions, limits: Limits, clock: SharedClock) -> Self {
+    /// A gate over `sessions` with these limits and clock. With `bind_user_agent`, a session
+    /// presented by another user agent than the one it signed in with is suspended.
+    pub fn new(
+        sessions: Sessions,
+        limits: Limits,
+        bind_user_agent: bool,
+        clock: SharedClock,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 sessions,
                 limits,
+                bind_user_agent,
                 clock,
                 cache: Mutex::new(HashMap::new()),
+                ended_here: Mutex::new(HashMap::new()),
                 activity_writes: AtomicU64::new(0),
             }),
         }
@@ -195,6 +220,34 @@ impl SessionGate {
     /// Drops a session from the cache (after ending it on this instance).
     pub fn forget(&self, id_hash: &str) {
         self.cache().remove(id_hash);
+    }
+
+    fn ended_here(&self) -> std::sync::MutexGuard<'_, HashMap<String, UnixMillis>> {
+        self.inner
+            .ended_here
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Ends the session `id_hash` (audited, final) and makes sure this instance never serves
+    /// it again: it is marked before the end is committed and dropped from the cache after.
+    /// Returns `false` when it had already ended.
+    pub async fn end_session(&self, id_hash: &str, ending: Ending) -> Result<bool, StoreError> {
+        let now = self.inner.clock.now();
+        {
+            let mut ended = self.ended_here();
+            // Marks older than a minute are far past any cache lifetime.
+            ended.retain(|_, at| now.as_millis() - at.as_millis() < 60_000);
+            ended.insert(id_hash.to_owned(), now);
+        }
+        self.forget(id_hash);
+        let result = self.inner.sessions.end(id_hash, ending).await;
+        self.forget(id_hash);
+        result
+    }
+
+    fn is_ended_here(&self, id_hash: &str) -> bool {
+        self.ended_here().contains_key(id_hash)
     }
 
     async fn load(
@@ -226,6 +279,8 @@ impl SessionGate {
             user_id,
             username,
             remember: row.remember,
+            user_agent: row.user_agent.clone(),
+            last_ip: row.last_ip.clone(),
             times: SessionTimes {
                 created_at: UnixMillis(row.created_at),
                 last_activity_at: last_activity,
@@ -251,11 +306,14 @@ impl SessionGate {
         client: &ClientInfo,
     ) -> Result<Verdict, StoreError> {
         let now = self.inner.clock.now();
-        let cached = self
-            .cache()
-            .get(id_hash)
-            .filter(|e| now.as_millis() - e.read_at.as_millis() < REVALIDATE_MILLIS)
-            .cloned();
+        let cached = if self.is_ended_here(id_hash) {
+            None
+        } else {
+            self.cache()
+                .get(id_hash)
+                .filter(|e| now.as_millis() - e.read_at.as_millis() < REVALIDATE_MILLIS)
+                .cloned()
+        };
         let mut entry = match cached {
             Some(entry) => entry,
             None => match self.load(id_hash, now).await? {
@@ -271,9 +329,30 @@ impl SessionGate {
             self.end(id_hash, reason, at, client).await?;
             return Ok(Verdict::Ended(reason));
         }
+        if self.inner.bind_user_agent && client.user_agent != entry.user_agent {
+            let detail = format!(
+                "presented by another user agent: signed in with {:?}, now {:?}",
+                entry.user_agent.as_deref().unwrap_or(""),
+                client.user_agent.as_deref().unwrap_or("")
+            );
+            self.end_session(
+                id_hash,
+                Ending {
+                    reason: EndReason::Suspended,
+                    at: now,
+                    actor_id: None,
+                    detail: Some(detail),
+                    client: client.clone(),
+                },
+            )
+            .await?;
+            return Ok(Verdict::Ended(EndReason::Suspended));
+        }
+        let ip_changed = client.ip.is_some() && client.ip != entry.last_ip;
         if activity == Activity::Active {
             entry.times = entry.times.touched(now);
-            let due = now.as_millis() - entry.written_activity.as_millis() >= write_window(&policy);
+            let due = ip_changed
+                || now.as_millis() - entry.written_activity.as_millis() >= write_window(&policy);
             if due {
                 self.inner.activity_writes.fetch_add(1, Ordering::Relaxed);
                 let live = self
@@ -289,6 +368,7 @@ impl SessionGate {
                     });
                 }
                 entry.written_activity = now;
+                entry.last_ip = client.ip.clone();
             }
         }
         let active = ActiveSession {
@@ -299,6 +379,10 @@ impl SessionGate {
             deadlines: policy.deadlines(entry.times),
             checked_at: now,
         };
+        if self.is_ended_here(id_hash) {
+            // Ended on this instance while this check ran: do not cache it as live.
+            return Ok(Verdict::Ended(EndReason::Revoked));
+        }
         self.cache().insert(id_hash.to_owned(), entry);
         Ok(Verdict::Active(active))
     }
@@ -310,20 +394,116 @@ impl SessionGate {
         at: UnixMillis,
         client: &ClientInfo,
     ) -> Result<bool, StoreError> {
-        self.forget(id_hash);
-        self.inner
+        self.end_session(
+            id_hash,
+            Ending {
+                reason,
+                at,
+                actor_id: None,
+                detail: None,
+                client: client.clone(),
+            },
+        )
+        .await
+    }
+
+    /// The owner's live sessions (expired ones left out), newest first; `current` marks the
+    /// requesting session.
+    pub async fn devices_of(
+        &self,
+        user_id: i64,
+        current: Option<&str>,
+    ) -> Result<Vec<crate::dto::DeviceSession>, StoreError> {
+        let now = self.inner.clock.now();
+        let rows = self.inner.sessions.active_for_user(user_id).await?;
+        Ok(rows
+            .iter()
+            .filter(|row| {
+                let times = SessionTimes {
+                    created_at: UnixMillis(row.created_at),
+                    last_activity_at: UnixMillis(row.last_seen_at),
+                };
+                self.inner
+                    .limits
+                    .for_session(row.remember)
+                    .expiry(times, now)
+                    .is_none()
+            })
+            .map(|row| super::devices::device_session(row, current))
+            .collect())
+    }
+
+    /// Signs out the owner's sessions `ids` (audit `revoked`, actor = `actor_id`).
+    ///
+    /// All or nothing: if any id is not a live session of `owner` (another user's, ended,
+    /// unknown), nothing changes and the answer is [`RevokeOutcome::NotFound`]. An empty list
+    /// changes nothing either.
+    pub async fn revoke(
+        &self,
+        owner: i64,
+        ids: &[String],
+        actor_id: i64,
+        client: &ClientInfo,
+    ) -> Result<RevokeOutcome, StoreError> {
+        if ids.is_empty() {
+            return Ok(RevokeOutcome::NothingNamed);
+        }
+        let live: Vec<String> = self
+            .inner
             .sessions
-            .end(
-                id_hash,
-                Ending {
-                    reason,
-                    at,
-                    actor_id: None,
-                    detail: None,
-                    client: client.clone(),
-                },
-            )
-            .await
+            .active_for_user(owner)
+            .await?
+            .into_iter()
+            .map(|row| row.id_hash)
+            .collect();
+        if !ids.iter().all(|id| live.contains(id)) {
+            return Ok(RevokeOutcome::NotFound);
+        }
+        let mut ended = 0;
+        for id in ids {
+            if self.revoke_one(id, actor_id, client).await? {
+                ended += 1;
+            }
+        }
+        Ok(RevokeOutcome::Ended(ended))
+    }
+
+    /// Signs out every live session of `owner` except `keep` (audit `revoked`).
+    pub async fn revoke_all_except(
+        &self,
+        owner: i64,
+        keep: Option<&str>,
+        actor_id: i64,
+        client: &ClientInfo,
+    ) -> Result<usize, StoreError> {
+        let mut ended = 0;
+        for row in self.inner.sessions.active_for_user(owner).await? {
+            if Some(row.id_hash.as_str()) != keep
+                && self.revoke_one(&row.id_hash, actor_id, client).await?
+            {
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+
+    async fn revoke_one(
+        &self,
+        id_hash: &str,
+        actor_id: i64,
+        client: &ClientInfo,
+    ) -> Result<bool, StoreError> {
+        self.end_session(
+            id_hash,
+            Ending {
+                reason: EndReason::Revoked,
+                at: self.inner.clock.now(),
+                actor_id: Some(actor_id),
+                detail: None,
+                client: client.clone(),
+            },
+        )
+        .await
     }
 
     /// Ends every session whose limit passed while nobody was looking, recording the moment

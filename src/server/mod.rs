@@ -5,6 +5,7 @@ pub mod audit;
 pub mod backend;
 pub mod clock;
 pub mod db;
+pub mod devices;
 pub mod error;
 pub mod gate;
 pub mod password;
@@ -18,7 +19,9 @@ pub use backend::{AuthSession, Backend, Credentials};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use db::Database;
 pub use error::StoreError;
-pub use gate::{ActiveSession, Activity, Limits, SessionEnded, SessionGate, Verdict};
+pub use gate::{
+    ActiveSession, Activity, Limits, RevokeOutcome, SessionEnded, SessionGate, Verdict,
+};
 pub use sessions::{ClientInfo, SessionMeta, SessionRow, Sessions};
 pub use store::SqlSessionStore;
 pub use users::{User, Users};

@@ -23,6 +23,7 @@ pub fn NavBar() -> impl IntoView {
                             <SessionCountdown />
                             <span class="who" data-testid="signed-in-as">{user.username}</span>
                             <A href="/home">"Home"</A>
+                            <A href="/sessions">"Sessions"</A>
                             <Form
                                 method="post"
                                 action="/logout"

@@ -4,4 +4,5 @@ pub mod home;
 pub mod landing;
 pub mod logout;
 pub mod not_found;
+pub mod sessions;
 pub mod sign_in;

@@ -14,7 +14,9 @@ pub fn SignIn() -> impl IntoView {
     let query = use_query_map();
     let version = expect_context::<AuthVersion>().0;
     let next = move || query.read().get("next").unwrap_or_default();
-    let failed = move || query.read().get("error").is_some();
+    let error = move || query.read().get("error");
+    let failed = move || error().is_some_and(|e| e != "limit");
+    let too_many = move || error().is_some_and(|e| e == "limit");
     let reason = move || query.read().get("reason");
     let settings = Resource::new(|| (), |_| public_settings());
     let notice = move || {
@@ -36,6 +38,11 @@ pub fn SignIn() -> impl IntoView {
                     <p class="notice" role="status" data-testid="expiry-message">{text}</p>
                 })}
             </Transition>
+            <Show when=too_many>
+                <p class="error" role="alert" data-testid="sign-in-error">
+                    "You are signed in on too many devices. Sign out on one of them first."
+                </p>
+            </Show>
             <Show when=failed>
                 <p class="error" role="alert" data-testid="sign-in-error">{SIGN_IN_FAILED}</p>
             </Show>

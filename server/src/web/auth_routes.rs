@@ -1,7 +1,7 @@
 //! `POST /sign-in` and `POST /logout`: the two form endpoints behind the pages.
 
 use super::{error::AppError, SESSION_COOKIE};
-use crate::state::AppState;
+use crate::{config::OnMaxSessions, state::AppState};
 use auto_logout::{
     redirect::safe_next,
     server::{
@@ -92,6 +92,20 @@ pub async fn sign_in(
             state.gate.forget(&id_hash(&old));
         }
     }
+    // The per-user session limit (SPEC §3 `max_sessions_per_user`).
+    if let Some(refused) = apply_session_limit(&state, &user, &client, next.as_deref()).await? {
+        return Ok(refused);
+    }
+    let remember = form.remember.is_some();
+    if remember {
+        // A persistent cookie that lasts as long as the absolute limit of a remembered session;
+        // the server enforces the idle limit.
+        let until = time::OffsetDateTime::now_utc()
+            + time::Duration::try_from(state.config.remember_session_time)
+                .unwrap_or(time::Duration::days(30));
+        auth.session
+            .set_expiry(Some(tower_sessions::Expiry::AtDateTime(until)));
+    }
     // A new id on every successful sign-in (axum-login only cycles it for anonymous sessions).
     auth.session
         .cycle_id()
@@ -100,7 +114,7 @@ pub async fn sign_in(
     let meta = SessionMeta {
         user_id: user.id,
         kind: "browser".into(),
-        remember: form.remember.is_some(),
+        remember,
         created_at: now,
         client: client.clone(),
     };
@@ -129,6 +143,74 @@ pub async fn sign_in(
         .await?;
     tracing::info!(user = %user.username, "signed in");
     Ok(Redirect::to(next.as_deref().unwrap_or("/home")).into_response())
+}
+
+/// Enforces `max_sessions_per_user` before a new session starts: ends the oldest sessions
+/// (`end_oldest`) or refuses the sign-in (`deny_new`), recording `session_limit` either way.
+/// Returns the response to send when the sign-in is refused.
+async fn apply_session_limit(
+    state: &AppState,
+    user: &auto_logout::server::User,
+    client: &ClientInfo,
+    next: Option<&str>,
+) -> Result<Option<Response>, AppError> {
+    let max = state.config.max_sessions_per_user as usize;
+    if max == 0 {
+        return Ok(None);
+    }
+    let mut live = state.gate.devices_of(user.id, None).await?;
+    if live.len() < max {
+        return Ok(None);
+    }
+    let now = state.clock.now();
+    match state.config.on_max_sessions {
+        OnMaxSessions::DenyNew => {
+            state
+                .audit
+                .record(NewAuditEntry {
+                    user_id: Some(user.id),
+                    username: Some(user.username.clone()),
+                    ip: client.ip.clone(),
+                    user_agent: client.user_agent.clone(),
+                    detail: Some(format!(
+                        "sign-in refused: {} active sessions (limit {max})",
+                        live.len()
+                    )),
+                    ..NewAuditEntry::new(AuditEvent::SessionLimit, now)
+                })
+                .await?;
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            query.append_pair("error", "limit");
+            if let Some(next) = next {
+                query.append_pair("next", next);
+            }
+            Ok(Some(
+                Redirect::to(&format!("/sign-in?{}", query.finish())).into_response(),
+            ))
+        }
+        OnMaxSessions::EndOldest => {
+            live.sort_by_key(|s| s.created_at);
+            let excess = live.len() + 1 - max;
+            for oldest in live.iter().take(excess) {
+                state
+                    .gate
+                    .end_session(
+                        &oldest.id,
+                        Ending {
+                            reason: EndReason::SessionLimit,
+                            at: now,
+                            actor_id: None,
+                            detail: Some(format!(
+                                "ended to make room for a new sign-in (limit {max})"
+                            )),
+                            client: client.clone(),
+                        },
+                    )
+                    .await?;
+            }
+            Ok(None)
+        }
+    }
 }
 
 /// Ends the session on the server (final, audited), expires the cookie and sends the browser

@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth_routes;
 pub mod client;
 pub mod csrf;
+pub mod devices;
 pub mod enforce;
 pub mod error;
 pub mod guard;

@@ -132,10 +132,15 @@ pub async fn spawn_app_with(db: TestDb, spawn: Spawn) -> TestApp {
 
 /// A client with its own cookie jar that reports redirects instead of following them.
 pub fn browser() -> Client {
+    browser_with_ua(CHROME_UA)
+}
+
+/// Like [`browser`], sending `user_agent`.
+pub fn browser_with_ua(user_agent: &str) -> Client {
     Client::builder()
         .cookie_store(true)
         .redirect(Policy::none())
-        .user_agent(CHROME_UA)
+        .user_agent(user_agent)
         .timeout(Duration::from_secs(30))
         .build()
         .expect("client")
@@ -167,6 +172,25 @@ impl TestApp {
             .send()
             .await
             .expect("sign-in request")
+    }
+
+    /// Creates another account with [`PASSWORD`].
+    pub async fn add_user(&self, name: &str) {
+        self.state
+            .users
+            .create(name, PASSWORD, false)
+            .await
+            .expect("create user");
+    }
+
+    /// Signs `username` in on a new client with this user agent; returns the client and the
+    /// session's public id (the hash of the cookie).
+    pub async fn device(&self, username: &str, user_agent: &str) -> (Client, String) {
+        let client = browser_with_ua(user_agent);
+        let res = self.sign_in(&client, username, PASSWORD, "").await;
+        assert_eq!(res.status(), 303);
+        let id = session_cookie(&res).expect("signed in");
+        (client, auto_logout::server::secret::hash_secret(&id))
     }
 
     /// A signed-in client for `alice`.

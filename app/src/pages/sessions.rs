@@ -1,0 +1,90 @@
+//! `GET /sessions`: every device the person is signed in on, each revocable.
+
+use crate::{api::my_sessions, components::countdown::announce_sign_out};
+use auto_logout::{dto::format_utc, redirect::sign_in_url, DeviceSession};
+use leptos::prelude::*;
+use leptos_router::components::{Form, Redirect};
+
+/// The sessions page.
+#[component]
+pub fn Sessions() -> impl IntoView {
+    let version = RwSignal::new(0usize);
+    let list = Resource::new(move || version.get(), |_| my_sessions());
+    view! {
+        <section class="card wide">
+            <h1>"Where you are signed in"</h1>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Ok(devices) => view! { <DeviceTable devices version /> }.into_any(),
+                        Err(_) => view! { <Redirect path=sign_in_url("/sessions", None) /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn DeviceTable(devices: Vec<DeviceSession>, version: RwSignal<usize>) -> impl IntoView {
+    let others = devices.iter().filter(|d| !d.current).count();
+    view! {
+        <table class="sessions" data-testid="sessions-table">
+            <thead>
+                <tr>
+                    <th scope="col">"Browser"</th>
+                    <th scope="col">"Device"</th>
+                    <th scope="col">"IP"</th>
+                    <th scope="col">"Signed in"</th>
+                    <th scope="col">"Last seen"</th>
+                    <th scope="col"><span class="sr-only">"Action"</span></th>
+                </tr>
+            </thead>
+            <tbody>
+                {devices.into_iter().map(|d| view! { <DeviceRow device=d version /> }).collect_view()}
+            </tbody>
+        </table>
+        <Show when=move || { others > 0 }>
+            <Form method="post" action="/sessions/revoke-others" version=version>
+                <button type="submit" data-testid="revoke-others">"Sign out all other sessions"</button>
+            </Form>
+        </Show>
+    }
+}
+
+#[component]
+fn DeviceRow(device: DeviceSession, version: RwSignal<usize>) -> impl IntoView {
+    let id = device.id.clone();
+    let action = if device.current {
+        view! {
+            <span class="this-device" data-testid="this-device">"This device"</span>
+            <Form
+                method="post"
+                action="/logout"
+                on_response=std::sync::Arc::new(|_: &_| announce_sign_out())
+                attr:class="inline"
+            >
+                <button type="submit" class="secondary">"Sign out"</button>
+            </Form>
+        }
+        .into_any()
+    } else {
+        view! {
+            <Form method="post" action="/sessions/revoke" version=version attr:class="inline">
+                <input type="hidden" name="id" value=id />
+                <button type="submit" data-testid="revoke">"Sign out"</button>
+            </Form>
+        }
+        .into_any()
+    };
+    view! {
+        <tr data-testid="session-row" data-session-id=device.id.clone() data-current=device.current.to_string()>
+            <td data-testid="browser">{format!("{} on {}", device.browser, device.os)}</td>
+            <td>{device.device}{(device.kind == "api").then_some(" (API)")}</td>
+            <td>{device.last_ip.unwrap_or_else(|| "unknown".into())}</td>
+            <td>{format_utc(device.created_at)}</td>
+            <td>{format_utc(device.last_seen_at)}</td>
+            <td>{action}</td>
+        </tr>
+    }
+}

@@ -1,0 +1,120 @@
+//! What kind of device a session is on, read from its user agent (woothee's parser).
+
+use super::sessions::SessionRow;
+use crate::dto::DeviceSession;
+
+/// Browser, operating system and device type of a user agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInfo {
+    /// e.g. `Chrome`, `Firefox`, `Safari`, `curl`.
+    pub browser: String,
+    /// e.g. `Linux`, `Windows 10`, `iPhone`.
+    pub os: String,
+    /// `desktop`, `mobile`, `tablet`, `bot` or `other`.
+    pub device: String,
+}
+
+/// Parses `user_agent`; unknown or missing parts read `Unknown`.
+pub fn describe(user_agent: Option<&str>) -> DeviceInfo {
+    let unknown = || DeviceInfo {
+        browser: "Unknown".into(),
+        os: "Unknown".into(),
+        device: "other".into(),
+    };
+    let Some(ua) = user_agent.filter(|ua| !ua.trim().is_empty()) else {
+        return unknown();
+    };
+    // Command-line clients are named by their product token, which woothee does not know.
+    if let Some(tool) = ["curl", "Wget", "HTTPie", "python-requests"]
+        .into_iter()
+        .find(|tool| ua.starts_with(&format!("{tool}/")))
+    {
+        return DeviceInfo {
+            browser: tool.to_owned(),
+            os: "Unknown".into(),
+            device: "other".into(),
+        };
+    }
+    let Some(parsed) = woothee::parser::Parser::new().parse(ua) else {
+        return unknown();
+    };
+    let known = |s: &str| {
+        if s.is_empty() || s == "UNKNOWN" {
+            "Unknown".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    let device = match parsed.category {
+        "pc" => "desktop",
+        "smartphone" | "mobilephone" => {
+            if parsed.os.contains("iPad") {
+                "tablet"
+            } else {
+                "mobile"
+            }
+        }
+        "crawler" => "bot",
+        _ => "other",
+    };
+    DeviceInfo {
+        browser: known(parsed.name),
+        os: known(parsed.os),
+        device: device.to_owned(),
+    }
+}
+
+/// The owner's view of a session row; `current` marks the requesting session.
+pub fn device_session(row: &SessionRow, current_hash: Option<&str>) -> DeviceSession {
+    let info = describe(row.user_agent.as_deref());
+    DeviceSession {
+        id: row.id_hash.clone(),
+        current: current_hash == Some(row.id_hash.as_str()),
+        kind: row.kind.clone(),
+        created_at: row.created_at,
+        last_seen_at: row.last_seen_at,
+        last_ip: row.last_ip.clone(),
+        user_agent: row.user_agent.clone(),
+        browser: info.browser,
+        os: info.os,
+        device: info.device,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn real_user_agents() {
+        let chrome = describe(Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"));
+        assert_eq!(
+            (chrome.browser.as_str(), chrome.device.as_str()),
+            ("Chrome", "desktop")
+        );
+        assert!(chrome.os.starts_with("Windows"), "{chrome:?}");
+        let firefox = describe(Some(
+            "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+        ));
+        assert_eq!(
+            (firefox.browser.as_str(), firefox.os.as_str()),
+            ("Firefox", "Linux")
+        );
+        let iphone = describe(Some("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"));
+        assert_eq!(
+            (
+                iphone.browser.as_str(),
+                iphone.os.as_str(),
+                iphone.device.as_str()
+            ),
+            ("Safari", "iPhone", "mobile")
+        );
+        let curl = describe(Some("curl/8.5.0"));
+        assert_eq!(
+            (curl.browser.as_str(), curl.device.as_str()),
+            ("curl", "other")
+        );
+        assert_eq!(describe(None).browser, "Unknown");
+        assert_eq!(describe(Some(&"x".repeat(8192))).device, "other");
+    }
+}
