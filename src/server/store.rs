@@ -20,17 +20,36 @@ use tower_sessions::{
     session_store::{self, SessionStore},
 };
 
+/// How long a loaded record is served from memory. Ended sessions never reach `load` (the
+/// session gate strips their cookie first), so this only saves re-reading live data, which
+/// changes only through `save` and `create` on this same store.
+const RECORD_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A [`SessionStore`] over our own `sessions` table, storing only SHA-256 hashes of ids.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SqlSessionStore {
     db: Database,
     clock: SharedClock,
+    records: moka::sync::Cache<String, Record>,
+}
+
+impl std::fmt::Debug for SqlSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlSessionStore").finish_non_exhaustive()
+    }
 }
 
 impl SqlSessionStore {
     /// A store writing to `db`, reading the time from `clock`.
     pub fn new(db: Database, clock: SharedClock) -> Self {
-        Self { db, clock }
+        Self {
+            db,
+            clock,
+            records: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(RECORD_CACHE_TTL)
+                .build(),
+        }
     }
 }
 
@@ -58,6 +77,7 @@ impl SessionStore for SqlSessionStore {
         let data = serde_json::to_string(&record.data).map_err(backend)?;
         // A fresh random 128-bit id collides practically never; retry a few times if it does.
         for _ in 0..4 {
+            self.records.invalidate(&id_hash(&record.id));
             let created_at = meta.as_ref().map_or(now, |m| m.created_at);
             let result = sqlx::query(
                 "INSERT INTO sessions (id_hash, user_id, kind, data, remember, created_at, \
@@ -92,6 +112,7 @@ impl SessionStore for SqlSessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.records.invalidate(&id_hash(&record.id));
         let data = serde_json::to_string(&record.data).map_err(backend)?;
         // Only live rows: a session ended while this request was in flight stays ended.
         sqlx::query(
@@ -107,6 +128,12 @@ impl SessionStore for SqlSessionStore {
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
+        let key = id_hash(session_id);
+        if let Some(record) = self.records.get(&key) {
+            if record.expiry_date > OffsetDateTime::now_utc() {
+                return Ok(Some(record));
+            }
+        }
         let row = sqlx::query(
             "SELECT data, expires_at FROM sessions WHERE id_hash = $1 AND ended_at IS NULL",
         )
@@ -127,14 +154,17 @@ impl SessionStore for SqlSessionStore {
         if expires_at <= self.clock.now().as_millis() {
             return Ok(None);
         }
-        Ok(Some(Record {
+        let record = Record {
             id: *session_id,
             data,
             expiry_date,
-        }))
+        };
+        self.records.insert(key, record.clone());
+        Ok(Some(record))
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
+        self.records.invalidate(&id_hash(session_id));
         // Ending (not removing) keeps the row for the sessions list and makes the end final.
         // Handlers end sessions with their true reason and an audit entry before this runs;
         // this is the fallback for ends that tower-sessions starts itself.

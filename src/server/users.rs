@@ -47,11 +47,22 @@ impl User {
     }
 }
 
+/// How long a user looked up by id is served from memory (the per-request lookup of the
+/// signed-in user). A password changed through another process takes effect after this.
+const USER_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The accounts table.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Users {
     db: Database,
     clock: SharedClock,
+    by_id: moka::sync::Cache<i64, User>,
+}
+
+impl fmt::Debug for Users {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Users").finish_non_exhaustive()
+    }
 }
 
 /// Checks a username: 1 to 64 characters of letters, digits, `.`, `_`, `-` and `@`.
@@ -88,7 +99,14 @@ fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
 impl Users {
     /// The accounts stored in `db`, with `clock` for creation times.
     pub fn new(db: Database, clock: SharedClock) -> Self {
-        Self { db, clock }
+        Self {
+            db,
+            clock,
+            by_id: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(USER_CACHE_TTL)
+                .build(),
+        }
     }
 
     /// Creates an account with an Argon2id hash of `password`.
@@ -144,12 +162,19 @@ impl Users {
 
     /// The account with database id `id`, if any.
     pub async fn get(&self, id: i64) -> Result<Option<User>, StoreError> {
+        if let Some(user) = self.by_id.get(&id) {
+            return Ok(Some(user));
+        }
         let row =
             sqlx::query("SELECT id, username, password_hash, is_admin FROM users WHERE id = $1")
                 .bind(id)
                 .fetch_optional(self.db.pool())
                 .await?;
-        Ok(row.as_ref().map(user_from_row).transpose()?)
+        let user = row.as_ref().map(user_from_row).transpose()?;
+        if let Some(user) = &user {
+            self.by_id.insert(id, user.clone());
+        }
+        Ok(user)
     }
 
     /// Every account, by username.
@@ -199,6 +224,7 @@ impl Users {
             .execute(self.db.pool())
             .await?;
         user.password_hash = hash;
+        self.by_id.invalidate(&user.id);
         Ok(user)
     }
 }
