@@ -128,7 +128,7 @@ mod tests {
     #[test]
     fn utc_format() {
         assert_eq!(format_utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(format_utc(1_795_414_976_104), "2026-11-23 05:42:56 UTC");
+        assert_eq!(format_utc(1_795_414_976_104), "2026-11-23 06:22:56 UTC");
     }
 
     #[test]
