@@ -18,6 +18,11 @@ echo "PostgreSQL tests: ${TEST_POSTGRES_URL:-skipped (set TEST_POSTGRES_URL)}"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Every runner's output is also kept, to add up the totals at the end.
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+run() { "$@" 2>&1 | tee -a "$log"; }
+
 step "building the app (cargo leptos build)"
 cargo leptos build
 
@@ -30,13 +35,20 @@ fi
 echo "none of sqlx, tokio, argon2, axum"
 
 step "end-to-end tests (Playwright, Chromium)"
-(cd end2end && npx playwright test)
+(cd end2end && run npx playwright test)
 
 step "engine tests"
-cargo test -p auto-logout --features server
+run cargo test -p auto-logout --features server
 
 step "app tests"
-cargo test -p app --features ssr
+run cargo test -p app --features ssr
 
 step "server unit and integration tests"
-cargo test -p server
+run cargo test -p server --tests
+
+# One line with the totals of all runners (cargo's "test result" lines and Playwright's).
+sum() { awk '{ s += $1 } END { print s + 0 }'; }
+passed=$(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed.*/\1/p; s/^ *\([0-9]*\) passed (.*/\1/p' "$log" | sum)
+failed=$(sed -n 's/^test result: [a-zA-Z]*\. [0-9]* passed; \([0-9]*\) failed.*/\1/p' "$log" | sum)
+echo
+echo "total: $passed passed, $failed failed"
