@@ -149,7 +149,7 @@ struct Inner {
     cache: Mutex<HashMap<String, Entry>>,
     /// Sessions this instance ended, with when: never served from the cache again, even by
     /// a check that read the row just before the end was committed.
-    ended_here: Mutex<HashMap<String, UnixMillis>>,
+    ended_here: Mutex<HashMap<String, (UnixMillis, EndReason)>>,
     activity_writes: AtomicU64,
 }
 
@@ -222,7 +222,7 @@ impl SessionGate {
         self.cache().remove(id_hash);
     }
 
-    fn ended_here(&self) -> std::sync::MutexGuard<'_, HashMap<String, UnixMillis>> {
+    fn ended_here(&self) -> std::sync::MutexGuard<'_, HashMap<String, (UnixMillis, EndReason)>> {
         self.inner
             .ended_here
             .lock()
@@ -237,8 +237,8 @@ impl SessionGate {
         {
             let mut ended = self.ended_here();
             // Marks older than a minute are far past any cache lifetime.
-            ended.retain(|_, at| now.as_millis() - at.as_millis() < 60_000);
-            ended.insert(id_hash.to_owned(), now);
+            ended.retain(|_, (at, _)| now.as_millis() - at.as_millis() < 60_000);
+            ended.insert(id_hash.to_owned(), (now, ending.reason));
         }
         self.forget(id_hash);
         let result = self.inner.sessions.end(id_hash, ending).await;
@@ -248,6 +248,10 @@ impl SessionGate {
 
     fn is_ended_here(&self, id_hash: &str) -> bool {
         self.ended_here().contains_key(id_hash)
+    }
+
+    fn ended_here_reason(&self, id_hash: &str) -> Option<EndReason> {
+        self.ended_here().get(id_hash).map(|(_, reason)| *reason)
     }
 
     async fn load(
@@ -379,9 +383,9 @@ impl SessionGate {
             deadlines: policy.deadlines(entry.times),
             checked_at: now,
         };
-        if self.is_ended_here(id_hash) {
+        if let Some(reason) = self.ended_here_reason(id_hash) {
             // Ended on this instance while this check ran: do not cache it as live.
-            return Ok(Verdict::Ended(EndReason::Revoked));
+            return Ok(Verdict::Ended(reason));
         }
         self.cache().insert(id_hash.to_owned(), entry);
         Ok(Verdict::Active(active))

@@ -29,6 +29,10 @@ pub async fn trailing_slash(mut req: Request, next: Next) -> Response {
         None => path,
     };
     if matches!(*req.method(), Method::GET | Method::HEAD) {
+        // Only ever to a same-site path (a raw `/\\host/` must not become `/\\host`).
+        if auto_logout::safe_next(&target).is_none() {
+            return next.run(req).await;
+        }
         return Redirect::permanent(&target).into_response();
     }
     if let Ok(uri) = target.parse::<Uri>() {
@@ -51,5 +55,6 @@ mod tests {
         );
         assert_eq!(trimmed_path("/"), None);
         assert_eq!(trimmed_path("/home"), None);
+        assert!(auto_logout::safe_next(&trimmed_path("/\\evil.example/").unwrap()).is_none());
     }
 }
