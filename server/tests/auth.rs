@@ -3,7 +3,7 @@
 
 mod common;
 
-use auto_logout::server::{audit::AuditFilter, secret::hash_secret};
+use auto_logout::server::secret::hash_secret;
 use common::*;
 use sqlx::Row;
 
@@ -71,13 +71,7 @@ async fn sign_in_over_a_planted_or_live_session_gets_a_new_id(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(old.status(), 303, "the replaced session must be refused");
-    let row = app
-        .state
-        .sessions
-        .find(&hash_secret(&first))
-        .await
-        .unwrap()
-        .unwrap();
+    let row = app.session_row(&hash_secret(&first)).await;
     assert!(row.ended_at.is_some());
 }
 
@@ -126,13 +120,7 @@ async fn logout_ends_the_session_for_good(db: TestDb) {
     assert_eq!(replay.status(), 303);
     assert!(location(&replay).starts_with("/sign-in"));
 
-    let row = app
-        .state
-        .sessions
-        .find(&hash_secret(&id))
-        .await
-        .unwrap()
-        .unwrap();
+    let row = app.session_row(&hash_secret(&id)).await;
     assert_eq!(row.end_reason.as_deref(), Some("logout"));
     assert!(row.ended_at.is_some());
 
@@ -245,7 +233,7 @@ async fn audit_rows_have_ip_and_user_agent(db: TestDb) {
     let client = app.signed_in().await;
     app.sign_in(&browser(), "alice", "wrong password", "").await;
     app.logout(&client).await;
-    let entries = app.state.audit.list(&AuditFilter::default()).await.unwrap();
+    let entries = app.audit_events(None).await;
     let events: Vec<&str> = entries.iter().map(|e| e.event.as_str()).collect();
     assert_eq!(events, ["logout", "login_failed", "login"], "newest first");
     for entry in &entries {
@@ -303,12 +291,7 @@ async fn trailing_slashes_are_accepted_without_open_redirects(db: TestDb) {
     assert!(!location(&res).starts_with("//"), "{}", location(&res));
     // A form posted to /logout/ works like /logout.
     let client = app.signed_in().await;
-    let res = client
-        .post(app.url("/logout/"))
-        .header("origin", &app.address)
-        .send()
-        .await
-        .unwrap();
+    let res = app.post(&client, "/logout/").await;
     assert_eq!(res.status(), 303);
     let home = client.get(app.url("/home")).send().await.unwrap();
     assert_eq!(home.status(), 303);

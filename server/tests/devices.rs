@@ -4,7 +4,7 @@
 
 mod common;
 
-use auto_logout::server::{audit::AuditFilter, Clock};
+use auto_logout::server::Clock;
 use common::*;
 use serde_json::Value;
 use std::sync::Arc;
@@ -132,14 +132,8 @@ async fn each_delete_form_signs_out_exactly_what_it_names(db: TestDb) {
     assert_eq!(list(&app, &me).await.len(), 1);
 
     let revoked = app
-        .state
-        .audit
-        .list(&AuditFilter {
-            event: Some(auto_logout::AuditEvent::Revoked),
-            ..AuditFilter::default()
-        })
-        .await
-        .unwrap();
+        .audit_events(Some(auto_logout::AuditEvent::Revoked))
+        .await;
     assert_eq!(revoked.len(), 4);
     let alice = app
         .state
@@ -196,20 +190,14 @@ async fn a_changed_user_agent_suspends_the_session(db: TestDb) {
     assert_eq!(location(&res), "/sign-in?next=%2Fhome&reason=suspended");
     // Suspended for good: the original user agent is refused too.
     assert!(!is_live(&app, &client).await);
-    let row = app.state.sessions.find(&id).await.unwrap().unwrap();
+    let row = app.session_row(&id).await;
     assert_eq!(row.end_reason.as_deref(), Some("suspended"));
     assert!(
         row.detail.as_deref().unwrap_or("").contains("Firefox"),
         "{:?}",
         row.detail
     );
-    let event = app
-        .state
-        .audit
-        .list(&AuditFilter::default())
-        .await
-        .unwrap()
-        .remove(0);
+    let event = app.audit_events(None).await.remove(0);
     assert_eq!(event.event, "suspended");
     assert!(event.detail.unwrap_or_default().contains("user agent"));
 }
@@ -279,14 +267,11 @@ async fn session_limit_ends_the_oldest(db: TestDb) {
     let (third, _) = app.device("alice", IPHONE_UA).await;
     assert!(!is_live(&app, &first).await, "the oldest made room");
     assert!(is_live(&app, &second).await && is_live(&app, &third).await);
-    let row = app.state.sessions.find(&first_id).await.unwrap().unwrap();
+    let row = app.session_row(&first_id).await;
     assert_eq!(row.end_reason.as_deref(), Some("session_limit"));
     let events: Vec<String> = app
-        .state
-        .audit
-        .list(&AuditFilter::default())
+        .audit_events(None)
         .await
-        .unwrap()
         .into_iter()
         .map(|e| e.event)
         .collect();
@@ -311,13 +296,7 @@ async fn session_limit_can_deny_the_new_sign_in(db: TestDb) {
     assert_eq!(location(&res), "/sign-in?error=limit&next=%2Fhome");
     assert!(session_cookie(&res).is_none());
     assert!(is_live(&app, &first).await && is_live(&app, &second).await);
-    let event = app
-        .state
-        .audit
-        .list(&AuditFilter::default())
-        .await
-        .unwrap()
-        .remove(0);
+    let event = app.audit_events(None).await.remove(0);
     assert_eq!(event.event, "session_limit");
     // A wrong password still gets the generic answer, not a hint about the limit.
     let res = app.sign_in(&browser(), "alice", "wrong password", "").await;
@@ -376,12 +355,7 @@ async fn a_revoke_racing_500_requests_stays_final(db: TestDb) {
             let mut seen = Vec::new();
             for _ in 0..25 {
                 let sent = clock.now().as_millis();
-                let res = victim
-                    .post(app.url("/api/v1/session/extend"))
-                    .header("origin", &app.address)
-                    .send()
-                    .await
-                    .unwrap();
+                let res = app.post(&victim, "/api/v1/session/extend").await;
                 seen.push((sent, res.status().as_u16()));
                 done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
@@ -419,11 +393,11 @@ async fn a_revoke_racing_500_requests_stays_final(db: TestDb) {
         after_ok, 0,
         "every request after the revoke's commit was refused"
     );
-    let row = app.state.sessions.find(&victim_id).await.unwrap().unwrap();
+    let row = app.session_row(&victim_id).await;
     assert_eq!(row.end_reason.as_deref(), Some("revoked"));
     let ended_at = row.ended_at;
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    let row = app.state.sessions.find(&victim_id).await.unwrap().unwrap();
+    let row = app.session_row(&victim_id).await;
     assert_eq!(
         row.ended_at, ended_at,
         "ended once, never rewritten or revived"
@@ -448,7 +422,7 @@ async fn client_ip_comes_from_trusted_proxies_only(db: TestDb) {
         .send()
         .await
         .unwrap();
-    let row = app.state.sessions.find(&id).await.unwrap().unwrap();
+    let row = app.session_row(&id).await;
     assert_eq!(row.ip.as_deref(), Some("127.0.0.1"), "IP at sign-in");
     assert_eq!(
         row.last_ip.as_deref(),
@@ -490,14 +464,8 @@ async fn a_password_change_signs_out_every_session(db: TestDb) {
         .unwrap()
         .unwrap();
     let revoked = app
-        .state
-        .audit
-        .list(&AuditFilter {
-            event: Some(auto_logout::AuditEvent::Revoked),
-            ..AuditFilter::default()
-        })
-        .await
-        .unwrap();
+        .audit_events(Some(auto_logout::AuditEvent::Revoked))
+        .await;
     assert_eq!(revoked.len(), 2);
     assert!(revoked.iter().all(|e| e.actor_id == Some(alice.id)));
     // The new password works, the old one does not.

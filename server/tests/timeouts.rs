@@ -3,7 +3,7 @@
 
 mod common;
 
-use auto_logout::server::{audit::AuditFilter, secret::hash_secret};
+use auto_logout::server::secret::hash_secret;
 use common::*;
 use serde_json::Value;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -40,12 +40,7 @@ async fn manual_app(db: TestDb) -> TestApp {
 }
 
 async fn last_event(app: &TestApp) -> auto_logout::server::AuditEntry {
-    app.state
-        .audit
-        .list(&AuditFilter::default())
-        .await
-        .unwrap()
-        .remove(0)
+    app.audit_events(None).await.remove(0)
 }
 
 async fn status(app: &TestApp, client: &reqwest::Client) -> reqwest::Response {
@@ -62,13 +57,7 @@ async fn idle_limit_ends_the_session_at_its_deadline(db: TestDb) {
     let res = client.get(app.url("/home")).send().await.unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/sign-in?next=%2Fhome&reason=idle");
-    let row = app
-        .state
-        .sessions
-        .find(&hash_secret(&id))
-        .await
-        .unwrap()
-        .unwrap();
+    let row = app.session_row(&hash_secret(&id)).await;
     assert_eq!(row.end_reason.as_deref(), Some("idle_timeout"));
     let event = last_event(&app).await;
     assert_eq!(event.event, "idle_timeout");
@@ -182,13 +171,7 @@ async fn sweep_records_the_deadline_not_the_sweep_time(db: TestDb) {
     clock.advance(20 * MIN);
     assert_eq!(app.state.gate.sweep_once().await.unwrap(), 1);
     assert_eq!(app.state.gate.sweep_once().await.unwrap(), 0, "ended once");
-    let row = app
-        .state
-        .sessions
-        .find(&hash_secret(&id))
-        .await
-        .unwrap()
-        .unwrap();
+    let row = app.session_row(&hash_secret(&id)).await;
     assert_eq!(row.end_reason.as_deref(), Some("idle_timeout"));
     let event = last_event(&app).await;
     assert_eq!(event.event, "idle_timeout");
@@ -217,12 +200,7 @@ async fn status_endpoint_reports_and_extend_resets_the_idle_countdown(db: TestDb
         body["seconds_until_idle_end"], 300,
         "status reads are passive"
     );
-    let res = client
-        .post(app.url("/api/v1/session/extend"))
-        .header("origin", &app.address)
-        .send()
-        .await
-        .unwrap();
+    let res = app.post(&client, "/api/v1/session/extend").await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["seconds_until_idle_end"], 600);
@@ -232,12 +210,7 @@ async fn status_endpoint_reports_and_extend_resets_the_idle_countdown(db: TestDb
     );
 
     clock.advance(11 * MIN);
-    let res = client
-        .post(app.url("/api/v1/session/extend"))
-        .header("origin", &app.address)
-        .send()
-        .await
-        .unwrap();
+    let res = app.post(&client, "/api/v1/session/extend").await;
     assert_eq!(res.status(), 401, "extend cannot revive an expired session");
     let anon = browser()
         .get(app.url("/api/v1/session"))
@@ -255,12 +228,7 @@ async fn activity_writes_are_coalesced(db: TestDb) {
     let before = app.state.gate.activity_writes();
     for _ in 0..1_000 {
         clock.advance(Duration::from_millis(20));
-        let res = client
-            .post(app.url("/api/v1/session/extend"))
-            .header("origin", &app.address)
-            .send()
-            .await
-            .unwrap();
+        let res = app.post(&client, "/api/v1/session/extend").await;
         assert_eq!(res.status(), 200);
     }
     let writes = app.state.gate.activity_writes() - before;
@@ -280,24 +248,14 @@ async fn expired_sessions_get_401_from_server_functions_and_a_reason_from_status
 
     // A live session: the status read reports what is left.
     let client = app.signed_in().await;
-    let res = client
-        .post(app.url("/api/session_status"))
-        .header("origin", &app.address)
-        .send()
-        .await
-        .unwrap();
+    let res = app.post(&client, "/api/session_status").await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["Active"]["idle_ms"], 600_000);
 
     // Expired: a server function acting for the person is refused with 401 JSON...
     clock.advance(11 * MIN);
-    let res = client
-        .post(app.url("/api/activity"))
-        .header("origin", &app.address)
-        .send()
-        .await
-        .unwrap();
+    let res = app.post(&client, "/api/activity").await;
     assert_eq!(res.status(), 401);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "session_ended");
@@ -305,12 +263,7 @@ async fn expired_sessions_get_401_from_server_functions_and_a_reason_from_status
     // ...while a passive status read of another expired session says why it ended.
     let other = app.signed_in().await;
     clock.advance(11 * MIN);
-    let res = other
-        .post(app.url("/api/session_status"))
-        .header("origin", &app.address)
-        .send()
-        .await
-        .unwrap();
+    let res = app.post(&other, "/api/session_status").await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["Ended"]["reason"], "idle");

@@ -202,6 +202,42 @@ impl TestApp {
         client
     }
 
+    /// The sessions-table row with this id hash (which must exist).
+    pub async fn session_row(&self, id_hash: &str) -> auto_logout::server::SessionRow {
+        self.state
+            .sessions
+            .find(id_hash)
+            .await
+            .expect("read session")
+            .expect("session row exists")
+    }
+
+    /// Audit entries, newest first, optionally of one event only.
+    pub async fn audit_events(
+        &self,
+        event: Option<auto_logout::AuditEvent>,
+    ) -> Vec<auto_logout::server::AuditEntry> {
+        let filter = auto_logout::server::audit::AuditFilter {
+            event,
+            ..Default::default()
+        };
+        self.state
+            .audit
+            .list(&filter)
+            .await
+            .expect("read audit log")
+    }
+
+    /// Posts to `path` (no body) as a same-origin page of this server would.
+    pub async fn post(&self, client: &Client, path: &str) -> Response {
+        client
+            .post(self.url(path))
+            .header("origin", &self.address)
+            .send()
+            .await
+            .expect("POST request")
+    }
+
     /// Posts `/logout` as a same-origin browser would.
     pub async fn logout(&self, client: &Client) -> Response {
         client
