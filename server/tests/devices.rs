@@ -453,7 +453,7 @@ async fn a_password_change_signs_out_every_session(db: TestDb) {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("2 session(s) signed out"));
-    // Another process ended them: this server notices within its one-second cache lifetime.
+    // Another process ended them: this server notices within a second (its caches expire).
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     assert!(!is_live(&app, &laptop).await && !is_live(&app, &phone).await);
     let alice = app

@@ -27,7 +27,7 @@ use std::{
 };
 
 /// How long a cached session is trusted before it is re-read from the database.
-pub const REVALIDATE_MILLIS: i64 = 1_000;
+pub const REVALIDATE_MILLIS: i64 = 500;
 /// The longest activity-write window, whatever the idle limit.
 pub const MAX_WRITE_WINDOW: Duration = Duration::from_secs(5);
 

@@ -18,7 +18,17 @@ pub const CHROME_UA: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 
 pub struct TestDb {
     /// Its URL.
     pub url: String,
-    _dir: Option<tempfile::TempDir>,
+    _dir: Option<std::sync::Arc<tempfile::TempDir>>,
+}
+
+impl TestDb {
+    /// The same database again, for a second server instance.
+    pub fn share(&self) -> Self {
+        Self {
+            url: self.url.clone(),
+            _dir: self._dir.clone(),
+        }
+    }
 }
 
 impl TestDb {
@@ -28,7 +38,7 @@ impl TestDb {
         let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
         Self {
             url,
-            _dir: Some(dir),
+            _dir: Some(std::sync::Arc::new(dir)),
         }
     }
 
@@ -82,6 +92,8 @@ pub struct Spawn {
     pub env: Vec<(&'static str, String)>,
     /// Use a hand-moved clock starting at this many ms.
     pub manual_clock_at: Option<i64>,
+    /// Join a database another test server already set up (do not create `alice`).
+    pub second_instance: bool,
 }
 
 /// A server on a free port with a fresh database and the account `alice`.
@@ -115,11 +127,13 @@ pub async fn spawn_app_with(db: TestDb, spawn: Spawn) -> TestApp {
         .expect("server starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
-    state
-        .users
-        .create("alice", PASSWORD, false)
-        .await
-        .expect("create alice");
+    if !spawn.second_instance {
+        state
+            .users
+            .create("alice", PASSWORD, false)
+            .await
+            .expect("create alice");
+    }
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
         address,
