@@ -10,6 +10,7 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'auto-logout-e2e-'));
 const serverBinary = process.env.E2E_SERVER_BIN ?? 'target/debug/server';
 export const SHORT_IDLE_PORT = port + 1;
 export const SHORT_SESSION_PORT = port + 2;
+export const STAY_ON_PAGE_PORT = port + 3;
 
 function server(listen: number, env: Record<string, string>) {
   return {
@@ -52,12 +53,17 @@ export default defineConfig({
       ],
     },
   },
-  // Three servers: the defaults, and two with short limits set through the documented keys.
+  // Four servers: the defaults, and three with short limits set through the documented keys.
   webServer: [
     server(port, {}),
     server(SHORT_IDLE_PORT, {
       AUTO_LOGOUT_IDLE_TIME: '4s',
       AUTO_LOGOUT_WARN_BEFORE: '2s',
+    }),
+    server(STAY_ON_PAGE_PORT, {
+      AUTO_LOGOUT_IDLE_TIME: '3s',
+      AUTO_LOGOUT_WARN_BEFORE: '1s',
+      AUTO_LOGOUT_REDIRECT_TO_LOGIN_IMMEDIATELY: 'false',
     }),
     server(SHORT_SESSION_PORT, {
       AUTO_LOGOUT_IDLE_TIME: '1h',

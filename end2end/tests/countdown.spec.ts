@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { SHORT_IDLE, SHORT_SESSION, apiGet, hydrated, secondsOf, signInAt, submitSignIn } from './helpers';
+import { SHORT_IDLE, SHORT_SESSION, STAY_ON_PAGE, apiGet, hydrated, secondsOf, signInAt, submitSignIn } from './helpers';
 
 test('the server-rendered HTML already holds both countdowns', async ({ page }) => {
   await page.goto('/sign-in');
@@ -105,4 +105,16 @@ test('a sleeping laptop or throttled tab ends in a redirect, not a stale countdo
   // When the timers run again, the first tick compares against the deadline and leaves.
   await page.clock.fastForward(5_000);
   await page.waitForURL(/\/sign-in\?next=%2Fhome&reason=idle$/, { timeout: 3_000 });
+});
+
+test('with redirect_to_login_immediately off, the page stays and offers to sign in again', async ({ page }) => {
+  await signInAt(page, STAY_ON_PAGE);
+  const ended = page.getByTestId('session-ended');
+  await expect(ended).toBeVisible({ timeout: 6_000 });
+  await page.waitForTimeout(1_000);
+  await expect(page).toHaveURL(`${STAY_ON_PAGE}/home`);
+  const link = ended.getByRole('link', { name: 'Sign in again' });
+  await expect(link).toHaveAttribute('href', '/sign-in?next=%2Fhome&reason=idle');
+  await link.click();
+  await expect(page.getByTestId('expiry-message')).toBeVisible();
 });

@@ -21,6 +21,9 @@ export const SHORT_IDLE = `http://127.0.0.1:${basePort + 1}`;
 /** A server with AUTO_LOGOUT_SESSION_TIME=8s (idle 1h) and AUTO_LOGOUT_WARN_BEFORE=4s. */
 export const SHORT_SESSION = `http://127.0.0.1:${basePort + 2}`;
 
+/** A server with a 3-second idle limit and AUTO_LOGOUT_REDIRECT_TO_LOGIN_IMMEDIATELY=false. */
+export const STAY_ON_PAGE = `http://127.0.0.1:${basePort + 3}`;
+
 /** Signs in on the server at `base` and waits for the hydrated /home page. */
 export async function signInAt(page: Page, base: string) {
   await page.goto(`${base}/sign-in`);

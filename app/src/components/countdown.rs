@@ -6,13 +6,13 @@
 //! them drift, and re-reads the server's view on focus, `pageshow`, `visibilitychange`, a
 //! message from another tab, and every few seconds.
 
+use super::sign_out::SignOutForm;
 use crate::{
     api::{countdown_state, public_settings},
     AuthVersion,
 };
 use auto_logout::{dto::ceil_seconds, CountdownState, PublicSettings};
 use leptos::prelude::*;
-use leptos_router::components::Form;
 
 #[cfg(feature = "hydrate")]
 pub mod live;
@@ -25,12 +25,6 @@ pub fn format_clock(seconds: u64) -> String {
     } else {
         format!("{m}:{s:02}")
     }
-}
-
-/// Tells the other tabs of this browser that this one signed out (no-op on the server).
-pub fn announce_sign_out() {
-    #[cfg(feature = "hydrate")]
-    live::signing_out();
 }
 
 /// The countdown bar shown on every signed-in page; renders nothing for anonymous visitors.
@@ -90,7 +84,6 @@ fn LiveCountdown(state: CountdownState, settings: PublicSettings) -> impl IntoVi
     };
     let warning = move || ended.get().is_none() && first_left().is_some_and(|s| s <= warn_secs);
     let stay_button = NodeRef::<leptos::html::Button>::new();
-    let version = expect_context::<AuthVersion>().0;
     Effect::new(move |_| {
         if warning() {
             if let Some(button) = stay_button.get() {
@@ -151,9 +144,9 @@ fn LiveCountdown(state: CountdownState, settings: PublicSettings) -> impl IntoVi
                                 "Stay signed in"
                             </button>
                         </Show>
-                        <Form method="post" action="/logout" version=version on_response=std::sync::Arc::new(|_: &_| announce_sign_out()) attr:class="inline">
+                        <SignOutForm class="inline">
                             <button type="submit" class="secondary" data-testid="warning-sign-out">"Sign out"</button>
-                        </Form>
+                        </SignOutForm>
                     </div>
                 </div>
             </div>

@@ -2,3 +2,4 @@
 
 pub mod countdown;
 pub mod nav;
+pub mod sign_out;

@@ -1,6 +1,6 @@
 //! `GET /sessions`: every device the person is signed in on, each revocable.
 
-use crate::{api::my_sessions, components::countdown::announce_sign_out};
+use crate::{api::my_sessions, components::sign_out::SignOutForm};
 use auto_logout::{dto::format_utc, redirect::sign_in_url, DeviceSession};
 use leptos::prelude::*;
 use leptos_router::components::{Form, Redirect};
@@ -58,14 +58,9 @@ fn DeviceRow(device: DeviceSession, version: RwSignal<usize>) -> impl IntoView {
     let action = if device.current {
         view! {
             <span class="this-device" data-testid="this-device">"This device"</span>
-            <Form
-                method="post"
-                action="/logout"
-                on_response=std::sync::Arc::new(|_: &_| announce_sign_out())
-                attr:class="inline"
-            >
+            <SignOutForm class="inline">
                 <button type="submit" class="secondary">"Sign out"</button>
-            </Form>
+            </SignOutForm>
         }
         .into_any()
     } else {

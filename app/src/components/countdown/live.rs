@@ -214,11 +214,9 @@ pub fn report_now() {
     });
 }
 
-/// This tab signed out by itself: stop the loop from leaving for the sign-in page, and send
-/// the other tabs there.
-pub fn signing_out() {
+/// This tab is signing out by itself: the loop must not race the form to the sign-in page.
+pub fn suppress() {
     with_live(|live| live.leaving = true);
-    announce("signed-out");
 }
 
 /// Posts `message` to the other tabs.
