@@ -21,6 +21,7 @@ db_tests!(
     hostile_input_is_a_plain_failure,
     signed_in_pages_are_not_cached,
     logout_page_asks_first,
+    a_lost_database_fails_closed,
 );
 
 async fn sign_in_sets_a_fresh_http_only_cookie(db: TestDb) {
@@ -364,4 +365,20 @@ async fn logout_page_asks_first(db: TestDb) {
     assert!(body.contains("method=\"post\""));
     let home = client.get(app.url("/home")).send().await.unwrap();
     assert_eq!(home.status(), 200, "GET /logout must change nothing");
+}
+
+async fn a_lost_database_fails_closed(db: TestDb) {
+    let app = spawn_app(db).await;
+    let client = app.signed_in().await;
+    assert_eq!(
+        client.get(app.url("/home")).send().await.unwrap().status(),
+        200
+    );
+    app.state.db.close().await;
+    // Once the short-lived caches have expired, nothing is served as signed-in or anonymous.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let res = client.get(app.url("/home")).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    let res = client.get(app.url("/api/v1/session")).send().await.unwrap();
+    assert_eq!(res.status(), 503);
 }
