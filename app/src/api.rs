@@ -107,5 +107,8 @@ pub async fn my_sessions() -> Result<Vec<auto_logout::DeviceSession>, ServerFnEr
         .ok_or_else(|| ServerFnError::new("the session gate is not configured"))?;
     gate.devices_of(me.user_id, Some(&me.id_hash))
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+        .map_err(|e| {
+            leptos::logging::error!("listing sessions failed: {e}");
+            ServerFnError::new("The session list is unavailable; try again in a moment.")
+        })
 }

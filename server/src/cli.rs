@@ -113,6 +113,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 "listening on http://{}",
                 app.state().leptos_options.site_addr
             );
+            app.spawn_sweep();
             app.run_until(shutdown_signal()).await?;
         }
         Command::Migrate => {

@@ -17,6 +17,8 @@ db_tests!(
     status_endpoint_reports_and_extend_resets_the_idle_countdown,
     activity_writes_are_coalesced,
     expired_sessions_get_401_from_server_functions_and_a_reason_from_status_reads,
+    oddly_written_cookies_cannot_slip_past_the_limits,
+    the_sweep_applies_each_sessions_own_limits,
 );
 
 const MIN: Duration = Duration::from_secs(60);
@@ -267,4 +269,74 @@ async fn expired_sessions_get_401_from_server_functions_and_a_reason_from_status
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["Ended"]["reason"], "idle");
+}
+
+async fn oddly_written_cookies_cannot_slip_past_the_limits(db: TestDb) {
+    let app = manual_app(db).await;
+    let clock = app.clock.clone().unwrap();
+    let res = app.sign_in(&browser(), "alice", PASSWORD, "").await;
+    let id = session_cookie(&res).unwrap();
+    clock.advance(11 * MIN);
+    for cookie in [
+        format!("auto_logout_session ={id}"),
+        format!("auto_logout%5Fsession={id}"),
+        format!("auto_logout_session=junk; auto_logout_session={id}"),
+        format!("x=1;auto_logout_session={id}"),
+    ] {
+        let res = browser()
+            .get(app.url("/home"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "{cookie} must not reach /home");
+    }
+    assert_eq!(
+        app.session_row(&hash_secret(&id))
+            .await
+            .end_reason
+            .as_deref(),
+        Some("idle_timeout")
+    );
+}
+
+async fn the_sweep_applies_each_sessions_own_limits(db: TestDb) {
+    let app = manual_app(db).await;
+    let clock = app.clock.clone().unwrap();
+    let remembered = browser();
+    let res = remembered
+        .post(app.url("/sign-in"))
+        .header("origin", &app.address)
+        .form(&[
+            ("username", "alice"),
+            ("password", PASSWORD),
+            ("remember", "true"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let remembered_id = hash_secret(&session_cookie(&res).unwrap());
+    let plain = browser();
+    let plain_id =
+        hash_secret(&session_cookie(&app.sign_in(&plain, "alice", PASSWORD, "").await).unwrap());
+    clock.advance(2 * 60 * MIN);
+    assert_eq!(app.state.gate.sweep_once().await.unwrap(), 1);
+    assert_eq!(
+        app.session_row(&plain_id).await.end_reason.as_deref(),
+        Some("idle_timeout")
+    );
+    assert_eq!(
+        app.session_row(&remembered_id).await.ended_at,
+        None,
+        "7-day idle limit"
+    );
+    assert_eq!(
+        remembered
+            .get(app.url("/home"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }

@@ -516,22 +516,23 @@ impl SessionGate {
     pub async fn sweep_once(&self) -> Result<usize, StoreError> {
         let now = self.inner.clock.now();
         let limits = self.inner.limits;
-        let threshold = |a: Option<Duration>, b: Option<Duration>| -> i64 {
-            match (a, b) {
-                (None, None) => i64::MIN,
-                (x, y) => {
-                    let shortest = x.into_iter().chain(y).min().unwrap_or_default();
-                    now.as_millis()
-                        .saturating_sub(i64::try_from(shortest.as_millis()).unwrap_or(i64::MAX))
-                }
-            }
+        // A limit that is off never makes a session a candidate.
+        let before = |limit: Option<Duration>| -> i64 {
+            limit.map_or(i64::MIN, |d| {
+                now.as_millis()
+                    .saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            })
         };
-        let idle_before = threshold(limits.normal.idle, limits.remember.idle);
-        let created_before = threshold(limits.normal.absolute, limits.remember.absolute);
         let candidates = self
             .inner
             .sessions
-            .expiry_candidates(idle_before, created_before)
+            .expiry_candidates(
+                (before(limits.normal.idle), before(limits.normal.absolute)),
+                (
+                    before(limits.remember.idle),
+                    before(limits.remember.absolute),
+                ),
+            )
             .await?;
         let mut ended = 0;
         for row in candidates {

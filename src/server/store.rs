@@ -130,9 +130,7 @@ impl SessionStore for SqlSessionStore {
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
         let key = id_hash(session_id);
         if let Some(record) = self.records.get(&key) {
-            if record.expiry_date > OffsetDateTime::now_utc() {
-                return Ok(Some(record));
-            }
+            return Ok(Some(record));
         }
         let row = sqlx::query(
             "SELECT data, expires_at FROM sessions WHERE id_hash = $1 AND ended_at IS NULL",
@@ -151,9 +149,10 @@ impl SessionStore for SqlSessionStore {
         let expiry_date =
             OffsetDateTime::from_unix_timestamp_nanos(i128::from(expires_at) * 1_000_000)
                 .map_err(backend)?;
-        if expires_at <= self.clock.now().as_millis() {
-            return Ok(None);
-        }
+        // No check of `expires_at` here: the session gate (idle and absolute limits, ordinary
+        // or "Remember me") decides when a session ends, and ends it with an audit entry;
+        // tower-sessions' own date (two weeks for browser-session cookies) must not end one
+        // silently.
         let record = Record {
             id: *session_id,
             data,

@@ -75,10 +75,9 @@ pub async fn sign_in(
     // Signing in over a live session ends that one first: one sign-in, one session.
     if auth.user.is_some() {
         if let Some(old) = auth.session.id() {
-            state.gate.forget(&id_hash(&old));
             state
-                .sessions
-                .end(
+                .gate
+                .end_session(
                     &id_hash(&old),
                     Ending {
                         reason: EndReason::Logout,
@@ -89,7 +88,6 @@ pub async fn sign_in(
                     },
                 )
                 .await?;
-            state.gate.forget(&id_hash(&old));
         }
     }
     // The per-user session limit (SPEC §3 `max_sessions_per_user`).
@@ -100,9 +98,14 @@ pub async fn sign_in(
     if remember {
         // A persistent cookie that lasts as long as the absolute limit of a remembered session;
         // the server enforces the idle limit.
+        // Zero disables the absolute limit: keep the cookie as long as browsers allow (400 days).
+        let lifetime = match state.config.remember_session_time {
+            d if d.is_zero() => std::time::Duration::from_secs(400 * 86_400),
+            d => d.min(std::time::Duration::from_secs(400 * 86_400)),
+        };
         let until = time::OffsetDateTime::now_utc()
-            + time::Duration::try_from(state.config.remember_session_time)
-                .unwrap_or(time::Duration::days(30));
+            .checked_add(time::Duration::try_from(lifetime).unwrap_or(time::Duration::days(30)))
+            .unwrap_or_else(time::OffsetDateTime::now_utc);
         auth.session
             .set_expiry(Some(tower_sessions::Expiry::AtDateTime(until)));
     }
@@ -222,10 +225,9 @@ pub async fn logout(
 ) -> Result<Response, AppError> {
     let signed_in = auth.user.is_some();
     if let (true, Some(id)) = (signed_in, auth.session.id()) {
-        state.gate.forget(&id_hash(&id));
         state
-            .sessions
-            .end(
+            .gate
+            .end_session(
                 &id_hash(&id),
                 Ending {
                     reason: EndReason::Logout,
@@ -236,7 +238,6 @@ pub async fn logout(
                 },
             )
             .await?;
-        state.gate.forget(&id_hash(&id));
     }
     auth.logout()
         .await

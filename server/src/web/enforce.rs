@@ -13,7 +13,7 @@ use axum::{
     Json,
 };
 use std::str::FromStr;
-use tower_sessions::session::Id;
+use tower_sessions::{cookie::Cookie, session::Id};
 
 /// Server-function paths that only read status and so never count as activity.
 const PASSIVE_SERVER_FNS: &[&str] = &["/api/session_status", "/api/public_settings"];
@@ -31,28 +31,50 @@ pub fn is_passive(method: &axum::http::Method, path: &str, headers: &HeaderMap) 
     marked || status_read || asset
 }
 
-/// The session id the request's cookie names, if it parses as one.
-pub fn session_id_of(headers: &HeaderMap) -> Option<Id> {
+/// Every `name=value` pair of the request's `Cookie` headers, parsed exactly as tower-cookies
+/// (and so tower-sessions) parses them: split on `;`, trimmed, percent-decoded.
+fn cookie_pairs(
+    headers: &HeaderMap,
+) -> impl Iterator<Item = (String, Option<Cookie<'static>>)> + '_ {
     headers
         .get_all(header::COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| std::str::from_utf8(v.as_bytes()).ok())
         .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .and_then(|(_, value)| Id::from_str(value).ok())
+        .map(|raw| (raw.to_owned(), Cookie::parse_encoded(raw.to_owned()).ok()))
 }
 
-/// Removes our cookie from the request's `Cookie` headers, keeping any others.
+/// What the request's session cookie says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionCookie {
+    /// No session cookie.
+    Absent,
+    /// The id tower-sessions will use (the last cookie of that name, as its jar keeps).
+    Id(Id),
+    /// A session cookie that is not a valid id.
+    Malformed,
+}
+
+/// The session cookie as tower-sessions will read it.
+pub fn session_cookie_of(headers: &HeaderMap) -> SessionCookie {
+    match cookie_pairs(headers)
+        .filter_map(|(_, cookie)| cookie)
+        .filter(|cookie| cookie.name() == SESSION_COOKIE)
+        .last()
+    {
+        None => SessionCookie::Absent,
+        Some(cookie) => {
+            Id::from_str(cookie.value()).map_or(SessionCookie::Malformed, SessionCookie::Id)
+        }
+    }
+}
+
+/// Removes every session cookie (however encoded) from the request, keeping any others.
 fn strip_session_cookie(headers: &mut HeaderMap) {
-    let kept: Vec<String> = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .map(str::trim)
-        .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some(SESSION_COOKIE))
-        .map(str::to_owned)
+    let kept: Vec<String> = cookie_pairs(headers)
+        .filter(|(_, cookie)| cookie.as_ref().is_none_or(|c| c.name() != SESSION_COOKIE))
+        .map(|(raw, _)| raw.trim().to_owned())
+        .filter(|raw| !raw.is_empty())
         .collect();
     headers.remove(header::COOKIE);
     if !kept.is_empty() {
@@ -88,8 +110,14 @@ pub async fn enforce_session(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let Some(id) = session_id_of(req.headers()) else {
-        return next.run(req).await;
+    let id = match session_cookie_of(req.headers()) {
+        SessionCookie::Absent => return next.run(req).await,
+        SessionCookie::Malformed => {
+            // Nothing to check: make sure nothing downstream reads it either.
+            strip_session_cookie(req.headers_mut());
+            return next.run(req).await;
+        }
+        SessionCookie::Id(id) => id,
     };
     let id_hash = hash_secret(&id.to_string());
     let path = req.uri().path().to_owned();
@@ -174,6 +202,28 @@ mod tests {
         let mut marked = HeaderMap::new();
         marked.insert("x-session-passive", "1".parse().unwrap());
         assert!(is_passive(&Method::GET, "/home", &marked));
+    }
+
+    #[test]
+    fn the_cookie_is_read_as_tower_sessions_reads_it() {
+        let id = Id::default();
+        let mut h = HeaderMap::new();
+        for raw in [
+            format!("auto_logout_session =junk; auto_logout_session={id}"),
+            format!("auto_logout%5Fsession={id}"),
+            format!("a=1; auto_logout_session=junk;auto_logout_session={id}"),
+        ] {
+            h.insert(header::COOKIE, raw.parse().unwrap());
+            assert_eq!(session_cookie_of(&h), SessionCookie::Id(id), "{raw}");
+            let mut stripped = h.clone();
+            strip_session_cookie(&mut stripped);
+            assert_eq!(session_cookie_of(&stripped), SessionCookie::Absent, "{raw}");
+        }
+        h.insert(
+            header::COOKIE,
+            "auto_logout_session=not-an-id".parse().unwrap(),
+        );
+        assert_eq!(session_cookie_of(&h), SessionCookie::Malformed);
     }
 
     #[test]
