@@ -429,6 +429,16 @@ async fn client_ip_comes_from_trusted_proxies_only(db: TestDb) {
         Some("203.0.113.7"),
         "a changed IP is recorded"
     );
+    // Also by a passive status read, which does not count as activity.
+    client
+        .get(app.url("/api/v1/session"))
+        .header("x-forwarded-for", "198.51.100.9")
+        .send()
+        .await
+        .unwrap();
+    let after = app.session_row(&id).await;
+    assert_eq!(after.last_ip.as_deref(), Some("198.51.100.9"));
+    assert_eq!(after.last_seen_at, row.last_seen_at);
 }
 
 async fn a_password_change_signs_out_every_session(db: TestDb) {

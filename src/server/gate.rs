@@ -353,6 +353,13 @@ impl SessionGate {
             return Ok(Verdict::Ended(EndReason::Suspended));
         }
         let ip_changed = client.ip.is_some() && client.ip != entry.last_ip;
+        if ip_changed && activity == Activity::Passive {
+            // A changed IP is recorded even when the request is not activity.
+            if let Some(ip) = client.ip.as_deref() {
+                self.inner.sessions.set_last_ip(id_hash, ip).await?;
+            }
+            entry.last_ip = client.ip.clone();
+        }
         if activity == Activity::Active {
             entry.times = entry.times.touched(now);
             let due = ip_changed

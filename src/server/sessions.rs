@@ -214,6 +214,16 @@ impl Sessions {
             .is_some_and(|row| row.ended_at.is_none()))
     }
 
+    /// Records `ip` as the last IP of a live session, without touching its activity time.
+    pub async fn set_last_ip(&self, id_hash: &str, ip: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET last_ip = $1 WHERE id_hash = $2 AND ended_at IS NULL")
+            .bind(ip)
+            .bind(id_hash)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Live signed-in sessions past a limit by the database's times: for ordinary sessions
     /// last activity at or before `normal.0` or sign-in at or before `normal.1`, for
     /// "Remember me" sessions the same with `remember`. The candidates for the expiry sweep
