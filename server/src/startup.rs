@@ -107,6 +107,7 @@ impl Application {
             clock,
             config: Arc::new(config),
             leptos_options,
+            sign_in_locks: Default::default(),
         };
         let router = router(state.clone());
         Ok(Self {

@@ -21,6 +21,7 @@ db_tests!(
     a_revoke_racing_500_requests_stays_final,
     client_ip_comes_from_trusted_proxies_only,
     a_password_change_signs_out_every_session,
+    simultaneous_sign_ins_respect_the_session_limit,
 );
 
 const FIREFOX_UA: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
@@ -485,4 +486,51 @@ async fn a_password_change_signs_out_every_session(db: TestDb) {
     assert_eq!(location(&res), "/home");
     let res = app.sign_in(&browser(), "alice", PASSWORD, "").await;
     assert!(location(&res).starts_with("/sign-in?error=1"));
+}
+
+async fn simultaneous_sign_ins_respect_the_session_limit(db: TestDb) {
+    let app = Arc::new(
+        spawn_app_with(
+            db,
+            Spawn {
+                env: vec![
+                    ("AUTO_LOGOUT_MAX_SESSIONS", "1".into()),
+                    ("AUTO_LOGOUT_ON_MAX_SESSIONS", "deny_new".into()),
+                ],
+                ..Spawn::default()
+            },
+        )
+        .await,
+    );
+    let attempts: Vec<_> = (0..8)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(
+                async move { location(&app.sign_in(&browser(), "alice", PASSWORD, "").await) },
+            )
+        })
+        .collect();
+    let mut admitted = 0;
+    for attempt in attempts {
+        if attempt.await.unwrap() == "/home" {
+            admitted += 1;
+        }
+    }
+    assert_eq!(admitted, 1, "eight sign-ins at once, limit one");
+    let alice = app
+        .state
+        .users
+        .find_by_username("alice")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        app.state
+            .sessions
+            .active_for_user(alice.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }

@@ -90,7 +90,10 @@ pub async fn sign_in(
                 .await?;
         }
     }
-    // The per-user session limit (SPEC §3 `max_sessions_per_user`).
+    // The per-user session limit (SPEC §3 `max_sessions_per_user`). Sign-ins of one user are
+    // serialised from the count until the new session is stored, so two at once cannot both
+    // slip under the limit (on this instance).
+    let _one_at_a_time = state.sign_in_locks.lock(user.id).await;
     if let Some(refused) = apply_session_limit(&state, &user, &client, next.as_deref()).await? {
         return Ok(refused);
     }
