@@ -123,6 +123,23 @@ impl EndReason {
     }
 }
 
+impl EndReason {
+    /// Every reason.
+    pub const ALL: [EndReason; 6] = [
+        EndReason::Logout,
+        EndReason::IdleTimeout,
+        EndReason::AbsoluteTimeout,
+        EndReason::Revoked,
+        EndReason::Suspended,
+        EndReason::SessionLimit,
+    ];
+
+    /// The reason stored as `name` (see [`EndReason::as_str`]), if it is one.
+    pub fn from_stored(name: &str) -> Option<EndReason> {
+        EndReason::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+}
+
 impl fmt::Display for EndReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -138,6 +155,14 @@ mod tests {
         for event in AuditEvent::ALL {
             assert_eq!(event.as_str().parse::<AuditEvent>(), Ok(event));
         }
+    }
+
+    #[test]
+    fn every_end_reason_round_trips_through_its_name() {
+        for reason in EndReason::ALL {
+            assert_eq!(EndReason::from_stored(reason.as_str()), Some(reason));
+        }
+        assert_eq!(EndReason::from_stored("nap"), None);
     }
 
     #[test]

@@ -206,17 +206,7 @@ async fn a_changed_user_agent_suspends_the_session(db: TestDb) {
 async fn remember_me_gives_a_persistent_cookie_and_the_long_limits(db: TestDb) {
     let app = spawn_app(db).await;
     let client = browser();
-    let res = client
-        .post(app.url("/sign-in"))
-        .header("origin", &app.address)
-        .form(&[
-            ("username", "alice"),
-            ("password", PASSWORD),
-            ("remember", "true"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = app.sign_in_remembered(&client).await;
     let cookie = set_cookies(&res)
         .into_iter()
         .find(|c| c.starts_with("auto_logout_session="))
@@ -255,14 +245,7 @@ async fn remember_me_gives_a_persistent_cookie_and_the_long_limits(db: TestDb) {
 }
 
 async fn session_limit_ends_the_oldest(db: TestDb) {
-    let app = spawn_app_with(
-        db,
-        Spawn {
-            env: vec![("AUTO_LOGOUT_MAX_SESSIONS", "2".into())],
-            ..Spawn::default()
-        },
-    )
-    .await;
+    let app = spawn_app_env(db, &[("AUTO_LOGOUT_MAX_SESSIONS", "2")]).await;
     let (first, first_id) = app.device("alice", CHROME_UA).await;
     let (second, _) = app.device("alice", FIREFOX_UA).await;
     let (third, _) = app.device("alice", IPHONE_UA).await;
@@ -280,15 +263,12 @@ async fn session_limit_ends_the_oldest(db: TestDb) {
 }
 
 async fn session_limit_can_deny_the_new_sign_in(db: TestDb) {
-    let app = spawn_app_with(
+    let app = spawn_app_env(
         db,
-        Spawn {
-            env: vec![
-                ("AUTO_LOGOUT_MAX_SESSIONS", "2".into()),
-                ("AUTO_LOGOUT_ON_MAX_SESSIONS", "deny_new".into()),
-            ],
-            ..Spawn::default()
-        },
+        &[
+            ("AUTO_LOGOUT_MAX_SESSIONS", "2"),
+            ("AUTO_LOGOUT_ON_MAX_SESSIONS", "deny_new"),
+        ],
     )
     .await;
     let (first, _) = app.device("alice", CHROME_UA).await;
@@ -407,14 +387,7 @@ async fn a_revoke_racing_500_requests_stays_final(db: TestDb) {
 }
 
 async fn client_ip_comes_from_trusted_proxies_only(db: TestDb) {
-    let app = spawn_app_with(
-        db,
-        Spawn {
-            env: vec![("AUTO_LOGOUT_TRUSTED_PROXIES", "127.0.0.0/8".into())],
-            ..Spawn::default()
-        },
-    )
-    .await;
+    let app = spawn_app_env(db, &[("AUTO_LOGOUT_TRUSTED_PROXIES", "127.0.0.0/8")]).await;
     let (client, id) = app.device("alice", CHROME_UA).await;
     client
         .post(app.url("/api/v1/session/extend"))
@@ -490,15 +463,12 @@ async fn a_password_change_signs_out_every_session(db: TestDb) {
 
 async fn simultaneous_sign_ins_respect_the_session_limit(db: TestDb) {
     let app = Arc::new(
-        spawn_app_with(
+        spawn_app_env(
             db,
-            Spawn {
-                env: vec![
-                    ("AUTO_LOGOUT_MAX_SESSIONS", "1".into()),
-                    ("AUTO_LOGOUT_ON_MAX_SESSIONS", "deny_new".into()),
-                ],
-                ..Spawn::default()
-            },
+            &[
+                ("AUTO_LOGOUT_MAX_SESSIONS", "1"),
+                ("AUTO_LOGOUT_ON_MAX_SESSIONS", "deny_new"),
+            ],
         )
         .await,
     );

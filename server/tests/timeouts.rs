@@ -106,14 +106,7 @@ async fn absolute_limit_ends_the_session_despite_activity(db: TestDb) {
 }
 
 async fn status_reads_and_passive_requests_do_not_keep_a_session_alive(db: TestDb) {
-    let app = spawn_app_with(
-        db,
-        Spawn {
-            env: vec![("AUTO_LOGOUT_IDLE_TIME", "2s".into())],
-            ..Spawn::default()
-        },
-    )
-    .await;
+    let app = spawn_app_env(db, &[("AUTO_LOGOUT_IDLE_TIME", "2s")]).await;
     // Polling the status endpoint every 200 ms.
     let client = app.signed_in().await;
     let start = Instant::now();
@@ -304,17 +297,7 @@ async fn the_sweep_applies_each_sessions_own_limits(db: TestDb) {
     let app = manual_app(db).await;
     let clock = app.clock.clone().unwrap();
     let remembered = browser();
-    let res = remembered
-        .post(app.url("/sign-in"))
-        .header("origin", &app.address)
-        .form(&[
-            ("username", "alice"),
-            ("password", PASSWORD),
-            ("remember", "true"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = app.sign_in_remembered(&remembered).await;
     let remembered_id = hash_secret(&session_cookie(&res).unwrap());
     let plain = browser();
     let plain_id =

@@ -167,15 +167,12 @@ impl std::fmt::Debug for SessionGate {
     }
 }
 
+/// Why an ended row ended (`logout` for anything unrecognised).
 fn end_reason_of(row: &SessionRow) -> EndReason {
-    match row.end_reason.as_deref() {
-        Some("idle_timeout") => EndReason::IdleTimeout,
-        Some("absolute_timeout") => EndReason::AbsoluteTimeout,
-        Some("revoked") => EndReason::Revoked,
-        Some("suspended") => EndReason::Suspended,
-        Some("session_limit") => EndReason::SessionLimit,
-        _ => EndReason::Logout,
-    }
+    row.end_reason
+        .as_deref()
+        .and_then(EndReason::from_stored)
+        .unwrap_or(EndReason::Logout)
 }
 
 impl SessionGate {

@@ -1,6 +1,6 @@
 //! `POST /sign-in` and `POST /logout`: the two form endpoints behind the pages.
 
-use super::{error::AppError, SESSION_COOKIE};
+use super::{enforce::removal_cookie, error::AppError};
 use crate::{config::OnMaxSessions, state::AppState};
 use auto_logout::{
     redirect::safe_next,
@@ -30,10 +30,11 @@ pub struct SignInForm {
     remember: Option<String>,
 }
 
-/// Where a failed sign-in sends the browser: back to the form with the generic message.
-fn failure_target(next: Option<&str>) -> String {
+/// Where a refused sign-in sends the browser: back to the form with `error` (`1` for the
+/// generic message, `limit` for the session limit), keeping `next`.
+fn failure_target(error: &str, next: Option<&str>) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
-    query.append_pair("error", "1");
+    query.append_pair("error", error);
     if let Some(next) = next {
         query.append_pair("next", next);
     }
@@ -69,7 +70,7 @@ pub async fn sign_in(
                 ..NewAuditEntry::new(AuditEvent::LoginFailed, now)
             })
             .await?;
-        return Ok(Redirect::to(&failure_target(next.as_deref())).into_response());
+        return Ok(Redirect::to(&failure_target("1", next.as_deref())).into_response());
     };
 
     // Signing in over a live session ends that one first: one sign-in, one session.
@@ -185,13 +186,8 @@ async fn apply_session_limit(
                     ..NewAuditEntry::new(AuditEvent::SessionLimit, now)
                 })
                 .await?;
-            let mut query = url::form_urlencoded::Serializer::new(String::new());
-            query.append_pair("error", "limit");
-            if let Some(next) = next {
-                query.append_pair("next", next);
-            }
             Ok(Some(
-                Redirect::to(&format!("/sign-in?{}", query.finish())).into_response(),
+                Redirect::to(&failure_target("limit", next)).into_response(),
             ))
         }
         OnMaxSessions::EndOldest => {
@@ -246,14 +242,8 @@ pub async fn logout(
         .await
         .map_err(|e| AppError::Session(e.to_string()))?;
     let mut response = Redirect::to("/").into_response();
-    let secure = if state.config.cookie_secure {
-        "; Secure"
-    } else {
-        ""
-    };
-    let removal = format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}");
     let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&removal) {
+    if let Ok(value) = HeaderValue::from_str(&removal_cookie(state.config.cookie_secure)) {
         headers.append(header::SET_COOKIE, value);
     }
     if signed_in {
@@ -274,9 +264,9 @@ mod tests {
     #[test]
     fn failure_keeps_a_safe_next_and_flags_the_error() {
         assert_eq!(
-            failure_target(Some("/home")),
+            failure_target("1", Some("/home")),
             "/sign-in?error=1&next=%2Fhome"
         );
-        assert_eq!(failure_target(None), "/sign-in?error=1");
+        assert_eq!(failure_target("1", None), "/sign-in?error=1");
     }
 }

@@ -101,6 +101,19 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
     spawn_app_with(db, Spawn::default()).await
 }
 
+/// Like [`spawn_app`], with these settings (environment names and values).
+pub async fn spawn_app_env(db: TestDb, env: &[(&'static str, &str)]) -> TestApp {
+    let env = env.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+    spawn_app_with(
+        db,
+        Spawn {
+            env,
+            ..Spawn::default()
+        },
+    )
+    .await
+}
+
 /// Like [`spawn_app`], with settings.
 pub async fn spawn_app_with(db: TestDb, spawn: Spawn) -> TestApp {
     let mut env: Vec<(&'static str, String)> = vec![
@@ -205,6 +218,21 @@ impl TestApp {
         assert_eq!(res.status(), 303);
         let id = session_cookie(&res).expect("signed in");
         (client, auto_logout::server::secret::hash_secret(&id))
+    }
+
+    /// Signs `alice` in on `client` with "Remember me" ticked.
+    pub async fn sign_in_remembered(&self, client: &Client) -> Response {
+        client
+            .post(self.url("/sign-in"))
+            .header("origin", &self.address)
+            .form(&[
+                ("username", "alice"),
+                ("password", PASSWORD),
+                ("remember", "true"),
+            ])
+            .send()
+            .await
+            .expect("sign-in request")
     }
 
     /// A signed-in client for `alice`.
