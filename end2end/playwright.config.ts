@@ -24,6 +24,7 @@ function server(listen: number, env: Record<string, string>) {
       LEPTOS_SITE_ADDR: `127.0.0.1:${listen}`,
       DATABASE_URL: `sqlite://${dataDir}/e2e-${listen}.db?mode=rwc`,
       RUST_LOG: 'warn',
+      AUTO_LOGOUT_DEMO_ACCOUNT: 'true',
       ...env,
     },
   };

@@ -23,11 +23,13 @@ pub enum AuditEvent {
     LoginFailed,
     /// The session was ended, or refused, by the per-user session limit.
     SessionLimit,
+    /// A sign-in attempt was refused unchecked: too many recent failures (SPEC §6).
+    LoginThrottled,
 }
 
 impl AuditEvent {
     /// All events, in the order the admin filters list them.
-    pub const ALL: [AuditEvent; 8] = [
+    pub const ALL: [AuditEvent; 9] = [
         AuditEvent::Login,
         AuditEvent::Logout,
         AuditEvent::IdleTimeout,
@@ -36,6 +38,7 @@ impl AuditEvent {
         AuditEvent::Suspended,
         AuditEvent::LoginFailed,
         AuditEvent::SessionLimit,
+        AuditEvent::LoginThrottled,
     ];
 
     /// The stored name, e.g. `"idle_timeout"`.
@@ -49,6 +52,7 @@ impl AuditEvent {
             AuditEvent::Suspended => "suspended",
             AuditEvent::LoginFailed => "login_failed",
             AuditEvent::SessionLimit => "session_limit",
+            AuditEvent::LoginThrottled => "login_throttled",
         }
     }
 }
@@ -61,7 +65,7 @@ impl fmt::Display for AuditEvent {
 
 /// A name that is not one of the audit events.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown audit event `{0}`; expected one of login, logout, idle_timeout, absolute_timeout, revoked, suspended, login_failed, session_limit")]
+#[error("unknown audit event `{0}`; expected one of login, logout, idle_timeout, absolute_timeout, revoked, suspended, login_failed, session_limit, login_throttled")]
 pub struct UnknownEvent(pub String);
 
 impl FromStr for AuditEvent {

@@ -6,7 +6,10 @@
 //! - [`policy`]: idle and absolute limits, deadlines and [`SessionStatus`].
 //! - [`event`]: why a session ended and the audit events we record.
 //! - [`redirect`]: which `next` targets are safe to send a browser to.
+//! - [`session_limit`]: which sessions a sign-in ends, or whether it is refused, at the limit.
+//! - [`throttle`]: when failed sign-ins make further attempts wait.
 //! - [`dto`]: the data that the server and the browser exchange.
+//! - [`cookies`]: the cookies' names and attributes.
 //! - [`clock`]: the one notion of time ([`UnixMillis`]) every rule is given.
 //!
 //! With the feature `server`, the module `server` adds storage (sqlx, SQLite and PostgreSQL),
@@ -14,10 +17,13 @@
 //! is free of I/O and builds for `wasm32-unknown-unknown`.
 
 pub mod clock;
+pub mod cookies;
 pub mod dto;
 pub mod event;
 pub mod policy;
 pub mod redirect;
+pub mod session_limit;
+pub mod throttle;
 
 #[cfg(feature = "server")]
 pub mod server;

@@ -3,9 +3,6 @@
 use auto_logout::UserView;
 use leptos::prelude::*;
 
-/// The name of the cookie that carries a one-time notice to the landing page.
-pub const FLASH_COOKIE: &str = "auto_logout_flash";
-
 /// The signed-in user of this request, or `None` for an anonymous visitor.
 #[server]
 pub async fn current_user() -> Result<Option<UserView>, ServerFnError> {
@@ -28,7 +25,7 @@ pub async fn take_flash() -> Result<Option<String>, ServerFnError> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == FLASH_COOKIE)
+        .find(|(name, _)| *name == auto_logout::cookies::FLASH_COOKIE)
         .map(|(_, value)| value.to_owned());
     let Some(flash) = flash else {
         return Ok(None);
@@ -41,15 +38,13 @@ pub async fn take_flash() -> Result<Option<String>, ServerFnError> {
     let is_navigation = matches!(fetch_mode, None | Some("navigate"));
     if is_server_fn_call || is_navigation {
         let response = expect_context::<leptos_axum::ResponseOptions>();
-        response.append_header(
-            header::SET_COOKIE,
-            HeaderValue::from_static(
-                "auto_logout_flash=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax",
-            ),
-        );
+        let cookies = use_context::<auto_logout::cookies::CookiePolicy>().unwrap_or_default();
+        if let Ok(removal) = HeaderValue::from_str(&cookies.flash_removal()) {
+            response.append_header(header::SET_COOKIE, removal);
+        }
     }
     Ok(match flash.as_str() {
-        "signed_out" => Some("You have been signed out.".to_owned()),
+        auto_logout::cookies::FLASH_SIGNED_OUT => Some("You have been signed out.".to_owned()),
         _ => None,
     })
 }
@@ -94,21 +89,38 @@ pub async fn public_settings() -> Result<auto_logout::PublicSettings, ServerFnEr
         .ok_or_else(|| ServerFnError::new("settings are not configured on this server"))
 }
 
+/// A server-function error answered with `status` (not the default 500).
+#[cfg(feature = "ssr")]
+fn refuse(status: axum::http::StatusCode, message: &str) -> ServerFnError {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(status);
+    }
+    ServerFnError::new(message)
+}
+
 /// The signed-in person's live sessions ("this device" marked), newest first.
 #[server(endpoint = "my_sessions")]
 pub async fn my_sessions() -> Result<Vec<auto_logout::DeviceSession>, ServerFnError> {
     use auto_logout::server::{ActiveSession, SessionGate};
+    use axum::http::StatusCode;
     let parts: axum::http::request::Parts = leptos_axum::extract().await?;
     let me = parts
         .extensions
         .get::<ActiveSession>()
-        .ok_or_else(|| ServerFnError::new("sign in to see your sessions"))?;
-    let gate = use_context::<SessionGate>()
-        .ok_or_else(|| ServerFnError::new("the session gate is not configured"))?;
+        .ok_or_else(|| refuse(StatusCode::UNAUTHORIZED, "sign in to see your sessions"))?;
+    let gate = use_context::<SessionGate>().ok_or_else(|| {
+        refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the session gate is not configured",
+        )
+    })?;
     gate.devices_of(me.user_id, Some(&me.id_hash))
         .await
         .map_err(|e| {
             leptos::logging::error!("listing sessions failed: {e}");
-            ServerFnError::new("The session list is unavailable; try again in a moment.")
+            refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The session list is unavailable; try again in a moment.",
+            )
         })
 }

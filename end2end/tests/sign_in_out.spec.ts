@@ -70,3 +70,33 @@ test.describe('without JavaScript', () => {
     await expect(page.getByTestId('greeting')).toHaveCount(0);
   });
 });
+
+test.describe('throttled sign-in', () => {
+  // Throttling counts by the typed username, existing or not: a name of its own per test, so
+  // that the demo account stays usable for the others.
+  for (const javaScriptEnabled of [true, false]) {
+    test.describe(javaScriptEnabled ? 'hydrated' : 'without JavaScript', () => {
+      test.use({ javaScriptEnabled });
+
+      test('after five failures the page says how long to wait', async ({ page }) => {
+        const name = `throttle-probe-${javaScriptEnabled ? 'js' : 'nojs'}`;
+        await page.goto('/sign-in');
+        if (javaScriptEnabled) await hydrated(page);
+        for (let i = 0; i < 5; i++) {
+          await submitSignIn(page, name, `guess ${i}`);
+          await expect(page.getByTestId('sign-in-error')).toHaveText('Invalid username or password.');
+        }
+        const refused = page.waitForResponse((r) => r.url().endsWith('/sign-in') && r.request().method() === 'POST');
+        await submitSignIn(page, name, 'guess 6');
+        const response = await refused;
+        expect(response.status()).toBe(429);
+        expect(response.headers()['retry-after']).toBe('900');
+        await expect(page.getByTestId('sign-in-error')).toHaveText(
+          'Too many failed sign-in attempts. Please wait 15 minutes before trying again.',
+        );
+        // The form is there again, ready for later.
+        await expect(page.getByLabel('Username')).toBeVisible();
+      });
+    });
+  }
+});

@@ -5,7 +5,9 @@ use crate::{
     config::{Config, ConfigError},
     startup::{open_database, Application, StartError},
 };
-use auto_logout::server::{SharedClock, StoreError, SystemClock, Users};
+use auto_logout::server::{
+    keys::SERVER_KEY, HashLimiter, SecretKey, SharedClock, StoreError, SystemClock, Users,
+};
 use clap::{Parser, Subcommand};
 use std::{
     io::{BufRead, IsTerminal},
@@ -122,7 +124,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::User { command } => {
             let db = open_database(&config).await?;
-            let users = Users::new(db.clone(), clock.clone());
+            let key = SecretKey::load_or_create(&db, SERVER_KEY, &clock).await?;
+            let users = Users::new(
+                db.clone(),
+                clock.clone(),
+                key,
+                HashLimiter::new(1, 1, std::time::Duration::from_secs(60)),
+            );
             match command {
                 UserCommand::Add { name, admin } => {
                     let password = read_password()?;

@@ -2,17 +2,62 @@
 //! environment, which wins. Every bad value stops start-up with a message naming the key,
 //! the variable and the value.
 
-use auto_logout::{server::Limits, TimeoutPolicy};
+pub use auto_logout::session_limit::OnMaxSessions;
+use auto_logout::{
+    server::Limits, session_limit::SessionLimit, throttle::ThrottlePolicy, TimeoutPolicy,
+};
 use ipnet::IpNet;
 use std::{collections::BTreeMap, fmt, net::SocketAddr, path::PathBuf, time::Duration};
 
-/// What to do when a user signs in with `max_sessions_per_user` sessions already active.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnMaxSessions {
-    /// End the oldest session to make room.
-    EndOldest,
-    /// Refuse the new sign-in.
-    DenyNew,
+/// Which `Host` header values the server answers (SPEC §3 `allowed_hosts`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowedHosts {
+    /// `*`: any host (behind a proxy that checks it).
+    Any,
+    /// Only these host names or IP literals (lower-case, IPv6 in brackets), on any port.
+    Only(Vec<String>),
+}
+
+impl AllowedHosts {
+    /// Whether a request whose `Host` header (or URI authority) is `host` may be served.
+    pub fn allows(&self, host: &str) -> bool {
+        match self {
+            AllowedHosts::Any => true,
+            AllowedHosts::Only(names) => {
+                host_name_of(host).is_some_and(|name| names.contains(&name))
+            }
+        }
+    }
+}
+
+/// The host part of a `Host` header value (`name`, `name:port`, `[v6]`, `[v6]:port`),
+/// lower-cased; `None` when it is malformed.
+pub fn host_name_of(host: &str) -> Option<String> {
+    let host = host.trim();
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        let end = rest.find(']')?;
+        let after = &rest[end + 1..];
+        if !(after.is_empty() || after.strip_prefix(':').is_some_and(is_port)) {
+            return None;
+        }
+        &host[..end + 2]
+    } else {
+        match host.rsplit_once(':') {
+            Some((name, port)) if is_port(port) => name,
+            Some(_) => return None,
+            None => host,
+        }
+    };
+    let valid = !name.is_empty()
+        && name.len() <= 255
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'));
+    valid.then(|| name.to_ascii_lowercase())
+}
+
+fn is_port(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 5 && text.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The server's settings, parsed and checked.
@@ -44,6 +89,16 @@ pub struct Config {
     pub on_max_sessions: OnMaxSessions,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// Host header values served; others get 400.
+    pub allowed_hosts: AllowedHosts,
+    /// Failed sign-ins for one username within `login_lockout` before it is throttled.
+    pub login_max_failures: u32,
+    /// Failed sign-ins from one client IP within `login_lockout` before it is throttled.
+    pub login_max_failures_per_ip: u32,
+    /// The window in which failed sign-ins count.
+    pub login_lockout: Duration,
+    /// Create the demo account on an empty user table.
+    pub demo_account: bool,
     /// `sqlite://…` or `postgres://…`.
     pub database_url: String,
     /// Listen address.
@@ -92,6 +147,12 @@ pub enum ConfigError {
         path: PathBuf,
         /// The key.
         key: String,
+    },
+    /// Two values contradict each other.
+    #[error("{message}")]
+    Contradiction {
+        /// What is wrong and how to fix it.
+        message: String,
     },
     /// A value does not parse.
     #[error("invalid value for {key} ({source_name}): `{value}`: {expected}")]
@@ -181,6 +242,31 @@ const KEYS: &[Key] = &[
         default: "",
     },
     Key {
+        file: "allowed_hosts",
+        env: "AUTO_LOGOUT_ALLOWED_HOSTS",
+        default: "localhost, 127.0.0.1, [::1]",
+    },
+    Key {
+        file: "login_max_failures",
+        env: "AUTO_LOGOUT_LOGIN_MAX_FAILURES",
+        default: "5",
+    },
+    Key {
+        file: "login_max_failures_per_ip",
+        env: "AUTO_LOGOUT_LOGIN_MAX_FAILURES_PER_IP",
+        default: "50",
+    },
+    Key {
+        file: "login_lockout",
+        env: "AUTO_LOGOUT_LOGIN_LOCKOUT",
+        default: "15m",
+    },
+    Key {
+        file: "demo_account",
+        env: "AUTO_LOGOUT_DEMO_ACCOUNT",
+        default: "false",
+    },
+    Key {
         file: "database_url",
         env: "DATABASE_URL",
         default: "sqlite://data/auto-logout.db?mode=rwc",
@@ -216,6 +302,14 @@ impl Raw {
             .ok_or_else(|| self.invalid(key, "expected a duration such as 600, 600s, 10m or 1h30m"))
     }
 
+    fn count(&self, key: &'static str, expected: &'static str) -> Result<u32, ConfigError> {
+        self.get(key)
+            .0
+            .trim()
+            .parse()
+            .map_err(|_| self.invalid(key, expected))
+    }
+
     fn boolean(&self, key: &'static str) -> Result<bool, ConfigError> {
         match self.get(key).0.trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => Ok(true),
@@ -235,6 +329,28 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         return text.parse().ok().map(Duration::from_secs);
     }
     humantime::parse_duration(text).ok()
+}
+
+/// `*` or a comma-separated list of host names; `None` when an entry is malformed.
+fn parse_allowed_hosts(text: &str) -> Option<AllowedHosts> {
+    let entries: Vec<&str> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if entries.contains(&"*") {
+        return Some(AllowedHosts::Any);
+    }
+    if entries.is_empty() {
+        return None;
+    }
+    entries
+        .into_iter()
+        .map(|entry| {
+            host_name_of(entry).filter(|name| !entry.contains(':') || name.starts_with('['))
+        })
+        .collect::<Option<Vec<_>>>()
+        .map(AllowedHosts::Only)
 }
 
 fn toml_to_string(value: &toml::Value) -> String {
@@ -341,15 +457,36 @@ impl Config {
         if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
             return Err(raw.invalid("database_url", "expected sqlite://PATH or postgres://…"));
         }
+        let allowed_hosts = parse_allowed_hosts(raw.get("allowed_hosts").0).ok_or_else(|| {
+            raw.invalid(
+                "allowed_hosts",
+                "expected `*` or comma-separated host names such as localhost, example.com, [::1]",
+            )
+        })?;
         let message = raw.get("message").0.trim().to_owned();
         if message.is_empty() || message.len() > 500 {
             return Err(raw.invalid("message", "expected between 1 and 500 characters"));
         }
 
+        let idle_time = raw.duration("idle_time")?;
+        let session_time = raw.duration("session_time")?;
+        let warn_before = raw.duration("warn_before")?;
+        for (key, limit) in [("idle_time", idle_time), ("session_time", session_time)] {
+            if !limit.is_zero() && warn_before >= limit {
+                return Err(ConfigError::Contradiction {
+                    message: format!(
+                        "warn_before ({}) must be shorter than {key} ({}): the warning would \
+                         show before the session starts",
+                        humantime::format_duration(warn_before),
+                        humantime::format_duration(limit)
+                    ),
+                });
+            }
+        }
         Ok(Config {
-            idle_time: raw.duration("idle_time")?,
-            session_time: raw.duration("session_time")?,
-            warn_before: raw.duration("warn_before")?,
+            idle_time,
+            session_time,
+            warn_before,
             message,
             redirect_to_login_immediately: raw.boolean("redirect_to_login_immediately")?,
             remember_idle_time: raw.duration("remember_idle_time")?,
@@ -367,6 +504,17 @@ impl Config {
             )?,
             on_max_sessions,
             trusted_proxies,
+            allowed_hosts,
+            login_max_failures: raw.count(
+                "login_max_failures",
+                "expected a whole number, 0 for no limit",
+            )?,
+            login_max_failures_per_ip: raw.count(
+                "login_max_failures_per_ip",
+                "expected a whole number, 0 for no limit",
+            )?,
+            login_lockout: raw.duration("login_lockout")?,
+            demo_account: raw.boolean("demo_account")?,
             database_url,
             site_addr: raw
                 .get("site_addr")
@@ -375,6 +523,31 @@ impl Config {
                 .parse()
                 .map_err(|_| raw.invalid("site_addr", "expected IP:PORT such as 127.0.0.1:3000"))?,
         })
+    }
+
+    /// The sign-in throttle (SPEC §6).
+    pub fn throttle(&self) -> ThrottlePolicy {
+        ThrottlePolicy {
+            max_per_user: self.login_max_failures,
+            max_per_ip: self.login_max_failures_per_ip,
+            window: self.login_lockout,
+        }
+    }
+
+    /// The per-user session limit.
+    pub fn session_limit(&self) -> SessionLimit {
+        SessionLimit {
+            max: self.max_sessions_per_user,
+            on_max: self.on_max_sessions,
+        }
+    }
+
+    /// How cookies are sent: `Secure` and the `__Host-` session cookie name with
+    /// `cookie_secure`.
+    pub fn cookies(&self) -> auto_logout::cookies::CookiePolicy {
+        auto_logout::cookies::CookiePolicy {
+            secure: self.cookie_secure,
+        }
     }
 
     /// The limits of ordinary and "Remember me" sessions.
@@ -442,7 +615,10 @@ mod tests {
         let file = "idle_time = \"5m\"\nsession_time = 120\n";
         let c = Config::from_sources(
             Some((std::path::Path::new("x.toml"), file)),
-            env_of(&[("AUTO_LOGOUT_IDLE_TIME", "2s")]),
+            env_of(&[
+                ("AUTO_LOGOUT_IDLE_TIME", "2s"),
+                ("AUTO_LOGOUT_WARN_BEFORE", "1s"),
+            ]),
         )
         .unwrap();
         assert_eq!(c.idle_time, Duration::from_secs(2));
@@ -467,6 +643,92 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("idle_tme"));
+    }
+
+    #[test]
+    fn allowed_hosts_match_the_host_on_any_port() {
+        let c = Config::from_sources(None, env_of(&[])).unwrap();
+        for ok in [
+            "localhost",
+            "127.0.0.1:3000",
+            "LOCALHOST:80",
+            "[::1]:3000",
+            "[::1]",
+        ] {
+            assert!(c.allowed_hosts.allows(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "127.0.0.1.evil.example",
+            "localhost:x",
+            "",
+            "[::1",
+            "::1",
+        ] {
+            assert!(!c.allowed_hosts.allows(bad), "{bad}");
+        }
+        let any =
+            Config::from_sources(None, env_of(&[("AUTO_LOGOUT_ALLOWED_HOSTS", "*")])).unwrap();
+        assert!(any.allowed_hosts.allows("anything.example:8080"));
+        let some = Config::from_sources(
+            None,
+            env_of(&[(
+                "AUTO_LOGOUT_ALLOWED_HOSTS",
+                "app.example.com, [2001:db8::1]",
+            )]),
+        )
+        .unwrap();
+        assert!(some.allowed_hosts.allows("app.example.com:443"));
+        assert!(some.allowed_hosts.allows("[2001:db8::1]:80"));
+        assert!(!some.allowed_hosts.allows("localhost"));
+        let err = Config::from_sources(None, env_of(&[("AUTO_LOGOUT_ALLOWED_HOSTS", "a b")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("allowed_hosts") && err.contains("a b"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn throttle_and_demo_keys_have_the_spec_defaults() {
+        let c = Config::from_sources(None, env_of(&[])).unwrap();
+        assert_eq!(c.login_max_failures, 5);
+        assert_eq!(c.login_max_failures_per_ip, 50);
+        assert_eq!(c.login_lockout, Duration::from_secs(15 * 60));
+        assert!(!c.demo_account);
+        let err = Config::from_sources(None, env_of(&[("AUTO_LOGOUT_LOGIN_MAX_FAILURES", "-1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("AUTO_LOGOUT_LOGIN_MAX_FAILURES") && err.contains("-1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_warning_longer_than_a_limit_is_refused() {
+        let err = Config::from_sources(
+            None,
+            env_of(&[
+                ("AUTO_LOGOUT_IDLE_TIME", "30s"),
+                ("AUTO_LOGOUT_WARN_BEFORE", "60s"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("warn_before") && err.contains("idle_time"),
+            "{err}"
+        );
+        assert!(Config::from_sources(
+            None,
+            env_of(&[
+                ("AUTO_LOGOUT_IDLE_TIME", "0"),
+                ("AUTO_LOGOUT_WARN_BEFORE", "60s")
+            ]),
+        )
+        .is_ok());
     }
 
     #[test]

@@ -3,12 +3,12 @@
 use crate::{
     config::Config,
     state::AppState,
-    web::{api, auth_routes, client, csrf, devices, enforce, guard, slash, SESSION_COOKIE},
+    web::{api, auth_routes, client, csrf, devices, enforce, error, guard, hosts, slash},
 };
 use app::{shell, App};
 use auto_logout::server::{
-    AuditLog, Backend, Database, SessionGate, Sessions, SharedClock, SqlSessionStore, StoreError,
-    Users,
+    keys::SERVER_KEY, AuditLog, Backend, Database, HashLimiter, LoginAttempts, SecretKey,
+    SessionGate, Sessions, SharedClock, SignInGuard, SqlSessionStore, StoreError, Users,
 };
 use axum::{
     middleware,
@@ -24,7 +24,7 @@ use tower::Layer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
-/// The demo account created on first start.
+/// The demo account created on first start with `demo_account`.
 pub const DEMO_USERNAME: &str = "demo";
 /// Its password (printed at start-up and in the README).
 pub const DEMO_PASSWORD: &str = "auto-logout-demo";
@@ -64,19 +64,36 @@ pub async fn open_database(config: &Config) -> Result<Database, StoreError> {
 
 impl Application {
     /// Opens the database, applies migrations, creates the demo account when there are no
-    /// users, and binds `config.site_addr` (port 0 picks a free port).
+    /// users and `demo_account` is on (else says how to create the first administrator), and
+    /// binds `config.site_addr` (port 0 picks a free port).
     ///
     /// # Errors
     /// [`StartError`] naming what failed.
     pub async fn build(config: Config, clock: SharedClock) -> Result<Self, StartError> {
         let db = open_database(&config).await?;
-        let users = Users::new(db.clone(), clock.clone());
+        let key = SecretKey::load_or_create(&db, SERVER_KEY, &clock).await?;
+        let users = Users::new(
+            db.clone(),
+            clock.clone(),
+            key.clone(),
+            HashLimiter::for_this_machine(),
+        );
         if users.count().await? == 0 {
-            users.create(DEMO_USERNAME, DEMO_PASSWORD, false).await?;
-            tracing::info!(
-                "created the demo account: username `{DEMO_USERNAME}`, password `{DEMO_PASSWORD}`"
-            );
-            println!("Demo account: username `{DEMO_USERNAME}`, password `{DEMO_PASSWORD}`");
+            if config.demo_account {
+                users.create(DEMO_USERNAME, DEMO_PASSWORD, false).await?;
+                tracing::info!(
+                    "created the demo account: username `{DEMO_USERNAME}`, password `{DEMO_PASSWORD}`"
+                );
+                println!("Demo account: username `{DEMO_USERNAME}`, password `{DEMO_PASSWORD}`");
+            } else {
+                tracing::warn!(
+                    "there are no accounts yet: create the first administrator with \
+                     `server user add NAME --admin`"
+                );
+                println!(
+                    "No accounts yet. Create the first administrator with: server user add NAME --admin"
+                );
+            }
         }
         let listener = TcpListener::bind(config.site_addr)
             .await
@@ -98,16 +115,24 @@ impl Application {
             config.bind_user_agent,
             clock.clone(),
         );
+        let audit = AuditLog::new(db.clone());
+        let sign_in = SignInGuard::new(
+            users.clone(),
+            LoginAttempts::new(db.clone(), key),
+            audit.clone(),
+            config.throttle(),
+            clock.clone(),
+        );
         let state = AppState {
             gate,
             sessions,
-            audit: AuditLog::new(db.clone()),
+            audit,
             users,
             db,
             clock,
             config: Arc::new(config),
             leptos_options,
-            sign_in_locks: Default::default(),
+            sign_in,
         };
         let router = router(state.clone());
         Ok(Self {
@@ -127,10 +152,21 @@ impl Application {
         &self.state
     }
 
-    /// Starts the background expiry sweep (every second) on the current runtime.
+    /// Starts the background expiry sweep (every second) and the pruning of sign-in attempts
+    /// that no longer count (every minute) on the current runtime.
     pub fn spawn_sweep(&self) {
         let gate = self.state.gate.clone();
         tokio::spawn(gate.sweep_forever(std::time::Duration::from_secs(1)));
+        let sign_in = self.state.sign_in.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                if let Err(err) = sign_in.prune().await {
+                    tracing::warn!(error = %err, "pruning old sign-in attempts failed");
+                }
+            }
+        });
     }
 
     /// Serves requests until `shutdown` completes, then finishes in-flight requests.
@@ -138,7 +174,12 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let app = middleware::from_fn(slash::trailing_slash).layer(self.router);
+        // The Host check comes first: a request for another host never reaches anything else.
+        let app = middleware::from_fn_with_state(
+            Arc::new(self.state.config.allowed_hosts.clone()),
+            hosts::allowed_hosts,
+        )
+        .layer(middleware::from_fn(slash::trailing_slash).layer(self.router));
         axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -158,11 +199,28 @@ pub fn public_settings(config: &Config) -> auto_logout::PublicSettings {
     }
 }
 
+/// What every page render gets in its context: the state, the public settings, the gate and
+/// the cookie policy.
+pub fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
+    let state = state.clone();
+    let settings = public_settings(&state.config);
+    move || {
+        leptos::context::provide_context(state.clone());
+        leptos::context::provide_context(settings.clone());
+        leptos::context::provide_context(state.gate.clone());
+        leptos::context::provide_context(state.config.cookies());
+    }
+}
+
 /// The complete router: pages, form endpoints, health, with the session and security layers.
 pub fn router(state: AppState) -> Router {
-    let store = SqlSessionStore::new(state.db.clone(), state.clock.clone());
+    let store = SqlSessionStore::new(state.db.clone(), state.clock.clone()).with_session_limit(
+        state.config.session_limit(),
+        state.gate.clone(),
+        state.audit.clone(),
+    );
     let session_layer = SessionManagerLayer::new(store)
-        .with_name(SESSION_COOKIE)
+        .with_name(state.config.cookies().session_name())
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_path("/")
@@ -187,23 +245,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/sessions/{id}", delete(devices::delete_one))
         .route("/sessions/revoke", post(devices::revoke_form))
         .route("/sessions/revoke-others", post(devices::revoke_others_form))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            {
-                let state = state.clone();
-                let settings = public_settings(&state.config);
-                move || {
-                    leptos::context::provide_context(state.clone());
-                    leptos::context::provide_context(settings.clone());
-                    leptos::context::provide_context(state.gate.clone());
-                }
-            },
-            {
-                let options = leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
+        .leptos_routes_with_context(&state, routes, page_context(&state), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(guard::page_guard))
         .layer(auth_layer)
@@ -214,6 +259,8 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(guard::no_store))
         .layer(middleware::from_fn(csrf::csrf_guard))
         .layer(middleware::from_fn_with_state(trusted, client::client_info))
+        .layer(middleware::from_fn(error::api_json_errors))
+        .layer(middleware::from_fn(error::server_fn_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

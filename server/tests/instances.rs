@@ -20,7 +20,12 @@ async fn idle_left(app: &TestApp, client: &reqwest::Client) -> Option<i64> {
 
 async fn two_instances_agree_on_activity_and_on_revocation(db: TestDb) {
     let shared = db.share();
-    let env = || vec![("AUTO_LOGOUT_IDLE_TIME", "3s".to_owned())];
+    let env = || {
+        vec![
+            ("AUTO_LOGOUT_IDLE_TIME", "3s".to_owned()),
+            ("AUTO_LOGOUT_WARN_BEFORE", "1s".to_owned()),
+        ]
+    };
     let a = spawn_app_with(
         db,
         Spawn {

@@ -106,7 +106,14 @@ async fn absolute_limit_ends_the_session_despite_activity(db: TestDb) {
 }
 
 async fn status_reads_and_passive_requests_do_not_keep_a_session_alive(db: TestDb) {
-    let app = spawn_app_env(db, &[("AUTO_LOGOUT_IDLE_TIME", "2s")]).await;
+    let app = spawn_app_env(
+        db,
+        &[
+            ("AUTO_LOGOUT_IDLE_TIME", "2s"),
+            ("AUTO_LOGOUT_WARN_BEFORE", "1s"),
+        ],
+    )
+    .await;
     // Polling the status endpoint every 200 ms.
     let client = app.signed_in().await;
     let start = Instant::now();

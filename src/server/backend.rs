@@ -14,9 +14,10 @@ impl AuthUser for User {
         self.id
     }
 
-    /// The password hash: changing the password invalidates every session made before.
+    /// A keyed hash of the password hash: changing the password invalidates every session
+    /// made before, and a leaked session row reveals nothing about the password.
     fn session_auth_hash(&self) -> &[u8] {
-        self.password_hash.as_bytes()
+        &self.auth_hash
     }
 }
 

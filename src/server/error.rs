@@ -30,6 +30,12 @@ pub enum StoreError {
     /// Stored session data could not be read back.
     #[error("stored session data is corrupt: {0}")]
     Corrupt(String),
+    /// Too many password checks are running and waiting already; try again shortly.
+    #[error("the server is busy checking other sign-ins; try again in {retry_after_secs} s")]
+    Busy {
+        /// How long the client should wait before trying again.
+        retry_after_secs: u64,
+    },
     /// A blocking task (password hashing) was cancelled or panicked.
     #[error("background task failed: {0}")]
     Task(String),

@@ -18,10 +18,9 @@ use crate::{
     policy::{Deadlines, SessionTimes, TimeoutPolicy},
 };
 use std::{
-    collections::HashMap,
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc, Mutex,
+        Arc,
     },
     time::Duration,
 };
@@ -30,6 +29,13 @@ use std::{
 pub const REVALIDATE_MILLIS: i64 = 500;
 /// The longest activity-write window, whatever the idle limit.
 pub const MAX_WRITE_WINDOW: Duration = Duration::from_secs(5);
+/// The most sessions the gate keeps in memory; beyond it the least used are re-read on demand.
+pub const CACHE_CAPACITY: u64 = 100_000;
+/// A cached session nobody asked for in this long is dropped from memory.
+pub const CACHE_IDLE: Duration = Duration::from_secs(600);
+/// How long this instance remembers that it ended a session: far longer than any check in
+/// flight, after which the ended row in the database says the same.
+pub const ENDED_MARK_TTL: Duration = Duration::from_secs(120);
 
 /// The limits of ordinary and of "Remember me" sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,16 +147,62 @@ struct Entry {
     read_at: UnixMillis,
 }
 
+/// What this instance knows of a session it is ending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EndMark {
+    /// An end is being written: serve only from the database, never cache it as live.
+    Pending,
+    /// The end is committed: refuse it, even to a check that read the row just before.
+    Committed(EndReason),
+}
+
 struct Inner {
     sessions: Sessions,
     limits: Limits,
     bind_user_agent: bool,
     clock: SharedClock,
-    cache: Mutex<HashMap<String, Entry>>,
-    /// Sessions this instance ended, with when: never served from the cache again, even by
-    /// a check that read the row just before the end was committed.
-    ended_here: Mutex<HashMap<String, (UnixMillis, EndReason)>>,
+    /// Live sessions, bounded in number and dropped when unused.
+    cache: moka::sync::Cache<String, Entry>,
+    /// Sessions this instance is ending or has ended (bounded, expiring).
+    end_marks: moka::sync::Cache<String, EndMark>,
     activity_writes: AtomicU64,
+}
+
+/// Marks sessions as being ended for as long as it lives: committed with
+/// [`EndingGuard::committed`], withdrawn when dropped without it (the end failed, so nothing
+/// may report these sessions as ended).
+#[must_use = "an ending guard withdraws its marks when dropped"]
+pub struct EndingGuard {
+    gate: SessionGate,
+    ids: Vec<String>,
+    reason: EndReason,
+    done: bool,
+}
+
+impl EndingGuard {
+    /// The ends are committed: this instance refuses these sessions from now on.
+    pub fn committed(mut self) {
+        for id in &self.ids {
+            self.gate
+                .inner
+                .end_marks
+                .insert(id.clone(), EndMark::Committed(self.reason));
+            self.gate.forget(id);
+        }
+        self.done = true;
+    }
+}
+
+impl Drop for EndingGuard {
+    fn drop(&mut self) {
+        if !self.done {
+            for id in &self.ids {
+                if self.gate.inner.end_marks.get(id) == Some(EndMark::Pending) {
+                    self.gate.inner.end_marks.invalidate(id);
+                }
+            }
+        }
+    }
 }
 
 /// Checks sessions against the limits and records activity. Cheap to clone.
@@ -190,8 +242,14 @@ impl SessionGate {
                 limits,
                 bind_user_agent,
                 clock,
-                cache: Mutex::new(HashMap::new()),
-                ended_here: Mutex::new(HashMap::new()),
+                cache: moka::sync::Cache::builder()
+                    .max_capacity(CACHE_CAPACITY)
+                    .time_to_idle(CACHE_IDLE)
+                    .build(),
+                end_marks: moka::sync::Cache::builder()
+                    .max_capacity(CACHE_CAPACITY)
+                    .time_to_live(ENDED_MARK_TTL)
+                    .build(),
                 activity_writes: AtomicU64::new(0),
             }),
         }
@@ -207,48 +265,48 @@ impl SessionGate {
         self.inner.activity_writes.load(Ordering::Relaxed)
     }
 
-    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        self.inner
-            .cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// How many sessions are cached (approximate; for tests and metrics).
+    pub fn cached_sessions(&self) -> u64 {
+        self.inner.cache.run_pending_tasks();
+        self.inner.cache.entry_count()
     }
 
     /// Drops a session from the cache (after ending it on this instance).
     pub fn forget(&self, id_hash: &str) {
-        self.cache().remove(id_hash);
+        self.inner.cache.invalidate(id_hash);
     }
 
-    fn ended_here(&self) -> std::sync::MutexGuard<'_, HashMap<String, (UnixMillis, EndReason)>> {
-        self.inner
-            .ended_here
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Ends the session `id_hash` (audited, final) and makes sure this instance never serves
-    /// it again: it is marked before the end is committed and dropped from the cache after.
-    /// Returns `false` when it had already ended.
-    pub async fn end_session(&self, id_hash: &str, ending: Ending) -> Result<bool, StoreError> {
-        let now = self.inner.clock.now();
-        {
-            let mut ended = self.ended_here();
-            // Marks older than a minute are far past any cache lifetime.
-            ended.retain(|_, (at, _)| now.as_millis() - at.as_millis() < 60_000);
-            ended.insert(id_hash.to_owned(), (now, ending.reason));
+    /// Marks `ids` as being ended with `reason` before the end is written: until the guard is
+    /// committed or dropped, checks read these sessions from the database and never cache them.
+    pub fn begin_ending(&self, ids: &[String], reason: EndReason) -> EndingGuard {
+        for id in ids {
+            self.inner.end_marks.insert(id.clone(), EndMark::Pending);
+            self.forget(id);
         }
-        self.forget(id_hash);
-        let result = self.inner.sessions.end(id_hash, ending).await;
-        self.forget(id_hash);
-        result
+        EndingGuard {
+            gate: self.clone(),
+            ids: ids.to_vec(),
+            reason,
+            done: false,
+        }
     }
 
-    fn is_ended_here(&self, id_hash: &str) -> bool {
-        self.ended_here().contains_key(id_hash)
+    /// Ends the session `id_hash` (audited, final). Nothing reports it as ended before the end
+    /// is committed; once it is, this instance never serves it again. When the database write
+    /// fails the error is returned and no trace of the attempt remains.
+    /// Returns `false` when it had already ended.
+    ///
+    /// # Errors
+    /// Database errors: the session is still live and callers must say the end failed.
+    pub async fn end_session(&self, id_hash: &str, ending: Ending) -> Result<bool, StoreError> {
+        let guard = self.begin_ending(&[id_hash.to_owned()], ending.reason);
+        let ended = self.inner.sessions.end(id_hash, ending).await?;
+        guard.committed();
+        Ok(ended)
     }
 
-    fn ended_here_reason(&self, id_hash: &str) -> Option<EndReason> {
-        self.ended_here().get(id_hash).map(|(_, reason)| *reason)
+    fn end_mark(&self, id_hash: &str) -> Option<EndMark> {
+        self.inner.end_marks.get(id_hash)
     }
 
     async fn load(
@@ -271,7 +329,7 @@ impl SessionGate {
             .username_of(user_id)
             .await?
             .unwrap_or_default();
-        let cached = self.cache().get(id_hash).cloned();
+        let cached = self.inner.cache.get(id_hash);
         let db_activity = UnixMillis(row.last_seen_at);
         let last_activity = cached
             .as_ref()
@@ -307,13 +365,13 @@ impl SessionGate {
         client: &ClientInfo,
     ) -> Result<Verdict, StoreError> {
         let now = self.inner.clock.now();
-        let cached = if self.is_ended_here(id_hash) {
+        let cached = if self.end_mark(id_hash).is_some() {
             None
         } else {
-            self.cache()
+            self.inner
+                .cache
                 .get(id_hash)
                 .filter(|e| now.as_millis() - e.read_at.as_millis() < REVALIDATE_MILLIS)
-                .cloned()
         };
         let mut entry = match cached {
             Some(entry) => entry,
@@ -387,11 +445,13 @@ impl SessionGate {
             deadlines: policy.deadlines(entry.times),
             checked_at: now,
         };
-        if let Some(reason) = self.ended_here_reason(id_hash) {
-            // Ended on this instance while this check ran: do not cache it as live.
-            return Ok(Verdict::Ended(reason));
+        match self.end_mark(id_hash) {
+            // Ended on this instance while this check ran: do not serve it.
+            Some(EndMark::Committed(reason)) => return Ok(Verdict::Ended(reason)),
+            // Being ended: serve what the database said, but never cache it as live.
+            Some(EndMark::Pending) => {}
+            None => self.inner.cache.insert(id_hash.to_owned(), entry),
         }
-        self.cache().insert(id_hash.to_owned(), entry);
         Ok(Verdict::Active(active))
     }
 
@@ -541,7 +601,8 @@ impl SessionGate {
         let mut ended = 0;
         for row in candidates {
             let cached_activity = self
-                .cache()
+                .inner
+                .cache
                 .get(&row.id_hash)
                 .map(|e| e.times.last_activity_at);
             let times = SessionTimes {

@@ -1,6 +1,7 @@
 //! The server side of the engine: storage, the axum-login backend, the tower-sessions store and
 //! the audit log. It knows nothing of Leptos or of HTTP routing.
 
+pub mod admission;
 pub mod audit;
 pub mod backend;
 pub mod clock;
@@ -8,20 +9,26 @@ pub mod db;
 pub mod devices;
 pub mod error;
 pub mod gate;
+pub mod keys;
+pub mod login_attempts;
 pub mod password;
 pub mod secret;
 pub mod sessions;
 pub mod store;
 pub mod users;
 
+pub use admission::{SignInDecision, SignInGuard};
 pub use audit::{AuditEntry, AuditLog, NewAuditEntry};
 pub use backend::{AuthSession, Backend, Credentials};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use db::Database;
 pub use error::StoreError;
 pub use gate::{
-    ActiveSession, Activity, Limits, RevokeOutcome, SessionEnded, SessionGate, Verdict,
+    ActiveSession, Activity, EndingGuard, Limits, RevokeOutcome, SessionEnded, SessionGate, Verdict,
 };
+pub use keys::SecretKey;
+pub use login_attempts::LoginAttempts;
+pub use password::HashLimiter;
 pub use sessions::{ClientInfo, SessionMeta, SessionRow, Sessions};
 pub use store::SqlSessionStore;
 pub use users::{User, Users};

@@ -144,47 +144,9 @@ impl Sessions {
     /// existed: ending is final and happens once.
     pub async fn end(&self, id_hash: &str, ending: Ending) -> Result<bool, StoreError> {
         let mut tx = self.db.pool().begin().await?;
-        let row = sqlx::query(
-            "UPDATE sessions SET ended_at = $1, end_reason = $2, ended_by = $3, detail = $4 \
-             WHERE id_hash = $5 AND ended_at IS NULL RETURNING user_id",
-        )
-        .bind(ending.at.as_millis())
-        .bind(ending.reason.as_str())
-        .bind(ending.actor_id)
-        .bind(ending.detail.clone())
-        .bind(id_hash)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
-            tx.rollback().await?;
-            return Ok(false);
-        };
-        let user_id: Option<i64> = row.try_get("user_id")?;
-        let username: Option<String> = match user_id {
-            Some(id) => sqlx::query("SELECT username FROM users WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|r| r.try_get("username"))
-                .transpose()?,
-            None => None,
-        };
-        record_on(
-            &mut tx,
-            NewAuditEntry {
-                user_id,
-                username,
-                session_hash: Some(id_hash.to_owned()),
-                ip: ending.client.ip,
-                user_agent: ending.client.user_agent,
-                actor_id: ending.actor_id,
-                detail: ending.detail,
-                ..NewAuditEntry::new(ending.reason.audit_event(), ending.at)
-            },
-        )
-        .await?;
+        let ended = end_on(&mut tx, id_hash, ending).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(ended)
     }
 
     /// Records activity at `at` (and the client's IP as the last IP) on a live session.
@@ -265,4 +227,53 @@ impl Sessions {
             .await?;
         Ok(row.try_get("n")?)
     }
+}
+
+/// Ends the session `id_hash` on `conn` (inside the caller's transaction) if it is still live,
+/// and records its audit event there too. Returns `false`, changing nothing, when it had
+/// already ended or never existed.
+pub async fn end_on(
+    conn: &mut sqlx::AnyConnection,
+    id_hash: &str,
+    ending: Ending,
+) -> Result<bool, StoreError> {
+    let row = sqlx::query(
+        "UPDATE sessions SET ended_at = $1, end_reason = $2, ended_by = $3, detail = $4 \
+         WHERE id_hash = $5 AND ended_at IS NULL RETURNING user_id",
+    )
+    .bind(ending.at.as_millis())
+    .bind(ending.reason.as_str())
+    .bind(ending.actor_id)
+    .bind(ending.detail.clone())
+    .bind(id_hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    let user_id: Option<i64> = row.try_get("user_id")?;
+    let username: Option<String> = match user_id {
+        Some(id) => sqlx::query("SELECT username FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| r.try_get("username"))
+            .transpose()?,
+        None => None,
+    };
+    record_on(
+        conn,
+        NewAuditEntry {
+            user_id,
+            username,
+            session_hash: Some(id_hash.to_owned()),
+            ip: ending.client.ip,
+            user_agent: ending.client.user_agent,
+            actor_id: ending.actor_id,
+            detail: ending.detail,
+            ..NewAuditEntry::new(ending.reason.audit_event(), ending.at)
+        },
+    )
+    .await?;
+    Ok(true)
 }

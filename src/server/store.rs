@@ -7,10 +7,17 @@
 use super::{
     clock::SharedClock,
     db::Database,
+    gate::SessionGate,
     secret::hash_secret,
-    sessions::{SessionMeta, META_KEY},
+    sessions::{end_on, Ending, SessionMeta, META_KEY},
+    AuditLog, NewAuditEntry,
 };
-use crate::event::EndReason;
+use crate::{
+    clock::UnixMillis,
+    event::{AuditEvent, EndReason},
+    policy::SessionTimes,
+    session_limit::{self, LimitDecision, LiveSession, SessionLimit},
+};
 use async_trait::async_trait;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -25,12 +32,88 @@ use tower_sessions::{
 /// changes only through `save` and `create` on this same store.
 const RECORD_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// The message of the store error that refuses a sign-in at the session limit
+/// (`on_max_sessions = deny_new`); see [`is_session_limit_refusal`].
+pub const SESSION_LIMIT_REFUSED: &str = "session limit reached: sign-in refused";
+
+/// Whether a failed `Session::save` was the session limit refusing a new session.
+pub fn is_session_limit_refusal(err: &tower_sessions::session::Error) -> bool {
+    matches!(err, tower_sessions::session::Error::Store(session_store::Error::Backend(msg)) if msg == SESSION_LIMIT_REFUSED)
+}
+
+/// The per-user session limit, enforced where new sessions are stored.
+#[derive(Clone)]
+struct Admission {
+    limit: SessionLimit,
+    gate: SessionGate,
+    audit: AuditLog,
+}
+
 /// A [`SessionStore`] over our own `sessions` table, storing only SHA-256 hashes of ids.
 #[derive(Clone)]
 pub struct SqlSessionStore {
     db: Database,
     clock: SharedClock,
     records: moka::sync::Cache<String, Record>,
+    admission: Option<Admission>,
+}
+
+/// Why storing a new session failed.
+enum CreateError {
+    /// The random id is taken (practically never); try another.
+    Collision,
+    /// The session limit refused it.
+    Refused,
+    /// Anything else.
+    Other(String),
+}
+
+impl From<sqlx::Error> for CreateError {
+    fn from(err: sqlx::Error) -> Self {
+        match err {
+            sqlx::Error::Database(e) if e.is_unique_violation() => CreateError::Collision,
+            other => CreateError::Other(other.to_string()),
+        }
+    }
+}
+
+impl From<super::StoreError> for CreateError {
+    fn from(err: super::StoreError) -> Self {
+        match err {
+            super::StoreError::Database(e) => e.into(),
+            other => CreateError::Other(other.to_string()),
+        }
+    }
+}
+
+/// Inserts the row of a new session on `conn`.
+async fn insert_row(
+    conn: &mut sqlx::AnyConnection,
+    record: &Record,
+    meta: Option<&SessionMeta>,
+    data: &str,
+    now: UnixMillis,
+) -> Result<(), sqlx::Error> {
+    let created_at = meta.map_or(now, |m| m.created_at);
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, user_id, kind, data, remember, created_at, \
+         last_seen_at, expires_at, ip, last_ip, user_agent) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(id_hash(&record.id))
+    .bind(meta.map(|m| m.user_id))
+    .bind(meta.map_or("browser".to_owned(), |m| m.kind.clone()))
+    .bind(data)
+    .bind(i64::from(meta.is_some_and(|m| m.remember)))
+    .bind(created_at.as_millis())
+    .bind(now.as_millis())
+    .bind(millis(record.expiry_date))
+    .bind(meta.and_then(|m| m.client.ip.clone()))
+    .bind(meta.and_then(|m| m.client.ip.clone()))
+    .bind(meta.and_then(|m| m.client.user_agent.clone()))
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 impl std::fmt::Debug for SqlSessionStore {
@@ -49,6 +132,124 @@ impl SqlSessionStore {
                 .max_capacity(100_000)
                 .time_to_live(RECORD_CACHE_TTL)
                 .build(),
+            admission: None,
+        }
+    }
+
+    /// Enforces `limit` on every new signed-in session, in the database: one user's
+    /// admissions are serialised by a lock on their account row (PostgreSQL) or the write
+    /// lock (SQLite), so several server instances on one database cannot both admit past the
+    /// limit. Sessions ended to make room go through `gate` (never served again here) and are
+    /// audited `session_limit`; a refused sign-in is audited in `audit` and its save fails
+    /// with [`SESSION_LIMIT_REFUSED`].
+    pub fn with_session_limit(
+        mut self,
+        limit: SessionLimit,
+        gate: SessionGate,
+        audit: AuditLog,
+    ) -> Self {
+        self.admission = Some(Admission { limit, gate, audit });
+        self
+    }
+
+    async fn insert(
+        &self,
+        record: &Record,
+        meta: Option<&SessionMeta>,
+        data: &str,
+    ) -> Result<(), CreateError> {
+        let now = self.clock.now();
+        match (&self.admission, meta) {
+            (Some(admission), Some(meta)) if admission.limit.max > 0 => {
+                self.insert_within_limit(admission, record, meta, data, now)
+                    .await
+            }
+            _ => {
+                let mut conn = self.db.pool().acquire().await?;
+                insert_row(&mut conn, record, meta, data, now).await?;
+                Ok(())
+            }
+        }
+    }
+
+    async fn insert_within_limit(
+        &self,
+        admission: &Admission,
+        record: &Record,
+        meta: &SessionMeta,
+        data: &str,
+        now: UnixMillis,
+    ) -> Result<(), CreateError> {
+        let max = admission.limit.max;
+        let mut tx = self.db.pool().begin().await?;
+        // The first statement writes: it waits for any other admission of this user (row lock
+        // on PostgreSQL, the write lock on SQLite) and then sees what that one committed.
+        sqlx::query("UPDATE users SET created_at = created_at WHERE id = $1")
+            .bind(meta.user_id)
+            .execute(&mut *tx)
+            .await?;
+        let rows = sqlx::query(
+            "SELECT id_hash, created_at, last_seen_at, remember FROM sessions \
+             WHERE user_id = $1 AND ended_at IS NULL",
+        )
+        .bind(meta.user_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let limits = *admission.gate.limits();
+        let mut live = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let times = SessionTimes {
+                created_at: UnixMillis(row.try_get("created_at")?),
+                last_activity_at: UnixMillis(row.try_get("last_seen_at")?),
+            };
+            let remember = row.try_get::<i64, _>("remember")? != 0;
+            if limits.for_session(remember).expiry(times, now).is_none() {
+                live.push(LiveSession {
+                    id: row.try_get("id_hash")?,
+                    created_at: times.created_at,
+                });
+            }
+        }
+        match session_limit::admit(&admission.limit, &live) {
+            LimitDecision::Deny { active } => {
+                tx.rollback().await?;
+                admission
+                    .audit
+                    .record(NewAuditEntry {
+                        user_id: Some(meta.user_id),
+                        ip: meta.client.ip.clone(),
+                        user_agent: meta.client.user_agent.clone(),
+                        detail: Some(format!(
+                            "sign-in refused: {active} active sessions (limit {max})"
+                        )),
+                        ..NewAuditEntry::new(AuditEvent::SessionLimit, now)
+                    })
+                    .await?;
+                Err(CreateError::Refused)
+            }
+            LimitDecision::Admit { end } => {
+                let guard = admission.gate.begin_ending(&end, EndReason::SessionLimit);
+                for id in &end {
+                    end_on(
+                        &mut tx,
+                        id,
+                        Ending {
+                            reason: EndReason::SessionLimit,
+                            at: now,
+                            actor_id: None,
+                            detail: Some(format!(
+                                "ended to make room for a new sign-in (limit {max})"
+                            )),
+                            client: meta.client.clone(),
+                        },
+                    )
+                    .await?;
+                }
+                insert_row(&mut tx, record, Some(meta), data, now).await?;
+                tx.commit().await?;
+                guard.committed();
+                Ok(())
+            }
         }
     }
 }
@@ -69,7 +270,6 @@ fn millis(date: OffsetDateTime) -> i64 {
 #[async_trait]
 impl SessionStore for SqlSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        let now = self.clock.now();
         let meta: Option<SessionMeta> = record
             .data
             .get(META_KEY)
@@ -78,34 +278,11 @@ impl SessionStore for SqlSessionStore {
         // A fresh random 128-bit id collides practically never; retry a few times if it does.
         for _ in 0..4 {
             self.records.invalidate(&id_hash(&record.id));
-            let created_at = meta.as_ref().map_or(now, |m| m.created_at);
-            let result = sqlx::query(
-                "INSERT INTO sessions (id_hash, user_id, kind, data, remember, created_at, \
-                 last_seen_at, expires_at, ip, last_ip, user_agent) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(id_hash(&record.id))
-            .bind(meta.as_ref().map(|m| m.user_id))
-            .bind(
-                meta.as_ref()
-                    .map_or("browser".to_owned(), |m| m.kind.clone()),
-            )
-            .bind(&data)
-            .bind(i64::from(meta.as_ref().is_some_and(|m| m.remember)))
-            .bind(created_at.as_millis())
-            .bind(now.as_millis())
-            .bind(millis(record.expiry_date))
-            .bind(meta.as_ref().and_then(|m| m.client.ip.clone()))
-            .bind(meta.as_ref().and_then(|m| m.client.ip.clone()))
-            .bind(meta.as_ref().and_then(|m| m.client.user_agent.clone()))
-            .execute(self.db.pool())
-            .await;
-            match result {
-                Ok(_) => return Ok(()),
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                    record.id = Id::default();
-                }
-                Err(e) => return Err(backend(e)),
+            match self.insert(record, meta.as_ref(), &data).await {
+                Ok(()) => return Ok(()),
+                Err(CreateError::Collision) => record.id = Id::default(),
+                Err(CreateError::Refused) => return Err(backend(SESSION_LIMIT_REFUSED)),
+                Err(CreateError::Other(e)) => return Err(backend(e)),
             }
         }
         Err(backend("could not find a free session id"))

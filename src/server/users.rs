@@ -4,7 +4,8 @@ use super::{
     clock::SharedClock,
     db::Database,
     error::StoreError,
-    password::{hash_password, verify_password},
+    keys::SecretKey,
+    password::{check_new_password, hash_password, verify_password, HashLimiter},
 };
 use crate::dto::UserView;
 use sqlx::Row;
@@ -24,6 +25,9 @@ pub struct User {
     pub password_hash: String,
     /// May use the admin console.
     pub is_admin: bool,
+    /// What the session remembers of the password (axum-login's session auth hash): a keyed
+    /// hash of `password_hash`, so it changes with the password but reveals nothing about it.
+    pub auth_hash: [u8; 32],
 }
 
 impl fmt::Debug for User {
@@ -33,6 +37,7 @@ impl fmt::Debug for User {
             .field("username", &self.username)
             .field("password_hash", &"[redacted]")
             .field("is_admin", &self.is_admin)
+            .field("auth_hash", &"[redacted]")
             .finish()
     }
 }
@@ -47,6 +52,17 @@ impl User {
     }
 }
 
+/// What checking a username and password found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordCheck {
+    /// The password is right.
+    Correct(User),
+    /// The user exists; the password is wrong.
+    Wrong(User),
+    /// No such user (a dummy hash was checked so that this takes as long).
+    NoSuchUser,
+}
+
 /// How long a user looked up by id is served from memory (the per-request lookup of the
 /// signed-in user). A password changed through another process takes effect after this.
 const USER_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
@@ -56,6 +72,8 @@ const USER_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 pub struct Users {
     db: Database,
     clock: SharedClock,
+    key: SecretKey,
+    hashing: HashLimiter,
     by_id: moka::sync::Cache<i64, User>,
 }
 
@@ -87,26 +105,41 @@ pub fn validate_username(name: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
-    Ok(User {
-        id: row.try_get("id")?,
-        username: row.try_get("username")?,
-        password_hash: row.try_get("password_hash")?,
-        is_admin: row.try_get::<i64, _>("is_admin")? != 0,
-    })
+/// The session auth hash of a password hash under `key` (see [`User::auth_hash`]).
+pub fn derive_auth_hash(key: &SecretKey, password_hash: &str) -> [u8; 32] {
+    key.mac(&[b"session-auth", password_hash.as_bytes()])
 }
 
 impl Users {
-    /// The accounts stored in `db`, with `clock` for creation times.
-    pub fn new(db: Database, clock: SharedClock) -> Self {
+    /// The accounts stored in `db`, with `clock` for creation times, `key` for deriving the
+    /// session auth hash, and `hashing` bounding the password hashes run at once.
+    pub fn new(db: Database, clock: SharedClock, key: SecretKey, hashing: HashLimiter) -> Self {
         Self {
             db,
             clock,
+            key,
+            hashing,
             by_id: moka::sync::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(USER_CACHE_TTL)
                 .build(),
         }
+    }
+
+    fn user_from_row(&self, row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
+        let password_hash: String = row.try_get("password_hash")?;
+        Ok(User {
+            id: row.try_get("id")?,
+            username: row.try_get("username")?,
+            auth_hash: derive_auth_hash(&self.key, &password_hash),
+            password_hash,
+            is_admin: row.try_get::<i64, _>("is_admin")? != 0,
+        })
+    }
+
+    /// The bound on password hashing these accounts use.
+    pub fn hashing(&self) -> &HashLimiter {
+        &self.hashing
     }
 
     /// Creates an account with an Argon2id hash of `password`.
@@ -124,7 +157,7 @@ impl Users {
         if self.find_by_username(username).await?.is_some() {
             return Err(StoreError::UserExists(username.to_owned()));
         }
-        let hash = hash_password(password.to_owned()).await?;
+        let hash = hash_password(&self.hashing, password.to_owned()).await?;
         let result = sqlx::query(
             "INSERT INTO users (username, password_hash, is_admin, created_at) \
              VALUES ($1, $2, $3, $4) RETURNING id",
@@ -139,6 +172,7 @@ impl Users {
             Ok(row) => Ok(User {
                 id: row.try_get("id")?,
                 username: username.to_owned(),
+                auth_hash: derive_auth_hash(&self.key, &hash),
                 password_hash: hash,
                 is_admin,
             }),
@@ -157,7 +191,7 @@ impl Users {
         .bind(username)
         .fetch_optional(self.db.pool())
         .await?;
-        Ok(row.as_ref().map(user_from_row).transpose()?)
+        Ok(row.as_ref().map(|r| self.user_from_row(r)).transpose()?)
     }
 
     /// The account with database id `id`, if any.
@@ -170,7 +204,7 @@ impl Users {
                 .bind(id)
                 .fetch_optional(self.db.pool())
                 .await?;
-        let user = row.as_ref().map(user_from_row).transpose()?;
+        let user = row.as_ref().map(|r| self.user_from_row(r)).transpose()?;
         if let Some(user) = &user {
             self.by_id.insert(id, user.clone());
         }
@@ -184,7 +218,10 @@ impl Users {
         )
         .fetch_all(self.db.pool())
         .await?;
-        Ok(rows.iter().map(user_from_row).collect::<Result<_, _>>()?)
+        Ok(rows
+            .iter()
+            .map(|r| self.user_from_row(r))
+            .collect::<Result<_, _>>()?)
     }
 
     /// How many accounts exist.
@@ -195,17 +232,32 @@ impl Users {
         Ok(row.try_get("n")?)
     }
 
-    /// Checks a username and password; `Ok(None)` for an unknown user or a wrong password
-    /// alike, taking the same time for both.
-    pub async fn verify(&self, username: &str, password: &str) -> Result<Option<User>, StoreError> {
+    /// Checks a username and password, taking the same time whether or not the user exists.
+    ///
+    /// # Errors
+    /// [`StoreError::Busy`] when too many password checks are under way; database errors.
+    pub async fn check(&self, username: &str, password: &str) -> Result<PasswordCheck, StoreError> {
         let user = if validate_username(username).is_ok() {
             self.find_by_username(username).await?
         } else {
             None
         };
         let stored = user.as_ref().map(|u| u.password_hash.clone());
-        let ok = verify_password(password.to_owned(), stored).await?;
-        Ok(user.filter(|_| ok))
+        let ok = verify_password(&self.hashing, password.to_owned(), stored).await?;
+        Ok(match user {
+            Some(user) if ok => PasswordCheck::Correct(user),
+            Some(user) => PasswordCheck::Wrong(user),
+            None => PasswordCheck::NoSuchUser,
+        })
+    }
+
+    /// Checks a username and password; `Ok(None)` for an unknown user or a wrong password
+    /// alike, taking the same time for both.
+    pub async fn verify(&self, username: &str, password: &str) -> Result<Option<User>, StoreError> {
+        Ok(match self.check(username, password).await? {
+            PasswordCheck::Correct(user) => Some(user),
+            PasswordCheck::Wrong(_) | PasswordCheck::NoSuchUser => None,
+        })
     }
 
     /// Replaces the password of `username`.
@@ -217,12 +269,14 @@ impl Users {
             .find_by_username(username)
             .await?
             .ok_or_else(|| StoreError::NoSuchUser(username.to_owned()))?;
-        let hash = hash_password(password.to_owned()).await?;
+        check_new_password(password)?;
+        let hash = hash_password(&self.hashing, password.to_owned()).await?;
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(&hash)
             .bind(user.id)
             .execute(self.db.pool())
             .await?;
+        user.auth_hash = derive_auth_hash(&self.key, &hash);
         user.password_hash = hash;
         self.by_id.invalidate(&user.id);
         Ok(user)
@@ -249,7 +303,27 @@ mod tests {
             username: "a".into(),
             password_hash: "$argon2id$secret".into(),
             is_admin: false,
+            auth_hash: [7; 32],
         };
         assert!(!format!("{user:?}").contains("secret"));
+    }
+}
+
+#[cfg(test)]
+mod auth_hash_tests {
+    use super::*;
+
+    #[test]
+    fn the_auth_hash_follows_the_password_but_does_not_reveal_it() {
+        let key = SecretKey::from_bytes(vec![9; 32]);
+        let a = derive_auth_hash(&key, "$argon2id$v=19$m=19456,t=2,p=1$salt$aaaa");
+        let b = derive_auth_hash(&key, "$argon2id$v=19$m=19456,t=2,p=1$salt$bbbb");
+        assert_ne!(a, b, "a new password hash gives a new auth hash");
+        let other_key = SecretKey::from_bytes(vec![8; 32]);
+        assert_ne!(
+            a,
+            derive_auth_hash(&other_key, "$argon2id$v=19$m=19456,t=2,p=1$salt$aaaa")
+        );
+        assert!(!String::from_utf8_lossy(&a).contains("argon2"));
     }
 }

@@ -3,10 +3,77 @@
 
 use crate::{api::public_settings, AuthVersion};
 use leptos::prelude::*;
-use leptos_router::{components::Form, hooks::use_query_map};
+use leptos_router::{
+    components::Form,
+    hooks::{use_navigate, use_query_map},
+};
+use std::sync::Arc;
 
 /// The one message for every failed sign-in: it never says whether the user exists.
 pub const SIGN_IN_FAILED: &str = "Invalid username or password.";
+
+/// The `error` query value after too many failed sign-ins (the server answered 429).
+pub const ERROR_THROTTLED: &str = "throttled";
+/// The `error` query value when the server was too busy to check the password (503).
+pub const ERROR_BUSY: &str = "busy";
+
+/// "12 seconds", "1 minute", "15 minutes": a wait as people say it, rounded up.
+pub fn wait_in_words(seconds: u64) -> String {
+    let (n, unit) = if seconds < 60 {
+        (seconds.max(1), "second")
+    } else {
+        (seconds.div_ceil(60), "minute")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// What the sign-in page says about a refused attempt (`error` and `retry_after` query values).
+pub fn refusal_message(error: &str, retry_after: Option<u64>) -> Option<String> {
+    let wait = retry_after.map_or_else(|| "a moment".to_owned(), wait_in_words);
+    match error {
+        ERROR_THROTTLED => Some(format!(
+            "Too many failed sign-in attempts. Please wait {wait} before trying again."
+        )),
+        ERROR_BUSY => Some(format!("The server is busy. Please try again in {wait}.")),
+        _ => None,
+    }
+}
+
+/// Once hydrated, a sign-in that the server refused with 429 or 503 (no redirect to follow)
+/// shows the same page a browser without WebAssembly gets.
+#[cfg(feature = "hydrate")]
+fn refusal_target(resp: &web_sys::Response, next: &str) -> Option<String> {
+    let error = match resp.status() {
+        429 => ERROR_THROTTLED,
+        503 => ERROR_BUSY,
+        _ => return None,
+    };
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(1);
+    let next = encode_query_value(next);
+    Some(format!(
+        "/sign-in?error={error}&retry_after={retry}&next={next}"
+    ))
+}
+
+/// Percent-encodes a query value (the few characters that matter in a same-site path).
+#[cfg(feature = "hydrate")]
+fn encode_query_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
 
 /// The sign-in page.
 #[component]
@@ -15,7 +82,23 @@ pub fn SignIn() -> impl IntoView {
     let version = expect_context::<AuthVersion>().0;
     let next = move || query.read().get("next").unwrap_or_default();
     let error = move || query.read().get("error");
-    let failed = move || error().is_some_and(|e| e != "limit");
+    let failed = move || error().is_some_and(|e| e == "1");
+    let refusal = move || {
+        let retry = query
+            .read()
+            .get("retry_after")
+            .and_then(|v| v.parse::<u64>().ok());
+        error().and_then(|e| refusal_message(&e, retry))
+    };
+    let navigate = use_navigate();
+    let on_response = Arc::new(move |resp: &_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(target) = refusal_target(resp, &next()) {
+            navigate(&target, Default::default());
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (resp, &navigate);
+    });
     let too_many = move || error().is_some_and(|e| e == "limit");
     let reason = move || query.read().get("reason");
     let settings = Resource::new(|| (), |_| public_settings());
@@ -46,7 +129,10 @@ pub fn SignIn() -> impl IntoView {
             <Show when=failed>
                 <p class="error" role="alert" data-testid="sign-in-error">{SIGN_IN_FAILED}</p>
             </Show>
-            <Form method="post" action="/sign-in" version=version>
+            {move || refusal().map(|text| view! {
+                <p class="error" role="alert" data-testid="sign-in-error">{text}</p>
+            })}
+            <Form method="post" action="/sign-in" version=version on_response=on_response>
                 <input type="hidden" name="next" value=next />
                 <label>
                     "Username"
@@ -63,5 +149,31 @@ pub fn SignIn() -> impl IntoView {
                 <button type="submit" data-testid="sign-in-submit">"Sign in"</button>
             </Form>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_are_said_in_words() {
+        assert_eq!(wait_in_words(0), "1 second");
+        assert_eq!(wait_in_words(45), "45 seconds");
+        assert_eq!(wait_in_words(60), "1 minute");
+        assert_eq!(wait_in_words(61), "2 minutes");
+        assert_eq!(wait_in_words(900), "15 minutes");
+    }
+
+    #[test]
+    fn refusals_say_how_long_to_wait() {
+        assert_eq!(
+            refusal_message(ERROR_THROTTLED, Some(600)).unwrap(),
+            "Too many failed sign-in attempts. Please wait 10 minutes before trying again."
+        );
+        assert!(refusal_message(ERROR_BUSY, None)
+            .unwrap()
+            .contains("a moment"));
+        assert_eq!(refusal_message("1", Some(5)), None);
     }
 }

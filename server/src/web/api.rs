@@ -1,6 +1,6 @@
 //! The JSON API of SPEC §7 that this part of the product serves: the session status.
 
-use super::enforce::api_error;
+use super::error::api_error;
 use auto_logout::server::ActiveSession;
 use axum::{
     http::StatusCode,

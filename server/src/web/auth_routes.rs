@@ -1,19 +1,20 @@
 //! `POST /sign-in` and `POST /logout`: the two form endpoints behind the pages.
 
-use super::{enforce::removal_cookie, error::AppError};
-use crate::{config::OnMaxSessions, state::AppState};
+use super::error::{unavailable, AppError};
+use crate::state::AppState;
 use auto_logout::{
     redirect::safe_next,
     server::{
         sessions::{Ending, META_KEY},
-        store::id_hash,
-        AuthSession, ClientInfo, Credentials, NewAuditEntry, SessionMeta,
+        store::{id_hash, is_session_limit_refusal},
+        AuthSession, ClientInfo, SessionMeta, SignInDecision,
     },
-    AuditEvent, EndReason,
+    EndReason,
 };
 use axum::{
+    body::Body,
     extract::State,
-    http::{header, HeaderValue},
+    http::{header, HeaderValue, Request, StatusCode},
     response::{IntoResponse, Redirect, Response},
     Extension, Form,
 };
@@ -41,9 +42,36 @@ fn failure_target(error: &str, next: Option<&str>) -> String {
     format!("/sign-in?{}", query.finish())
 }
 
-/// Checks the credentials; on success starts a session with a fresh id and redirects to
-/// `next` (same-site paths only, else `/home`); on failure records `login_failed` and
-/// redirects back to the form.
+/// The sign-in page saying how long to wait, with `status` and `Retry-After`: what a browser
+/// without WebAssembly shows for a throttled (429) or turned-away (503) attempt.
+async fn refusal_page(
+    state: &AppState,
+    auth: AuthSession,
+    client: ClientInfo,
+    status: StatusCode,
+    error: &str,
+    next: Option<&str>,
+    retry_after_secs: u64,
+) -> Response {
+    let mut target = failure_target(error, next);
+    target.push_str(&format!("&retry_after={retry_after_secs}"));
+    let mut page_request = Request::get(target).body(Body::empty()).unwrap_or_default();
+    page_request.extensions_mut().insert(auth);
+    page_request.extensions_mut().insert(client);
+    let render = leptos_axum::render_app_async_with_context(crate::startup::page_context(state), {
+        let options = state.leptos_options.clone();
+        move || app::shell(options.clone())
+    });
+    let mut res = render(page_request).await;
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    res
+}
+
+/// Checks the credentials (throttled, bounded); on success starts a session with a fresh id
+/// and redirects to `next` (same-site paths only, else `/home`); on failure redirects back to
+/// the form; while throttled answers 429 with the page saying when to try again.
 pub async fn sign_in(
     State(state): State<AppState>,
     Extension(client): Extension<ClientInfo>,
@@ -51,27 +79,32 @@ pub async fn sign_in(
     Form(form): Form<SignInForm>,
 ) -> Result<Response, AppError> {
     let next = safe_next(&form.next);
+    let user = match state
+        .sign_in
+        .sign_in(&form.username, &form.password, &client)
+        .await?
+    {
+        SignInDecision::Accepted(user) => user,
+        SignInDecision::Rejected => {
+            return Ok(Redirect::to(&failure_target("1", next.as_deref())).into_response())
+        }
+        SignInDecision::Throttled {
+            retry_after_secs, ..
+        } => {
+            let page = refusal_page(
+                &state,
+                auth,
+                client,
+                StatusCode::TOO_MANY_REQUESTS,
+                app::pages::sign_in::ERROR_THROTTLED,
+                next.as_deref(),
+                retry_after_secs,
+            );
+            return Ok(page.await);
+        }
+        SignInDecision::Busy { retry_after_secs } => return Ok(unavailable(retry_after_secs)),
+    };
     let now = state.clock.now();
-    let creds = Credentials {
-        username: form.username.clone(),
-        password: form.password,
-    };
-    let user = auth
-        .authenticate(creds)
-        .await
-        .map_err(|e| AppError::Session(e.to_string()))?;
-    let Some(user) = user else {
-        state
-            .audit
-            .record(NewAuditEntry {
-                username: Some(form.username).filter(|u| !u.is_empty()),
-                ip: client.ip.clone(),
-                user_agent: client.user_agent.clone(),
-                ..NewAuditEntry::new(AuditEvent::LoginFailed, now)
-            })
-            .await?;
-        return Ok(Redirect::to(&failure_target("1", next.as_deref())).into_response());
-    };
 
     // Signing in over a live session ends that one first: one sign-in, one session.
     if auth.user.is_some() {
@@ -90,13 +123,6 @@ pub async fn sign_in(
                 )
                 .await?;
         }
-    }
-    // The per-user session limit (SPEC §3 `max_sessions_per_user`). Sign-ins of one user are
-    // serialised from the count until the new session is stored, so two at once cannot both
-    // slip under the limit (on this instance).
-    let _one_at_a_time = state.sign_in_locks.lock(user.id).await;
-    if let Some(refused) = apply_session_limit(&state, &user, &client, next.as_deref()).await? {
-        return Ok(refused);
     }
     let remember = form.remember.is_some();
     if remember {
@@ -132,91 +158,34 @@ pub async fn sign_in(
     auth.login(&user)
         .await
         .map_err(|e| AppError::Session(e.to_string()))?;
-    auth.session
-        .save()
-        .await
-        .map_err(|e| AppError::Session(e.to_string()))?;
+    // Storing the session applies `max_sessions_per_user` in the database (the store ends the
+    // oldest, or refuses the sign-in and audits it).
+    if let Err(err) = auth.session.save().await {
+        auth.session.clear().await;
+        if is_session_limit_refusal(&err) {
+            return Ok(Redirect::to(&failure_target("limit", next.as_deref())).into_response());
+        }
+        return Err(AppError::Session(err.to_string()));
+    }
     let session_hash = auth.session.id().map(|id| id_hash(&id));
     state
         .audit
-        .record(NewAuditEntry {
+        .record(auto_logout::server::NewAuditEntry {
             user_id: Some(user.id),
             username: Some(user.username.clone()),
             session_hash,
             ip: client.ip,
             user_agent: client.user_agent,
-            ..NewAuditEntry::new(AuditEvent::Login, now)
+            ..auto_logout::server::NewAuditEntry::new(auto_logout::AuditEvent::Login, now)
         })
         .await?;
     tracing::info!(user = %user.username, "signed in");
     Ok(Redirect::to(next.as_deref().unwrap_or("/home")).into_response())
 }
 
-/// Enforces `max_sessions_per_user` before a new session starts: ends the oldest sessions
-/// (`end_oldest`) or refuses the sign-in (`deny_new`), recording `session_limit` either way.
-/// Returns the response to send when the sign-in is refused.
-async fn apply_session_limit(
-    state: &AppState,
-    user: &auto_logout::server::User,
-    client: &ClientInfo,
-    next: Option<&str>,
-) -> Result<Option<Response>, AppError> {
-    let max = state.config.max_sessions_per_user as usize;
-    if max == 0 {
-        return Ok(None);
-    }
-    let mut live = state.gate.devices_of(user.id, None).await?;
-    if live.len() < max {
-        return Ok(None);
-    }
-    let now = state.clock.now();
-    match state.config.on_max_sessions {
-        OnMaxSessions::DenyNew => {
-            state
-                .audit
-                .record(NewAuditEntry {
-                    user_id: Some(user.id),
-                    username: Some(user.username.clone()),
-                    ip: client.ip.clone(),
-                    user_agent: client.user_agent.clone(),
-                    detail: Some(format!(
-                        "sign-in refused: {} active sessions (limit {max})",
-                        live.len()
-                    )),
-                    ..NewAuditEntry::new(AuditEvent::SessionLimit, now)
-                })
-                .await?;
-            Ok(Some(
-                Redirect::to(&failure_target("limit", next)).into_response(),
-            ))
-        }
-        OnMaxSessions::EndOldest => {
-            live.sort_by_key(|s| s.created_at);
-            let excess = live.len() + 1 - max;
-            for oldest in live.iter().take(excess) {
-                state
-                    .gate
-                    .end_session(
-                        &oldest.id,
-                        Ending {
-                            reason: EndReason::SessionLimit,
-                            at: now,
-                            actor_id: None,
-                            detail: Some(format!(
-                                "ended to make room for a new sign-in (limit {max})"
-                            )),
-                            client: client.clone(),
-                        },
-                    )
-                    .await?;
-            }
-            Ok(None)
-        }
-    }
-}
-
 /// Ends the session on the server (final, audited), expires the cookie and sends the browser
-/// to `/` with a one-time notice.
+/// to `/` with a one-time notice. When the end cannot be recorded the answer is 503 and the
+/// session (and its cookie) stay as they were: nothing claims a sign-out that did not happen.
 pub async fn logout(
     State(state): State<AppState>,
     Extension(client): Extension<ClientInfo>,
@@ -241,18 +210,18 @@ pub async fn logout(
     auth.logout()
         .await
         .map_err(|e| AppError::Session(e.to_string()))?;
+    let cookies = state.config.cookies();
     let mut response = Redirect::to("/").into_response();
     let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&removal_cookie(state.config.cookie_secure)) {
+    if let Ok(value) = HeaderValue::from_str(&cookies.session_removal()) {
         headers.append(header::SET_COOKIE, value);
     }
     if signed_in {
-        headers.append(
-            header::SET_COOKIE,
-            HeaderValue::from_static(
-                "auto_logout_flash=signed_out; Path=/; Max-Age=60; HttpOnly; SameSite=Lax",
-            ),
-        );
+        if let Ok(value) =
+            HeaderValue::from_str(&cookies.flash(auto_logout::cookies::FLASH_SIGNED_OUT))
+        {
+            headers.append(header::SET_COOKIE, value);
+        }
     }
     Ok(response)
 }

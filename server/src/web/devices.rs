@@ -1,7 +1,7 @@
 //! Every device a person is signed in on: the sessions API of SPEC §7 and the form endpoints
 //! behind the `/sessions` page. The rules live in the engine's gate; these only translate.
 
-use super::enforce::api_error;
+use super::error::api_error;
 use crate::state::AppState;
 use auto_logout::server::{ActiveSession, ClientInfo, RevokeOutcome};
 use axum::{

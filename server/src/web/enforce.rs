@@ -2,7 +2,7 @@
 //! coalesced activity) -> handler. An expired or ended session makes the request anonymous
 //! (its cookie is removed before tower-sessions sees it); API calls get 401 JSON instead.
 
-use super::SESSION_COOKIE;
+use super::error::api_error;
 use crate::state::AppState;
 use auto_logout::server::{secret::hash_secret, Activity, ClientInfo, SessionEnded, Verdict};
 use axum::{
@@ -10,7 +10,6 @@ use axum::{
     http::{header, HeaderMap, HeaderValue, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
-    Json,
 };
 use std::str::FromStr;
 use tower_sessions::{cookie::Cookie, session::Id};
@@ -55,11 +54,11 @@ pub enum SessionCookie {
     Malformed,
 }
 
-/// The session cookie as tower-sessions will read it.
-pub fn session_cookie_of(headers: &HeaderMap) -> SessionCookie {
+/// The session cookie `name` as tower-sessions will read it.
+pub fn session_cookie_of(headers: &HeaderMap, name: &str) -> SessionCookie {
     match cookie_pairs(headers)
         .filter_map(|(_, cookie)| cookie)
-        .filter(|cookie| cookie.name() == SESSION_COOKIE)
+        .filter(|cookie| cookie.name() == name)
         .last()
     {
         None => SessionCookie::Absent,
@@ -69,10 +68,10 @@ pub fn session_cookie_of(headers: &HeaderMap) -> SessionCookie {
     }
 }
 
-/// Removes every session cookie (however encoded) from the request, keeping any others.
-fn strip_session_cookie(headers: &mut HeaderMap) {
+/// Removes every cookie `name` (however encoded) from the request, keeping any others.
+fn strip_session_cookie(headers: &mut HeaderMap, name: &str) {
     let kept: Vec<String> = cookie_pairs(headers)
-        .filter(|(_, cookie)| cookie.as_ref().is_none_or(|c| c.name() != SESSION_COOKIE))
+        .filter(|(_, cookie)| cookie.as_ref().is_none_or(|c| c.name() != name))
         .map(|(raw, _)| raw.trim().to_owned())
         .filter(|raw| !raw.is_empty())
         .collect();
@@ -84,37 +83,19 @@ fn strip_session_cookie(headers: &mut HeaderMap) {
     }
 }
 
-/// The `Set-Cookie` value that deletes the session cookie.
-pub fn removal_cookie(secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}")
-}
-
-/// A JSON error as SPEC §7 describes, with `WWW-Authenticate: Bearer` on 401.
-pub fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let mut res = (
-        status,
-        Json(serde_json::json!({ "error": code, "message": message })),
-    )
-        .into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        res.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    }
-    res
-}
-
 /// Runs the gate for requests that carry a session cookie.
 pub async fn enforce_session(
     State(state): State<AppState>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    let id = match session_cookie_of(req.headers()) {
+    let cookies = state.config.cookies();
+    let name = cookies.session_name();
+    let id = match session_cookie_of(req.headers(), name) {
         SessionCookie::Absent => return next.run(req).await,
         SessionCookie::Malformed => {
             // Nothing to check: make sure nothing downstream reads it either.
-            strip_session_cookie(req.headers_mut());
+            strip_session_cookie(req.headers_mut(), name);
             return next.run(req).await;
         }
         SessionCookie::Id(id) => id,
@@ -135,11 +116,7 @@ pub async fn enforce_session(
         Ok(verdict) => verdict,
         Err(err) => {
             tracing::error!(error = %err, "session check failed; refusing the request");
-            return api_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "The service is temporarily unavailable. Please try again in a moment.",
-            );
+            return super::error::AppError::from(err).into_response();
         }
     };
     match verdict {
@@ -163,7 +140,7 @@ pub async fn enforce_session(
                     &state.config.message,
                 )
             } else {
-                strip_session_cookie(req.headers_mut());
+                strip_session_cookie(req.headers_mut(), name);
                 if let Some(reason) = ended {
                     req.extensions_mut().insert(SessionEnded(reason));
                 }
@@ -171,14 +148,13 @@ pub async fn enforce_session(
             };
             // Remove the dead cookie, unless this very response sets a new session (a sign-in
             // over a stale cookie): deleting after setting would sign the person out again.
-            let sets_session = res.headers().get_all(header::SET_COOKIE).iter().any(|v| {
-                v.as_bytes()
-                    .starts_with(format!("{SESSION_COOKIE}=").as_bytes())
-            });
+            let sets_session = res
+                .headers()
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .any(|v| v.as_bytes().starts_with(format!("{name}=").as_bytes()));
             if !sets_session {
-                if let Ok(value) =
-                    HeaderValue::from_str(&removal_cookie(state.config.cookie_secure))
-                {
+                if let Ok(value) = HeaderValue::from_str(&cookies.session_removal()) {
                     res.headers_mut().append(header::SET_COOKIE, value);
                 }
             }
@@ -191,6 +167,8 @@ pub async fn enforce_session(
 mod tests {
     use super::*;
     use axum::http::Method;
+
+    const NAME: &str = auto_logout::cookies::SESSION_COOKIE;
 
     #[test]
     fn passive_requests() {
@@ -214,16 +192,20 @@ mod tests {
             format!("a=1; auto_logout_session=junk;auto_logout_session={id}"),
         ] {
             h.insert(header::COOKIE, raw.parse().unwrap());
-            assert_eq!(session_cookie_of(&h), SessionCookie::Id(id), "{raw}");
+            assert_eq!(session_cookie_of(&h, NAME), SessionCookie::Id(id), "{raw}");
             let mut stripped = h.clone();
-            strip_session_cookie(&mut stripped);
-            assert_eq!(session_cookie_of(&stripped), SessionCookie::Absent, "{raw}");
+            strip_session_cookie(&mut stripped, NAME);
+            assert_eq!(
+                session_cookie_of(&stripped, NAME),
+                SessionCookie::Absent,
+                "{raw}"
+            );
         }
         h.insert(
             header::COOKIE,
             "auto_logout_session=not-an-id".parse().unwrap(),
         );
-        assert_eq!(session_cookie_of(&h), SessionCookie::Malformed);
+        assert_eq!(session_cookie_of(&h, NAME), SessionCookie::Malformed);
     }
 
     #[test]
@@ -233,7 +215,7 @@ mod tests {
             header::COOKIE,
             "a=1; auto_logout_session=xyz; b=2".parse().unwrap(),
         );
-        strip_session_cookie(&mut h);
+        strip_session_cookie(&mut h, NAME);
         assert_eq!(h.get(header::COOKIE).unwrap(), "a=1; b=2");
     }
 }

@@ -9,7 +9,5 @@ pub mod devices;
 pub mod enforce;
 pub mod error;
 pub mod guard;
+pub mod hosts;
 pub mod slash;
-
-/// The session cookie's name.
-pub const SESSION_COOKIE: &str = "auto_logout_session";

@@ -82,6 +82,8 @@ pub struct TestApp {
     pub clock: Option<ManualClock>,
     /// The account's username.
     pub username: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    stopped: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _db: TestDb,
 }
 
@@ -147,12 +149,17 @@ pub async fn spawn_app_with(db: TestDb, spawn: Spawn) -> TestApp {
             .await
             .expect("create alice");
     }
-    tokio::spawn(app.run_until(std::future::pending()));
+    let (shutdown, stop_signal) = tokio::sync::oneshot::channel::<()>();
+    let stopped = tokio::spawn(app.run_until(async move {
+        let _ = stop_signal.await;
+    }));
     TestApp {
         address,
         state,
         clock: manual,
         username: "alice".into(),
+        shutdown: Some(shutdown),
+        stopped: Some(stopped),
         _db: db,
     }
 }
@@ -174,6 +181,19 @@ pub fn browser_with_ua(user_agent: &str) -> Client {
 }
 
 impl TestApp {
+    /// Stops the server (finishing requests in flight) and closes its database pool, as a
+    /// process exit would; returns the database for a restart.
+    pub async fn stop(mut self) -> TestDb {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(stopped) = self.stopped.take() {
+            let _ = stopped.await;
+        }
+        self.state.db.close().await;
+        self._db.share()
+    }
+
     /// `address` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
@@ -233,6 +253,15 @@ impl TestApp {
             .send()
             .await
             .expect("sign-in request")
+    }
+
+    /// A signed-in client for `alice`, with the raw value of its session cookie.
+    pub async fn signed_in_with_cookie(&self) -> (Client, String) {
+        let client = browser();
+        let res = self.sign_in(&client, &self.username, PASSWORD, "").await;
+        assert_eq!(location(&res), "/home");
+        let id = session_cookie(&res).expect("signed in");
+        (client, id)
     }
 
     /// A signed-in client for `alice`.

@@ -1,0 +1,74 @@
+//! `allowed_hosts` (SPEC §3, §6): a request whose `Host` is not one this server answers to gets
+//! 400 before anything else sees it. This stops DNS rebinding, where a page on another site
+//! makes the browser send requests to a server on 127.0.0.1 under the attacker's host name.
+
+use super::error::{api_error, is_api_path};
+use crate::config::AllowedHosts;
+use axum::{
+    extract::{Request, State},
+    http::{header, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use std::sync::Arc;
+
+/// The host the request names: its single `Host` header, else the URI's authority (HTTP/2).
+/// `None` when it names none or more than one.
+pub fn requested_host(req: &Request) -> Option<String> {
+    let mut hosts = req.headers().get_all(header::HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (Some(host), None) => host.to_str().ok().map(str::to_owned),
+        (None, _) => req.uri().authority().map(|a| a.as_str().to_owned()),
+        (Some(_), Some(_)) => None,
+    }
+}
+
+/// Refuses requests for hosts that are not in `allowed_hosts` with 400.
+pub async fn allowed_hosts(
+    State(allowed): State<Arc<AllowedHosts>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if requested_host(&req).is_some_and(|host| allowed.allows(&host)) {
+        return next.run(req).await;
+    }
+    tracing::warn!(host = ?requested_host(&req), "refused a request for a host that is not allowed");
+    const MESSAGE: &str = "This server does not answer to that host name.";
+    if is_api_path(req.uri().path()) {
+        return api_error(StatusCode::BAD_REQUEST, "unknown_host", MESSAGE);
+    }
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CACHE_CONTROL, "no-store")],
+        MESSAGE,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+
+    #[test]
+    fn one_host_header_or_the_authority_names_the_host() {
+        let req = Request::builder()
+            .uri("/")
+            .header("host", "localhost:3000")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(requested_host(&req).as_deref(), Some("localhost:3000"));
+        let req = Request::builder()
+            .uri("http://example.com/x")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(requested_host(&req).as_deref(), Some("example.com"));
+        let req = Request::builder()
+            .uri("/")
+            .header("host", "localhost")
+            .header("host", "evil.example")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(requested_host(&req), None);
+    }
+}

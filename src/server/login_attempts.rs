@@ -1,0 +1,176 @@
+//! Sign-in attempts as the throttle counts them, in the database so that every server
+//! instance counts the same ones.
+//!
+//! An attempt is written before its password is checked, so that attempts running at the same
+//! moment see each other and no burst can check more passwords than the limit allows. It is
+//! withdrawn when it turns out not to be a failure (refused by the throttle, turned away while
+//! the server is busy, or a success); what stays is a failure. The typed username is stored
+//! only as a keyed hash: people type passwords into that field.
+
+use super::{db::Database, error::StoreError, keys::SecretKey};
+use crate::clock::UnixMillis;
+use sqlx::Row;
+use std::net::IpAddr;
+
+/// Keys under which attempts are counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptKeys {
+    /// Keyed hash of the username as typed (trimmed, lower-cased).
+    pub user: String,
+    /// The client IP; IPv6 addresses by their /64 network, which one client usually holds.
+    pub ip: String,
+}
+
+/// Recent attempts for one username and one client IP.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecentAttempts {
+    /// Times of other attempts for the username, newest first.
+    pub user: Vec<UnixMillis>,
+    /// Times of other attempts from the IP, newest first.
+    pub ip: Vec<UnixMillis>,
+}
+
+/// The `login_attempts` table.
+#[derive(Debug, Clone)]
+pub struct LoginAttempts {
+    db: Database,
+    key: SecretKey,
+}
+
+/// The throttle's key for a client IP: the address, or its /64 network for IPv6.
+pub fn ip_key(ip: Option<&str>) -> String {
+    match ip.and_then(|ip| ip.parse::<IpAddr>().ok()) {
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        None => "unknown".to_owned(),
+    }
+}
+
+impl LoginAttempts {
+    /// The attempts stored in `db`; usernames are hashed under `key`.
+    pub fn new(db: Database, key: SecretKey) -> Self {
+        Self { db, key }
+    }
+
+    /// The keys of an attempt for `username` from `ip`.
+    pub fn keys(&self, username: &str, ip: Option<&str>) -> AttemptKeys {
+        let normalised = username.trim().to_lowercase();
+        AttemptKeys {
+            user: self.key.mac_hex(&[b"login-user", normalised.as_bytes()]),
+            ip: ip_key(ip),
+        }
+    }
+
+    /// Records an attempt at `at` before its password is checked; returns its id.
+    pub async fn begin(&self, keys: &AttemptKeys, at: UnixMillis) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO login_attempts (user_key, ip_key, at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(&keys.user)
+        .bind(&keys.ip)
+        .bind(at.as_millis())
+        .fetch_one(self.db.pool())
+        .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    /// The newest attempts after `since` for these keys other than attempt `except`: at most
+    /// `user_limit` for the username and `ip_limit` for the IP (the most the rule looks at).
+    pub async fn recent(
+        &self,
+        keys: &AttemptKeys,
+        since: UnixMillis,
+        except: i64,
+        user_limit: u32,
+        ip_limit: u32,
+    ) -> Result<RecentAttempts, StoreError> {
+        let times = |rows: Vec<sqlx::any::AnyRow>| -> Result<Vec<UnixMillis>, sqlx::Error> {
+            rows.iter()
+                .map(|r| r.try_get::<i64, _>("at").map(UnixMillis))
+                .collect()
+        };
+        let mut recent = RecentAttempts::default();
+        if user_limit > 0 {
+            let rows = sqlx::query(
+                "SELECT at FROM login_attempts WHERE user_key = $1 AND at > $2 AND id <> $3 \
+                 ORDER BY at DESC LIMIT $4",
+            )
+            .bind(&keys.user)
+            .bind(since.as_millis())
+            .bind(except)
+            .bind(i64::from(user_limit))
+            .fetch_all(self.db.pool())
+            .await?;
+            recent.user = times(rows)?;
+        }
+        if ip_limit > 0 {
+            let rows = sqlx::query(
+                "SELECT at FROM login_attempts WHERE ip_key = $1 AND at > $2 AND id <> $3 \
+                 ORDER BY at DESC LIMIT $4",
+            )
+            .bind(&keys.ip)
+            .bind(since.as_millis())
+            .bind(except)
+            .bind(i64::from(ip_limit))
+            .fetch_all(self.db.pool())
+            .await?;
+            recent.ip = times(rows)?;
+        }
+        Ok(recent)
+    }
+
+    /// Removes attempt `id`: it was not a failure.
+    pub async fn withdraw(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM login_attempts WHERE id = $1")
+            .bind(id)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// A success: the username's failures no longer count against it (they still count
+    /// against the IPs they came from).
+    pub async fn clear_user(&self, keys: &AttemptKeys) -> Result<(), StoreError> {
+        sqlx::query("UPDATE login_attempts SET user_key = NULL WHERE user_key = $1")
+            .bind(&keys.user)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes attempts at or before `before` (outside every window); returns how many.
+    pub async fn prune(&self, before: UnixMillis) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM login_attempts WHERE at <= $1")
+            .bind(before.as_millis())
+            .execute(self.db.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_network() {
+        assert_eq!(ip_key(Some("203.0.113.7")), "203.0.113.7");
+        assert_eq!(
+            ip_key(Some("2001:db8:1:2:aaaa::1")),
+            ip_key(Some("2001:db8:1:2:bbbb::9"))
+        );
+        assert_ne!(
+            ip_key(Some("2001:db8:1:2::1")),
+            ip_key(Some("2001:db8:1:3::1"))
+        );
+        assert_eq!(ip_key(Some("::ffff:198.51.100.1")), "198.51.100.1");
+        assert_eq!(ip_key(None), "unknown");
+        assert_eq!(ip_key(Some("not an ip")), "unknown");
+    }
+}
