@@ -2,11 +2,42 @@
 //! or from one client IP within a window, further attempts are refused until the oldest of
 //! those failures leaves the window, whether or not the password is right.
 //!
+//! Attempts whose password is still being checked count too, so that a burst cannot check more
+//! passwords than the limit allows; but they only make others wait briefly
+//! ([`PENDING_WAIT`]), never the whole window: a person whose tabs sign in at once is not
+//! locked out by their own correct passwords.
+//!
 //! The rule is a pure function of the recent failures and the time; storage (so that every
 //! server instance counts the same failures) lives in the `server` feature.
 
 use crate::clock::UnixMillis;
 use std::time::Duration;
+
+/// How long an attempt refused only because of attempts still being checked is told to wait.
+pub const PENDING_WAIT: Duration = Duration::from_secs(2);
+/// An attempt still "being checked" after this long was abandoned (a crash): it stops counting.
+pub const PENDING_TTL: Duration = Duration::from_secs(30);
+
+/// Another sign-in attempt for the same username or from the same IP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempt {
+    /// When it started.
+    pub at: UnixMillis,
+    /// `true`: its password was wrong (a failure); `false`: still being checked.
+    pub failed: bool,
+}
+
+impl Attempt {
+    /// A failed attempt at `at`.
+    pub const fn failure(at: UnixMillis) -> Self {
+        Self { at, failed: true }
+    }
+
+    /// An attempt at `at` whose password is still being checked.
+    pub const fn pending(at: UnixMillis) -> Self {
+        Self { at, failed: false }
+    }
+}
 
 /// How many failures are allowed in which window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,48 +113,61 @@ impl ThrottleDecision {
     }
 }
 
-/// When a count of `recent` failures (any order) stops being over `max`: the moment the
-/// `max`-th newest failure leaves the window. `None` when it is not over the limit.
+/// When a count of `recent` attempts (any order) stops being over `max`: for failures alone,
+/// the moment the `max`-th newest failure leaves the window; when only attempts still being
+/// checked push it over, [`PENDING_WAIT`] from `now`. `None` when it is not over the limit.
 fn throttled_until(
     max: u32,
-    recent: &[UnixMillis],
+    recent: &[Attempt],
     policy: &ThrottlePolicy,
     now: UnixMillis,
 ) -> Option<UnixMillis> {
     if max == 0 {
         return None;
     }
-    let start = policy.window_start(now);
-    let mut in_window: Vec<UnixMillis> = recent.iter().copied().filter(|at| *at > start).collect();
     let max = usize::try_from(max).unwrap_or(usize::MAX);
-    if in_window.len() < max {
-        return None;
+    let start = policy.window_start(now);
+    let mut failures: Vec<UnixMillis> = recent
+        .iter()
+        .filter(|a| a.failed && a.at > start)
+        .map(|a| a.at)
+        .collect();
+    if failures.len() >= max {
+        failures.sort_unstable_by(|a, b| b.cmp(a));
+        let frees_at = failures[max - 1]
+            .as_millis()
+            .saturating_add(policy.window_millis());
+        return Some(UnixMillis(frees_at));
     }
-    in_window.sort_unstable_by(|a, b| b.cmp(a));
-    let frees_at = in_window[max - 1]
-        .as_millis()
-        .saturating_add(policy.window_millis());
-    Some(UnixMillis(frees_at))
+    let pending_since = UnixMillis(
+        now.as_millis()
+            .saturating_sub(i64::try_from(PENDING_TTL.as_millis()).unwrap_or(i64::MAX)),
+    );
+    let pending = recent
+        .iter()
+        .filter(|a| !a.failed && a.at > pending_since)
+        .count();
+    (failures.len() + pending >= max).then(|| now.plus(PENDING_WAIT))
 }
 
-/// Decides whether a sign-in attempt at `now` may check its password, given the times of the
-/// other failed (or still undecided) attempts for the same username and from the same client
+/// Decides whether a sign-in attempt at `now` may check its password, given the other
+/// attempts (failed, or still being checked) for the same username and from the same client
 /// IP. Attempts outside the window are ignored, so callers may pass more than the window.
 ///
 /// Refused attempts are not failures: callers do not record them, so a person locked out by
 /// someone else's guessing gets in as soon as the window has passed.
 pub fn decide(
     policy: &ThrottlePolicy,
-    user_failures: &[UnixMillis],
-    ip_failures: &[UnixMillis],
+    user_attempts: &[Attempt],
+    ip_attempts: &[Attempt],
     now: UnixMillis,
 ) -> ThrottleDecision {
     if !policy.is_enabled() {
         return ThrottleDecision::Allow;
     }
-    let by_user = throttled_until(policy.max_per_user, user_failures, policy, now)
+    let by_user = throttled_until(policy.max_per_user, user_attempts, policy, now)
         .map(|until| (ThrottleScope::Username, until));
-    let by_ip = throttled_until(policy.max_per_ip, ip_failures, policy, now)
+    let by_ip = throttled_until(policy.max_per_ip, ip_attempts, policy, now)
         .map(|until| (ThrottleScope::ClientIp, until));
     match (by_user, by_ip) {
         (None, None) => ThrottleDecision::Allow,
@@ -155,9 +199,13 @@ mod tests {
         UnixMillis(1_000_000_000_000 + minutes * MIN)
     }
 
+    fn failed(times: impl IntoIterator<Item = UnixMillis>) -> Vec<Attempt> {
+        times.into_iter().map(Attempt::failure).collect()
+    }
+
     #[test]
     fn fewer_failures_than_the_limit_are_allowed() {
-        let failures: Vec<_> = (0..4).map(at).collect();
+        let failures = failed((0..4).map(at));
         assert_eq!(
             decide(&policy(), &failures, &[], at(5)),
             ThrottleDecision::Allow
@@ -166,7 +214,7 @@ mod tests {
 
     #[test]
     fn the_limit_throttles_until_the_oldest_counted_failure_leaves_the_window() {
-        let failures: Vec<_> = (0..5).map(at).collect();
+        let failures = failed((0..5).map(at));
         let decision = decide(&policy(), &failures, &[], at(5));
         assert_eq!(
             decision,
@@ -191,14 +239,14 @@ mod tests {
     #[test]
     fn the_wait_never_exceeds_the_window() {
         // Many failures at the same moment: the wait is one window, not one per failure.
-        let failures = vec![at(0); 40];
+        let failures = failed(vec![at(0); 40]);
         let decision = decide(&policy(), &failures, &[], at(0));
         assert_eq!(decision.retry_after_secs(at(0)), Some(15 * 60));
     }
 
     #[test]
     fn old_failures_do_not_count() {
-        let failures: Vec<_> = (-40..-15).map(at).collect();
+        let failures = failed((-40..-15).map(at));
         assert_eq!(
             decide(&policy(), &failures, &[], at(0)),
             ThrottleDecision::Allow
@@ -207,7 +255,7 @@ mod tests {
 
     #[test]
     fn the_client_ip_has_its_own_limit() {
-        let ip: Vec<_> = (0..50).map(|i| UnixMillis(at(0).as_millis() + i)).collect();
+        let ip = failed((0..50).map(|i| UnixMillis(at(0).as_millis() + i)));
         assert_eq!(
             decide(&policy(), &[], &ip, at(1)),
             ThrottleDecision::Throttled {
@@ -223,8 +271,8 @@ mod tests {
 
     #[test]
     fn when_both_are_over_the_later_release_wins() {
-        let user: Vec<_> = (0..5).map(at).collect();
-        let ip: Vec<_> = (0..50).map(|_| at(3)).collect();
+        let user = failed((0..5).map(at));
+        let ip = failed(vec![at(3); 50]);
         assert_eq!(
             decide(&policy(), &user, &ip, at(4)),
             ThrottleDecision::Throttled {
@@ -242,7 +290,12 @@ mod tests {
             ..policy()
         };
         assert_eq!(
-            decide(&off, &[at(0); 100], &[at(0); 100], at(0)),
+            decide(
+                &off,
+                &failed(vec![at(0); 100]),
+                &failed(vec![at(0); 100]),
+                at(0)
+            ),
             ThrottleDecision::Allow
         );
         let no_window = ThrottlePolicy {
@@ -250,7 +303,43 @@ mod tests {
             ..policy()
         };
         assert_eq!(
-            decide(&no_window, &[at(0); 100], &[], at(0)),
+            decide(&no_window, &failed(vec![at(0); 100]), &[], at(0)),
+            ThrottleDecision::Allow
+        );
+    }
+
+    #[test]
+    fn attempts_still_being_checked_make_others_wait_briefly() {
+        // Five correct sign-ins at once (tabs restoring): the sixth waits two seconds, not
+        // fifteen minutes.
+        let pending: Vec<_> = (0..5).map(|_| Attempt::pending(at(0))).collect();
+        let decision = decide(&policy(), &pending, &[], at(0));
+        assert_eq!(
+            decision,
+            ThrottleDecision::Throttled {
+                scope: ThrottleScope::Username,
+                until: at(0).plus(PENDING_WAIT),
+            }
+        );
+        assert_eq!(decision.retry_after_secs(at(0)), Some(2));
+        // Failures and pending attempts add up.
+        let pending_now: Vec<_> = (0..2).map(|_| Attempt::pending(at(3))).collect();
+        let mixed = [failed((0..3).map(at)), pending_now].concat();
+        assert!(matches!(
+            decide(&policy(), &mixed, &[], at(3)),
+            ThrottleDecision::Throttled { .. }
+        ));
+        assert_eq!(
+            decide(&policy(), &mixed[..4], &[], at(3)),
+            ThrottleDecision::Allow
+        );
+    }
+
+    #[test]
+    fn abandoned_pending_attempts_stop_counting() {
+        let stale: Vec<_> = (0..5).map(|_| Attempt::pending(at(0))).collect();
+        assert_eq!(
+            decide(&policy(), &stale, &[], at(1)),
             ThrottleDecision::Allow
         );
     }

@@ -1,11 +1,13 @@
--- Failed (and still undecided) sign-in attempts, for throttling (SPEC §6). `user_key` is a keyed
--- hash of the typed username (people type passwords there), NULL once a success cleared it;
--- `ip_key` is the client IP (IPv6 by /64). Rows older than `login_lockout` are pruned.
+-- Failed sign-in attempts, and those whose password is still being checked (`failed` = 0), for
+-- throttling (SPEC §6). `user_key` is a short keyed hash of the typed username (people type
+-- passwords there), NULL once a success cleared it; `ip_key` is the client IP (IPv6 by /64).
+-- Rows older than `login_lockout` are pruned.
 CREATE TABLE login_attempts (
     id       BIGSERIAL PRIMARY KEY,
     user_key TEXT,
     ip_key   TEXT    NOT NULL,
-    at       BIGINT  NOT NULL
+    at       BIGINT  NOT NULL,
+    failed   BIGINT  NOT NULL DEFAULT 0
 );
 CREATE INDEX login_attempts_user ON login_attempts (user_key, at);
 CREATE INDEX login_attempts_ip ON login_attempts (ip_key, at);

@@ -78,6 +78,9 @@ impl Application {
             key.clone(),
             HashLimiter::for_this_machine(),
         );
+        if !config.demo_account {
+            retire_demo_password(&users).await?;
+        }
         if users.count().await? == 0 {
             if config.demo_account {
                 users.create(DEMO_USERNAME, DEMO_PASSWORD, false).await?;
@@ -187,6 +190,29 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await
     }
+}
+
+/// Without `demo_account`, an account `demo` that still has the published demo password (made
+/// by an earlier version, or by `make dev` on this database) gets a random password instead:
+/// no server answers to a password printed in the README unless asked to.
+async fn retire_demo_password(users: &Users) -> Result<(), StoreError> {
+    if !matches!(
+        users.check(DEMO_USERNAME, DEMO_PASSWORD).await?,
+        auto_logout::server::users::PasswordCheck::Correct(_)
+    ) {
+        return Ok(());
+    }
+    let mut random = [0u8; 24];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut random);
+    users
+        .set_password(DEMO_USERNAME, &hex::encode(random))
+        .await?;
+    tracing::warn!(
+        "the account `{DEMO_USERNAME}` had the published demo password; it now has a random \
+         one (set one with `server user passwd {DEMO_USERNAME}`, or start with \
+         AUTO_LOGOUT_DEMO_ACCOUNT=true for the demo)"
+    );
+    Ok(())
 }
 
 /// The settings the browser is told (SPEC §3).

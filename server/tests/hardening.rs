@@ -10,6 +10,7 @@ use sqlx::Row;
 db_tests!(
     an_empty_user_table_stays_empty_without_demo_account,
     demo_account_creates_the_demo_user,
+    the_demo_password_is_retired_without_demo_account,
     session_data_holds_no_password_hash,
     a_password_change_still_ends_sessions,
     unknown_hosts_get_400_before_any_handler,
@@ -49,6 +50,34 @@ async fn demo_account_creates_the_demo_user(db: TestDb) {
         .sign_in(&browser(), "demo", "auto-logout-demo", "")
         .await;
     assert_eq!(location(&res), "/home");
+}
+
+async fn the_demo_password_is_retired_without_demo_account(db: TestDb) {
+    let demo = spawn_app_with(
+        db,
+        Spawn {
+            second_instance: true,
+            env: vec![("AUTO_LOGOUT_DEMO_ACCOUNT", "true".into())],
+            ..Spawn::default()
+        },
+    )
+    .await;
+    let db = demo.stop().await;
+    let production = spawn_app_with(
+        db,
+        Spawn {
+            second_instance: true,
+            ..Spawn::default()
+        },
+    )
+    .await;
+    let res = production
+        .sign_in(&browser(), "demo", "auto-logout-demo", "")
+        .await;
+    assert!(
+        location(&res).starts_with("/sign-in?error=1"),
+        "the published password no longer works"
+    );
 }
 
 async fn session_data_holds_no_password_hash(db: TestDb) {

@@ -1,7 +1,8 @@
 //! The hostile-input suite (ISSUE "safe to expose"): thousands of generated requests with
 //! malformed and duplicated cookies, Host and X-Forwarded-For headers, user agents, `next`
-//! values, form and JSON bodies and huge headers, sent through the real server. None may be
-//! answered with a 5xx other than a deliberate 503 (with `Retry-After`), and nothing may panic.
+//! values, form and JSON bodies and huge headers, sent through the real server. With a healthy
+//! database and 16 requests in flight (within the hashing queue), none may be answered with a
+//! 5xx at all, not even a 503, and nothing may panic.
 //! The generator is seeded, so a failure names a case that can be replayed.
 
 mod common;
@@ -9,7 +10,7 @@ mod common;
 use auto_logout::server::db::DbKind;
 use common::*;
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use std::{
     collections::BTreeMap,
     sync::{
@@ -348,9 +349,7 @@ fn collect(
         Ok(res) => {
             let status = res.status();
             *statuses.entry(status.as_u16()).or_default() += 1;
-            let deliberate_503 = status == StatusCode::SERVICE_UNAVAILABLE
-                && res.headers().contains_key("retry-after");
-            if status.is_server_error() && !deliberate_503 {
+            if status.is_server_error() {
                 failures.push(format!("case {case}: {status} for {described}"));
             }
         }

@@ -6,13 +6,13 @@ use super::{
     audit::{AuditLog, NewAuditEntry},
     clock::SharedClock,
     error::StoreError,
-    login_attempts::LoginAttempts,
+    login_attempts::{AttemptKeys, LoginAttempts},
     sessions::ClientInfo,
-    users::{PasswordCheck, User, Users},
+    users::{validate_username, PasswordCheck, User, Users},
 };
 use crate::{
     event::AuditEvent,
-    throttle::{self, ThrottleDecision, ThrottlePolicy},
+    throttle::{self, ThrottleDecision, ThrottlePolicy, ThrottleScope},
     UnixMillis,
 };
 
@@ -25,6 +25,8 @@ pub enum SignInDecision {
     Rejected,
     /// Refused unchecked after too many failures; audited `login_throttled`.
     Throttled {
+        /// Which count is over its limit.
+        scope: ThrottleScope,
         /// When an attempt will be allowed again.
         until: UnixMillis,
         /// Whole seconds to wait, for `Retry-After`.
@@ -73,99 +75,155 @@ impl SignInGuard {
     /// Decides one sign-in attempt for `username` with `password` from `client`.
     ///
     /// The throttle is consulted before the password is checked, and a throttled attempt is
-    /// refused even with the right password. A success clears the username's failures.
-    /// The audit log gets the typed username only when such a user exists.
+    /// refused even with the right password. A wrong password is counted as a failure as soon
+    /// as it is known (before anything else can fail); a success clears the username's
+    /// failures. The audit log gets the typed username only when such a user exists.
     ///
     /// # Errors
-    /// Database errors (callers answer 503; nothing was decided).
+    /// Database errors (callers answer 503; no session was started).
     pub async fn sign_in(
         &self,
         username: &str,
         password: &str,
         client: &ClientInfo,
     ) -> Result<SignInDecision, StoreError> {
-        let now = self.clock.now();
-        let keys = self.attempts.keys(username, client.ip.as_deref());
-        let attempt = self.attempts.begin(&keys, now).await?;
-        let result = self
-            .decide(username, password, client, now, &keys, attempt)
-            .await;
-        let keep_as_failure = matches!(result, Ok(SignInDecision::Rejected));
-        if !keep_as_failure {
-            self.attempts.withdraw(attempt).await?;
-        }
-        result
-    }
-
-    async fn decide(
-        &self,
-        username: &str,
-        password: &str,
-        client: &ClientInfo,
-        now: UnixMillis,
-        keys: &super::login_attempts::AttemptKeys,
-        attempt: i64,
-    ) -> Result<SignInDecision, StoreError> {
-        if self.policy.is_enabled() {
-            let recent = self
-                .attempts
-                .recent(
-                    keys,
-                    self.policy.window_start(now),
-                    attempt,
-                    self.policy.max_per_user,
-                    self.policy.max_per_ip,
-                )
-                .await?;
-            let decision = throttle::decide(&self.policy, &recent.user, &recent.ip, now);
-            if let ThrottleDecision::Throttled { scope, until } = decision {
-                let retry_after_secs = decision.retry_after_secs(now).unwrap_or(1);
-                let known = self.users.find_by_username(username).await?;
-                tracing::warn!(
-                    scope = scope.as_str(),
-                    retry_after_secs,
-                    "sign-in throttled"
-                );
-                self.audit
-                    .record(NewAuditEntry {
-                        user_id: known.as_ref().map(|u| u.id),
-                        username: known.map(|u| u.username),
-                        ip: client.ip.clone(),
-                        user_agent: client.user_agent.clone(),
-                        detail: Some(format!(
-                            "too many failed sign-ins for this {}; next attempt allowed in {retry_after_secs} s",
-                            scope.as_str()
-                        )),
-                        ..NewAuditEntry::new(AuditEvent::LoginThrottled, now)
-                    })
-                    .await?;
-                return Ok(SignInDecision::Throttled {
-                    until,
-                    retry_after_secs,
-                });
-            }
-        }
-        let check = match self.users.check(username, password).await {
-            Ok(check) => check,
+        // A place among the password checks first: when there is none, the answer costs
+        // nothing, not even a database write.
+        let permit = match self.users.hashing().try_admit() {
+            Ok(permit) => permit,
             Err(StoreError::Busy { retry_after_secs }) => {
                 return Ok(SignInDecision::Busy { retry_after_secs })
             }
             Err(other) => return Err(other),
         };
+        let now = self.clock.now();
+        let keys = self.attempts.keys(username, client.ip.as_deref());
+        // Already throttled by recorded failures: refuse without writing an attempt.
+        if let Some(throttled) = self.throttle(&keys, None, now).await? {
+            self.record_throttled(username, client, now, &throttled)
+                .await?;
+            return Ok(throttled);
+        }
+        // Record the attempt, then look again: attempts racing this one now see each other.
+        let attempt = self.attempts.begin(&keys, now).await?;
+        let throttled = match self.throttle(&keys, Some(attempt), now).await {
+            Ok(throttled) => throttled,
+            Err(err) => {
+                let _ = self.attempts.withdraw(attempt).await;
+                return Err(err);
+            }
+        };
+        if let Some(throttled) = throttled {
+            self.attempts.withdraw(attempt).await?;
+            self.record_throttled(username, client, now, &throttled)
+                .await?;
+            return Ok(throttled);
+        }
+        let check = match self.users.check_admitted(permit, username, password).await {
+            Ok(check) => check,
+            Err(err) => {
+                let _ = self.attempts.withdraw(attempt).await;
+                return match err {
+                    StoreError::Busy { retry_after_secs } => {
+                        Ok(SignInDecision::Busy { retry_after_secs })
+                    }
+                    other => Err(other),
+                };
+            }
+        };
         match check {
             PasswordCheck::Correct(user) => {
-                self.attempts.clear_user(keys).await?;
+                self.attempts.withdraw(attempt).await?;
+                self.attempts.clear_user(&keys).await?;
                 Ok(SignInDecision::Accepted(user))
             }
             PasswordCheck::Wrong(user) => {
+                self.attempts.mark_failed(attempt).await?;
                 self.record_failure(Some(&user), client, now).await?;
                 Ok(SignInDecision::Rejected)
             }
             PasswordCheck::NoSuchUser => {
+                self.attempts.mark_failed(attempt).await?;
                 self.record_failure(None, client, now).await?;
                 Ok(SignInDecision::Rejected)
             }
         }
+    }
+
+    /// The throttle's answer for an attempt (the recorded one `attempt`, which does not count
+    /// against itself, or one not yet recorded): `Some` refusal, or `None` to go on.
+    async fn throttle(
+        &self,
+        keys: &AttemptKeys,
+        attempt: Option<i64>,
+        now: UnixMillis,
+    ) -> Result<Option<SignInDecision>, StoreError> {
+        if !self.policy.is_enabled() {
+            return Ok(None);
+        }
+        let recent = self
+            .attempts
+            .recent(
+                keys,
+                self.policy.window_start(now),
+                attempt.unwrap_or(0),
+                self.policy.max_per_user,
+                self.policy.max_per_ip,
+            )
+            .await?;
+        let decision = throttle::decide(&self.policy, &recent.user, &recent.ip, now);
+        Ok(match decision {
+            ThrottleDecision::Allow => None,
+            ThrottleDecision::Throttled { scope, until } => {
+                let retry_after_secs = decision.retry_after_secs(now).unwrap_or(1);
+                tracing::warn!(
+                    scope = scope.as_str(),
+                    retry_after_secs,
+                    "sign-in throttled"
+                );
+                Some(SignInDecision::Throttled {
+                    scope,
+                    until,
+                    retry_after_secs,
+                })
+            }
+        })
+    }
+
+    async fn record_throttled(
+        &self,
+        username: &str,
+        client: &ClientInfo,
+        now: UnixMillis,
+        throttled: &SignInDecision,
+    ) -> Result<(), StoreError> {
+        let SignInDecision::Throttled {
+            scope,
+            retry_after_secs,
+            ..
+        } = throttled
+        else {
+            return Ok(());
+        };
+        // Only an existing user is named; what was typed otherwise is never stored.
+        let known = if validate_username(username).is_ok() {
+            self.users.find_by_username(username).await?
+        } else {
+            None
+        };
+        self.audit
+            .record(NewAuditEntry {
+                user_id: known.as_ref().map(|u| u.id),
+                username: known.map(|u| u.username),
+                ip: client.ip.clone(),
+                user_agent: client.user_agent.clone(),
+                detail: Some(format!(
+                    "too many failed sign-ins for this {}; next attempt allowed in {retry_after_secs} s",
+                    scope.as_str()
+                )),
+                ..NewAuditEntry::new(AuditEvent::LoginThrottled, now)
+            })
+            .await
     }
 
     async fn record_failure(

@@ -150,11 +150,15 @@ struct Entry {
 /// What this instance knows of a session it is ending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum EndMark {
-    /// An end is being written: serve only from the database, never cache it as live.
-    Pending,
+    /// An end is being written (by the guard holding this token): serve only from the
+    /// database, never cache it as live.
+    Pending(u64),
     /// The end is committed: refuse it, even to a check that read the row just before.
     Committed(EndReason),
 }
+
+/// Tokens telling apart the guards of concurrent ends of one session.
+static NEXT_GUARD: AtomicU64 = AtomicU64::new(1);
 
 struct Inner {
     sessions: Sessions,
@@ -168,20 +172,22 @@ struct Inner {
     activity_writes: AtomicU64,
 }
 
-/// Marks sessions as being ended for as long as it lives: committed with
-/// [`EndingGuard::committed`], withdrawn when dropped without it (the end failed, so nothing
-/// may report these sessions as ended).
-#[must_use = "an ending guard withdraws its marks when dropped"]
+/// Marks sessions as being ended while their end is written. Say how it went:
+/// [`EndingGuard::committed`] (this instance refuses them from now on) or
+/// [`EndingGuard::failed`] (the marks go; nothing reports them as ended). A guard dropped
+/// without either (its request was abandoned mid-write) leaves its marks pending: checks then
+/// read those sessions from the database until the marks expire, which is always right.
+#[must_use = "say whether the end was committed or failed"]
 pub struct EndingGuard {
     gate: SessionGate,
     ids: Vec<String>,
     reason: EndReason,
-    done: bool,
+    token: u64,
 }
 
 impl EndingGuard {
     /// The ends are committed: this instance refuses these sessions from now on.
-    pub fn committed(mut self) {
+    pub fn committed(self) {
         for id in &self.ids {
             self.gate
                 .inner
@@ -189,18 +195,22 @@ impl EndingGuard {
                 .insert(id.clone(), EndMark::Committed(self.reason));
             self.gate.forget(id);
         }
-        self.done = true;
     }
-}
 
-impl Drop for EndingGuard {
-    fn drop(&mut self) {
-        if !self.done {
-            for id in &self.ids {
-                if self.gate.inner.end_marks.get(id) == Some(EndMark::Pending) {
-                    self.gate.inner.end_marks.invalidate(id);
-                }
-            }
+    /// The ends failed: withdraws this guard's marks (never another guard's, never a
+    /// committed end).
+    pub fn failed(self) {
+        for id in &self.ids {
+            self.gate
+                .inner
+                .end_marks
+                .entry(id.clone())
+                .and_compute_with(|mark| match mark.map(|m| m.into_value()) {
+                    Some(EndMark::Pending(token)) if token == self.token => {
+                        moka::ops::compute::Op::Remove
+                    }
+                    _ => moka::ops::compute::Op::Nop,
+                });
         }
     }
 }
@@ -279,15 +289,23 @@ impl SessionGate {
     /// Marks `ids` as being ended with `reason` before the end is written: until the guard is
     /// committed or dropped, checks read these sessions from the database and never cache them.
     pub fn begin_ending(&self, ids: &[String], reason: EndReason) -> EndingGuard {
+        let token = NEXT_GUARD.fetch_add(1, Ordering::Relaxed);
         for id in ids {
-            self.inner.end_marks.insert(id.clone(), EndMark::Pending);
+            self.inner
+                .end_marks
+                .entry(id.clone())
+                .and_compute_with(|mark| match mark.map(|m| m.into_value()) {
+                    // A committed end stays committed.
+                    Some(EndMark::Committed(_)) => moka::ops::compute::Op::Nop,
+                    _ => moka::ops::compute::Op::Put(EndMark::Pending(token)),
+                });
             self.forget(id);
         }
         EndingGuard {
             gate: self.clone(),
             ids: ids.to_vec(),
             reason,
-            done: false,
+            token,
         }
     }
 
@@ -300,9 +318,16 @@ impl SessionGate {
     /// Database errors: the session is still live and callers must say the end failed.
     pub async fn end_session(&self, id_hash: &str, ending: Ending) -> Result<bool, StoreError> {
         let guard = self.begin_ending(&[id_hash.to_owned()], ending.reason);
-        let ended = self.inner.sessions.end(id_hash, ending).await?;
-        guard.committed();
-        Ok(ended)
+        match self.inner.sessions.end(id_hash, ending).await {
+            Ok(ended) => {
+                guard.committed();
+                Ok(ended)
+            }
+            Err(err) => {
+                guard.failed();
+                Err(err)
+            }
+        }
     }
 
     fn end_mark(&self, id_hash: &str) -> Option<EndMark> {
@@ -449,7 +474,7 @@ impl SessionGate {
             // Ended on this instance while this check ran: do not serve it.
             Some(EndMark::Committed(reason)) => return Ok(Verdict::Ended(reason)),
             // Being ended: serve what the database said, but never cache it as live.
-            Some(EndMark::Pending) => {}
+            Some(EndMark::Pending(_)) => {}
             None => self.inner.cache.insert(id_hash.to_owned(), entry),
         }
         Ok(Verdict::Active(active))

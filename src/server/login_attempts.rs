@@ -3,12 +3,14 @@
 //!
 //! An attempt is written before its password is checked, so that attempts running at the same
 //! moment see each other and no burst can check more passwords than the limit allows. It is
-//! withdrawn when it turns out not to be a failure (refused by the throttle, turned away while
-//! the server is busy, or a success); what stays is a failure. The typed username is stored
-//! only as a keyed hash: people type passwords into that field.
+//! marked failed as soon as the password turns out wrong, and withdrawn when it is no failure
+//! (refused by the throttle, turned away while the server is busy, or a success). The typed
+//! username is stored only as a short keyed hash (32 bits): people type passwords into that
+//! field, and a tag that many strings share cannot confirm a guess even to someone holding a
+//! copy of the database and its key.
 
 use super::{db::Database, error::StoreError, keys::SecretKey};
-use crate::clock::UnixMillis;
+use crate::{clock::UnixMillis, throttle::Attempt};
 use sqlx::Row;
 use std::net::IpAddr;
 
@@ -21,13 +23,16 @@ pub struct AttemptKeys {
     pub ip: String,
 }
 
+/// Hex digits of the username tag kept (32 bits).
+pub const USER_KEY_HEX_DIGITS: usize = 8;
+
 /// Recent attempts for one username and one client IP.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecentAttempts {
-    /// Times of other attempts for the username, newest first.
-    pub user: Vec<UnixMillis>,
-    /// Times of other attempts from the IP, newest first.
-    pub ip: Vec<UnixMillis>,
+    /// Other attempts for the username, newest first.
+    pub user: Vec<Attempt>,
+    /// Other attempts from the IP, newest first.
+    pub ip: Vec<Attempt>,
 }
 
 /// The `login_attempts` table.
@@ -61,13 +66,15 @@ impl LoginAttempts {
     /// The keys of an attempt for `username` from `ip`.
     pub fn keys(&self, username: &str, ip: Option<&str>) -> AttemptKeys {
         let normalised = username.trim().to_lowercase();
+        let mut user = self.key.mac_hex(&[b"login-user", normalised.as_bytes()]);
+        user.truncate(USER_KEY_HEX_DIGITS);
         AttemptKeys {
-            user: self.key.mac_hex(&[b"login-user", normalised.as_bytes()]),
+            user,
             ip: ip_key(ip),
         }
     }
 
-    /// Records an attempt at `at` before its password is checked; returns its id.
+    /// Records an attempt at `at` before its password is checked (pending); returns its id.
     pub async fn begin(&self, keys: &AttemptKeys, at: UnixMillis) -> Result<i64, StoreError> {
         let row = sqlx::query(
             "INSERT INTO login_attempts (user_key, ip_key, at) VALUES ($1, $2, $3) RETURNING id",
@@ -81,7 +88,9 @@ impl LoginAttempts {
     }
 
     /// The newest attempts after `since` for these keys other than attempt `except`: at most
-    /// `user_limit` for the username and `ip_limit` for the IP (the most the rule looks at).
+    /// twice `user_limit` for the username and twice `ip_limit` for the IP. That is enough for
+    /// the rule: with fewer rows than that it sees them all, and with that many the limit is
+    /// reached either way.
     pub async fn recent(
         &self,
         keys: &AttemptKeys,
@@ -90,39 +99,53 @@ impl LoginAttempts {
         user_limit: u32,
         ip_limit: u32,
     ) -> Result<RecentAttempts, StoreError> {
-        let times = |rows: Vec<sqlx::any::AnyRow>| -> Result<Vec<UnixMillis>, sqlx::Error> {
+        let attempts = |rows: Vec<sqlx::any::AnyRow>| -> Result<Vec<Attempt>, sqlx::Error> {
             rows.iter()
-                .map(|r| r.try_get::<i64, _>("at").map(UnixMillis))
+                .map(|r| {
+                    Ok(Attempt {
+                        at: UnixMillis(r.try_get("at")?),
+                        failed: r.try_get::<i64, _>("failed")? != 0,
+                    })
+                })
                 .collect()
         };
         let mut recent = RecentAttempts::default();
         if user_limit > 0 {
             let rows = sqlx::query(
-                "SELECT at FROM login_attempts WHERE user_key = $1 AND at > $2 AND id <> $3 \
-                 ORDER BY at DESC LIMIT $4",
+                "SELECT at, failed FROM login_attempts \
+                 WHERE user_key = $1 AND at > $2 AND id <> $3 ORDER BY at DESC LIMIT $4",
             )
             .bind(&keys.user)
             .bind(since.as_millis())
             .bind(except)
-            .bind(i64::from(user_limit))
+            .bind(2 * i64::from(user_limit))
             .fetch_all(self.db.pool())
             .await?;
-            recent.user = times(rows)?;
+            recent.user = attempts(rows)?;
         }
         if ip_limit > 0 {
             let rows = sqlx::query(
-                "SELECT at FROM login_attempts WHERE ip_key = $1 AND at > $2 AND id <> $3 \
-                 ORDER BY at DESC LIMIT $4",
+                "SELECT at, failed FROM login_attempts \
+                 WHERE ip_key = $1 AND at > $2 AND id <> $3 ORDER BY at DESC LIMIT $4",
             )
             .bind(&keys.ip)
             .bind(since.as_millis())
             .bind(except)
-            .bind(i64::from(ip_limit))
+            .bind(2 * i64::from(ip_limit))
             .fetch_all(self.db.pool())
             .await?;
-            recent.ip = times(rows)?;
+            recent.ip = attempts(rows)?;
         }
         Ok(recent)
+    }
+
+    /// Marks attempt `id` as a failure: its password was wrong.
+    pub async fn mark_failed(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE login_attempts SET failed = 1 WHERE id = $1")
+            .bind(id)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
     }
 
     /// Removes attempt `id`: it was not a failure.

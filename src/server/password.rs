@@ -52,7 +52,25 @@ impl HashLimiter {
         Self::new(cores, cores * QUEUE_PER_CORE, MAX_QUEUE_WAIT)
     }
 
-    /// Runs `work` on a blocking thread once a core is free.
+    /// Takes a place among the hashes running or waiting, without waiting: the cheap first
+    /// step of a sign-in, so that a refused attempt costs nothing else (no database work).
+    ///
+    /// # Errors
+    /// [`StoreError::Busy`] when every place is taken.
+    pub fn try_admit(&self) -> Result<HashPermit, StoreError> {
+        let admitted = self
+            .admitted
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| busy())?;
+        Ok(HashPermit {
+            limiter: self.clone(),
+            _admitted: admitted,
+        })
+    }
+
+    /// Runs `work` on a blocking thread once a core is free ([`HashLimiter::try_admit`], then
+    /// [`HashPermit::run`]).
     ///
     /// # Errors
     /// [`StoreError::Busy`] when the queue is full or the wait too long; [`StoreError::Task`]
@@ -61,22 +79,46 @@ impl HashLimiter {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, StoreError> {
-        let busy = || StoreError::Busy {
-            retry_after_secs: BUSY_RETRY_AFTER_SECS,
-        };
-        let _admitted = self
-            .admitted
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| busy())?;
-        let running = tokio::time::timeout(self.max_wait, self.running.clone().acquire_owned())
-            .await
-            .map_err(|_| busy())?
-            .map_err(|_| busy())?;
-        // The permit moves into the blocking task: a request abandoned by its client cannot
-        // free a core that is still hashing.
+        self.try_admit()?.run(work).await
+    }
+}
+
+fn busy() -> StoreError {
+    StoreError::Busy {
+        retry_after_secs: BUSY_RETRY_AFTER_SECS,
+    }
+}
+
+/// A place among the password hashes running or waiting (see [`HashLimiter::try_admit`]).
+#[derive(Debug)]
+pub struct HashPermit {
+    limiter: HashLimiter,
+    _admitted: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl HashPermit {
+    /// Runs `work` on a blocking thread once a core is free, waiting at most the limiter's
+    /// longest wait.
+    ///
+    /// # Errors
+    /// [`StoreError::Busy`] when no core came free in time; [`StoreError::Task`] when the
+    /// blocking task panicked.
+    pub async fn run<T: Send + 'static>(
+        self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let running = tokio::time::timeout(
+            self.limiter.max_wait,
+            self.limiter.running.clone().acquire_owned(),
+        )
+        .await
+        .map_err(|_| busy())?
+        .map_err(|_| busy())?;
+        // The permits move into the blocking task: a request abandoned by its client cannot
+        // free a place that is still hashing.
         tokio::task::spawn_blocking(move || {
             let _running = running;
+            let _admitted = self;
             work()
         })
         .await
@@ -114,16 +156,16 @@ pub async fn hash_password(limiter: &HashLimiter, password: String) -> Result<St
 /// not tell which usernames exist.
 ///
 /// # Errors
-/// [`StoreError::Busy`] when too many hashes are running and waiting already.
+/// [`StoreError::Busy`] when no core came free in time.
 pub async fn verify_password(
-    limiter: &HashLimiter,
+    permit: HashPermit,
     password: String,
     stored: Option<String>,
 ) -> Result<bool, StoreError> {
     if password.len() > MAX_PASSWORD_LEN {
         return Ok(false);
     }
-    limiter
+    permit
         .run(move || {
             let known = stored.is_some();
             let hash = stored.unwrap_or_else(|| dummy_hash().to_owned());
@@ -167,21 +209,27 @@ mod tests {
         let l = limiter();
         let hash = hash_password(&l, "correct horse".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password(
+            l.try_admit().unwrap(),
+            "correct horse".into(),
+            Some(hash.clone())
+        )
+        .await
+        .unwrap());
         assert!(
-            verify_password(&l, "correct horse".into(), Some(hash.clone()))
+            !verify_password(l.try_admit().unwrap(), "wrong horse".into(), Some(hash))
                 .await
                 .unwrap()
         );
-        assert!(!verify_password(&l, "wrong horse".into(), Some(hash))
-            .await
-            .unwrap());
     }
 
     #[tokio::test]
     async fn unknown_user_never_verifies() {
-        assert!(!verify_password(&limiter(), "anything".into(), None)
-            .await
-            .unwrap());
+        assert!(
+            !verify_password(limiter().try_admit().unwrap(), "anything".into(), None)
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]
@@ -196,9 +244,11 @@ mod tests {
             Err(StoreError::InvalidPassword(_))
         ));
         let hash = hash_password(&l, "long enough".into()).await.unwrap();
-        assert!(!verify_password(&l, "x".repeat(10_000), Some(hash))
-            .await
-            .unwrap());
+        assert!(
+            !verify_password(l.try_admit().unwrap(), "x".repeat(10_000), Some(hash))
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

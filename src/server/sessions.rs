@@ -27,6 +27,9 @@ pub struct ClientInfo {
 pub struct SessionMeta {
     /// The signed-in account.
     pub user_id: i64,
+    /// Its username (for the audit log).
+    #[serde(default)]
+    pub username: String,
     /// `browser` or `api`.
     pub kind: String,
     /// Whether "Remember me" was ticked.

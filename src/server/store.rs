@@ -5,6 +5,7 @@
 //! ends the row instead of removing it.
 
 use super::{
+    audit::record_on,
     clock::SharedClock,
     db::Database,
     gate::SessionGate,
@@ -142,6 +143,9 @@ impl SqlSessionStore {
     /// limit. Sessions ended to make room go through `gate` (never served again here) and are
     /// audited `session_limit`; a refused sign-in is audited in `audit` and its save fails
     /// with [`SESSION_LIMIT_REFUSED`].
+    ///
+    /// Every new signed-in session is stored together with its `login` audit entry, limit or
+    /// not: a sign-in either fully happened or did not.
     pub fn with_session_limit(
         mut self,
         limit: SessionLimit,
@@ -159,29 +163,85 @@ impl SqlSessionStore {
         data: &str,
     ) -> Result<(), CreateError> {
         let now = self.clock.now();
-        match (&self.admission, meta) {
-            (Some(admission), Some(meta)) if admission.limit.max > 0 => {
-                self.insert_within_limit(admission, record, meta, data, now)
-                    .await
-            }
-            _ => {
-                let mut conn = self.db.pool().acquire().await?;
-                insert_row(&mut conn, record, meta, data, now).await?;
-                Ok(())
+        let Some(meta) = meta else {
+            let mut conn = self.db.pool().acquire().await?;
+            insert_row(&mut conn, record, None, data, now).await?;
+            return Ok(());
+        };
+        let mut tx = self.db.pool().begin().await?;
+        let mut guard = None;
+        if let Some(admission) = self.admission.as_ref().filter(|a| a.limit.max > 0) {
+            match self.admit(admission, &mut tx, meta, now).await? {
+                LimitDecision::Deny { active } => {
+                    tx.rollback().await?;
+                    self.record_refusal(admission, meta, active, now).await?;
+                    return Err(CreateError::Refused);
+                }
+                LimitDecision::Admit { end } => {
+                    guard = Some((
+                        admission.gate.begin_ending(&end, EndReason::SessionLimit),
+                        end,
+                        admission.limit.max,
+                    ));
+                }
             }
         }
+        let written = async {
+            if let Some((_, end, max)) = &guard {
+                for id in end {
+                    end_on(
+                        &mut tx,
+                        id,
+                        Ending {
+                            reason: EndReason::SessionLimit,
+                            at: now,
+                            actor_id: None,
+                            detail: Some(format!(
+                                "ended to make room for a new sign-in (limit {max})"
+                            )),
+                            client: meta.client.clone(),
+                        },
+                    )
+                    .await?;
+                }
+            }
+            insert_row(&mut tx, record, Some(meta), data, now).await?;
+            // The sign-in and its audit entry commit together: no session without its `login`.
+            record_on(
+                &mut tx,
+                NewAuditEntry {
+                    user_id: Some(meta.user_id),
+                    username: Some(meta.username.clone()).filter(|u| !u.is_empty()),
+                    session_hash: Some(id_hash(&record.id)),
+                    ip: meta.client.ip.clone(),
+                    user_agent: meta.client.user_agent.clone(),
+                    ..NewAuditEntry::new(AuditEvent::Login, now)
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            Ok::<(), CreateError>(())
+        }
+        .await;
+        match (written, guard) {
+            (Ok(()), Some((guard, ..))) => guard.committed(),
+            (Err(err), Some((guard, ..))) => {
+                guard.failed();
+                return Err(err);
+            }
+            (result, None) => result?,
+        }
+        Ok(())
     }
 
-    async fn insert_within_limit(
+    /// Waits for any other admission of this user, then decides the session limit on `tx`.
+    async fn admit(
         &self,
         admission: &Admission,
-        record: &Record,
+        tx: &mut sqlx::AnyConnection,
         meta: &SessionMeta,
-        data: &str,
         now: UnixMillis,
-    ) -> Result<(), CreateError> {
-        let max = admission.limit.max;
-        let mut tx = self.db.pool().begin().await?;
+    ) -> Result<LimitDecision, CreateError> {
         // The first statement writes: it waits for any other admission of this user (row lock
         // on PostgreSQL, the write lock on SQLite) and then sees what that one committed.
         sqlx::query("UPDATE users SET created_at = created_at WHERE id = $1")
@@ -210,47 +270,31 @@ impl SqlSessionStore {
                 });
             }
         }
-        match session_limit::admit(&admission.limit, &live) {
-            LimitDecision::Deny { active } => {
-                tx.rollback().await?;
-                admission
-                    .audit
-                    .record(NewAuditEntry {
-                        user_id: Some(meta.user_id),
-                        ip: meta.client.ip.clone(),
-                        user_agent: meta.client.user_agent.clone(),
-                        detail: Some(format!(
-                            "sign-in refused: {active} active sessions (limit {max})"
-                        )),
-                        ..NewAuditEntry::new(AuditEvent::SessionLimit, now)
-                    })
-                    .await?;
-                Err(CreateError::Refused)
-            }
-            LimitDecision::Admit { end } => {
-                let guard = admission.gate.begin_ending(&end, EndReason::SessionLimit);
-                for id in &end {
-                    end_on(
-                        &mut tx,
-                        id,
-                        Ending {
-                            reason: EndReason::SessionLimit,
-                            at: now,
-                            actor_id: None,
-                            detail: Some(format!(
-                                "ended to make room for a new sign-in (limit {max})"
-                            )),
-                            client: meta.client.clone(),
-                        },
-                    )
-                    .await?;
-                }
-                insert_row(&mut tx, record, Some(meta), data, now).await?;
-                tx.commit().await?;
-                guard.committed();
-                Ok(())
-            }
-        }
+        Ok(session_limit::admit(&admission.limit, &live))
+    }
+
+    async fn record_refusal(
+        &self,
+        admission: &Admission,
+        meta: &SessionMeta,
+        active: usize,
+        now: UnixMillis,
+    ) -> Result<(), CreateError> {
+        let max = admission.limit.max;
+        admission
+            .audit
+            .record(NewAuditEntry {
+                user_id: Some(meta.user_id),
+                username: Some(meta.username.clone()).filter(|u| !u.is_empty()),
+                ip: meta.client.ip.clone(),
+                user_agent: meta.client.user_agent.clone(),
+                detail: Some(format!(
+                    "sign-in refused: {active} active sessions (limit {max})"
+                )),
+                ..NewAuditEntry::new(AuditEvent::SessionLimit, now)
+            })
+            .await?;
+        Ok(())
     }
 }
 

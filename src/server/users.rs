@@ -5,7 +5,7 @@ use super::{
     db::Database,
     error::StoreError,
     keys::SecretKey,
-    password::{check_new_password, hash_password, verify_password, HashLimiter},
+    password::{check_new_password, hash_password, verify_password, HashLimiter, HashPermit},
 };
 use crate::dto::UserView;
 use sqlx::Row;
@@ -237,13 +237,27 @@ impl Users {
     /// # Errors
     /// [`StoreError::Busy`] when too many password checks are under way; database errors.
     pub async fn check(&self, username: &str, password: &str) -> Result<PasswordCheck, StoreError> {
+        let permit = self.hashing.try_admit()?;
+        self.check_admitted(permit, username, password).await
+    }
+
+    /// [`Users::check`] with a place among the password hashes already taken.
+    ///
+    /// # Errors
+    /// [`StoreError::Busy`] when no core came free in time; database errors.
+    pub async fn check_admitted(
+        &self,
+        permit: HashPermit,
+        username: &str,
+        password: &str,
+    ) -> Result<PasswordCheck, StoreError> {
         let user = if validate_username(username).is_ok() {
             self.find_by_username(username).await?
         } else {
             None
         };
         let stored = user.as_ref().map(|u| u.password_hash.clone());
-        let ok = verify_password(&self.hashing, password.to_owned(), stored).await?;
+        let ok = verify_password(permit, password.to_owned(), stored).await?;
         Ok(match user {
             Some(user) if ok => PasswordCheck::Correct(user),
             Some(user) => PasswordCheck::Wrong(user),

@@ -146,6 +146,7 @@ pub async fn sign_in(
         .map_err(|e| AppError::Session(e.to_string()))?;
     let meta = SessionMeta {
         user_id: user.id,
+        username: user.username.clone(),
         kind: "browser".into(),
         remember,
         created_at: now,
@@ -159,7 +160,8 @@ pub async fn sign_in(
         .await
         .map_err(|e| AppError::Session(e.to_string()))?;
     // Storing the session applies `max_sessions_per_user` in the database (the store ends the
-    // oldest, or refuses the sign-in and audits it).
+    // oldest, or refuses the sign-in and audits it) and records `login` in the same
+    // transaction.
     if let Err(err) = auth.session.save().await {
         auth.session.clear().await;
         if is_session_limit_refusal(&err) {
@@ -167,18 +169,6 @@ pub async fn sign_in(
         }
         return Err(AppError::Session(err.to_string()));
     }
-    let session_hash = auth.session.id().map(|id| id_hash(&id));
-    state
-        .audit
-        .record(auto_logout::server::NewAuditEntry {
-            user_id: Some(user.id),
-            username: Some(user.username.clone()),
-            session_hash,
-            ip: client.ip,
-            user_agent: client.user_agent,
-            ..auto_logout::server::NewAuditEntry::new(auto_logout::AuditEvent::Login, now)
-        })
-        .await?;
     tracing::info!(user = %user.username, "signed in");
     Ok(Redirect::to(next.as_deref().unwrap_or("/home")).into_response())
 }

@@ -12,14 +12,18 @@ use axum::{
 };
 use std::sync::Arc;
 
-/// The host the request names: its single `Host` header, else the URI's authority (HTTP/2).
-/// `None` when it names none or more than one.
+/// The host the request names: the URI's authority when it has one (absolute-form requests
+/// and HTTP/2, where it wins over `Host`, RFC 9112 §3.2.2), else its single `Host` header.
+/// `None` when it names none, or more than one `Host`.
 pub fn requested_host(req: &Request) -> Option<String> {
     let mut hosts = req.headers().get_all(header::HOST).iter();
-    match (hosts.next(), hosts.next()) {
-        (Some(host), None) => host.to_str().ok().map(str::to_owned),
-        (None, _) => req.uri().authority().map(|a| a.as_str().to_owned()),
-        (Some(_), Some(_)) => None,
+    let host = match (hosts.next(), hosts.next()) {
+        (Some(_), Some(_)) => return None,
+        (host, _) => host,
+    };
+    match req.uri().authority() {
+        Some(authority) => Some(authority.host().to_owned()),
+        None => host.and_then(|h| h.to_str().ok()).map(str::to_owned),
     }
 }
 
@@ -63,6 +67,13 @@ mod tests {
             .body(Body::empty())
             .unwrap();
         assert_eq!(requested_host(&req).as_deref(), Some("example.com"));
+        // An absolute-form request names its host in the URI, whatever `Host` says.
+        let req = Request::builder()
+            .uri("http://evil.example/x")
+            .header("host", "localhost")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(requested_host(&req).as_deref(), Some("evil.example"));
         let req = Request::builder()
             .uri("/")
             .header("host", "localhost")
