@@ -6,6 +6,7 @@ Usage: sign_in_flood.py URL PID [--clients 300] [--seconds 10]
 """
 import argparse
 import http.client
+import os
 import threading
 import time
 import urllib.parse
@@ -18,6 +19,12 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def client(host: str, port: int, deadline: float, counts: Counter, lock: threading.Lock, n: int):
@@ -61,6 +68,7 @@ def main() -> None:
     counts: Counter = Counter()
     lock = threading.Lock()
     before = rss_kib(args.pid)
+    cpu_before = cpu_seconds(args.pid)
     deadline = time.monotonic() + args.seconds
     threads = [
         threading.Thread(
@@ -78,6 +86,7 @@ def main() -> None:
         peak = max(peak, rss_kib(args.pid))
         time.sleep(0.05)
     elapsed = time.monotonic() - started
+    cpu = cpu_seconds(args.pid) - cpu_before
     time.sleep(1.0)
     after = rss_kib(args.pid)
     hwm = rss_kib(args.pid, "VmHWM")
@@ -86,6 +95,7 @@ def main() -> None:
     print(f"clients: {args.clients}, duration: {elapsed:.1f} s, requests: {total}")
     print(f"answers by status: {dict(sorted(counts.items(), key=lambda kv: str(kv[0])))}")
     print(f"password checks (303 failures): {checked} ({checked / elapsed:.0f}/s); all answers {total / elapsed:.0f}/s")
+    print(f"server CPU: {cpu:.1f} s in {elapsed:.1f} s ({100 * cpu / elapsed:.0f}% of one core; the load generator shares the machine)")
     print(f"resident memory: before {before / 1024:.0f} MB, peak {max(peak, hwm) / 1024:.0f} MB, 1 s after {after / 1024:.0f} MB")
 
 

@@ -2,8 +2,8 @@
 
 use super::error::StoreError;
 use argon2::{
-    password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
-    Argon2,
+    password_hash::{rand_core::OsRng, Output, ParamsString, PasswordHash, SaltString},
+    Algorithm, Argon2, Block, Params, Version,
 };
 use std::{
     sync::{Arc, OnceLock},
@@ -24,15 +24,18 @@ pub const MAX_QUEUE_WAIT: Duration = Duration::from_secs(3);
 pub const BUSY_RETRY_AFTER_SECS: u64 = 2;
 
 /// Bounds the work of password hashing (SPEC §6 "Bounded work"): at most `parallel` hashes run
-/// at once (each Argon2id hash holds about 19 MiB), at most `queue` more wait, each for at
-/// most [`MAX_QUEUE_WAIT`]; anything beyond that is refused with [`StoreError::Busy`] at
-/// once, so no burst of sign-ins can make memory or threads grow without bound. Cheap to clone;
-/// clones share the bound.
+/// at once, at most `queue` more wait, each for at most [`MAX_QUEUE_WAIT`]; anything beyond
+/// that is refused with [`StoreError::Busy`] at once, so no burst of sign-ins can make memory
+/// or threads grow without bound. Each running hash works in one of at most `parallel` Argon2
+/// memory areas (about 19 MiB each) that are allocated once and reused, so the memory for
+/// hashing is fixed however many sign-ins come (allocating it per hash left most of it with
+/// the allocator: +19 MiB resident per new thread). Cheap to clone; clones share the bound.
 #[derive(Debug, Clone)]
 pub struct HashLimiter {
     running: Arc<Semaphore>,
     admitted: Arc<Semaphore>,
     max_wait: Duration,
+    memory: Arc<std::sync::Mutex<Vec<Vec<Block>>>>,
 }
 
 impl HashLimiter {
@@ -43,6 +46,7 @@ impl HashLimiter {
             running: Arc::new(Semaphore::new(parallel)),
             admitted: Arc::new(Semaphore::new(parallel + queue.max(1))),
             max_wait,
+            memory: Arc::default(),
         }
     }
 
@@ -124,6 +128,25 @@ impl HashPermit {
         .await
         .map_err(|e| StoreError::Task(e.to_string()))
     }
+
+    /// Like [`HashPermit::run`], lending `work` one of the reused Argon2 memory areas.
+    ///
+    /// # Errors
+    /// As [`HashPermit::run`].
+    pub async fn run_with_memory<T: Send + 'static>(
+        self,
+        work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let pool = self.limiter.memory.clone();
+        self.run(move || {
+            let taken = pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let mut memory = taken.unwrap_or_default();
+            let result = work(&mut memory);
+            pool.lock().unwrap_or_else(|p| p.into_inner()).push(memory);
+            result
+        })
+        .await
+    }
 }
 
 /// Checks that `password` is an acceptable new password.
@@ -148,7 +171,10 @@ pub fn check_new_password(password: &str) -> Result<(), StoreError> {
 /// [`StoreError::InvalidPassword`] (see [`check_new_password`]), [`StoreError::Busy`].
 pub async fn hash_password(limiter: &HashLimiter, password: String) -> Result<String, StoreError> {
     check_new_password(&password)?;
-    limiter.run(move || hash_blocking(&password)).await?
+    limiter
+        .try_admit()?
+        .run_with_memory(move |memory| hash_with(&password, memory))
+        .await?
 }
 
 /// Checks `password` against `stored` (a PHC string), taking the same time whether or not
@@ -166,34 +192,96 @@ pub async fn verify_password(
         return Ok(false);
     }
     permit
-        .run(move || {
+        .run_with_memory(move |memory| {
             let known = stored.is_some();
-            let hash = stored.unwrap_or_else(|| dummy_hash().to_owned());
-            let parsed =
-                PasswordHash::new(&hash).map_err(|e| StoreError::PasswordHash(e.to_string()))?;
-            let ok = Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok();
+            let hash = match stored {
+                Some(hash) => hash,
+                None => dummy_hash(memory)?,
+            };
+            let ok = verify_with(password.as_bytes(), &hash, memory)?;
             Ok(known && ok)
         })
         .await?
 }
 
-fn hash_blocking(password: &str) -> Result<String, StoreError> {
+fn hash_error(err: impl std::fmt::Display) -> StoreError {
+    StoreError::PasswordHash(err.to_string())
+}
+
+/// Makes `memory` hold at least the blocks `params` need, and returns them.
+fn blocks_for<'m>(memory: &'m mut Vec<Block>, params: &Params) -> &'m mut [Block] {
+    let needed = params.block_count();
+    if memory.len() < needed {
+        memory.resize(needed, Block::default());
+    }
+    &mut memory[..needed]
+}
+
+/// Checks `password` against the PHC string `stored`, hashing in `memory`; the comparison is
+/// constant-time.
+fn verify_with(password: &[u8], stored: &str, memory: &mut Vec<Block>) -> Result<bool, StoreError> {
+    let parsed = PasswordHash::new(stored).map_err(hash_error)?;
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return Ok(false);
+    };
+    let params = Params::try_from(&parsed).map_err(hash_error)?;
+    let algorithm = Algorithm::try_from(parsed.algorithm).map_err(hash_error)?;
+    let version = parsed
+        .version
+        .map(Version::try_from)
+        .transpose()
+        .map_err(hash_error)?
+        .unwrap_or_default();
+    let mut salt_buf = [0u8; 64];
+    let salt = salt.decode_b64(&mut salt_buf).map_err(hash_error)?;
+    let mut out = [0u8; 64];
+    let out = out
+        .get_mut(..expected.len())
+        .ok_or_else(|| hash_error("hash too long"))?;
+    Argon2::new(algorithm, version, params.clone())
+        .hash_password_into_with_memory(password, salt, out, blocks_for(memory, &params))
+        .map_err(hash_error)?;
+    Ok(Output::new(out).map_err(hash_error)? == expected)
+}
+
+/// Hashes `password` with a fresh salt and the default parameters (Argon2id, m = 19 MiB,
+/// t = 2, p = 1) in `memory`, as a PHC string.
+fn hash_with(password: &str, memory: &mut Vec<Block>) -> Result<String, StoreError> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| StoreError::PasswordHash(e.to_string()))
+    let mut salt_buf = [0u8; 64];
+    let salt_bytes = salt
+        .as_salt()
+        .decode_b64(&mut salt_buf)
+        .map_err(hash_error)?;
+    let params = Params::default();
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password_into_with_memory(
+            password.as_bytes(),
+            salt_bytes,
+            &mut out,
+            blocks_for(memory, &params),
+        )
+        .map_err(hash_error)?;
+    let phc = PasswordHash {
+        algorithm: argon2::ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(hash_error)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(hash_error)?),
+    };
+    Ok(phc.to_string())
 }
 
 /// A hash of a random password, made once per process, for unknown usernames.
-fn dummy_hash() -> &'static str {
+fn dummy_hash(memory: &mut Vec<Block>) -> Result<String, StoreError> {
     static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| {
-        let random = SaltString::generate(&mut OsRng);
-        hash_blocking(random.as_str()).unwrap_or_default()
-    })
+    if let Some(hash) = DUMMY.get() {
+        return Ok(hash.clone());
+    }
+    let random = SaltString::generate(&mut OsRng);
+    let hash = hash_with(random.as_str(), memory)?;
+    Ok(DUMMY.get_or_init(|| hash).clone())
 }
 
 #[cfg(test)]
@@ -220,6 +308,65 @@ mod tests {
             !verify_password(l.try_admit().unwrap(), "wrong horse".into(), Some(hash))
                 .await
                 .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn hashes_are_standard_phc_strings() {
+        use argon2::password_hash::PasswordVerifier;
+        let l = limiter();
+        let hash = hash_password(&l, "correct horse".into()).await.unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        let parsed = PasswordHash::new(&hash).unwrap();
+        assert!(Argon2::default()
+            .verify_password(b"correct horse", &parsed)
+            .is_ok());
+        // And hashes made elsewhere with other parameters verify here.
+        let other = {
+            use argon2::password_hash::PasswordHasher;
+            let params = Params::new(8 * 1024, 3, 1, None).unwrap();
+            Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+                .hash_password(b"old password", &SaltString::generate(&mut OsRng))
+                .unwrap()
+                .to_string()
+        };
+        assert!(verify_password(
+            l.try_admit().unwrap(),
+            "old password".into(),
+            Some(other.clone())
+        )
+        .await
+        .unwrap());
+        assert!(
+            !verify_password(l.try_admit().unwrap(), "old passwore".into(), Some(other))
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn memory_areas_are_reused_not_allocated_per_hash() {
+        let l = HashLimiter::new(2, 64, Duration::from_secs(30));
+        let mut checks = Vec::new();
+        for i in 0..12 {
+            let permit = l.try_admit().unwrap();
+            checks.push(tokio::spawn(verify_password(
+                permit,
+                format!("guess {i}"),
+                None,
+            )));
+        }
+        for check in checks {
+            assert!(!check.await.unwrap().unwrap());
+        }
+        let areas = l.memory.lock().unwrap();
+        assert!(
+            areas.len() <= 2,
+            "{} memory areas for 2 parallel hashes",
+            areas.len()
         );
     }
 
