@@ -20,6 +20,14 @@ const PROBE_BASE: &str = "http://auto-logout.invalid/";
 /// assert_eq!(safe_next("https://evil.example"), None);
 /// ```
 pub fn safe_next(next: &str) -> Option<String> {
+    // What comes out must pass the same checks again unchanged: resolving can turn an
+    // accepted input into something the checks refuse (`/%2E%2E/%2F%2E/` resolves to
+    // `/%2F%2E/`, which decodes to `//./`), and such an output is not followed either.
+    check_next(next).filter(|out| check_next(out).as_deref() == Some(out.as_str()))
+}
+
+/// One pass of [`safe_next`]'s checks and normalisation.
+fn check_next(next: &str) -> Option<String> {
     if next.is_empty() || next.len() > MAX_NEXT_LEN {
         return None;
     }
@@ -160,6 +168,8 @@ mod tests {
         let fits = format!("/{}", "`".repeat(600));
         let once = safe_next(&fits).unwrap();
         assert_eq!(safe_next(&once).as_deref(), Some(once.as_str()));
+        // Also found by fuzzing: dot segments that resolve into an encoded `//`.
+        assert_eq!(safe_next("/%2E%2E/%2F%2E/"), None);
     }
 
     #[test]
