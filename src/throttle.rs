@@ -15,7 +15,10 @@ use std::time::Duration;
 
 /// How long an attempt refused only because of attempts still being checked is told to wait.
 pub const PENDING_WAIT: Duration = Duration::from_secs(2);
-/// An attempt still "being checked" after this long was abandoned (a crash): it stops counting.
+/// An attempt still "being checked" after this long was abandoned (its client went away or the
+/// server stopped mid-check): it counts as a failure from then on, since its password may well
+/// have been checked. (Ignoring it instead would let abandoned attempts push real failures out
+/// of the rows the rule is shown.)
 pub const PENDING_TTL: Duration = Duration::from_secs(30);
 
 /// Another sign-in attempt for the same username or from the same IP.
@@ -127,9 +130,14 @@ fn throttled_until(
     }
     let max = usize::try_from(max).unwrap_or(usize::MAX);
     let start = policy.window_start(now);
+    let pending_since = UnixMillis(
+        now.as_millis()
+            .saturating_sub(i64::try_from(PENDING_TTL.as_millis()).unwrap_or(i64::MAX)),
+    );
+    let abandoned = |a: &Attempt| !a.failed && a.at <= pending_since;
     let mut failures: Vec<UnixMillis> = recent
         .iter()
-        .filter(|a| a.failed && a.at > start)
+        .filter(|a| (a.failed || abandoned(a)) && a.at > start)
         .map(|a| a.at)
         .collect();
     if failures.len() >= max {
@@ -139,10 +147,6 @@ fn throttled_until(
             .saturating_add(policy.window_millis());
         return Some(UnixMillis(frees_at));
     }
-    let pending_since = UnixMillis(
-        now.as_millis()
-            .saturating_sub(i64::try_from(PENDING_TTL.as_millis()).unwrap_or(i64::MAX)),
-    );
     let pending = recent
         .iter()
         .filter(|a| !a.failed && a.at > pending_since)
@@ -336,11 +340,15 @@ mod tests {
     }
 
     #[test]
-    fn abandoned_pending_attempts_stop_counting() {
+    fn abandoned_attempts_count_as_failures() {
+        // Five checks whose clients went away: after 30 s they are failures, with the full wait.
         let stale: Vec<_> = (0..5).map(|_| Attempt::pending(at(0))).collect();
         assert_eq!(
             decide(&policy(), &stale, &[], at(1)),
-            ThrottleDecision::Allow
+            ThrottleDecision::Throttled {
+                scope: ThrottleScope::Username,
+                until: at(15),
+            }
         );
     }
 }

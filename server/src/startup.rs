@@ -78,9 +78,6 @@ impl Application {
             key.clone(),
             HashLimiter::for_this_machine(),
         );
-        if !config.demo_account {
-            retire_demo_password(&users).await?;
-        }
         if users.count().await? == 0 {
             if config.demo_account {
                 users.create(DEMO_USERNAME, DEMO_PASSWORD, false).await?;
@@ -118,6 +115,9 @@ impl Application {
             config.bind_user_agent,
             clock.clone(),
         );
+        if !config.demo_account {
+            retire_demo_password(&users, &gate).await?;
+        }
         let audit = AuditLog::new(db.clone());
         let sign_in = SignInGuard::new(
             users.clone(),
@@ -195,7 +195,7 @@ impl Application {
 /// Without `demo_account`, an account `demo` that still has the published demo password (made
 /// by an earlier version, or by `make dev` on this database) gets a random password instead:
 /// no server answers to a password printed in the README unless asked to.
-async fn retire_demo_password(users: &Users) -> Result<(), StoreError> {
+async fn retire_demo_password(users: &Users, gate: &SessionGate) -> Result<(), StoreError> {
     if !matches!(
         users.check(DEMO_USERNAME, DEMO_PASSWORD).await?,
         auto_logout::server::users::PasswordCheck::Correct(_)
@@ -204,9 +204,17 @@ async fn retire_demo_password(users: &Users) -> Result<(), StoreError> {
     }
     let mut random = [0u8; 24];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut random);
-    users
+    let demo = users
         .set_password(DEMO_USERNAME, &hex::encode(random))
         .await?;
+    // A password change ends the account's sessions (SPEC §6), audited `revoked`.
+    gate.revoke_all_except(
+        demo.id,
+        None,
+        demo.id,
+        &auto_logout::server::ClientInfo::default(),
+    )
+    .await?;
     tracing::warn!(
         "the account `{DEMO_USERNAME}` had the published demo password; it now has a random \
          one (set one with `server user passwd {DEMO_USERNAME}`, or start with \

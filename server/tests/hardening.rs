@@ -62,6 +62,11 @@ async fn the_demo_password_is_retired_without_demo_account(db: TestDb) {
         },
     )
     .await;
+    let (_, cookie) = {
+        let client = browser();
+        let res = demo.sign_in(&client, "demo", "auto-logout-demo", "").await;
+        (client, session_cookie(&res).expect("the demo signs in"))
+    };
     let db = demo.stop().await;
     let production = spawn_app_with(
         db,
@@ -78,6 +83,11 @@ async fn the_demo_password_is_retired_without_demo_account(db: TestDb) {
         location(&res).starts_with("/sign-in?error=1"),
         "the published password no longer works"
     );
+    // And the session made with it has ended, audited.
+    let row = production
+        .session_row(&auto_logout::server::secret::hash_secret(&cookie))
+        .await;
+    assert_eq!(row.end_reason.as_deref(), Some("revoked"));
 }
 
 async fn session_data_holds_no_password_hash(db: TestDb) {

@@ -64,7 +64,11 @@ async fn failures_throttle_the_username_even_with_the_right_password(db: TestDb)
     let throttled = app.audit_events(Some(AuditEvent::LoginThrottled)).await;
     assert_eq!(throttled.len(), 1);
     assert_eq!(throttled[0].username.as_deref(), Some("alice"));
-    assert!(throttled[0].detail.as_deref().unwrap().contains("username"));
+    assert!(throttled[0]
+        .detail
+        .as_deref()
+        .unwrap()
+        .contains("for this username"));
     // Refused attempts do not count: 5 failures stay 5.
     let failed = app.audit_events(Some(AuditEvent::LoginFailed)).await;
     assert_eq!(failed.len(), 5);
@@ -296,6 +300,11 @@ async fn simultaneous_correct_sign_ins_wait_seconds_not_the_window(db: TestDb) {
             // Attempts still being checked make the rest wait briefly, never the window.
             (429, Some(wait)) => {
                 assert!(wait <= 2, "told to wait {wait} s");
+                told_to_wait += 1;
+            }
+            // On a slow machine some may find the password checks' queue full.
+            (503, Some(wait)) => {
+                assert!(wait <= 3, "told to wait {wait} s");
                 told_to_wait += 1;
             }
             other => panic!("unexpected answer {other:?}"),

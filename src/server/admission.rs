@@ -218,7 +218,7 @@ impl SignInGuard {
                 ip: client.ip.clone(),
                 user_agent: client.user_agent.clone(),
                 detail: Some(format!(
-                    "too many failed sign-ins for this {}; next attempt allowed in {retry_after_secs} s",
+                    "too many recent sign-in attempts for this {}; next attempt allowed in {retry_after_secs} s",
                     scope.as_str()
                 )),
                 ..NewAuditEntry::new(AuditEvent::LoginThrottled, now)

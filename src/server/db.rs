@@ -30,7 +30,8 @@ impl Database {
     /// Connects to `url` (`sqlite://…` or `postgres://…`).
     ///
     /// SQLite connections use WAL journaling, a 5 s busy timeout and foreign keys, so concurrent
-    /// requests wait for each other instead of failing with "database is locked".
+    /// requests wait for each other instead of failing with "database is locked". PostgreSQL
+    /// connections wait at most 5 s for a lock and 30 s for a statement.
     ///
     /// # Errors
     /// [`StoreError::UnsupportedUrl`] for another scheme, [`StoreError::Database`] when the
@@ -59,6 +60,12 @@ impl Database {
                              PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
                         )
                         .await?;
+                    } else {
+                        // Bounded work per request: no statement waits on a lock for more
+                        // than 5 s or runs for more than 30 s (it fails, and the request
+                        // answers 503, instead of hanging).
+                        conn.execute("SET lock_timeout = '5s'; SET statement_timeout = '30s';")
+                            .await?;
                     }
                     Ok(())
                 })

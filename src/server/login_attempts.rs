@@ -89,8 +89,9 @@ impl LoginAttempts {
 
     /// The newest attempts after `since` for these keys other than attempt `except`: at most
     /// twice `user_limit` for the username and twice `ip_limit` for the IP. That is enough for
-    /// the rule: with fewer rows than that it sees them all, and with that many the limit is
-    /// reached either way.
+    /// the rule: with fewer rows than that it sees them all, and every row it is shown counts
+    /// (a failure, a check under way, or an abandoned check, which counts as a failure), so
+    /// with that many the limit is reached either way.
     pub async fn recent(
         &self,
         keys: &AttemptKeys,

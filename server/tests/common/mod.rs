@@ -43,12 +43,16 @@ impl TestDb {
     }
 
     /// A new, empty PostgreSQL database, or `None` when `TEST_POSTGRES_URL` is unset.
+    /// The first call in a test process drops the databases of test processes that have
+    /// ended, so that they do not pile up (hundreds of them made PostgreSQL's checkpoints
+    /// take minutes and stall commits for tens of seconds).
     pub async fn postgres() -> Option<Self> {
         let admin_url = std::env::var("TEST_POSTGRES_URL").ok()?;
         let name = format!("auto_logout_test_{}", rand_suffix());
         let admin = Database::connect(&admin_url)
             .await
             .expect("connect to TEST_POSTGRES_URL");
+        drop_databases_of_ended_runs(&admin).await;
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(admin.pool())
             .await
@@ -60,6 +64,34 @@ impl TestDb {
             url: url.to_string(),
             _dir: None,
         })
+    }
+}
+
+/// Drops `auto_logout_test_<pid>_…` databases whose process is gone (once per process).
+async fn drop_databases_of_ended_runs(admin: &Database) {
+    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if DONE.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    use sqlx::Row;
+    let Ok(rows) =
+        sqlx::query("SELECT datname FROM pg_database WHERE datname LIKE 'auto_logout_test_%'")
+            .fetch_all(admin.pool())
+            .await
+    else {
+        return;
+    };
+    for row in rows {
+        let Ok(name) = row.try_get::<String, _>("datname") else {
+            continue;
+        };
+        let pid = name.split('_').nth(3).unwrap_or_default();
+        let ended = !pid.is_empty() && !std::path::Path::new(&format!("/proc/{pid}")).exists();
+        if ended && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(admin.pool())
+                .await;
+        }
     }
 }
 
