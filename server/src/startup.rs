@@ -196,10 +196,14 @@ impl Application {
 /// by an earlier version, or by `make dev` on this database) gets a random password instead:
 /// no server answers to a password printed in the README unless asked to.
 async fn retire_demo_password(users: &Users, gate: &SessionGate) -> Result<(), StoreError> {
-    if !matches!(
-        users.check(DEMO_USERNAME, DEMO_PASSWORD).await?,
-        auto_logout::server::users::PasswordCheck::Correct(_)
-    ) {
+    // Only an existing `demo` is worth a password check (an unknown name would still cost a
+    // full hash against the dummy, at every start).
+    if users.find_by_username(DEMO_USERNAME).await?.is_none()
+        || !matches!(
+            users.check(DEMO_USERNAME, DEMO_PASSWORD).await?,
+            auto_logout::server::users::PasswordCheck::Correct(_)
+        )
+    {
         return Ok(());
     }
     let mut random = [0u8; 24];

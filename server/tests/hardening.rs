@@ -21,14 +21,7 @@ db_tests!(
 );
 
 async fn an_empty_user_table_stays_empty_without_demo_account(db: TestDb) {
-    let app = spawn_app_with(
-        db,
-        Spawn {
-            second_instance: true,
-            ..Spawn::default()
-        },
-    )
-    .await;
+    let app = spawn_joining(db, &[]).await;
     assert_eq!(app.state.users.count().await.unwrap(), 0);
     let res = app
         .sign_in(&browser(), "demo", "auto-logout-demo", "")
@@ -37,15 +30,7 @@ async fn an_empty_user_table_stays_empty_without_demo_account(db: TestDb) {
 }
 
 async fn demo_account_creates_the_demo_user(db: TestDb) {
-    let app = spawn_app_with(
-        db,
-        Spawn {
-            second_instance: true,
-            env: vec![("AUTO_LOGOUT_DEMO_ACCOUNT", "true".into())],
-            ..Spawn::default()
-        },
-    )
-    .await;
+    let app = spawn_joining(db, &[("AUTO_LOGOUT_DEMO_ACCOUNT", "true")]).await;
     let res = app
         .sign_in(&browser(), "demo", "auto-logout-demo", "")
         .await;
@@ -53,29 +38,14 @@ async fn demo_account_creates_the_demo_user(db: TestDb) {
 }
 
 async fn the_demo_password_is_retired_without_demo_account(db: TestDb) {
-    let demo = spawn_app_with(
-        db,
-        Spawn {
-            second_instance: true,
-            env: vec![("AUTO_LOGOUT_DEMO_ACCOUNT", "true".into())],
-            ..Spawn::default()
-        },
-    )
-    .await;
+    let demo = spawn_joining(db, &[("AUTO_LOGOUT_DEMO_ACCOUNT", "true")]).await;
     let (_, cookie) = {
         let client = browser();
         let res = demo.sign_in(&client, "demo", "auto-logout-demo", "").await;
         (client, session_cookie(&res).expect("the demo signs in"))
     };
     let db = demo.stop().await;
-    let production = spawn_app_with(
-        db,
-        Spawn {
-            second_instance: true,
-            ..Spawn::default()
-        },
-    )
-    .await;
+    let production = spawn_joining(db, &[]).await;
     let res = production
         .sign_in(&browser(), "demo", "auto-logout-demo", "")
         .await;
@@ -294,31 +264,12 @@ async fn two_instances_hold_the_session_limit_together(db: TestDb) {
     ];
     let second = db.share();
     let a = spawn_app_env(db, &env).await;
-    let b = spawn_app_with(
-        second,
-        Spawn {
-            env: env.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
-            second_instance: true,
-            ..Spawn::default()
-        },
-    )
-    .await;
+    let b = spawn_joining(second, &env).await;
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..8 {
-        let (url, origin) = if i % 2 == 0 {
-            (a.url("/sign-in"), a.address.clone())
-        } else {
-            (b.url("/sign-in"), b.address.clone())
-        };
+        let address = if i % 2 == 0 { &a.address } else { &b.address }.clone();
         tasks.spawn(async move {
-            let res = browser()
-                .post(url)
-                .header("origin", origin)
-                .form(&[("username", "alice"), ("password", PASSWORD)])
-                .send()
-                .await
-                .unwrap();
-            location(&res)
+            location(&sign_in_to(&address, &browser(), "alice", PASSWORD, "").await)
         });
     }
     let mut admitted = 0;
@@ -361,14 +312,7 @@ async fn a_restart_keeps_sessions_signed_in(db: TestDb) {
     let res = app.sign_in(&browser(), "alice", PASSWORD, "").await;
     let id = session_cookie(&res).unwrap();
     let db = app.stop().await;
-    let restarted = spawn_app_with(
-        db,
-        Spawn {
-            second_instance: true,
-            ..Spawn::default()
-        },
-    )
-    .await;
+    let restarted = spawn_joining(db, &[]).await;
     let res = browser()
         .get(restarted.url("/home"))
         .header("cookie", format!("auto_logout_session={id}"))

@@ -216,14 +216,7 @@ async fn unknown_usernames_are_never_stored(db: TestDb) {
 async fn two_instances_throttle_together(db: TestDb) {
     let second_db = db.share();
     let a = spawn_app(db).await;
-    let b = spawn_app_with(
-        second_db,
-        Spawn {
-            second_instance: true,
-            ..Spawn::default()
-        },
-    )
-    .await;
+    let b = spawn_joining(second_db, &[]).await;
     for instance in [&a, &b, &a, &b, &a] {
         assert_eq!(fail(instance, &browser(), "alice").await.status(), 303);
     }
@@ -244,19 +237,10 @@ async fn two_instances_throttle_together(db: TestDb) {
 async fn fresh_username_race(a: &TestApp, b: &TestApp) -> usize {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..20 {
-        let (url, origin) = if i % 2 == 0 {
-            (a.url("/sign-in"), a.address.clone())
-        } else {
-            (b.url("/sign-in"), b.address.clone())
-        };
+        let address = if i % 2 == 0 { &a.address } else { &b.address }.clone();
         tasks.spawn(async move {
-            browser()
-                .post(url)
-                .header("origin", origin)
-                .form(&[("username", "mallory"), ("password", "guess")])
-                .send()
+            sign_in_to(&address, &browser(), "mallory", "guess", "")
                 .await
-                .unwrap()
                 .status()
                 .as_u16()
         });
@@ -276,15 +260,9 @@ async fn simultaneous_correct_sign_ins_wait_seconds_not_the_window(db: TestDb) {
     let app = spawn_app(db).await;
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..12 {
-        let (url, origin) = (app.url("/sign-in"), app.address.clone());
+        let address = app.address.clone();
         tasks.spawn(async move {
-            let res = browser()
-                .post(url)
-                .header("origin", origin)
-                .form(&[("username", "alice"), ("password", PASSWORD)])
-                .send()
-                .await
-                .unwrap();
+            let res = sign_in_to(&address, &browser(), "alice", PASSWORD, "").await;
             let retry = res
                 .headers()
                 .get("retry-after")

@@ -35,6 +35,22 @@ pub struct RecentAttempts {
     pub ip: Vec<Attempt>,
 }
 
+/// Which count an attempt is looked up by.
+#[derive(Debug, Clone, Copy)]
+enum KeyColumn {
+    User,
+    Ip,
+}
+
+impl KeyColumn {
+    const fn name(self) -> &'static str {
+        match self {
+            KeyColumn::User => "user_key",
+            KeyColumn::Ip => "ip_key",
+        }
+    }
+}
+
 /// The `login_attempts` table.
 #[derive(Debug, Clone)]
 pub struct LoginAttempts {
@@ -100,44 +116,49 @@ impl LoginAttempts {
         user_limit: u32,
         ip_limit: u32,
     ) -> Result<RecentAttempts, StoreError> {
-        let attempts = |rows: Vec<sqlx::any::AnyRow>| -> Result<Vec<Attempt>, sqlx::Error> {
-            rows.iter()
-                .map(|r| {
-                    Ok(Attempt {
-                        at: UnixMillis(r.try_get("at")?),
-                        failed: r.try_get::<i64, _>("failed")? != 0,
-                    })
+        Ok(RecentAttempts {
+            user: self
+                .newest(KeyColumn::User, &keys.user, since, except, user_limit)
+                .await?,
+            ip: self
+                .newest(KeyColumn::Ip, &keys.ip, since, except, ip_limit)
+                .await?,
+        })
+    }
+
+    /// The newest `2 * limit` attempts after `since` under `key` in `column`, other than
+    /// attempt `except`; none when `limit` is 0 (that count is off).
+    async fn newest(
+        &self,
+        column: KeyColumn,
+        key: &str,
+        since: UnixMillis,
+        except: i64,
+        limit: u32,
+    ) -> Result<Vec<Attempt>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(&format!(
+            "SELECT at, failed FROM login_attempts \
+             WHERE {} = $1 AND at > $2 AND id <> $3 ORDER BY at DESC LIMIT $4",
+            column.name()
+        ))
+        .bind(key)
+        .bind(since.as_millis())
+        .bind(except)
+        .bind(2 * i64::from(limit))
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Attempt {
+                    at: UnixMillis(r.try_get("at")?),
+                    failed: r.try_get::<i64, _>("failed")? != 0,
                 })
-                .collect()
-        };
-        let mut recent = RecentAttempts::default();
-        if user_limit > 0 {
-            let rows = sqlx::query(
-                "SELECT at, failed FROM login_attempts \
-                 WHERE user_key = $1 AND at > $2 AND id <> $3 ORDER BY at DESC LIMIT $4",
-            )
-            .bind(&keys.user)
-            .bind(since.as_millis())
-            .bind(except)
-            .bind(2 * i64::from(user_limit))
-            .fetch_all(self.db.pool())
-            .await?;
-            recent.user = attempts(rows)?;
-        }
-        if ip_limit > 0 {
-            let rows = sqlx::query(
-                "SELECT at, failed FROM login_attempts \
-                 WHERE ip_key = $1 AND at > $2 AND id <> $3 ORDER BY at DESC LIMIT $4",
-            )
-            .bind(&keys.ip)
-            .bind(since.as_millis())
-            .bind(except)
-            .bind(2 * i64::from(ip_limit))
-            .fetch_all(self.db.pool())
-            .await?;
-            recent.ip = attempts(rows)?;
-        }
-        Ok(recent)
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
     }
 
     /// Marks attempt `id` as a failure: its password was wrong.

@@ -148,6 +148,43 @@ pub async fn spawn_app_env(db: TestDb, env: &[(&'static str, &str)]) -> TestApp 
     .await
 }
 
+/// A server on a database that is already set up (another instance's, a restart's, or one
+/// that must stay without accounts): no `alice` is created. `env` as in [`spawn_app_env`].
+pub async fn spawn_joining(db: TestDb, env: &[(&'static str, &str)]) -> TestApp {
+    spawn_app_with(
+        db,
+        Spawn {
+            env: env.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
+            second_instance: true,
+            ..Spawn::default()
+        },
+    )
+    .await
+}
+
+/// Posts the sign-in form to the server at `address` as a same-origin browser would (for
+/// spawned tasks, which cannot borrow a [`TestApp`]).
+pub async fn sign_in_to(
+    address: &str,
+    client: &Client,
+    username: &str,
+    password: &str,
+    next: &str,
+) -> Response {
+    client
+        .post(format!("{address}/sign-in"))
+        .header("origin", address)
+        .header("sec-fetch-site", "same-origin")
+        .form(&[
+            ("username", username),
+            ("password", password),
+            ("next", next),
+        ])
+        .send()
+        .await
+        .expect("sign-in request")
+}
+
 /// Like [`spawn_app`], with settings.
 pub async fn spawn_app_with(db: TestDb, spawn: Spawn) -> TestApp {
     let mut env: Vec<(&'static str, String)> = vec![
@@ -239,18 +276,7 @@ impl TestApp {
         password: &str,
         next: &str,
     ) -> Response {
-        client
-            .post(self.url("/sign-in"))
-            .header("origin", &self.address)
-            .header("sec-fetch-site", "same-origin")
-            .form(&[
-                ("username", username),
-                ("password", password),
-                ("next", next),
-            ])
-            .send()
-            .await
-            .expect("sign-in request")
+        sign_in_to(&self.address, client, username, password, next).await
     }
 
     /// Creates another account with [`PASSWORD`].
