@@ -42,6 +42,38 @@ fn failure_target(error: &str, next: Option<&str>) -> String {
     format!("/sign-in?{}", query.finish())
 }
 
+/// The longest a refusal page may take to render.
+const REFUSAL_RENDER_LIMIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The sign-in form in plain HTML with the refusal message (the fallback of `refusal_page`).
+fn plain_refusal_page(error: &str, next: Option<&str>, retry_after_secs: u64) -> Response {
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let message =
+        app::pages::sign_in::refusal_message(error, Some(retry_after_secs)).unwrap_or_default();
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Sign in - auto-logout</title><link rel=\"stylesheet\" href=\"/pkg/auto-logout.css\">\
+         </head><body><main><section class=\"card narrow\"><h1>Sign in</h1>\
+         <p class=\"error\" role=\"alert\" data-testid=\"sign-in-error\">{}</p>\
+         <form method=\"post\" action=\"/sign-in\">\
+         <input type=\"hidden\" name=\"next\" value=\"{}\">\
+         <label>Username <input name=\"username\" autocomplete=\"username\" required maxlength=\"64\"></label>\
+         <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required maxlength=\"1024\"></label>\
+         <label class=\"check\"><input type=\"checkbox\" name=\"remember\" value=\"true\"> Remember me</label>\
+         <button type=\"submit\" data-testid=\"sign-in-submit\">Sign in</button>\
+         </form></section></main></body></html>",
+        escape(&message),
+        escape(next.unwrap_or_default()),
+    );
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+}
+
 /// The sign-in page saying how long to wait, with `status` and `Retry-After`: what a browser
 /// without WebAssembly shows for a throttled (429) or turned-away (503) attempt.
 async fn refusal_page(
@@ -62,7 +94,14 @@ async fn refusal_page(
         let options = state.leptos_options.clone();
         move || app::shell(options.clone())
     });
-    let mut res = render(page_request).await;
+    // Bounded: a render that does not finish in time gives way to the same form in plain HTML.
+    let mut res = match tokio::time::timeout(REFUSAL_RENDER_LIMIT, render(page_request)).await {
+        Ok(res) => res,
+        Err(_) => {
+            tracing::warn!("the sign-in page did not render in time; sent the plain form");
+            plain_refusal_page(error, next, retry_after_secs)
+        }
+    };
     *res.status_mut() = status;
     res.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
