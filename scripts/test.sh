@@ -46,9 +46,13 @@ run cargo test -p app --features ssr
 step "server unit and integration tests"
 run cargo test -p server --tests
 
+step "the example axum + axum-login application (engine layer outside Leptos)"
+run cargo test -p auto-logout-example
+
 # One line with the totals of all runners (cargo's "test result" lines and Playwright's).
 sum() { awk '{ s += $1 } END { print s + 0 }'; }
 passed=$(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed.*/\1/p; s/^ *\([0-9]*\) passed (.*/\1/p' "$log" | sum)
-failed=$(sed -n 's/^test result: [a-zA-Z]*\. [0-9]* passed; \([0-9]*\) failed.*/\1/p' "$log" | sum)
+failed=$(sed -n 's/^test result: [a-zA-Z]*\. [0-9]* passed; \([0-9]*\) failed.*/\1/p; s/^ *\([0-9]*\) failed$/\1/p' "$log" | sum)
+skipped=$(sed -n 's/^test result: [a-zA-Z]*\. [0-9]* passed; [0-9]* failed; \([0-9]*\) ignored.*/\1/p; s/^ *\([0-9]*\) skipped$/\1/p' "$log" | sum)
 echo
-echo "total: $passed passed, $failed failed"
+echo "total: $passed passed, $failed failed, $skipped skipped"

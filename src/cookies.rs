@@ -11,6 +11,23 @@ pub const FLASH_COOKIE: &str = "auto_logout_flash";
 /// The flash value after a sign-out.
 pub const FLASH_SIGNED_OUT: &str = "signed_out";
 
+/// The longest lifetime browsers keep a cookie (RFC 6265bis caps `Max-Age` at 400 days).
+pub const BROWSER_COOKIE_MAX: std::time::Duration = std::time::Duration::from_secs(400 * 86_400);
+
+/// How long a "Remember me" session cookie lives after a sign-in at `now`: as long as the
+/// remembered session's absolute limit (`None`: no absolute limit), and never past what
+/// browsers keep. The idle limit is the server's to enforce.
+pub fn remember_cookie_expiry(
+    now: crate::UnixMillis,
+    absolute: Option<std::time::Duration>,
+) -> time::OffsetDateTime {
+    let lifetime = absolute.map_or(BROWSER_COOKIE_MAX, |d| d.min(BROWSER_COOKIE_MAX));
+    let lifetime_ms = i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX);
+    let until_ms = now.as_millis().saturating_add(lifetime_ms);
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(until_ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
 /// How cookies are sent on this server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CookiePolicy {
@@ -74,6 +91,16 @@ mod tests {
         assert!(secure
             .flash_removal()
             .contains("Max-Age=0; HttpOnly; SameSite=Lax; Secure"));
+    }
+
+    #[test]
+    fn remembered_cookies_last_the_absolute_limit_at_most_400_days() {
+        let now = crate::UnixMillis(1_700_000_000_000);
+        let day = std::time::Duration::from_secs(86_400);
+        let at = |d| remember_cookie_expiry(now, d).unix_timestamp();
+        assert_eq!(at(Some(30 * day)), 1_700_000_000 + 30 * 86_400);
+        assert_eq!(at(Some(1000 * day)), 1_700_000_000 + 400 * 86_400);
+        assert_eq!(at(None), 1_700_000_000 + 400 * 86_400, "no absolute limit");
     }
 
     #[test]

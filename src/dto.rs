@@ -36,11 +36,10 @@ pub enum CountdownState {
         /// Milliseconds until the absolute limit (None: disabled).
         session_ms: Option<i64>,
     },
-    /// The session has ended; `reason` is the sign-in page's `reason` value
-    /// (`idle`, `expired`, `revoked`, `logout`, ...).
+    /// The session has ended.
     Ended {
-        /// Why.
-        reason: String,
+        /// Why, as the sign-in page is told.
+        reason: crate::SignInReason,
     },
     /// Nobody is signed in.
     SignedOut,
@@ -93,8 +92,8 @@ pub struct DeviceSession {
     pub id: String,
     /// Whether this is the session making the request ("this device").
     pub current: bool,
-    /// `browser` or `api`.
-    pub kind: String,
+    /// A browser or an API client.
+    pub kind: crate::event::SessionKind,
     /// Sign-in time, ms since the epoch.
     pub created_at: i64,
     /// Last activity, ms since the epoch.

@@ -115,14 +115,15 @@ impl EndReason {
         self.audit_event().as_str()
     }
 
-    /// The `reason` query value the sign-in page understands (`idle`, `expired`, `revoked`, ...).
-    pub const fn sign_in_reason(self) -> &'static str {
+    /// What the sign-in page is told about this ending.
+    pub const fn sign_in_reason(self) -> crate::SignInReason {
+        use crate::SignInReason;
         match self {
-            EndReason::Logout => "logout",
-            EndReason::IdleTimeout => "idle",
-            EndReason::AbsoluteTimeout => "expired",
-            EndReason::Revoked | EndReason::SessionLimit => "revoked",
-            EndReason::Suspended => "suspended",
+            EndReason::Logout => SignInReason::Logout,
+            EndReason::IdleTimeout => SignInReason::Idle,
+            EndReason::AbsoluteTimeout => SignInReason::Expired,
+            EndReason::Revoked | EndReason::SessionLimit => SignInReason::Revoked,
+            EndReason::Suspended => SignInReason::Suspended,
         }
     }
 }
@@ -150,6 +151,37 @@ impl fmt::Display for EndReason {
     }
 }
 
+/// What kind of client holds a session: a browser with a cookie, or an API client with a
+/// bearer token. Stored in the session row as [`SessionKind::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionKind {
+    /// A browser session (cookie).
+    #[default]
+    Browser,
+    /// An API client's session (bearer token or JWT).
+    Api,
+}
+
+impl SessionKind {
+    /// The stored and wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SessionKind::Browser => "browser",
+            SessionKind::Api => "api",
+        }
+    }
+
+    /// The kind stored as `name`; anything unknown is a browser session (the only kind that
+    /// existed before kinds were stored).
+    pub fn from_stored(name: &str) -> SessionKind {
+        match name {
+            "api" => SessionKind::Api,
+            _ => SessionKind::Browser,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +199,13 @@ mod tests {
             assert_eq!(EndReason::from_stored(reason.as_str()), Some(reason));
         }
         assert_eq!(EndReason::from_stored("nap"), None);
+    }
+
+    #[test]
+    fn session_kinds_round_trip() {
+        for kind in [SessionKind::Browser, SessionKind::Api] {
+            assert_eq!(SessionKind::from_stored(kind.as_str()), kind);
+        }
     }
 
     #[test]

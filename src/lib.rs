@@ -7,8 +7,10 @@
 //! - [`event`]: why a session ended and the audit events we record.
 //! - [`redirect`]: which `next` targets are safe to send a browser to.
 //! - [`session_limit`]: which sessions a sign-in ends, or whether it is refused, at the limit.
+//! - [`sign_in_query`]: why the sign-in page is shown (`reason`, `error`).
 //! - [`throttle`]: when failed sign-ins make further attempts wait.
 //! - [`dto`]: the data that the server and the browser exchange.
+//! - [`api_error`]: the API's error codes and the JSON shape of its errors.
 //! - [`cookies`]: the cookies' names and attributes.
 //! - [`clock`]: the one notion of time ([`UnixMillis`]) every rule is given.
 //!
@@ -16,6 +18,7 @@
 //! the axum-login backend, the tower-sessions store and the audit log. Without it, the crate
 //! is free of I/O and builds for `wasm32-unknown-unknown`.
 
+pub mod api_error;
 pub mod clock;
 pub mod cookies;
 pub mod dto;
@@ -23,6 +26,7 @@ pub mod event;
 pub mod policy;
 pub mod redirect;
 pub mod session_limit;
+pub mod sign_in_query;
 pub mod throttle;
 
 #[cfg(feature = "server")]
@@ -30,6 +34,7 @@ pub mod server;
 
 pub use clock::UnixMillis;
 pub use dto::{CountdownState, DeviceSession, PublicSettings, SessionStatus, UserView};
-pub use event::{AuditEvent, EndReason};
+pub use event::{AuditEvent, EndReason, SessionKind};
 pub use policy::{Deadlines, SessionTimes, TimeoutPolicy};
 pub use redirect::safe_next;
+pub use sign_in_query::{SignInError, SignInReason};

@@ -69,16 +69,17 @@ fn check_next(next: &str) -> Option<String> {
 /// # Examples
 /// ```
 /// use auto_logout::redirect::sign_in_url;
-/// assert_eq!(sign_in_url("/home?a=1", Some("idle")), "/sign-in?next=%2Fhome%3Fa%3D1&reason=idle");
+/// use auto_logout::SignInReason;
+/// assert_eq!(sign_in_url("/home?a=1", Some(SignInReason::Idle)), "/sign-in?next=%2Fhome%3Fa%3D1&reason=idle");
 /// assert_eq!(sign_in_url("//evil.example", None), "/sign-in");
 /// ```
-pub fn sign_in_url(next: &str, reason: Option<&str>) -> String {
+pub fn sign_in_url(next: &str, reason: Option<crate::SignInReason>) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     if let Some(next) = safe_next(next) {
         query.append_pair("next", &next);
     }
     if let Some(reason) = reason {
-        query.append_pair("reason", reason);
+        query.append_pair("reason", reason.as_str());
     }
     let query = query.finish();
     if query.is_empty() {

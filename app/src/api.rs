@@ -59,7 +59,7 @@ fn countdown_of(parts: &axum::http::request::Parts) -> auto_logout::CountdownSta
         active.countdown()
     } else if let Some(ended) = parts.extensions.get::<SessionEnded>() {
         CountdownState::Ended {
-            reason: ended.0.sign_in_reason().to_owned(),
+            reason: ended.0.sign_in_reason(),
         }
     } else {
         CountdownState::SignedOut

@@ -3,7 +3,7 @@
 
 use axum::http::{header, HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use server::web::enforce::{session_cookie_of, SessionCookie};
+use auto_logout::server::layer::cookie::{session_cookie_of, SessionCookie};
 
 fuzz_target!(|data: &[u8]| {
     let mut headers = HeaderMap::new();

@@ -3,7 +3,7 @@
 
 use axum::http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use server::web::client::client_ip;
+use auto_logout::server::layer::client::client_ip;
 use std::net::IpAddr;
 
 fuzz_target!(|data: &[u8]| {

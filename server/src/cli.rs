@@ -6,7 +6,8 @@ use crate::{
     startup::{open_database, Application, StartError},
 };
 use auto_logout::server::{
-    keys::SERVER_KEY, HashLimiter, SecretKey, SharedClock, StoreError, SystemClock, Users,
+    keys::SERVER_KEY, HashLimiter, SecretKey, SessionGate, Sessions, SharedClock, StoreError,
+    SystemClock, Users,
 };
 use clap::{Parser, Subcommand};
 use std::{
@@ -144,7 +145,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 UserCommand::Passwd { name } => {
                     let password = read_password()?;
                     let user = users.set_password(&name, &password).await?;
-                    let ended = end_all_sessions(&db, &user, clock.now()).await?;
+                    let gate = SessionGate::new(
+                        Sessions::new(db.clone()),
+                        config.limits(),
+                        config.bind_user_agent,
+                        clock.clone(),
+                    );
+                    let ended = gate.password_changed(user.id).await?;
                     println!("password changed for {name}; {ended} session(s) signed out");
                 }
                 UserCommand::List => {
@@ -160,30 +167,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
     }
     Ok(())
-}
-
-/// Ends every live session of `user` (audit `revoked`, actor = the user): a new password
-/// signs out everywhere it was known.
-async fn end_all_sessions(
-    db: &auto_logout::server::Database,
-    user: &auto_logout::server::User,
-    now: auto_logout::UnixMillis,
-) -> Result<usize, StoreError> {
-    let sessions = auto_logout::server::Sessions::new(db.clone());
-    let mut ended = 0;
-    for row in sessions.active_for_user(user.id).await? {
-        let ending = auto_logout::server::sessions::Ending {
-            reason: auto_logout::EndReason::Revoked,
-            at: now,
-            actor_id: Some(user.id),
-            detail: Some("password changed".into()),
-            client: auto_logout::server::ClientInfo::default(),
-        };
-        if sessions.end(&row.id_hash, ending).await? {
-            ended += 1;
-        }
-    }
-    Ok(ended)
 }
 
 async fn shutdown_signal() {

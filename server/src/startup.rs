@@ -3,12 +3,14 @@
 use crate::{
     config::Config,
     state::AppState,
-    web::{api, auth_routes, client, csrf, devices, enforce, error, guard, hosts, slash},
+    web::{auth_routes, csrf, devices, error, guard, hosts, slash},
 };
 use app::{shell, App};
 use auto_logout::server::{
-    keys::SERVER_KEY, AuditLog, Backend, Database, HashLimiter, LoginAttempts, SecretKey,
-    SessionGate, Sessions, SharedClock, SignInGuard, SqlSessionStore, StoreError, Users,
+    keys::SERVER_KEY,
+    layer::{status, PassiveRule, SessionLayer},
+    AuditLog, Backend, Database, HashLimiter, LoginAttempts, SecretKey, SessionGate, Sessions,
+    SharedClock, SignInGuard, SqlSessionStore, StoreError, Users,
 };
 use axum::{
     middleware,
@@ -212,13 +214,7 @@ async fn retire_demo_password(users: &Users, gate: &SessionGate) -> Result<(), S
         .set_password(DEMO_USERNAME, &hex::encode(random))
         .await?;
     // A password change ends the account's sessions (SPEC §6), audited `revoked`.
-    gate.revoke_all_except(
-        demo.id,
-        None,
-        demo.id,
-        &auto_logout::server::ClientInfo::default(),
-    )
-    .await?;
+    gate.password_changed(demo.id).await?;
     tracing::warn!(
         "the account `{DEMO_USERNAME}` had the published demo password; it now has a random \
          one (set one with `server user passwd {DEMO_USERNAME}`, or start with \
@@ -250,6 +246,36 @@ pub fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'stat
     }
 }
 
+/// `GET` here reads the caller's session status (SPEC §7).
+pub const STATUS_PATH: &str = "/api/v1/session";
+
+/// The requests that never count as activity (SPEC §6): the status reads (the JSON endpoint
+/// and the countdown's server functions, whose paths come from the functions themselves),
+/// static assets and the health check.
+pub fn passive_rule() -> PassiveRule {
+    use leptos::server_fn::ServerFn;
+    PassiveRule::new()
+        .read(STATUS_PATH)
+        .path(<app::api::CountdownState as ServerFn>::PATH)
+        .path(<app::api::PublicSettings as ServerFn>::PATH)
+        .prefix("/pkg/")
+        .path("/favicon.ico")
+        .path("/robots.txt")
+        .path("/healthz")
+}
+
+/// The engine's session layer as this server configures it: its cookie, passive requests,
+/// trusted proxies, the JSON API under `/api/v1/` and the server functions under `/api/`.
+fn enforcement_layer(state: &AppState) -> SessionLayer {
+    SessionLayer::new(state.gate.clone())
+        .cookies(state.config.cookies())
+        .passive(passive_rule())
+        .trusted_proxies(state.config.trusted_proxies.clone())
+        .json_api("/api/v1/")
+        .actions("/api/")
+        .ended_message(state.config.message.clone())
+}
+
 /// The complete router: pages, form endpoints, health, with the session and security layers.
 pub fn router(state: AppState) -> Router {
     let store = SqlSessionStore::new(state.db.clone(), state.clock.clone()).with_session_limit(
@@ -266,7 +292,6 @@ pub fn router(state: AppState) -> Router {
         .with_expiry(Expiry::OnSessionEnd);
     let backend = Backend::new(state.users.clone());
     let auth_layer = AuthManagerLayerBuilder::new(backend, session_layer).build();
-    let trusted = Arc::new(state.config.trusted_proxies.clone());
 
     let routes = generate_route_list(App);
     let leptos_options: LeptosOptions = state.leptos_options.clone();
@@ -274,8 +299,8 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-in", post(auth_routes::sign_in))
         .route("/logout", post(auth_routes::logout))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/api/v1/session", get(api::session_status))
-        .route("/api/v1/session/extend", post(api::extend_session))
+        .route(STATUS_PATH, get(status::session_status))
+        .route("/api/v1/session/extend", post(status::extend_session))
         .route(
             "/api/v1/sessions",
             get(devices::list).delete(devices::delete_many),
@@ -290,13 +315,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(guard::page_guard))
         .layer(auth_layer)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            enforce::enforce_session,
-        ))
+        .layer(enforcement_layer(&state))
         .layer(middleware::from_fn(guard::no_store))
         .layer(middleware::from_fn(csrf::csrf_guard))
-        .layer(middleware::from_fn_with_state(trusted, client::client_info))
         .layer(middleware::from_fn(error::api_json_errors))
         .layer(middleware::from_fn(error::server_fn_errors))
         .layer(TraceLayer::new_for_http())

@@ -70,7 +70,7 @@ pub fn device_session(row: &SessionRow, current_hash: Option<&str>) -> DeviceSes
     DeviceSession {
         id: row.id_hash.clone(),
         current: current_hash == Some(row.id_hash.as_str()),
-        kind: row.kind.clone(),
+        kind: row.kind,
         created_at: row.created_at,
         last_seen_at: row.last_seen_at,
         last_ip: row.last_ip.clone(),

@@ -265,6 +265,11 @@ impl SessionGate {
         }
     }
 
+    /// The clock every decision reads.
+    pub fn clock(&self) -> &SharedClock {
+        &self.inner.clock
+    }
+
     /// The limits in force.
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
@@ -554,7 +559,7 @@ impl SessionGate {
         }
         let mut ended = 0;
         for id in ids {
-            if self.revoke_one(id, actor_id, client).await? {
+            if self.revoke_one(id, actor_id, None, client).await? {
                 ended += 1;
             }
         }
@@ -569,10 +574,37 @@ impl SessionGate {
         actor_id: i64,
         client: &ClientInfo,
     ) -> Result<usize, StoreError> {
+        self.revoke_all(owner, keep, actor_id, None, client).await
+    }
+
+    /// Signs out every live session of `user` after a password change (audit `revoked` with
+    /// the detail "password changed", actor = the user): a new password signs out everywhere
+    /// the old one was known (SPEC §6).
+    pub async fn password_changed(&self, user: i64) -> Result<usize, StoreError> {
+        self.revoke_all(
+            user,
+            None,
+            user,
+            Some("password changed"),
+            &ClientInfo::default(),
+        )
+        .await
+    }
+
+    async fn revoke_all(
+        &self,
+        owner: i64,
+        keep: Option<&str>,
+        actor_id: i64,
+        detail: Option<&str>,
+        client: &ClientInfo,
+    ) -> Result<usize, StoreError> {
         let mut ended = 0;
         for row in self.inner.sessions.active_for_user(owner).await? {
             if Some(row.id_hash.as_str()) != keep
-                && self.revoke_one(&row.id_hash, actor_id, client).await?
+                && self
+                    .revoke_one(&row.id_hash, actor_id, detail, client)
+                    .await?
             {
                 ended += 1;
             }
@@ -584,6 +616,7 @@ impl SessionGate {
         &self,
         id_hash: &str,
         actor_id: i64,
+        detail: Option<&str>,
         client: &ClientInfo,
     ) -> Result<bool, StoreError> {
         self.end_session(
@@ -592,7 +625,7 @@ impl SessionGate {
                 reason: EndReason::Revoked,
                 at: self.inner.clock.now(),
                 actor_id: Some(actor_id),
-                detail: None,
+                detail: detail.map(str::to_owned),
                 client: client.clone(),
             },
         )

@@ -1,5 +1,6 @@
-//! The server side of the engine: storage, the axum-login backend, the tower-sessions store and
-//! the audit log. It knows nothing of Leptos or of HTTP routing.
+//! The server side of the engine: storage, the axum-login backend, the tower-sessions store,
+//! the audit log, and the tower layer that enforces the rules on every request. It knows
+//! nothing of Leptos or of the application's routes.
 
 pub mod admission;
 pub mod audit;
@@ -10,9 +11,11 @@ pub mod devices;
 pub mod error;
 pub mod gate;
 pub mod keys;
+pub mod layer;
 pub mod login_attempts;
 pub mod password;
 pub mod secret;
+pub mod session_start;
 pub mod sessions;
 pub mod store;
 pub mod users;
@@ -27,8 +30,10 @@ pub use gate::{
     ActiveSession, Activity, EndingGuard, Limits, RevokeOutcome, SessionEnded, SessionGate, Verdict,
 };
 pub use keys::SecretKey;
+pub use layer::{CurrentSession, PassiveRule, SessionLayer};
 pub use login_attempts::LoginAttempts;
 pub use password::HashLimiter;
+pub use session_start::{sign_out, start_session, SessionError, SessionStart};
 pub use sessions::{ClientInfo, SessionMeta, SessionRow, Sessions};
 pub use store::SqlSessionStore;
 pub use users::{User, Users};

@@ -5,7 +5,10 @@ use super::{
     db::Database,
     error::StoreError,
 };
-use crate::{clock::UnixMillis, event::EndReason};
+use crate::{
+    clock::UnixMillis,
+    event::{EndReason, SessionKind},
+};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
@@ -30,8 +33,8 @@ pub struct SessionMeta {
     /// Its username (for the audit log).
     #[serde(default)]
     pub username: String,
-    /// `browser` or `api`.
-    pub kind: String,
+    /// A browser or an API client.
+    pub kind: SessionKind,
     /// Whether "Remember me" was ticked.
     pub remember: bool,
     /// The sign-in time.
@@ -47,8 +50,8 @@ pub struct SessionRow {
     pub id_hash: String,
     /// The account, if signed in.
     pub user_id: Option<i64>,
-    /// `browser` or `api`.
-    pub kind: String,
+    /// A browser or an API client.
+    pub kind: SessionKind,
     /// "Remember me".
     pub remember: bool,
     /// Sign-in time, ms.
@@ -78,7 +81,7 @@ fn row_from(row: &sqlx::any::AnyRow) -> Result<SessionRow, sqlx::Error> {
     Ok(SessionRow {
         id_hash: row.try_get("id_hash")?,
         user_id: row.try_get("user_id")?,
-        kind: row.try_get("kind")?,
+        kind: SessionKind::from_stored(row.try_get::<&str, _>("kind")?),
         remember: row.try_get::<i64, _>("remember")? != 0,
         created_at: row.try_get("created_at")?,
         last_seen_at: row.try_get("last_seen_at")?,

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     clock::UnixMillis,
-    event::{AuditEvent, EndReason},
+    event::{AuditEvent, EndReason, SessionKind},
     policy::SessionTimes,
     session_limit::{self, LimitDecision, LiveSession, SessionLimit},
 };
@@ -103,7 +103,7 @@ async fn insert_row(
     )
     .bind(id_hash(&record.id))
     .bind(meta.map(|m| m.user_id))
-    .bind(meta.map_or("browser".to_owned(), |m| m.kind.clone()))
+    .bind(meta.map_or(SessionKind::Browser, |m| m.kind).as_str())
     .bind(data)
     .bind(i64::from(meta.is_some_and(|m| m.remember)))
     .bind(created_at.as_millis())

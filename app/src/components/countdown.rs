@@ -55,7 +55,7 @@ pub struct CountdownSignals {
     /// Whole seconds until the absolute limit.
     pub session: RwSignal<Option<u64>>,
     /// Set when the session has ended and the page stays (redirect not immediate).
-    pub ended: RwSignal<Option<String>>,
+    pub ended: RwSignal<Option<auto_logout::SignInReason>>,
 }
 
 #[component]
@@ -99,7 +99,7 @@ fn LiveCountdown(state: CountdownState, settings: PublicSettings) -> impl IntoVi
     let sign_in_again = move || {
         ended.get().map(|reason| {
             let here = format!("{}{}", location.pathname.get(), location.search.get());
-            auto_logout::redirect::sign_in_url(&here, Some(&reason))
+            auto_logout::redirect::sign_in_url(&here, Some(reason))
         })
     };
     view! {

@@ -75,7 +75,7 @@ fn DeviceRow(device: DeviceSession, version: RwSignal<usize>) -> impl IntoView {
     view! {
         <tr data-testid="session-row" data-session-id=device.id.clone() data-current=device.current.to_string()>
             <td data-testid="browser">{format!("{} on {}", device.browser, device.os)}</td>
-            <td>{device.device}{(device.kind == "api").then_some(" (API)")}</td>
+            <td>{device.device}{(device.kind == auto_logout::SessionKind::Api).then_some(" (API)")}</td>
             <td>{device.last_ip.unwrap_or_else(|| "unknown".into())}</td>
             <td>{format_utc(device.created_at)}</td>
             <td>{format_utc(device.last_seen_at)}</td>

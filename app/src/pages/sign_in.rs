@@ -1,7 +1,8 @@
 //! `GET /sign-in`: the sign-in form. It posts to `POST /sign-in`, which redirects to `next`
-//! on success and back here with `error=1` on failure.
+//! on success and back here with `error=…` ([`SignInError`]) on failure.
 
 use crate::{api::public_settings, AuthVersion};
+use auto_logout::{SignInError, SignInReason};
 use leptos::prelude::*;
 use leptos_router::{
     components::Form,
@@ -11,11 +12,6 @@ use std::sync::Arc;
 
 /// The one message for every failed sign-in: it never says whether the user exists.
 pub const SIGN_IN_FAILED: &str = "Invalid username or password.";
-
-/// The `error` query value after too many failed sign-ins (the server answered 429).
-pub const ERROR_THROTTLED: &str = "throttled";
-/// The `error` query value when the server was too busy to check the password (503).
-pub const ERROR_BUSY: &str = "busy";
 
 /// "12 seconds", "1 minute", "15 minutes": a wait as people say it, rounded up.
 pub fn wait_in_words(seconds: u64) -> String {
@@ -27,15 +23,16 @@ pub fn wait_in_words(seconds: u64) -> String {
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
-/// What the sign-in page says about a refused attempt (`error` and `retry_after` query values).
-pub fn refusal_message(error: &str, retry_after: Option<u64>) -> Option<String> {
+/// What the sign-in page says about a refusal that asks the person to wait (`error` and
+/// `retry_after` query values); `None` for the other errors.
+pub fn refusal_message(error: SignInError, retry_after: Option<u64>) -> Option<String> {
     let wait = retry_after.map_or_else(|| "a moment".to_owned(), wait_in_words);
     match error {
-        ERROR_THROTTLED => Some(format!(
+        SignInError::Throttled => Some(format!(
             "Too many failed sign-in attempts. Please wait {wait} before trying again."
         )),
-        ERROR_BUSY => Some(format!("The server is busy. Please try again in {wait}.")),
-        _ => None,
+        SignInError::Busy => Some(format!("The server is busy. Please try again in {wait}.")),
+        SignInError::Failed | SignInError::SessionLimit => None,
     }
 }
 
@@ -44,10 +41,11 @@ pub fn refusal_message(error: &str, retry_after: Option<u64>) -> Option<String> 
 #[cfg(feature = "hydrate")]
 fn refusal_target(resp: &web_sys::Response, next: &str) -> Option<String> {
     let error = match resp.status() {
-        429 => ERROR_THROTTLED,
-        503 => ERROR_BUSY,
+        429 => SignInError::Throttled,
+        503 => SignInError::Busy,
         _ => return None,
-    };
+    }
+    .as_str();
     let retry = resp
         .headers()
         .get("retry-after")
@@ -81,14 +79,19 @@ pub fn SignIn() -> impl IntoView {
     let query = use_query_map();
     let version = expect_context::<AuthVersion>().0;
     let next = move || query.read().get("next").unwrap_or_default();
-    let error = move || query.read().get("error");
-    let failed = move || error().is_some_and(|e| e == "1");
+    let error = move || {
+        query
+            .read()
+            .get("error")
+            .and_then(|e| SignInError::parse(&e))
+    };
+    let failed = move || error() == Some(SignInError::Failed);
     let refusal = move || {
         let retry = query
             .read()
             .get("retry_after")
             .and_then(|v| v.parse::<u64>().ok());
-        error().and_then(|e| refusal_message(&e, retry))
+        error().and_then(|e| refusal_message(e, retry))
     };
     let navigate = use_navigate();
     let on_response = Arc::new(move |resp: &_| {
@@ -99,18 +102,27 @@ pub fn SignIn() -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = (resp, &navigate);
     });
-    let too_many = move || error().is_some_and(|e| e == "limit");
-    let reason = move || query.read().get("reason");
+    let too_many = move || error() == Some(SignInError::SessionLimit);
+    let reason = move || {
+        query
+            .read()
+            .get("reason")
+            .and_then(|r| SignInReason::parse(&r))
+    };
     let settings = Resource::new(|| (), |_| public_settings());
     let notice = move || {
         let reason = reason()?;
-        match reason.as_str() {
-            "idle" | "expired" => settings.get().and_then(Result::ok).map(|s| s.message),
-            "revoked" => Some("Your session was signed out from another device.".to_owned()),
-            "suspended" => {
+        match reason {
+            SignInReason::Idle | SignInReason::Expired => {
+                settings.get().and_then(Result::ok).map(|s| s.message)
+            }
+            SignInReason::Revoked => {
+                Some("Your session was signed out from another device.".to_owned())
+            }
+            SignInReason::Suspended => {
                 Some("Your session was ended because it was used from another browser.".to_owned())
             }
-            _ => None,
+            SignInReason::Logout => None,
         }
     };
     view! {
@@ -168,12 +180,12 @@ mod tests {
     #[test]
     fn refusals_say_how_long_to_wait() {
         assert_eq!(
-            refusal_message(ERROR_THROTTLED, Some(600)).unwrap(),
+            refusal_message(SignInError::Throttled, Some(600)).unwrap(),
             "Too many failed sign-in attempts. Please wait 10 minutes before trying again."
         );
-        assert!(refusal_message(ERROR_BUSY, None)
+        assert!(refusal_message(SignInError::Busy, None)
             .unwrap()
             .contains("a moment"));
-        assert_eq!(refusal_message("1", Some(5)), None);
+        assert_eq!(refusal_message(SignInError::Failed, Some(5)), None);
     }
 }

@@ -4,12 +4,8 @@ use super::error::{unavailable, AppError};
 use crate::state::AppState;
 use auto_logout::{
     redirect::safe_next,
-    server::{
-        sessions::{Ending, META_KEY},
-        store::{id_hash, is_session_limit_refusal},
-        AuthSession, ClientInfo, SessionMeta, SignInDecision,
-    },
-    EndReason,
+    server::{sign_out, start_session, AuthSession, ClientInfo, SessionStart, SignInDecision},
+    SignInError,
 };
 use axum::{
     body::Body,
@@ -31,11 +27,10 @@ pub struct SignInForm {
     remember: Option<String>,
 }
 
-/// Where a refused sign-in sends the browser: back to the form with `error` (`1` for the
-/// generic message, `limit` for the session limit), keeping `next`.
-fn failure_target(error: &str, next: Option<&str>) -> String {
+/// Where a refused sign-in sends the browser: back to the form with `error`, keeping `next`.
+fn failure_target(error: SignInError, next: Option<&str>) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
-    query.append_pair("error", error);
+    query.append_pair("error", error.as_str());
     if let Some(next) = next {
         query.append_pair("next", next);
     }
@@ -46,7 +41,7 @@ fn failure_target(error: &str, next: Option<&str>) -> String {
 const REFUSAL_RENDER_LIMIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The sign-in form in plain HTML with the refusal message (the fallback of `refusal_page`).
-fn plain_refusal_page(error: &str, next: Option<&str>, retry_after_secs: u64) -> Response {
+fn plain_refusal_page(error: SignInError, next: Option<&str>, retry_after_secs: u64) -> Response {
     let escape = |text: &str| {
         text.replace('&', "&amp;")
             .replace('<', "&lt;")
@@ -81,7 +76,7 @@ async fn refusal_page(
     auth: AuthSession,
     client: ClientInfo,
     status: StatusCode,
-    error: &str,
+    error: SignInError,
     next: Option<&str>,
     retry_after_secs: u64,
 ) -> Response {
@@ -125,7 +120,9 @@ pub async fn sign_in(
     {
         SignInDecision::Accepted(user) => user,
         SignInDecision::Rejected => {
-            return Ok(Redirect::to(&failure_target("1", next.as_deref())).into_response())
+            return Ok(
+                Redirect::to(&failure_target(SignInError::Failed, next.as_deref())).into_response(),
+            )
         }
         SignInDecision::Throttled {
             retry_after_secs, ..
@@ -135,7 +132,7 @@ pub async fn sign_in(
                 auth,
                 client,
                 StatusCode::TOO_MANY_REQUESTS,
-                app::pages::sign_in::ERROR_THROTTLED,
+                SignInError::Throttled,
                 next.as_deref(),
                 retry_after_secs,
             );
@@ -143,73 +140,18 @@ pub async fn sign_in(
         }
         SignInDecision::Busy { retry_after_secs } => return Ok(unavailable(retry_after_secs)),
     };
-    let now = state.clock.now();
-
-    // Signing in over a live session ends that one first: one sign-in, one session.
-    if auth.user.is_some() {
-        if let Some(old) = auth.session.id() {
-            state
-                .gate
-                .end_session(
-                    &id_hash(&old),
-                    Ending {
-                        reason: EndReason::Logout,
-                        at: now,
-                        actor_id: None,
-                        detail: Some("replaced by a new sign-in".into()),
-                        client: client.clone(),
-                    },
-                )
-                .await?;
-        }
-    }
     let remember = form.remember.is_some();
-    if remember {
-        // A persistent cookie that lasts as long as the absolute limit of a remembered session;
-        // the server enforces the idle limit.
-        // Zero disables the absolute limit: keep the cookie as long as browsers allow (400 days).
-        let lifetime = match state.config.remember_session_time {
-            d if d.is_zero() => std::time::Duration::from_secs(400 * 86_400),
-            d => d.min(std::time::Duration::from_secs(400 * 86_400)),
-        };
-        let until = time::OffsetDateTime::now_utc()
-            .checked_add(time::Duration::try_from(lifetime).unwrap_or(time::Duration::days(30)))
-            .unwrap_or_else(time::OffsetDateTime::now_utc);
-        auth.session
-            .set_expiry(Some(tower_sessions::Expiry::AtDateTime(until)));
-    }
-    // A new id on every successful sign-in (axum-login only cycles it for anonymous sessions).
-    auth.session
-        .cycle_id()
-        .await
-        .map_err(|e| AppError::Session(e.to_string()))?;
-    let meta = SessionMeta {
-        user_id: user.id,
-        username: user.username.clone(),
-        kind: "browser".into(),
-        remember,
-        created_at: now,
-        client: client.clone(),
-    };
-    auth.session
-        .insert(META_KEY, &meta)
-        .await
-        .map_err(|e| AppError::Session(e.to_string()))?;
-    auth.login(&user)
-        .await
-        .map_err(|e| AppError::Session(e.to_string()))?;
-    // Storing the session applies `max_sessions_per_user` in the database (the store ends the
-    // oldest, or refuses the sign-in and audits it) and records `login` in the same
-    // transaction.
-    if let Err(err) = auth.session.save().await {
-        auth.session.clear().await;
-        if is_session_limit_refusal(&err) {
-            return Ok(Redirect::to(&failure_target("limit", next.as_deref())).into_response());
+    match start_session(&mut auth, &state.gate, &user, remember, &client).await? {
+        SessionStart::Started => {
+            tracing::info!(user = %user.username, "signed in");
+            Ok(Redirect::to(next.as_deref().unwrap_or("/home")).into_response())
         }
-        return Err(AppError::Session(err.to_string()));
+        SessionStart::LimitReached => Ok(Redirect::to(&failure_target(
+            SignInError::SessionLimit,
+            next.as_deref(),
+        ))
+        .into_response()),
     }
-    tracing::info!(user = %user.username, "signed in");
-    Ok(Redirect::to(next.as_deref().unwrap_or("/home")).into_response())
 }
 
 /// Ends the session on the server (final, audited), expires the cookie and sends the browser
@@ -220,25 +162,7 @@ pub async fn logout(
     Extension(client): Extension<ClientInfo>,
     mut auth: AuthSession,
 ) -> Result<Response, AppError> {
-    let signed_in = auth.user.is_some();
-    if let (true, Some(id)) = (signed_in, auth.session.id()) {
-        state
-            .gate
-            .end_session(
-                &id_hash(&id),
-                Ending {
-                    reason: EndReason::Logout,
-                    at: state.clock.now(),
-                    actor_id: None,
-                    detail: None,
-                    client,
-                },
-            )
-            .await?;
-    }
-    auth.logout()
-        .await
-        .map_err(|e| AppError::Session(e.to_string()))?;
+    let signed_in = sign_out(&mut auth, &state.gate, &client).await?;
     let cookies = state.config.cookies();
     let mut response = Redirect::to("/").into_response();
     let headers = response.headers_mut();
@@ -262,9 +186,12 @@ mod tests {
     #[test]
     fn failure_keeps_a_safe_next_and_flags_the_error() {
         assert_eq!(
-            failure_target("1", Some("/home")),
+            failure_target(SignInError::Failed, Some("/home")),
             "/sign-in?error=1&next=%2Fhome"
         );
-        assert_eq!(failure_target("1", None), "/sign-in?error=1");
+        assert_eq!(
+            failure_target(SignInError::Failed, None),
+            "/sign-in?error=1"
+        );
     }
 }

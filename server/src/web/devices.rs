@@ -1,127 +1,99 @@
 //! Every device a person is signed in on: the sessions API of SPEC §7 and the form endpoints
 //! behind the `/sessions` page. The rules live in the engine's gate; these only translate.
 
-use super::error::api_error;
+use super::error::AppError;
 use crate::state::AppState;
-use auto_logout::server::{ActiveSession, ClientInfo, RevokeOutcome};
+use auto_logout::{
+    api_error::ErrorCode,
+    server::{ClientInfo, CurrentSession, RevokeOutcome},
+};
 use axum::{
-    extract::{Path, RawQuery, State},
+    extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     Extension, Form, Json,
 };
+use axum_extra::extract::Query;
 use serde::Deserialize;
-
-fn unauthenticated() -> Response {
-    api_error(
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-        "Sign in to use this endpoint.",
-    )
-}
-
-fn unavailable(err: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %err, "sessions request failed");
-    api_error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "unavailable",
-        "The service is temporarily unavailable. Please try again in a moment.",
-    )
-}
 
 /// `GET /api/v1/sessions`: the caller's live sessions.
 pub async fn list(
     State(state): State<AppState>,
-    active: Option<Extension<ActiveSession>>,
-) -> Response {
-    let Some(Extension(me)) = active else {
-        return unauthenticated();
-    };
-    match state.gate.devices_of(me.user_id, Some(&me.id_hash)).await {
-        Ok(devices) => Json(devices).into_response(),
-        Err(err) => unavailable(err),
-    }
+    CurrentSession(me): CurrentSession,
+) -> Result<Response, AppError> {
+    let devices = state.gate.devices_of(me.user_id, Some(&me.id_hash)).await?;
+    Ok(Json(devices).into_response())
 }
 
-fn outcome(result: Result<RevokeOutcome, auto_logout::server::StoreError>) -> Response {
-    match result {
-        Ok(RevokeOutcome::Ended(_)) => StatusCode::NO_CONTENT.into_response(),
-        Ok(RevokeOutcome::NotFound) => api_error(
-            StatusCode::NOT_FOUND,
-            "not_found",
+/// The answer of a revocation through the API.
+fn outcome(outcome: RevokeOutcome) -> Result<Response, AppError> {
+    match outcome {
+        RevokeOutcome::Ended(_) => Ok(StatusCode::NO_CONTENT.into_response()),
+        RevokeOutcome::NotFound => Err(AppError::refused(
+            ErrorCode::NotFound,
             "No such active session of yours; nothing was changed.",
-        ),
-        Ok(RevokeOutcome::NothingNamed) => api_error(
-            StatusCode::BAD_REQUEST,
-            "no_sessions_named",
+        )),
+        RevokeOutcome::NothingNamed => Err(AppError::refused(
+            ErrorCode::NoSessionsNamed,
             "Name the sessions to sign out with token_id=ID (repeatable), or use scope=others.",
-        ),
-        Err(err) => unavailable(err),
+        )),
     }
 }
 
 /// `DELETE /api/v1/sessions/{id}`: signs out one of the caller's sessions; 404 for any other id.
 pub async fn delete_one(
     State(state): State<AppState>,
-    active: Option<Extension<ActiveSession>>,
+    CurrentSession(me): CurrentSession,
     Extension(client): Extension<ClientInfo>,
     Path(id): Path<String>,
-) -> Response {
-    let Some(Extension(me)) = active else {
-        return unauthenticated();
-    };
+) -> Result<Response, AppError> {
     outcome(
         state
             .gate
             .revoke(me.user_id, &[id], me.user_id, &client)
-            .await,
+            .await?,
     )
+}
+
+/// The query of `DELETE /api/v1/sessions`.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DeleteQuery {
+    /// Sessions to sign out (repeatable).
+    token_id: Vec<String>,
+    /// `others`: every session but the caller's.
+    scope: Option<String>,
 }
 
 /// `DELETE /api/v1/sessions?token_id=ID&token_id=ID` or `?scope=others`.
 pub async fn delete_many(
     State(state): State<AppState>,
-    active: Option<Extension<ActiveSession>>,
+    CurrentSession(me): CurrentSession,
     Extension(client): Extension<ClientInfo>,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let Some(Extension(me)) = active else {
-        return unauthenticated();
-    };
-    let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
-    let scope = pairs
-        .iter()
-        .find(|(k, _)| k == "scope")
-        .map(|(_, v)| v.as_str());
-    let ids: Vec<String> = pairs
-        .iter()
-        .filter(|(k, v)| k == "token_id" && !v.is_empty())
-        .map(|(_, v)| v.clone())
+    Query(query): Query<DeleteQuery>,
+) -> Result<Response, AppError> {
+    let ids: Vec<String> = query
+        .token_id
+        .into_iter()
+        .filter(|id| !id.is_empty())
         .collect();
-    match scope {
+    match query.scope.as_deref() {
         Some("others") if ids.is_empty() => {
-            match state
+            state
                 .gate
                 .revoke_all_except(me.user_id, Some(&me.id_hash), me.user_id, &client)
-                .await
-            {
-                Ok(_) => StatusCode::NO_CONTENT.into_response(),
-                Err(err) => unavailable(err),
-            }
+                .await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
         }
-        Some(_) => api_error(
-            StatusCode::BAD_REQUEST,
-            "bad_scope",
+        Some(_) => Err(AppError::refused(
+            ErrorCode::BadScope,
             "scope must be `others`, and cannot be combined with token_id.",
-        ),
+        )),
         None => outcome(
             state
                 .gate
                 .revoke(me.user_id, &ids, me.user_id, &client)
-                .await,
+                .await?,
         ),
     }
 }
@@ -133,41 +105,38 @@ pub struct RevokeForm {
     id: String,
 }
 
+/// Where a form post without a live session goes.
+const SIGN_IN_FOR_SESSIONS: &str = "/sign-in?next=%2Fsessions";
+
 /// `POST /sessions/revoke`: signs out one of the caller's sessions, back to `/sessions`.
 pub async fn revoke_form(
     State(state): State<AppState>,
-    active: Option<Extension<ActiveSession>>,
+    me: Option<CurrentSession>,
     Extension(client): Extension<ClientInfo>,
     Form(form): Form<RevokeForm>,
-) -> Response {
-    let Some(Extension(me)) = active else {
-        return Redirect::to("/sign-in?next=%2Fsessions").into_response();
+) -> Result<Redirect, AppError> {
+    let Some(CurrentSession(me)) = me else {
+        return Ok(Redirect::to(SIGN_IN_FOR_SESSIONS));
     };
-    match state
+    state
         .gate
         .revoke(me.user_id, &[form.id], me.user_id, &client)
-        .await
-    {
-        Ok(_) => Redirect::to("/sessions").into_response(),
-        Err(err) => unavailable(err),
-    }
+        .await?;
+    Ok(Redirect::to("/sessions"))
 }
 
 /// `POST /sessions/revoke-others`: signs out every other device, back to `/sessions`.
 pub async fn revoke_others_form(
     State(state): State<AppState>,
-    active: Option<Extension<ActiveSession>>,
+    me: Option<CurrentSession>,
     Extension(client): Extension<ClientInfo>,
-) -> Response {
-    let Some(Extension(me)) = active else {
-        return Redirect::to("/sign-in?next=%2Fsessions").into_response();
+) -> Result<Redirect, AppError> {
+    let Some(CurrentSession(me)) = me else {
+        return Ok(Redirect::to(SIGN_IN_FOR_SESSIONS));
     };
-    match state
+    state
         .gate
         .revoke_all_except(me.user_id, Some(&me.id_hash), me.user_id, &client)
-        .await
-    {
-        Ok(_) => Redirect::to("/sessions").into_response(),
-        Err(err) => unavailable(err),
-    }
+        .await?;
+    Ok(Redirect::to("/sessions"))
 }

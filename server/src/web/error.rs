@@ -1,100 +1,70 @@
 //! The server's one error type for handlers, and the one JSON error shape of `/api/v1`
-//! (SPEC §7): `{"error": "<code>", "message": "<text>"}`, with `WWW-Authenticate: Bearer` on 401.
+//! (SPEC §7, codes in `auto_logout::api_error`): `{"error": "<code>", "message": "<text>"}`,
+//! with `WWW-Authenticate: Bearer` on 401.
 
-use auto_logout::server::StoreError;
+use auto_logout::{
+    api_error::ErrorCode,
+    server::{layer::error as engine_error, SessionError, StoreError},
+};
 use axum::{
     body::Body,
     extract::Request,
-    http::{header, HeaderValue, StatusCode},
+    http::{header, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
-    Json,
 };
 
-/// What a handler can fail with.
+/// What a handler can fail with. Internals are logged, never shown: storage and session
+/// failures answer a generic 503 with `Retry-After`.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// Storage failed; the person sees a generic 503 and the log has the details.
-    #[error("storage is unavailable")]
+    /// Storage failed.
+    #[error("storage is unavailable: {0}")]
     Store(#[from] StoreError),
-    /// The session layer failed.
-    #[error("session error: {0}")]
-    Session(String),
+    /// Starting or ending a session failed.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// A refusal the caller can act on, answered as the API's JSON error.
+    #[error("{message}")]
+    Refused {
+        /// The code (and so the status).
+        code: ErrorCode,
+        /// What to do.
+        message: &'static str,
+    },
 }
 
-/// The message of every 503: nothing about the cause, something to do.
-pub const UNAVAILABLE: &str =
-    "The service is temporarily unavailable. Please try again in a moment.";
+impl AppError {
+    /// A refusal with `code` and `message`.
+    pub const fn refused(code: ErrorCode, message: &'static str) -> Self {
+        AppError::Refused { code, message }
+    }
+}
 
 /// A JSON error as SPEC §7 describes, with `WWW-Authenticate: Bearer` on 401.
-pub fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let mut res = (
-        status,
-        Json(serde_json::json!({ "error": code, "message": message })),
-    )
-        .into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        res.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    }
-    res
+pub fn api_error(code: ErrorCode, message: &str) -> Response {
+    engine_error::json_error(code, message)
 }
 
-/// A 503 with `Retry-After` (seconds) and the generic message.
+/// A 503 with `Retry-After` (seconds) and the generic message (JSON under `/api/v1`, by
+/// [`api_json_errors`]).
 pub fn unavailable(retry_after_secs: u64) -> Response {
-    let mut res = (
-        StatusCode::SERVICE_UNAVAILABLE,
-        [(header::CACHE_CONTROL, "no-store")],
-        UNAVAILABLE,
-    )
-        .into_response();
-    res.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-    res
+    engine_error::unavailable(retry_after_secs, false)
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        match &self {
+        match self {
             AppError::Store(StoreError::Busy { retry_after_secs }) => {
                 tracing::warn!("refused a request: password hashing is at its bound");
-                unavailable(*retry_after_secs)
+                unavailable(retry_after_secs)
             }
-            _ => {
-                tracing::error!(error = %self, "request failed");
+            AppError::Refused { code, message } => api_error(code, message),
+            other => {
+                tracing::error!(error = %other, "request failed");
                 unavailable(1)
             }
         }
-    }
-}
-
-/// The error code and message `/api/v1` uses for a bare status.
-fn code_for(status: StatusCode) -> (&'static str, &'static str) {
-    match status {
-        StatusCode::BAD_REQUEST => ("bad_request", "The request is malformed."),
-        StatusCode::UNAUTHORIZED => ("unauthenticated", "Sign in to use this endpoint."),
-        StatusCode::FORBIDDEN => ("forbidden", "This request is not allowed."),
-        StatusCode::NOT_FOUND => ("not_found", "No such endpoint or resource."),
-        StatusCode::METHOD_NOT_ALLOWED => (
-            "method_not_allowed",
-            "This endpoint does not accept that method.",
-        ),
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The request body is too large."),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-            "unsupported_media_type",
-            "Send the body as application/json.",
-        ),
-        StatusCode::UNPROCESSABLE_ENTITY => (
-            "invalid_body",
-            "The request body does not have the expected fields.",
-        ),
-        StatusCode::TOO_MANY_REQUESTS => (
-            "too_many_requests",
-            "Too many attempts; wait as long as Retry-After says.",
-        ),
-        StatusCode::SERVICE_UNAVAILABLE => ("unavailable", UNAVAILABLE),
-        s if s.is_server_error() => ("internal", "The server failed; try again later."),
-        _ => ("error", "The request failed."),
     }
 }
 
@@ -119,9 +89,9 @@ pub async fn api_json_errors(req: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return res;
     }
-    let (code, message) = code_for(status);
+    let (code, message) = ErrorCode::for_status(status.as_u16());
     let (mut parts, _) = res.into_parts();
-    let json = api_error(status, code, message);
+    let json = engine_error::json_error_with_status(status, code, message);
     let (json_parts, body) = json.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
     for (name, value) in json_parts.headers.iter() {
@@ -166,13 +136,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_status_has_a_code() {
-        for status in [
-            400u16, 401, 403, 404, 405, 413, 415, 422, 429, 500, 503, 418,
-        ] {
-            let (code, message) = code_for(StatusCode::from_u16(status).unwrap());
-            assert!(!code.is_empty() && !message.is_empty());
-        }
+    fn api_paths() {
         assert!(is_api_path("/api/v1/x") && is_api_path("/api/v1"));
         assert!(!is_api_path("/api/v10") && !is_api_path("/api/session_status"));
     }

@@ -39,7 +39,7 @@ pub async fn allowed_hosts(
     tracing::warn!(host = ?requested_host(&req), "refused a request for a host that is not allowed");
     const MESSAGE: &str = "This server does not answer to that host name.";
     if is_api_path(req.uri().path()) {
-        return api_error(StatusCode::BAD_REQUEST, "unknown_host", MESSAGE);
+        return api_error(auto_logout::api_error::ErrorCode::UnknownHost, MESSAGE);
     }
     (
         StatusCode::BAD_REQUEST,

@@ -3,18 +3,21 @@
 
 use super::CountdownSignals;
 use crate::api::{countdown_state, report_activity};
-use auto_logout::{dto::ceil_seconds, redirect::sign_in_url, CountdownState, PublicSettings};
+use auto_logout::{
+    dto::ceil_seconds, redirect::sign_in_url, CountdownState, PublicSettings, SignInReason,
+};
+use gloo_timers::callback::Interval;
 use leptos::{ev, prelude::*, task::spawn_local};
-use std::{cell::RefCell, time::Duration};
+use std::cell::RefCell;
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{BroadcastChannel, MessageEvent};
 
 /// The name of the channel every tab of this site listens on.
 const CHANNEL: &str = "auto-logout";
-/// How often the loop looks at the deadlines.
-const TICK: Duration = Duration::from_millis(200);
-/// How often the server's view is re-read (passively) while the tab is open.
-const REFRESH: Duration = Duration::from_secs(2);
+/// How often the loop looks at the deadlines, in milliseconds.
+const TICK_MS: u32 = 200;
+/// How often the server's view is re-read (passively) while the tab is open, in milliseconds.
+const REFRESH_MS: u32 = 2_000;
 /// Input is reported to the server at most this often (SPEC §3 `client_activity`).
 const REPORT_EVERY_MS: f64 = 60_000.0;
 
@@ -33,6 +36,8 @@ struct Live {
     input_since_report: bool,
     leaving: bool,
     channel: Option<BroadcastChannel>,
+    /// The ticking loop and the re-reads (gloo-timers); dropping them stops both.
+    timers: Vec<Interval>,
 }
 
 thread_local! {
@@ -54,7 +59,7 @@ pub fn start(state: CountdownState, settings: PublicSettings, signals: Countdown
         let on_message = Closure::<dyn Fn(MessageEvent)>::new(|event: MessageEvent| {
             match event.data().as_string().as_deref() {
                 Some("activity") => refresh(),
-                Some("signed-out") => leave("logout"),
+                Some("signed-out") => leave(SignInReason::Logout),
                 _ => {}
             }
         });
@@ -76,14 +81,18 @@ pub fn start(state: CountdownState, settings: PublicSettings, signals: Countdown
             input_since_report: false,
             leaving: false,
             channel,
+            timers: Vec::new(),
         });
     });
     apply(&state);
     // The server rendered this state a moment ago: correct it right away.
     refresh();
 
-    let tick_handle = set_interval_with_handle(tick, TICK).ok();
-    let refresh_handle = set_interval_with_handle(refresh, REFRESH).ok();
+    let timers = vec![
+        Interval::new(TICK_MS, tick),
+        Interval::new(REFRESH_MS, refresh),
+    ];
+    with_live(|live| live.timers = timers);
     let mut handles = vec![
         window_event_listener(ev::focus, |_| refresh()),
         window_event_listener(ev::pageshow, |_| refresh()),
@@ -105,12 +114,6 @@ pub fn start(state: CountdownState, settings: PublicSettings, signals: Countdown
     let on_visible: JsValue = on_visible.into_js_value();
 
     on_cleanup(move || {
-        if let Some(h) = tick_handle {
-            h.clear();
-        }
-        if let Some(h) = refresh_handle {
-            h.clear();
-        }
         for handle in handles {
             handle.remove();
         }
@@ -142,8 +145,8 @@ fn apply(state: &CountdownState) {
             });
             tick();
         }
-        CountdownState::Ended { reason } => leave(reason),
-        CountdownState::SignedOut => leave("logout"),
+        CountdownState::Ended { reason } => leave(*reason),
+        CountdownState::SignedOut => leave(SignInReason::Logout),
     }
 }
 
@@ -164,9 +167,9 @@ fn tick() {
         signals.session.set(session);
     }
     if session_ms.is_some_and(|ms| ms <= 0) {
-        leave("expired");
+        leave(SignInReason::Expired);
     } else if idle_ms.is_some_and(|ms| ms <= 0) {
-        leave("idle");
+        leave(SignInReason::Idle);
     } else if let Some(ms) = idle_ms {
         // Input seen while the warning is near is reported at once, so typing is never
         // interrupted by a warning it should have prevented.
@@ -231,7 +234,7 @@ pub fn announce(message: &str) {
 /// Leaves for the sign-in page with `reason` (or shows the "session ended" dialog when
 /// `redirect_to_login_immediately` is off). `location.replace`, so Back does not return here
 /// and no form is re-posted.
-fn leave(reason: &str) {
+fn leave(reason: SignInReason) {
     let Some((already, immediate, signals)) = with_live(|live| {
         let already = live.leaving;
         live.leaving = true;
@@ -247,7 +250,7 @@ fn leave(reason: &str) {
         return;
     }
     if !immediate {
-        signals.ended.set(Some(reason.to_owned()));
+        signals.ended.set(Some(reason));
         return;
     }
     let location = window().location();
@@ -256,6 +259,6 @@ fn leave(reason: &str) {
         location.pathname().unwrap_or_default(),
         location.search().unwrap_or_default()
     );
-    let reason = (reason != "logout").then_some(reason);
+    let reason = (reason != SignInReason::Logout).then_some(reason);
     let _ = location.replace(&sign_in_url(&here, reason));
 }

@@ -1,0 +1,263 @@
+//! The session layer: the tower layer any axum + axum-login application mounts (outside
+//! axum-login's own layer) so that every request's session obeys the rules before a handler
+//! runs.
+//!
+//! Per request it
+//! 1. reads the client's IP and user agent into a [`ClientInfo`](super::ClientInfo) extension;
+//! 2. reads the session cookie exactly as tower-sessions will;
+//! 3. asks the [`SessionGate`] about the session: limits, user-agent binding, activity
+//!    (decided by the [`PassiveRule`]);
+//! 4. a live session goes on with an [`ActiveSession`] extension (read it with
+//!    [`CurrentSession`]); an ended one makes the request anonymous (cookie stripped before
+//!    axum-login sees it, [`SessionEnded`] extension, removal cookie on the answer), except
+//!    that the JSON API and active RPC calls answer 401 `session_ended` at once.
+//!
+//! A storage failure fails closed: 503 with `Retry-After`, never an anonymous pass.
+//!
+//! ```no_run
+//! # async fn demo(gate: auto_logout::server::SessionGate, app: axum::Router) {
+//! use auto_logout::server::layer::{PassiveRule, SessionLayer};
+//! let app = app.layer(
+//!     SessionLayer::new(gate)
+//!         .passive(PassiveRule::new().read("/api/session"))
+//!         .json_api("/api/"),
+//! );
+//! # }
+//! ```
+
+pub mod client;
+pub mod cookie;
+pub mod current;
+pub mod error;
+pub mod passive;
+pub mod status;
+
+pub use current::CurrentSession;
+pub use passive::{PassiveRule, PASSIVE_HEADER};
+
+use super::{
+    gate::{Activity, SessionEnded, SessionGate, Verdict},
+    secret::hash_secret,
+};
+use crate::{api_error::ErrorCode, cookies::CookiePolicy};
+use axum::{
+    extract::{ConnectInfo, Request},
+    http::{header, HeaderValue},
+    response::Response,
+};
+use cookie::{sets_session_cookie, strip_session_cookie, SessionCookie};
+use ipnet::IpNet;
+use std::{
+    future::Future,
+    net::SocketAddr,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+/// What an ended session's API call is told unless [`SessionLayer::ended_message`] says
+/// otherwise.
+pub const DEFAULT_ENDED_MESSAGE: &str = "Your session has ended. Please sign in again.";
+
+#[derive(Debug)]
+struct Settings {
+    gate: SessionGate,
+    cookies: CookiePolicy,
+    passive: PassiveRule,
+    trusted_proxies: Vec<IpNet>,
+    json_prefixes: Vec<String>,
+    action_prefixes: Vec<String>,
+    ended_message: String,
+}
+
+impl Settings {
+    fn is_json(&self, path: &str) -> bool {
+        self.json_prefixes
+            .iter()
+            .any(|p| path.starts_with(p.as_str()))
+    }
+
+    fn is_action(&self, path: &str) -> bool {
+        self.action_prefixes
+            .iter()
+            .any(|p| path.starts_with(p.as_str()))
+    }
+}
+
+/// The tower layer enforcing the session rules; see the module documentation. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct SessionLayer {
+    settings: Arc<Settings>,
+}
+
+impl SessionLayer {
+    /// A layer checking sessions with `gate`; the cookie is `auto_logout_session` (not
+    /// Secure), only [`PASSIVE_HEADER`] marks passive requests, no proxy is trusted and no
+    /// path is the JSON API.
+    pub fn new(gate: SessionGate) -> Self {
+        Self {
+            settings: Arc::new(Settings {
+                gate,
+                cookies: CookiePolicy::default(),
+                passive: PassiveRule::new(),
+                trusted_proxies: Vec::new(),
+                json_prefixes: Vec::new(),
+                action_prefixes: Vec::new(),
+                ended_message: DEFAULT_ENDED_MESSAGE.to_owned(),
+            }),
+        }
+    }
+
+    fn with(mut self, change: impl FnOnce(&mut Settings)) -> Self {
+        if let Some(settings) = Arc::get_mut(&mut self.settings) {
+            change(settings);
+        }
+        self
+    }
+
+    /// The session cookie's name and attributes (must match the session manager's).
+    #[must_use]
+    pub fn cookies(self, cookies: CookiePolicy) -> Self {
+        self.with(|s| s.cookies = cookies)
+    }
+
+    /// Which requests are passive.
+    #[must_use]
+    pub fn passive(self, rule: PassiveRule) -> Self {
+        self.with(|s| s.passive = rule)
+    }
+
+    /// Proxies whose `X-Forwarded-For` is believed for the client IP.
+    #[must_use]
+    pub fn trusted_proxies(self, nets: Vec<IpNet>) -> Self {
+        self.with(|s| s.trusted_proxies = nets)
+    }
+
+    /// Paths under `prefix` are a JSON API: a request there with an ended session answers
+    /// 401 `session_ended` at once, and failures answer JSON.
+    #[must_use]
+    pub fn json_api(self, prefix: impl Into<String>) -> Self {
+        self.with(|s| s.json_prefixes.push(prefix.into()))
+    }
+
+    /// Paths under `prefix` are calls that act for the person (RPC such as server functions):
+    /// an active one with an ended session answers 401 `session_ended`; a passive one goes on
+    /// anonymous, so that it can report why the session ended.
+    #[must_use]
+    pub fn actions(self, prefix: impl Into<String>) -> Self {
+        self.with(|s| s.action_prefixes.push(prefix.into()))
+    }
+
+    /// The message of the 401 `session_ended` answer.
+    #[must_use]
+    pub fn ended_message(self, message: impl Into<String>) -> Self {
+        self.with(|s| s.ended_message = message.into())
+    }
+}
+
+impl<S> tower::Layer<S> for SessionLayer {
+    type Service = SessionService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionService {
+            inner,
+            settings: self.settings.clone(),
+        }
+    }
+}
+
+/// The service [`SessionLayer`] wraps around an application.
+#[derive(Debug, Clone)]
+pub struct SessionService<S> {
+    inner: S,
+    settings: Arc<Settings>,
+}
+
+impl<S> tower::Service<Request> for SessionService<S>
+where
+    S: tower::Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        // The clone that was polled ready serves this request; a fresh clone stays behind.
+        let ready = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, ready);
+        Box::pin(enforce(self.settings.clone(), inner, req))
+    }
+}
+
+async fn enforce<S>(
+    settings: Arc<Settings>,
+    mut inner: S,
+    mut req: Request,
+) -> Result<Response, S::Error>
+where
+    S: tower::Service<Request, Response = Response>,
+{
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let client = client::client_info(peer, req.headers(), &settings.trusted_proxies);
+    req.extensions_mut().insert(client.clone());
+    let name = settings.cookies.session_name();
+    let id = match cookie::session_cookie_of(req.headers(), name) {
+        SessionCookie::Absent => return inner.call(req).await,
+        SessionCookie::Malformed => {
+            // Nothing to check: make sure nothing downstream reads it either.
+            strip_session_cookie(req.headers_mut(), name);
+            return inner.call(req).await;
+        }
+        SessionCookie::Id(id) => id,
+    };
+    let path = req.uri().path().to_owned();
+    let activity = settings
+        .passive
+        .activity(req.method(), &path, req.headers());
+    let json = settings.is_json(&path);
+    let verdict = match settings
+        .gate
+        .check(&hash_secret(&id.to_string()), activity, &client)
+        .await
+    {
+        Ok(verdict) => verdict,
+        Err(err) => {
+            tracing::error!(error = %err, "session check failed; refusing the request");
+            return Ok(error::unavailable(1, json));
+        }
+    };
+    let ended = match verdict {
+        Verdict::Active(active) => {
+            req.extensions_mut().insert(active);
+            return inner.call(req).await;
+        }
+        Verdict::Ended(reason) => Some(reason),
+        Verdict::Unknown => None,
+    };
+    let refuse = json || (settings.is_action(&path) && activity == Activity::Active);
+    let mut res = if refuse && ended.is_some() {
+        error::json_error(ErrorCode::SessionEnded, &settings.ended_message)
+    } else {
+        strip_session_cookie(req.headers_mut(), name);
+        if let Some(reason) = ended {
+            req.extensions_mut().insert(SessionEnded(reason));
+        }
+        inner.call(req).await?
+    };
+    // Remove the dead cookie, unless this very response sets a new session (a sign-in over a
+    // stale cookie): deleting after setting would sign the person out again.
+    if !sets_session_cookie(res.headers(), name) {
+        if let Ok(value) = HeaderValue::from_str(&settings.cookies.session_removal()) {
+            res.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    Ok(res)
+}

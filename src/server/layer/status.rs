@@ -1,0 +1,45 @@
+//! The status endpoint of SPEC §7: what is left of the caller's session. Mount
+//! [`session_status`] at a path the [`super::PassiveRule`] reads passively (`GET`), and
+//! [`extend_session`] at one it does not, so that calling it is activity.
+
+use super::current::CurrentSession;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+/// The body of `GET /api/v1/session` and `POST /api/v1/session/extend`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionBody {
+    /// Username.
+    pub user: String,
+    /// The public session id (the SHA-256 of the secret id).
+    pub session_id: String,
+    /// Seconds until the idle limit (null: disabled).
+    pub seconds_until_idle_end: Option<u64>,
+    /// Seconds until the absolute limit (null: disabled).
+    pub seconds_until_session_end: Option<u64>,
+    /// Seconds before the first limit at which to warn.
+    pub warn_before: u64,
+}
+
+impl From<CurrentSession> for SessionBody {
+    fn from(CurrentSession(a): CurrentSession) -> Self {
+        SessionBody {
+            user: a.username,
+            session_id: a.id_hash,
+            seconds_until_idle_end: a.status.seconds_until_idle_end,
+            seconds_until_session_end: a.status.seconds_until_session_end,
+            warn_before: a.status.warn_before,
+        }
+    }
+}
+
+/// What is left of the caller's session; 401 JSON without one. Never activity by itself:
+/// whether the request counted is the layer's decision.
+pub async fn session_status(current: CurrentSession) -> Json<SessionBody> {
+    Json(current.into())
+}
+
+/// The same answer, for a route that counts as activity ("stay signed in").
+pub async fn extend_session(current: CurrentSession) -> Json<SessionBody> {
+    Json(current.into())
+}

@@ -1,0 +1,122 @@
+//! Starting a session once a sign-in is accepted, and ending the caller's own session: the
+//! two steps every sign-in and sign-out endpoint shares, in one place.
+
+use super::{
+    backend::{AuthSession, Backend},
+    error::StoreError,
+    gate::SessionGate,
+    sessions::{ClientInfo, Ending, SessionMeta, META_KEY},
+    store::{id_hash, is_session_limit_refusal},
+    users::User,
+};
+use crate::{cookies::remember_cookie_expiry, event::EndReason, SessionKind};
+
+/// What starting a session did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStart {
+    /// The session is stored; the response carries its new cookie.
+    Started,
+    /// `max_sessions_per_user` with `deny_new` refused it (audited); nobody is signed in.
+    LimitReached,
+}
+
+/// Why a session could not be started or ended.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The session could not be written or read.
+    #[error("the session could not be saved: {0}")]
+    Session(#[from] tower_sessions::session::Error),
+    /// axum-login could not record the sign-in or sign-out.
+    #[error("the sign-in could not be recorded: {0}")]
+    Login(#[from] axum_login::Error<Backend>),
+}
+
+/// Signs `user` in on `auth` after an accepted sign-in (see
+/// [`super::SignInGuard::sign_in`]): ends a session the request already had (one sign-in, one
+/// session), always issues a new id (no fixation), makes the cookie persistent for "Remember
+/// me" (as long as that session's absolute limit), and stores the session, which applies the
+/// per-user session limit and audits `login` in one transaction.
+///
+/// # Errors
+/// [`SessionError`]: nobody is signed in and the caller answers 503.
+pub async fn start_session(
+    auth: &mut AuthSession,
+    gate: &SessionGate,
+    user: &User,
+    remember: bool,
+    client: &ClientInfo,
+) -> Result<SessionStart, SessionError> {
+    let now = gate.clock().now();
+    if auth.user.is_some() {
+        if let Some(old) = auth.session.id() {
+            gate.end_session(
+                &id_hash(&old),
+                Ending {
+                    reason: EndReason::Logout,
+                    at: now,
+                    actor_id: None,
+                    detail: Some("replaced by a new sign-in".into()),
+                    client: client.clone(),
+                },
+            )
+            .await?;
+        }
+    }
+    if remember {
+        let until = remember_cookie_expiry(now, gate.limits().remember.absolute);
+        auth.session
+            .set_expiry(Some(tower_sessions::Expiry::AtDateTime(until)));
+    }
+    // axum-login cycles the id only for anonymous sessions; every sign-in gets a new one.
+    auth.session.cycle_id().await?;
+    let meta = SessionMeta {
+        user_id: user.id,
+        username: user.username.clone(),
+        kind: SessionKind::Browser,
+        remember,
+        created_at: now,
+        client: client.clone(),
+    };
+    auth.session.insert(META_KEY, &meta).await?;
+    auth.login(user).await?;
+    if let Err(err) = auth.session.save().await {
+        auth.session.clear().await;
+        if is_session_limit_refusal(&err) {
+            return Ok(SessionStart::LimitReached);
+        }
+        return Err(err.into());
+    }
+    Ok(SessionStart::Started)
+}
+
+/// Ends the request's own session (audited `logout`, final) and signs `auth` out. Returns
+/// whether somebody was signed in. When the end cannot be recorded the error comes back and
+/// the session stays as it was: nothing claims a sign-out that did not happen.
+///
+/// # Errors
+/// [`SessionError`]: the caller answers 503 and keeps the cookie.
+pub async fn sign_out(
+    auth: &mut AuthSession,
+    gate: &SessionGate,
+    client: &ClientInfo,
+) -> Result<bool, SessionError> {
+    let signed_in = auth.user.is_some();
+    if let (true, Some(id)) = (signed_in, auth.session.id()) {
+        gate.end_session(
+            &id_hash(&id),
+            Ending {
+                reason: EndReason::Logout,
+                at: gate.clock().now(),
+                actor_id: None,
+                detail: None,
+                client: client.clone(),
+            },
+        )
+        .await?;
+    }
+    auth.logout().await?;
+    Ok(signed_in)
+}
