@@ -5,6 +5,20 @@
 //! Sessions are read from an in-process cache. An entry is re-read from the database when it
 //! is older than [`REVALIDATE_MILLIS`], so a session ended by another server instance is
 //! refused here within that time; one ended on this instance is forgotten at once.
+//!
+//! The parts: the per-request check (here), the cached session ([`cache`]), "ended here"
+//! marks ([`ending`]), the owner's
+//! listing and revocation ([`revoke`]) and the background sweep ([`sweep`]).
+
+mod cache;
+mod ending;
+mod revoke;
+mod sweep;
+#[cfg(test)]
+mod tests;
+
+pub use ending::EndingGuard;
+pub use revoke::RevokeOutcome;
 
 use super::{
     clock::SharedClock,
@@ -15,8 +29,10 @@ use crate::{
     clock::UnixMillis,
     dto::SessionStatus,
     event::EndReason,
-    policy::{Deadlines, SessionTimes, TimeoutPolicy},
+    policy::{Deadlines, TimeoutPolicy},
 };
+use cache::Entry;
+use ending::{end_marks, EndMark};
 use std::{
     sync::{
         atomic::{AtomicU64, Ordering},
@@ -108,17 +124,6 @@ impl ActiveSession {
     }
 }
 
-/// What a revocation did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RevokeOutcome {
-    /// This many sessions were ended.
-    Ended(usize),
-    /// An id was not a live session of the owner; nothing changed.
-    NotFound,
-    /// No id was given; nothing changed.
-    NothingNamed,
-}
-
 /// Put on a request whose session ended (now or earlier), so that pages and the countdown
 /// can say why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,31 +140,6 @@ pub enum Verdict {
     Active(ActiveSession),
 }
 
-#[derive(Debug, Clone)]
-struct Entry {
-    user_id: i64,
-    username: String,
-    remember: bool,
-    user_agent: Option<String>,
-    last_ip: Option<String>,
-    times: SessionTimes,
-    written_activity: UnixMillis,
-    read_at: UnixMillis,
-}
-
-/// What this instance knows of a session it is ending.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum EndMark {
-    /// An end is being written (by the guard holding this token): serve only from the
-    /// database, never cache it as live.
-    Pending(u64),
-    /// The end is committed: refuse it, even to a check that read the row just before.
-    Committed(EndReason),
-}
-
-/// Tokens telling apart the guards of concurrent ends of one session.
-static NEXT_GUARD: AtomicU64 = AtomicU64::new(1);
-
 struct Inner {
     sessions: Sessions,
     limits: Limits,
@@ -170,49 +150,6 @@ struct Inner {
     /// Sessions this instance is ending or has ended (bounded, expiring).
     end_marks: moka::sync::Cache<String, EndMark>,
     activity_writes: AtomicU64,
-}
-
-/// Marks sessions as being ended while their end is written. Say how it went:
-/// [`EndingGuard::committed`] (this instance refuses them from now on) or
-/// [`EndingGuard::failed`] (the marks go; nothing reports them as ended). A guard dropped
-/// without either (its request was abandoned mid-write) leaves its marks pending: checks then
-/// read those sessions from the database until the marks expire, which is always right.
-#[must_use = "say whether the end was committed or failed"]
-pub struct EndingGuard {
-    gate: SessionGate,
-    ids: Vec<String>,
-    reason: EndReason,
-    token: u64,
-}
-
-impl EndingGuard {
-    /// The ends are committed: this instance refuses these sessions from now on.
-    pub fn committed(self) {
-        for id in &self.ids {
-            self.gate
-                .inner
-                .end_marks
-                .insert(id.clone(), EndMark::Committed(self.reason));
-            self.gate.forget(id);
-        }
-    }
-
-    /// The ends failed: withdraws this guard's marks (never another guard's, never a
-    /// committed end).
-    pub fn failed(self) {
-        for id in &self.ids {
-            self.gate
-                .inner
-                .end_marks
-                .entry(id.clone())
-                .and_compute_with(|mark| match mark.map(|m| m.into_value()) {
-                    Some(EndMark::Pending(token)) if token == self.token => {
-                        moka::ops::compute::Op::Remove
-                    }
-                    _ => moka::ops::compute::Op::Nop,
-                });
-        }
-    }
 }
 
 /// Checks sessions against the limits and records activity. Cheap to clone.
@@ -256,10 +193,7 @@ impl SessionGate {
                     .max_capacity(CACHE_CAPACITY)
                     .time_to_idle(CACHE_IDLE)
                     .build(),
-                end_marks: moka::sync::Cache::builder()
-                    .max_capacity(CACHE_CAPACITY)
-                    .time_to_live(ENDED_MARK_TTL)
-                    .build(),
+                end_marks: end_marks(),
                 activity_writes: AtomicU64::new(0),
             }),
         }
@@ -291,29 +225,6 @@ impl SessionGate {
         self.inner.cache.invalidate(id_hash);
     }
 
-    /// Marks `ids` as being ended with `reason` before the end is written: until the guard is
-    /// committed or dropped, checks read these sessions from the database and never cache them.
-    pub fn begin_ending(&self, ids: &[String], reason: EndReason) -> EndingGuard {
-        let token = NEXT_GUARD.fetch_add(1, Ordering::Relaxed);
-        for id in ids {
-            self.inner
-                .end_marks
-                .entry(id.clone())
-                .and_compute_with(|mark| match mark.map(|m| m.into_value()) {
-                    // A committed end stays committed.
-                    Some(EndMark::Committed(_)) => moka::ops::compute::Op::Nop,
-                    _ => moka::ops::compute::Op::Put(EndMark::Pending(token)),
-                });
-            self.forget(id);
-        }
-        EndingGuard {
-            gate: self.clone(),
-            ids: ids.to_vec(),
-            reason,
-            token,
-        }
-    }
-
     /// Ends the session `id_hash` (audited, final). Nothing reports it as ended before the end
     /// is committed; once it is, this instance never serves it again. When the database write
     /// fails the error is returned and no trace of the attempt remains.
@@ -333,50 +244,6 @@ impl SessionGate {
                 Err(err)
             }
         }
-    }
-
-    fn end_mark(&self, id_hash: &str) -> Option<EndMark> {
-        self.inner.end_marks.get(id_hash)
-    }
-
-    async fn load(
-        &self,
-        id_hash: &str,
-        now: UnixMillis,
-    ) -> Result<Result<Entry, Verdict>, StoreError> {
-        let Some(row) = self.inner.sessions.find(id_hash).await? else {
-            return Ok(Err(Verdict::Unknown));
-        };
-        if row.ended_at.is_some() {
-            return Ok(Err(Verdict::Ended(end_reason_of(&row))));
-        }
-        let Some(user_id) = row.user_id else {
-            return Ok(Err(Verdict::Unknown));
-        };
-        let username = self
-            .inner
-            .sessions
-            .username_of(user_id)
-            .await?
-            .unwrap_or_default();
-        let cached = self.inner.cache.get(id_hash);
-        let db_activity = UnixMillis(row.last_seen_at);
-        let last_activity = cached
-            .as_ref()
-            .map_or(db_activity, |c| c.times.last_activity_at.max(db_activity));
-        Ok(Ok(Entry {
-            user_id,
-            username,
-            remember: row.remember,
-            user_agent: row.user_agent.clone(),
-            last_ip: row.last_ip.clone(),
-            times: SessionTimes {
-                created_at: UnixMillis(row.created_at),
-                last_activity_at: last_activity,
-            },
-            written_activity: cached.map_or(db_activity, |c| c.written_activity.max(db_activity)),
-            read_at: now,
-        }))
     }
 
     /// Checks the session `id_hash` for a request from `client`.
@@ -503,203 +370,5 @@ impl SessionGate {
             },
         )
         .await
-    }
-
-    /// The owner's live sessions (expired ones left out), newest first; `current` marks the
-    /// requesting session.
-    pub async fn devices_of(
-        &self,
-        user_id: i64,
-        current: Option<&str>,
-    ) -> Result<Vec<crate::dto::DeviceSession>, StoreError> {
-        let now = self.inner.clock.now();
-        let rows = self.inner.sessions.active_for_user(user_id).await?;
-        Ok(rows
-            .iter()
-            .filter(|row| {
-                let times = SessionTimes {
-                    created_at: UnixMillis(row.created_at),
-                    last_activity_at: UnixMillis(row.last_seen_at),
-                };
-                self.inner
-                    .limits
-                    .for_session(row.remember)
-                    .expiry(times, now)
-                    .is_none()
-            })
-            .map(|row| super::devices::device_session(row, current))
-            .collect())
-    }
-
-    /// Signs out the owner's sessions `ids` (audit `revoked`, actor = `actor_id`).
-    ///
-    /// All or nothing: if any id is not a live session of `owner` (another user's, ended,
-    /// unknown), nothing changes and the answer is [`RevokeOutcome::NotFound`]. An empty list
-    /// changes nothing either.
-    pub async fn revoke(
-        &self,
-        owner: i64,
-        ids: &[String],
-        actor_id: i64,
-        client: &ClientInfo,
-    ) -> Result<RevokeOutcome, StoreError> {
-        if ids.is_empty() {
-            return Ok(RevokeOutcome::NothingNamed);
-        }
-        let live: Vec<String> = self
-            .inner
-            .sessions
-            .active_for_user(owner)
-            .await?
-            .into_iter()
-            .map(|row| row.id_hash)
-            .collect();
-        if !ids.iter().all(|id| live.contains(id)) {
-            return Ok(RevokeOutcome::NotFound);
-        }
-        let mut ended = 0;
-        for id in ids {
-            if self.revoke_one(id, actor_id, None, client).await? {
-                ended += 1;
-            }
-        }
-        Ok(RevokeOutcome::Ended(ended))
-    }
-
-    /// Signs out every live session of `owner` except `keep` (audit `revoked`).
-    pub async fn revoke_all_except(
-        &self,
-        owner: i64,
-        keep: Option<&str>,
-        actor_id: i64,
-        client: &ClientInfo,
-    ) -> Result<usize, StoreError> {
-        self.revoke_all(owner, keep, actor_id, None, client).await
-    }
-
-    /// Signs out every live session of `user` after a password change (audit `revoked` with
-    /// the detail "password changed", actor = the user): a new password signs out everywhere
-    /// the old one was known (SPEC §6).
-    pub async fn password_changed(&self, user: i64) -> Result<usize, StoreError> {
-        self.revoke_all(
-            user,
-            None,
-            user,
-            Some("password changed"),
-            &ClientInfo::default(),
-        )
-        .await
-    }
-
-    async fn revoke_all(
-        &self,
-        owner: i64,
-        keep: Option<&str>,
-        actor_id: i64,
-        detail: Option<&str>,
-        client: &ClientInfo,
-    ) -> Result<usize, StoreError> {
-        let mut ended = 0;
-        for row in self.inner.sessions.active_for_user(owner).await? {
-            if Some(row.id_hash.as_str()) != keep
-                && self
-                    .revoke_one(&row.id_hash, actor_id, detail, client)
-                    .await?
-            {
-                ended += 1;
-            }
-        }
-        Ok(ended)
-    }
-
-    async fn revoke_one(
-        &self,
-        id_hash: &str,
-        actor_id: i64,
-        detail: Option<&str>,
-        client: &ClientInfo,
-    ) -> Result<bool, StoreError> {
-        self.end_session(
-            id_hash,
-            Ending {
-                reason: EndReason::Revoked,
-                at: self.inner.clock.now(),
-                actor_id: Some(actor_id),
-                detail: detail.map(str::to_owned),
-                client: client.clone(),
-            },
-        )
-        .await
-    }
-
-    /// Ends every session whose limit passed while nobody was looking, recording the moment
-    /// the limit passed (not the sweep's time). Activity still only in the cache counts.
-    /// Returns how many sessions were ended.
-    pub async fn sweep_once(&self) -> Result<usize, StoreError> {
-        let now = self.inner.clock.now();
-        let limits = self.inner.limits;
-        // A limit that is off never makes a session a candidate.
-        let before = |limit: Option<Duration>| -> i64 {
-            limit.map_or(i64::MIN, |d| {
-                now.as_millis()
-                    .saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            })
-        };
-        let candidates = self
-            .inner
-            .sessions
-            .expiry_candidates(
-                (before(limits.normal.idle), before(limits.normal.absolute)),
-                (
-                    before(limits.remember.idle),
-                    before(limits.remember.absolute),
-                ),
-            )
-            .await?;
-        let mut ended = 0;
-        for row in candidates {
-            let cached_activity = self
-                .inner
-                .cache
-                .get(&row.id_hash)
-                .map(|e| e.times.last_activity_at);
-            let times = SessionTimes {
-                created_at: UnixMillis(row.created_at),
-                last_activity_at: cached_activity.map_or(UnixMillis(row.last_seen_at), |c| {
-                    c.max(UnixMillis(row.last_seen_at))
-                }),
-            };
-            let policy = limits.for_session(row.remember);
-            if let Some((reason, at)) = policy.expiry(times, now) {
-                if self
-                    .end(&row.id_hash, reason, at, &ClientInfo::default())
-                    .await?
-                {
-                    ended += 1;
-                }
-            }
-        }
-        Ok(ended)
-    }
-
-    /// Runs [`SessionGate::sweep_once`] every `every`, forever; errors are logged and retried
-    /// with a growing pause (up to a minute), never ending the loop.
-    pub async fn sweep_forever(self, every: Duration) {
-        let mut pause = every;
-        loop {
-            tokio::time::sleep(pause).await;
-            match self.sweep_once().await {
-                Ok(n) => {
-                    if n > 0 {
-                        tracing::info!(ended = n, "expiry sweep ended sessions");
-                    }
-                    pause = every;
-                }
-                Err(err) => {
-                    pause = (pause * 2).min(Duration::from_secs(60));
-                    tracing::warn!(error = %err, retry_in = ?pause, "expiry sweep failed");
-                }
-            }
-        }
     }
 }

@@ -1,0 +1,150 @@
+//! The owner's view of their sessions: listing them, and signing some or all of them out.
+
+use super::{
+    super::{
+        error::StoreError,
+        sessions::{ClientInfo, Ending},
+    },
+    SessionGate,
+};
+use crate::{clock::UnixMillis, event::EndReason, policy::SessionTimes};
+
+/// What a revocation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    /// This many sessions were ended.
+    Ended(usize),
+    /// An id was not a live session of the owner; nothing changed.
+    NotFound,
+    /// No id was given; nothing changed.
+    NothingNamed,
+}
+
+impl SessionGate {
+    /// The owner's live sessions (expired ones left out), newest first; `current` marks the
+    /// requesting session.
+    pub async fn devices_of(
+        &self,
+        user_id: i64,
+        current: Option<&str>,
+    ) -> Result<Vec<crate::dto::DeviceSession>, StoreError> {
+        let now = self.inner.clock.now();
+        let rows = self.inner.sessions.active_for_user(user_id).await?;
+        Ok(rows
+            .iter()
+            .filter(|row| {
+                let times = SessionTimes {
+                    created_at: UnixMillis(row.created_at),
+                    last_activity_at: UnixMillis(row.last_seen_at),
+                };
+                self.inner
+                    .limits
+                    .for_session(row.remember)
+                    .expiry(times, now)
+                    .is_none()
+            })
+            .map(|row| crate::server::devices::device_session(row, current))
+            .collect())
+    }
+
+    /// Signs out the owner's sessions `ids` (audit `revoked`, actor = `actor_id`).
+    ///
+    /// All or nothing: if any id is not a live session of `owner` (another user's, ended,
+    /// unknown), nothing changes and the answer is [`RevokeOutcome::NotFound`]. An empty list
+    /// changes nothing either.
+    pub async fn revoke(
+        &self,
+        owner: i64,
+        ids: &[String],
+        actor_id: i64,
+        client: &ClientInfo,
+    ) -> Result<RevokeOutcome, StoreError> {
+        if ids.is_empty() {
+            return Ok(RevokeOutcome::NothingNamed);
+        }
+        let live: Vec<String> = self
+            .inner
+            .sessions
+            .active_for_user(owner)
+            .await?
+            .into_iter()
+            .map(|row| row.id_hash)
+            .collect();
+        if !ids.iter().all(|id| live.contains(id)) {
+            return Ok(RevokeOutcome::NotFound);
+        }
+        let mut ended = 0;
+        for id in ids {
+            if self.revoke_one(id, actor_id, None, client).await? {
+                ended += 1;
+            }
+        }
+        Ok(RevokeOutcome::Ended(ended))
+    }
+
+    /// Signs out every live session of `owner` except `keep` (audit `revoked`).
+    pub async fn revoke_all_except(
+        &self,
+        owner: i64,
+        keep: Option<&str>,
+        actor_id: i64,
+        client: &ClientInfo,
+    ) -> Result<usize, StoreError> {
+        self.revoke_all(owner, keep, actor_id, None, client).await
+    }
+
+    /// Signs out every live session of `user` after a password change (audit `revoked` with
+    /// the detail "password changed", actor = the user): a new password signs out everywhere
+    /// the old one was known (SPEC §6).
+    pub async fn password_changed(&self, user: i64) -> Result<usize, StoreError> {
+        self.revoke_all(
+            user,
+            None,
+            user,
+            Some("password changed"),
+            &ClientInfo::default(),
+        )
+        .await
+    }
+
+    async fn revoke_all(
+        &self,
+        owner: i64,
+        keep: Option<&str>,
+        actor_id: i64,
+        detail: Option<&str>,
+        client: &ClientInfo,
+    ) -> Result<usize, StoreError> {
+        let mut ended = 0;
+        for row in self.inner.sessions.active_for_user(owner).await? {
+            if Some(row.id_hash.as_str()) != keep
+                && self
+                    .revoke_one(&row.id_hash, actor_id, detail, client)
+                    .await?
+            {
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+
+    async fn revoke_one(
+        &self,
+        id_hash: &str,
+        actor_id: i64,
+        detail: Option<&str>,
+        client: &ClientInfo,
+    ) -> Result<bool, StoreError> {
+        self.end_session(
+            id_hash,
+            Ending {
+                reason: EndReason::Revoked,
+                at: self.inner.clock.now(),
+                actor_id: Some(actor_id),
+                detail: detail.map(str::to_owned),
+                client: client.clone(),
+            },
+        )
+        .await
+    }
+}
