@@ -6,8 +6,13 @@ pub use auto_logout::session_limit::OnMaxSessions;
 use auto_logout::{
     server::Limits, session_limit::SessionLimit, throttle::ThrottlePolicy, TimeoutPolicy,
 };
+use figment::{
+    providers::{Format, Serialized, Toml},
+    Figment,
+};
 use ipnet::IpNet;
-use std::{collections::BTreeMap, fmt, net::SocketAddr, path::PathBuf, time::Duration};
+use serde::Deserialize;
+use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 
 /// Which `Host` header values the server answers (SPEC §3 `allowed_hosts`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,164 +163,254 @@ pub enum ConfigError {
     #[error("invalid value for {key} ({source_name}): `{value}`: {expected}")]
     Invalid {
         /// The file key, e.g. `idle_time`.
-        key: &'static str,
+        key: String,
         /// Where it came from: the environment variable, or "configuration file".
         source_name: String,
         /// The value as given.
         value: String,
         /// What would have been accepted.
-        expected: &'static str,
+        expected: String,
     },
 }
 
-/// One configuration key: its name in the file, its environment variable, and its default.
-struct Key {
-    file: &'static str,
-    env: &'static str,
-    default: &'static str,
-}
+/// Every key with its default (SPEC §3), as the TOML a configuration file would hold. The
+/// file and then the environment are layered over these by figment.
+const DEFAULTS: &str = r#"
+idle_time = "10m"
+session_time = "1h"
+warn_before = "60s"
+message = "The session has expired. Please login again to continue."
+redirect_to_login_immediately = true
+remember_idle_time = "7d"
+remember_session_time = "30d"
+client_activity = true
+bind_user_agent = true
+cookie_secure = false
+max_sessions_per_user = 0
+on_max_sessions = "end_oldest"
+trusted_proxies = ""
+allowed_hosts = "localhost, 127.0.0.1, [::1]"
+login_max_failures = 5
+login_max_failures_per_ip = 50
+login_lockout = "15m"
+demo_account = false
+database_url = "sqlite://data/auto-logout.db?mode=rwc"
+site_addr = "127.0.0.1:3000"
+"#;
 
-const KEYS: &[Key] = &[
-    Key {
-        file: "idle_time",
-        env: "AUTO_LOGOUT_IDLE_TIME",
-        default: "10m",
-    },
-    Key {
-        file: "session_time",
-        env: "AUTO_LOGOUT_SESSION_TIME",
-        default: "1h",
-    },
-    Key {
-        file: "warn_before",
-        env: "AUTO_LOGOUT_WARN_BEFORE",
-        default: "60s",
-    },
-    Key {
-        file: "message",
-        env: "AUTO_LOGOUT_MESSAGE",
-        default: "The session has expired. Please login again to continue.",
-    },
-    Key {
-        file: "redirect_to_login_immediately",
-        env: "AUTO_LOGOUT_REDIRECT_TO_LOGIN_IMMEDIATELY",
-        default: "true",
-    },
-    Key {
-        file: "remember_idle_time",
-        env: "AUTO_LOGOUT_REMEMBER_IDLE_TIME",
-        default: "7d",
-    },
-    Key {
-        file: "remember_session_time",
-        env: "AUTO_LOGOUT_REMEMBER_SESSION_TIME",
-        default: "30d",
-    },
-    Key {
-        file: "client_activity",
-        env: "AUTO_LOGOUT_CLIENT_ACTIVITY",
-        default: "true",
-    },
-    Key {
-        file: "bind_user_agent",
-        env: "AUTO_LOGOUT_BIND_USER_AGENT",
-        default: "true",
-    },
-    Key {
-        file: "cookie_secure",
-        env: "AUTO_LOGOUT_COOKIE_SECURE",
-        default: "false",
-    },
-    Key {
-        file: "max_sessions_per_user",
-        env: "AUTO_LOGOUT_MAX_SESSIONS",
-        default: "0",
-    },
-    Key {
-        file: "on_max_sessions",
-        env: "AUTO_LOGOUT_ON_MAX_SESSIONS",
-        default: "end_oldest",
-    },
-    Key {
-        file: "trusted_proxies",
-        env: "AUTO_LOGOUT_TRUSTED_PROXIES",
-        default: "",
-    },
-    Key {
-        file: "allowed_hosts",
-        env: "AUTO_LOGOUT_ALLOWED_HOSTS",
-        default: "localhost, 127.0.0.1, [::1]",
-    },
-    Key {
-        file: "login_max_failures",
-        env: "AUTO_LOGOUT_LOGIN_MAX_FAILURES",
-        default: "5",
-    },
-    Key {
-        file: "login_max_failures_per_ip",
-        env: "AUTO_LOGOUT_LOGIN_MAX_FAILURES_PER_IP",
-        default: "50",
-    },
-    Key {
-        file: "login_lockout",
-        env: "AUTO_LOGOUT_LOGIN_LOCKOUT",
-        default: "15m",
-    },
-    Key {
-        file: "demo_account",
-        env: "AUTO_LOGOUT_DEMO_ACCOUNT",
-        default: "false",
-    },
-    Key {
-        file: "database_url",
-        env: "DATABASE_URL",
-        default: "sqlite://data/auto-logout.db?mode=rwc",
-    },
-    Key {
-        file: "site_addr",
-        env: "LEPTOS_SITE_ADDR",
-        default: "127.0.0.1:3000",
-    },
+/// The environment variable of every key (SPEC §3).
+const ENVIRONMENT: &[(&str, &str)] = &[
+    ("idle_time", "AUTO_LOGOUT_IDLE_TIME"),
+    ("session_time", "AUTO_LOGOUT_SESSION_TIME"),
+    ("warn_before", "AUTO_LOGOUT_WARN_BEFORE"),
+    ("message", "AUTO_LOGOUT_MESSAGE"),
+    (
+        "redirect_to_login_immediately",
+        "AUTO_LOGOUT_REDIRECT_TO_LOGIN_IMMEDIATELY",
+    ),
+    ("remember_idle_time", "AUTO_LOGOUT_REMEMBER_IDLE_TIME"),
+    ("remember_session_time", "AUTO_LOGOUT_REMEMBER_SESSION_TIME"),
+    ("client_activity", "AUTO_LOGOUT_CLIENT_ACTIVITY"),
+    ("bind_user_agent", "AUTO_LOGOUT_BIND_USER_AGENT"),
+    ("cookie_secure", "AUTO_LOGOUT_COOKIE_SECURE"),
+    ("max_sessions_per_user", "AUTO_LOGOUT_MAX_SESSIONS"),
+    ("on_max_sessions", "AUTO_LOGOUT_ON_MAX_SESSIONS"),
+    ("trusted_proxies", "AUTO_LOGOUT_TRUSTED_PROXIES"),
+    ("allowed_hosts", "AUTO_LOGOUT_ALLOWED_HOSTS"),
+    ("login_max_failures", "AUTO_LOGOUT_LOGIN_MAX_FAILURES"),
+    (
+        "login_max_failures_per_ip",
+        "AUTO_LOGOUT_LOGIN_MAX_FAILURES_PER_IP",
+    ),
+    ("login_lockout", "AUTO_LOGOUT_LOGIN_LOCKOUT"),
+    ("demo_account", "AUTO_LOGOUT_DEMO_ACCOUNT"),
+    ("database_url", "DATABASE_URL"),
+    ("site_addr", "LEPTOS_SITE_ADDR"),
 ];
 
-/// Raw values by file key, each with where it came from.
-struct Raw(BTreeMap<&'static str, (String, String)>);
+/// The values as layered, each typed by what it accepts (see [`values`]).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Values {
+    #[serde(deserialize_with = "values::duration")]
+    idle_time: Duration,
+    #[serde(deserialize_with = "values::duration")]
+    session_time: Duration,
+    #[serde(deserialize_with = "values::duration")]
+    warn_before: Duration,
+    #[serde(deserialize_with = "values::text")]
+    message: String,
+    #[serde(deserialize_with = "values::flag")]
+    redirect_to_login_immediately: bool,
+    #[serde(deserialize_with = "values::duration")]
+    remember_idle_time: Duration,
+    #[serde(deserialize_with = "values::duration")]
+    remember_session_time: Duration,
+    #[serde(deserialize_with = "values::flag")]
+    client_activity: bool,
+    #[serde(deserialize_with = "values::flag")]
+    bind_user_agent: bool,
+    #[serde(deserialize_with = "values::flag")]
+    cookie_secure: bool,
+    #[serde(deserialize_with = "values::count")]
+    max_sessions_per_user: u32,
+    #[serde(deserialize_with = "values::text")]
+    on_max_sessions: String,
+    #[serde(deserialize_with = "values::list")]
+    trusted_proxies: Vec<String>,
+    #[serde(deserialize_with = "values::list")]
+    allowed_hosts: Vec<String>,
+    #[serde(deserialize_with = "values::count")]
+    login_max_failures: u32,
+    #[serde(deserialize_with = "values::count")]
+    login_max_failures_per_ip: u32,
+    #[serde(deserialize_with = "values::duration")]
+    login_lockout: Duration,
+    #[serde(deserialize_with = "values::flag")]
+    demo_account: bool,
+    #[serde(deserialize_with = "values::text")]
+    database_url: String,
+    #[serde(deserialize_with = "values::text")]
+    site_addr: String,
+}
 
-impl Raw {
-    fn get(&self, key: &'static str) -> (&str, &str) {
-        let (value, source) = &self.0[key];
-        (value.as_str(), source.as_str())
+/// The value grammar of SPEC §3, for serde: durations `600` (seconds), `600s`, `10m`,
+/// `1h30m`; booleans `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`); whole numbers;
+/// lists as a TOML array or one comma-separated string. Each error says what is accepted.
+mod values {
+    use serde::{de, Deserialize, Deserializer};
+    use std::time::Duration;
+
+    /// A scalar or a list as written (file or environment).
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Text(String),
+        Whole(i64),
+        Real(f64),
+        Flag(bool),
+        List(Vec<Given>),
     }
 
-    fn invalid(&self, key: &'static str, expected: &'static str) -> ConfigError {
-        let (value, source) = self.get(key);
-        ConfigError::Invalid {
-            key,
-            source_name: source.to_owned(),
-            value: value.to_owned(),
-            expected,
+    impl Given {
+        fn into_text(self) -> String {
+            match self {
+                Given::Text(s) => s,
+                Given::Whole(n) => n.to_string(),
+                Given::Real(x) => x.to_string(),
+                Given::Flag(b) => b.to_string(),
+                Given::List(items) => items
+                    .into_iter()
+                    .map(Given::into_text)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }
         }
     }
 
-    fn duration(&self, key: &'static str) -> Result<Duration, ConfigError> {
-        parse_duration(self.get(key).0)
-            .ok_or_else(|| self.invalid(key, "expected a duration such as 600, 600s, 10m or 1h30m"))
+    fn given<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        Given::deserialize(d).map(Given::into_text)
     }
 
-    fn count(&self, key: &'static str, expected: &'static str) -> Result<u32, ConfigError> {
-        self.get(key)
-            .0
-            .trim()
-            .parse()
-            .map_err(|_| self.invalid(key, expected))
+    pub(super) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        given(d).map(|s| s.trim().to_owned())
     }
 
-    fn boolean(&self, key: &'static str) -> Result<bool, ConfigError> {
-        match self.get(key).0.trim().to_ascii_lowercase().as_str() {
+    pub(super) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = given(d)?;
+        super::parse_duration(&text)
+            .ok_or_else(|| de::Error::custom("expected a duration such as 600, 600s, 10m or 1h30m"))
+    }
+
+    pub(super) fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        match given(d)?.trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => Ok(true),
             "false" | "0" | "no" | "off" => Ok(false),
-            _ => Err(self.invalid(key, "expected true or false")),
+            _ => Err(de::Error::custom("expected true or false")),
         }
+    }
+
+    pub(super) fn count<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        given(d)?
+            .trim()
+            .parse()
+            .map_err(|_| de::Error::custom("expected a whole number, 0 for no limit"))
+    }
+
+    pub(super) fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        Ok(given(d)?
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect())
+    }
+}
+
+/// Where each key's value came from, to name it in messages.
+struct Sources<'a> {
+    file: Option<(&'a std::path::Path, toml::Table)>,
+    env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Sources<'_> {
+    /// The key's environment variable.
+    fn variable(key: &str) -> Option<&'static str> {
+        ENVIRONMENT.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+
+    /// The value as given, and where it was given.
+    fn origin(&self, key: &str) -> (String, String) {
+        if let Some(var) = Self::variable(key) {
+            if let Some(value) = (self.env)(var) {
+                return (value, var.to_owned());
+            }
+        }
+        if let Some((path, table)) = &self.file {
+            if let Some(value) = table.get(key) {
+                let value = match value {
+                    toml::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                return (value, format!("{key} in {}", path.display()));
+            }
+        }
+        let default = DEFAULTS
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|t| t.get(key).map(|v| v.to_string()))
+            .unwrap_or_default();
+        (default, "default".to_owned())
+    }
+
+    fn invalid(&self, key: &str, expected: impl Into<String>) -> ConfigError {
+        let (value, source_name) = self.origin(key);
+        ConfigError::Invalid {
+            key: key.to_owned(),
+            source_name,
+            value,
+            expected: expected.into(),
+        }
+    }
+
+    /// The first of figment's errors, as a message naming the key, its source and value.
+    fn refusal(&self, errors: figment::Error) -> ConfigError {
+        let Some(err) = errors.into_iter().next() else {
+            return ConfigError::Contradiction {
+                message: "the configuration could not be read".to_owned(),
+            };
+        };
+        if let figment::error::Kind::UnknownField(key, _) = &err.kind {
+            return ConfigError::UnknownKey {
+                path: self
+                    .file
+                    .as_ref()
+                    .map_or_else(PathBuf::new, |(p, _)| p.to_path_buf()),
+                key: key.clone(),
+            };
+        }
+        let key = err.path.last().cloned().unwrap_or_default();
+        self.invalid(&key, err.kind.to_string())
     }
 }
 
@@ -331,13 +426,9 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     humantime::parse_duration(text).ok()
 }
 
-/// `*` or a comma-separated list of host names; `None` when an entry is malformed.
-fn parse_allowed_hosts(text: &str) -> Option<AllowedHosts> {
-    let entries: Vec<&str> = text
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
+/// `*` or a list of host names; `None` when an entry is malformed.
+fn parse_allowed_hosts(entries: &[String]) -> Option<AllowedHosts> {
+    let entries: Vec<&str> = entries.iter().map(String::as_str).collect();
     if entries.contains(&"*") {
         return Some(AllowedHosts::Any);
     }
@@ -351,18 +442,6 @@ fn parse_allowed_hosts(text: &str) -> Option<AllowedHosts> {
         })
         .collect::<Option<Vec<_>>>()
         .map(AllowedHosts::Only)
-}
-
-fn toml_to_string(value: &toml::Value) -> String {
-    match value {
-        toml::Value::String(s) => s.clone(),
-        toml::Value::Array(items) => items
-            .iter()
-            .map(toml_to_string)
-            .collect::<Vec<_>>()
-            .join(","),
-        other => other.to_string(),
-    }
 }
 
 impl Config {
@@ -397,51 +476,43 @@ impl Config {
         file: Option<(&std::path::Path, &str)>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let mut raw = BTreeMap::new();
-        for key in KEYS {
-            raw.insert(key.file, (key.default.to_owned(), "default".to_owned()));
-        }
-        if let Some((path, text)) = file {
-            let table: toml::Table =
-                text.parse()
-                    .map_err(|e: toml::de::Error| ConfigError::Toml {
-                        path: path.to_owned(),
-                        message: e.message().to_owned(),
-                    })?;
-            for (name, value) in table {
-                let key = KEYS.iter().find(|k| k.file == name).ok_or_else(|| {
-                    ConfigError::UnknownKey {
-                        path: path.to_owned(),
-                        key: name.clone(),
-                    }
-                })?;
-                raw.insert(
-                    key.file,
-                    (
-                        toml_to_string(&value),
-                        format!("{} in {}", key.file, path.display()),
-                    ),
-                );
+        let mut layers = Figment::from(Toml::string(DEFAULTS));
+        let file = match file {
+            Some((path, text)) => {
+                let table: toml::Table =
+                    text.parse()
+                        .map_err(|e: toml::de::Error| ConfigError::Toml {
+                            path: path.to_owned(),
+                            message: e.message().to_owned(),
+                        })?;
+                layers = layers.merge(Toml::string(text));
+                Some((path, table))
+            }
+            None => None,
+        };
+        for (key, var) in ENVIRONMENT {
+            if let Some(value) = env(var) {
+                layers = layers.merge(Serialized::default(key, value));
             }
         }
-        for key in KEYS {
-            if let Some(value) = env(key.env) {
-                raw.insert(key.file, (value, key.env.to_owned()));
-            }
-        }
-        let raw = Raw(raw);
+        let raw = Sources { file, env: &env };
+        let values: Values = layers.extract().map_err(|e| raw.refusal(e))?;
+        values.check(&raw)
+    }
+}
 
-        let on_max_sessions = match raw.get("on_max_sessions").0.trim() {
+impl Values {
+    /// The checks and conversions that are ours: hosts, proxies, the database URL, the
+    /// message's length, and limits that contradict each other.
+    fn check(self, raw: &Sources<'_>) -> Result<Config, ConfigError> {
+        let on_max_sessions = match self.on_max_sessions.as_str() {
             "end_oldest" => OnMaxSessions::EndOldest,
             "deny_new" => OnMaxSessions::DenyNew,
             _ => return Err(raw.invalid("on_max_sessions", "expected end_oldest or deny_new")),
         };
-        let trusted_proxies = raw
-            .get("trusted_proxies")
-            .0
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
             .map(|s| {
                 s.parse::<IpNet>()
                     .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
@@ -453,24 +524,23 @@ impl Config {
                     "expected comma-separated CIDRs such as 10.0.0.0/8,127.0.0.1",
                 )
             })?;
-        let database_url = raw.get("database_url").0.trim().to_owned();
+        let database_url = self.database_url;
         if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
             return Err(raw.invalid("database_url", "expected sqlite://PATH or postgres://…"));
         }
-        let allowed_hosts = parse_allowed_hosts(raw.get("allowed_hosts").0).ok_or_else(|| {
+        let allowed_hosts = parse_allowed_hosts(&self.allowed_hosts).ok_or_else(|| {
             raw.invalid(
                 "allowed_hosts",
                 "expected `*` or comma-separated host names such as localhost, example.com, [::1]",
             )
         })?;
-        let message = raw.get("message").0.trim().to_owned();
+        let message = self.message;
         if message.is_empty() || message.len() > 500 {
             return Err(raw.invalid("message", "expected between 1 and 500 characters"));
         }
 
-        let idle_time = raw.duration("idle_time")?;
-        let session_time = raw.duration("session_time")?;
-        let warn_before = raw.duration("warn_before")?;
+        let (idle_time, session_time, warn_before) =
+            (self.idle_time, self.session_time, self.warn_before);
         for (key, limit) in [("idle_time", idle_time), ("session_time", session_time)] {
             if !limit.is_zero() && warn_before >= limit {
                 return Err(ConfigError::Contradiction {
@@ -488,43 +558,30 @@ impl Config {
             session_time,
             warn_before,
             message,
-            redirect_to_login_immediately: raw.boolean("redirect_to_login_immediately")?,
-            remember_idle_time: raw.duration("remember_idle_time")?,
-            remember_session_time: raw.duration("remember_session_time")?,
-            client_activity: raw.boolean("client_activity")?,
-            bind_user_agent: raw.boolean("bind_user_agent")?,
-            cookie_secure: raw.boolean("cookie_secure")?,
-            max_sessions_per_user: raw.get("max_sessions_per_user").0.trim().parse().map_err(
-                |_| {
-                    raw.invalid(
-                        "max_sessions_per_user",
-                        "expected a whole number, 0 for no limit",
-                    )
-                },
-            )?,
+            redirect_to_login_immediately: self.redirect_to_login_immediately,
+            remember_idle_time: self.remember_idle_time,
+            remember_session_time: self.remember_session_time,
+            client_activity: self.client_activity,
+            bind_user_agent: self.bind_user_agent,
+            cookie_secure: self.cookie_secure,
+            max_sessions_per_user: self.max_sessions_per_user,
             on_max_sessions,
             trusted_proxies,
             allowed_hosts,
-            login_max_failures: raw.count(
-                "login_max_failures",
-                "expected a whole number, 0 for no limit",
-            )?,
-            login_max_failures_per_ip: raw.count(
-                "login_max_failures_per_ip",
-                "expected a whole number, 0 for no limit",
-            )?,
-            login_lockout: raw.duration("login_lockout")?,
-            demo_account: raw.boolean("demo_account")?,
+            login_max_failures: self.login_max_failures,
+            login_max_failures_per_ip: self.login_max_failures_per_ip,
+            login_lockout: self.login_lockout,
+            demo_account: self.demo_account,
             database_url,
-            site_addr: raw
-                .get("site_addr")
-                .0
-                .trim()
+            site_addr: self
+                .site_addr
                 .parse()
                 .map_err(|_| raw.invalid("site_addr", "expected IP:PORT such as 127.0.0.1:3000"))?,
         })
     }
+}
 
+impl Config {
     /// The sign-in throttle (SPEC §6).
     pub fn throttle(&self) -> ThrottlePolicy {
         ThrottlePolicy {
@@ -633,6 +690,34 @@ mod tests {
         assert!(err.contains("idle_time"), "{err}");
         assert!(err.contains("AUTO_LOGOUT_IDLE_TIME"), "{err}");
         assert!(err.contains("soon"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_file_value_names_the_file() {
+        let err = Config::from_sources(
+            Some((
+                std::path::Path::new("x.toml"),
+                "bind_user_agent = \"maybe\"",
+            )),
+            env_of(&[]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "invalid value for bind_user_agent (bind_user_agent in x.toml): `maybe`: expected \
+             true or false"
+        );
+        let list = Config::from_sources(
+            Some((
+                std::path::Path::new("x.toml"),
+                "trusted_proxies = [\"10.0.0.0/8\", \"127.0.0.1\"]\nlogin_max_failures = 3",
+            )),
+            env_of(&[]),
+        )
+        .unwrap();
+        assert_eq!(list.trusted_proxies.len(), 2, "a TOML array");
+        assert_eq!(list.login_max_failures, 3, "a TOML integer");
     }
 
     #[test]
