@@ -10,6 +10,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 CARGO_LEPTOS_VERSION="0.3.11"
+CARGO_MACHETE_VERSION="0.9.2"
 toolchain="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)"
 wasm_bindgen_version="$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')"
 
@@ -39,6 +40,11 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $wasm_bind
   step "installing wasm-bindgen-cli $wasm_bindgen_version (matches Cargo.lock)"
   # Not --locked: its lock file names a crate version the registry no longer serves.
   cargo +"$toolchain" install wasm-bindgen-cli --version "$wasm_bindgen_version" --force
+fi
+
+if [ "$(cargo machete --version 2>/dev/null || true)" != "$CARGO_MACHETE_VERSION" ]; then
+  step "installing cargo-machete $CARGO_MACHETE_VERSION (unused-dependency check, about 1 minute)"
+  cargo +"$toolchain" install cargo-machete --locked --version "$CARGO_MACHETE_VERSION"
 fi
 
 if [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ]; then

@@ -34,6 +34,9 @@ if cargo tree -p frontend --target wasm32-unknown-unknown -e normal --prefix non
 fi
 echo "none of sqlx, tokio, argon2, axum"
 
+step "no unused dependencies (cargo machete)"
+cargo machete
+
 step "end-to-end tests (Playwright, Chromium)"
 (cd end2end && run npx playwright test)
 

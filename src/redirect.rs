@@ -94,22 +94,10 @@ pub fn sign_in_url(next: &str, reason: Option<crate::SignInReason>) -> String {
 fn percent_decode(input: &str) -> Option<String> {
     let mut current = input.to_owned();
     for _ in 0..3 {
-        let bytes = current.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] == b'%' && i + 2 < bytes.len() {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                if let Some(value) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    out.push(value);
-                    i += 3;
-                    continue;
-                }
-            }
-            out.push(bytes[i]);
-            i += 1;
-        }
-        let next = String::from_utf8(out).ok()?;
+        let next = percent_encoding::percent_decode_str(&current)
+            .decode_utf8()
+            .ok()?
+            .into_owned();
         if next == current {
             break;
         }

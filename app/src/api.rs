@@ -17,17 +17,13 @@ pub async fn current_user() -> Result<Option<UserView>, ServerFnError> {
 #[server]
 pub async fn take_flash() -> Result<Option<String>, ServerFnError> {
     use axum::http::{header, request::Parts, HeaderValue};
+    use axum_extra::extract::CookieJar;
     let parts: Parts = leptos_axum::extract().await?;
-    let flash = parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == auto_logout::cookies::FLASH_COOKIE)
-        .map(|(_, value)| value.to_owned());
-    let Some(flash) = flash else {
+    let jar = CookieJar::from_headers(&parts.headers);
+    let Some(flash) = jar
+        .get(auto_logout::cookies::FLASH_COOKIE)
+        .map(|c| c.value().to_owned())
+    else {
         return Ok(None);
     };
     let fetch_mode = parts

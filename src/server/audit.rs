@@ -3,7 +3,7 @@
 use super::{db::Database, error::StoreError};
 use crate::{clock::UnixMillis, event::AuditEvent};
 use serde::{Deserialize, Serialize};
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 /// An event to record.
 #[derive(Debug, Clone, Default)]
@@ -40,7 +40,7 @@ impl NewAuditEntry {
 }
 
 /// A recorded event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct AuditEntry {
     /// Row id, increasing.
     pub id: i64,
@@ -124,7 +124,7 @@ impl AuditLog {
 
     /// Entries matching `filter`, newest first.
     pub async fn list(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as::<_, AuditEntry>(
             "SELECT id, event, at, user_id, username, session_hash, ip, user_agent, actor_id, detail \
              FROM audit_log \
              WHERE ($1 IS NULL OR username = $1) AND ($2 IS NULL OR event = $2) AND ($3 IS NULL OR at >= $3) \
@@ -135,23 +135,6 @@ impl AuditLog {
         .bind(filter.since.map(|s| s.as_millis()))
         .bind(filter.limit.unwrap_or(200).clamp(1, 10_000))
         .fetch_all(self.db.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(AuditEntry {
-                    id: row.try_get("id")?,
-                    event: row.try_get("event")?,
-                    at: row.try_get("at")?,
-                    user_id: row.try_get("user_id")?,
-                    username: row.try_get("username")?,
-                    session_hash: row.try_get("session_hash")?,
-                    ip: row.try_get("ip")?,
-                    user_agent: row.try_get("user_agent")?,
-                    actor_id: row.try_get("actor_id")?,
-                    detail: row.try_get("detail")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        .await?)
     }
 }
