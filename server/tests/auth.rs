@@ -30,10 +30,7 @@ async fn sign_in_sets_a_fresh_http_only_cookie(db: TestDb) {
     let res = app.sign_in(&client, "alice", PASSWORD, "/home").await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/home");
-    let cookie = set_cookies(&res)
-        .into_iter()
-        .find(|c| c.starts_with("auto_logout_session="))
-        .expect("session cookie set");
+    let cookie = session_set_cookie(&res).expect("session cookie set");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(cookie.contains("Path=/"), "{cookie}");
@@ -65,12 +62,7 @@ async fn sign_in_over_a_planted_or_live_session_gets_a_new_id(db: TestDb) {
     let res = app.sign_in(&client, "alice", PASSWORD, "").await;
     let second = session_cookie(&res).expect("cycled cookie");
     assert_ne!(first, second);
-    let old = browser()
-        .get(app.url("/home"))
-        .header("cookie", format!("auto_logout_session={first}"))
-        .send()
-        .await
-        .unwrap();
+    let old = app.get_with_cookie("/home", &first).await;
     assert_eq!(old.status(), 303, "the replaced session must be refused");
     let row = app.session_row(&hash_secret(&first)).await;
     assert!(row.ended_at.is_some());
@@ -104,20 +96,12 @@ async fn logout_ends_the_session_for_good(db: TestDb) {
     let res = app.logout(&client).await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/");
-    let removal = set_cookies(&res)
-        .into_iter()
-        .find(|c| c.starts_with("auto_logout_session="))
-        .expect("cookie expired");
+    let removal = session_set_cookie(&res).expect("cookie expired");
     assert!(removal.contains("Max-Age=0"), "{removal}");
     assert!(removal.contains("Path=/"), "{removal}");
 
     // The old cookie, replayed, is anonymous.
-    let replay = browser()
-        .get(app.url("/home"))
-        .header("cookie", format!("auto_logout_session={id}"))
-        .send()
-        .await
-        .unwrap();
+    let replay = app.get_with_cookie("/home", &id).await;
     assert_eq!(replay.status(), 303);
     assert!(location(&replay).starts_with("/sign-in"));
 

@@ -1,5 +1,8 @@
 //! The binary's command line: bad configuration stops start-up with a message naming the key.
 
+mod common;
+
+use common::run_cli;
 use std::process::Command;
 
 #[test]
@@ -26,21 +29,12 @@ fn a_bad_duration_stops_start_up_naming_the_key() {
 fn user_add_then_list_shows_the_account() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/x.db?mode=rwc", dir.path().display());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(["user", "add", "carol", "--admin"])
-        .env("DATABASE_URL", &db)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"a long password\n")
-        .unwrap();
-    assert!(child.wait_with_output().unwrap().status.success());
+    let added = run_cli(
+        &["user", "add", "carol", "--admin"],
+        &db,
+        "a long password\n",
+    );
+    assert!(added.status.success());
     let list = Command::new(env!("CARGO_BIN_EXE_server"))
         .args(["user", "list"])
         .env("DATABASE_URL", &db)

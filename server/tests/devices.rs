@@ -221,26 +221,12 @@ async fn remember_me_gives_a_persistent_cookie_and_the_long_limits(db: TestDb) {
         (30 * 86_400 - 60..=30 * 86_400).contains(&max_age),
         "{cookie}"
     );
-    let body: Value = client
-        .get(app.url("/api/v1/session"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = app.status_json(&client).await;
     assert_eq!(body["seconds_until_idle_end"], 7 * 86_400);
     assert_eq!(body["seconds_until_session_end"], 30 * 86_400);
     // Without it: the ordinary limits.
     let plain = app.signed_in().await;
-    let body: Value = plain
-        .get(app.url("/api/v1/session"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = app.status_json(&plain).await;
     assert_eq!(body["seconds_until_idle_end"], 600);
 }
 
@@ -313,12 +299,7 @@ async fn the_sessions_page_lists_and_revokes_without_javascript(db: TestDb) {
     let res = other.get(app.url("/home")).send().await.unwrap();
     assert!(location(&res).starts_with("/sign-in"));
     // Cross-site revocation is refused.
-    let res = me
-        .post(app.url("/sessions/revoke-others"))
-        .header("origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_cross_site(&me, "/sessions/revoke-others").await;
     assert_eq!(res.status(), 403);
 }
 
@@ -435,21 +416,7 @@ async fn a_password_change_signs_out_every_session(db: TestDb) {
     let app = spawn_app(db).await;
     let (laptop, _) = app.device("alice", CHROME_UA).await;
     let (phone, _) = app.device("alice", IPHONE_UA).await;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(["user", "passwd", "alice"])
-        .env("DATABASE_URL", &url)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"a brand new password\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_cli(&["user", "passwd", "alice"], &url, "a brand new password\n");
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("2 session(s) signed out"));
     // Another process ended them: this server notices within a second (its caches expire).

@@ -83,12 +83,7 @@ async fn a_logout_the_database_refuses_changes_nothing(db: TestDb) {
     let res = app.logout(&client).await;
     assert_eq!(res.status(), 303);
     assert!(app.session_row(&id).await.ended_at.is_some());
-    let res = browser()
-        .get(app.url("/home"))
-        .header("cookie", format!("auto_logout_session={cookie}"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_with_cookie("/home", &cookie).await;
     assert_eq!(res.status(), 303);
 }
 
@@ -205,12 +200,7 @@ async fn the_database_going_away_and_coming_back(db: TestDb) {
     // session is never served as signed in.
     let mut statuses = Vec::new();
     for _ in 0..3 {
-        let res = browser()
-            .get(app.url("/home"))
-            .header("cookie", format!("auto_logout_session={ended_cookie}"))
-            .send()
-            .await
-            .unwrap();
+        let res = app.get_with_cookie("/home", &ended_cookie).await;
         statuses.push(res.status().as_u16());
         let res = live.get(app.url("/home")).send().await.unwrap();
         statuses.push(res.status().as_u16());
@@ -248,12 +238,7 @@ async fn the_database_going_away_and_coming_back(db: TestDb) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(recovered, "the service recovers once the database is back");
-    let res = browser()
-        .get(app.url("/home"))
-        .header("cookie", format!("auto_logout_session={ended_cookie}"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_with_cookie("/home", &ended_cookie).await;
     assert_eq!(res.status(), 303);
     assert_eq!(app.logout(&live).await.status(), 303);
 }

@@ -178,12 +178,7 @@ async fn secure_cookies_use_the_host_prefix(db: TestDb) {
         .1
         .to_owned();
     // The plain name is not a session on this server.
-    let plain = browser()
-        .get(app.url("/home"))
-        .header("cookie", format!("auto_logout_session={id}"))
-        .send()
-        .await
-        .unwrap();
+    let plain = app.get_with_cookie("/home", &id).await;
     assert_eq!(plain.status(), 303);
     let res = browser()
         .post(app.url("/logout"))
@@ -313,12 +308,7 @@ async fn a_restart_keeps_sessions_signed_in(db: TestDb) {
     let id = session_cookie(&res).unwrap();
     let db = app.stop().await;
     let restarted = spawn_joining(db, &[]).await;
-    let res = browser()
-        .get(restarted.url("/home"))
-        .header("cookie", format!("auto_logout_session={id}"))
-        .send()
-        .await
-        .unwrap();
+    let res = restarted.get_with_cookie("/home", &id).await;
     assert_eq!(res.status(), 200, "the session survives a restart");
     assert!(res.text().await.unwrap().contains("alice"));
 }

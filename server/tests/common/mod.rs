@@ -367,6 +367,39 @@ impl TestApp {
             .expect("POST request")
     }
 
+    /// `GET path` from a fresh client that presents only the session cookie `id` (a stolen
+    /// or replayed cookie).
+    pub async fn get_with_cookie(&self, path: &str, id: &str) -> Response {
+        browser()
+            .get(self.url(path))
+            .header("cookie", format!("auto_logout_session={id}"))
+            .send()
+            .await
+            .expect("GET with a cookie")
+    }
+
+    /// `GET /api/v1/session` as `client`: the JSON body, whatever the status.
+    pub async fn status_json(&self, client: &Client) -> serde_json::Value {
+        client
+            .get(self.url("/api/v1/session"))
+            .send()
+            .await
+            .expect("status request")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
+    /// Posts to `path` as a page of another site would (`Origin: https://evil.example`).
+    pub async fn post_cross_site(&self, client: &Client, path: &str) -> Response {
+        client
+            .post(self.url(path))
+            .header("origin", "https://evil.example")
+            .send()
+            .await
+            .expect("cross-site POST")
+    }
+
     /// Posts `/logout` as a same-origin browser would.
     pub async fn logout(&self, client: &Client) -> Response {
         client
@@ -394,6 +427,33 @@ pub fn set_cookies(res: &Response) -> Vec<String> {
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
         .collect()
+}
+
+/// The whole `Set-Cookie` header of the session cookie in `res` (attributes included).
+pub fn session_set_cookie(res: &Response) -> Option<String> {
+    set_cookies(res)
+        .into_iter()
+        .find(|c| c.starts_with("auto_logout_session="))
+}
+
+/// Runs the server binary with `args` on the database `url`, writing `stdin` to it.
+pub fn run_cli(args: &[&str], url: &str, stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the server binary");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("the command ends")
 }
 
 /// The value of the session cookie set by `res`, if any.
