@@ -110,23 +110,9 @@ async fn logout_ends_the_session_for_good(db: TestDb) {
     assert!(row.ended_at.is_some());
 
     // The landing page shows the sign-out notice once.
-    let landing = client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let landing = app.page(&client, "/").await;
     assert!(landing.contains("You have been signed out."));
-    let again = client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let again = app.page(&client, "/").await;
     assert!(!again.contains("You have been signed out."));
 }
 

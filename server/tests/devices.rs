@@ -39,14 +39,7 @@ async fn list(app: &TestApp, client: &reqwest::Client) -> Vec<Value> {
 }
 
 async fn delete(app: &TestApp, client: &reqwest::Client, path_and_query: &str) -> u16 {
-    client
-        .delete(app.url(path_and_query))
-        .header("origin", &app.address)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    app.delete(client, path_and_query).await.status().as_u16()
 }
 
 async fn is_live(app: &TestApp, client: &reqwest::Client) -> bool {
@@ -136,13 +129,7 @@ async fn each_delete_form_signs_out_exactly_what_it_names(db: TestDb) {
         .audit_events(Some(auto_logout::AuditEvent::Revoked))
         .await;
     assert_eq!(revoked.len(), 4);
-    let alice = app
-        .state
-        .users
-        .find_by_username("alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let alice = app.user("alice").await;
     assert!(
         revoked.iter().all(|e| e.actor_id == Some(alice.id)),
         "who did it is recorded"
@@ -274,14 +261,7 @@ async fn the_sessions_page_lists_and_revokes_without_javascript(db: TestDb) {
     let app = spawn_app(db).await;
     let (me, my_id) = app.device("alice", CHROME_UA).await;
     let (other, other_id) = app.device("alice", IPHONE_UA).await;
-    let page = me
-        .get(app.url("/sessions"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&me, "/sessions").await;
     assert!(page.contains("This device"));
     assert!(page.contains(&format!("data-session-id=\"{other_id}\"")));
     assert!(page.contains(&format!("data-session-id=\"{my_id}\"")));
@@ -422,13 +402,7 @@ async fn a_password_change_signs_out_every_session(db: TestDb) {
     // Another process ended them: this server notices within a second (its caches expire).
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     assert!(!is_live(&app, &laptop).await && !is_live(&app, &phone).await);
-    let alice = app
-        .state
-        .users
-        .find_by_username("alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let alice = app.user("alice").await;
     let revoked = app
         .audit_events(Some(auto_logout::AuditEvent::Revoked))
         .await;
@@ -471,13 +445,7 @@ async fn simultaneous_sign_ins_respect_the_session_limit(db: TestDb) {
         }
     }
     assert_eq!(admitted, 1, "eight sign-ins at once, limit one");
-    let alice = app
-        .state
-        .users
-        .find_by_username("alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let alice = app.user("alice").await;
     assert_eq!(
         app.state
             .sessions

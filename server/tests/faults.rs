@@ -92,12 +92,9 @@ async fn a_revoke_the_database_refuses_changes_nothing(db: TestDb) {
     let (phone, phone_id) = app.device("alice", CHROME_UA).await;
     let laptop = app.signed_in().await;
     inject_audit_fault(&app, "revoked").await;
-    let res = laptop
-        .delete(app.url(&format!("/api/v1/sessions/{phone_id}")))
-        .header("origin", &app.address)
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .delete(&laptop, &format!("/api/v1/sessions/{phone_id}"))
+        .await;
     assert_eq!(res.status(), 503);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"], "unavailable");
@@ -107,12 +104,9 @@ async fn a_revoke_the_database_refuses_changes_nothing(db: TestDb) {
         200
     );
     clear_audit_fault(&app).await;
-    let res = laptop
-        .delete(app.url(&format!("/api/v1/sessions/{phone_id}")))
-        .header("origin", &app.address)
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .delete(&laptop, &format!("/api/v1/sessions/{phone_id}"))
+        .await;
     assert_eq!(res.status(), 204);
     assert_eq!(
         phone.get(app.url("/home")).send().await.unwrap().status(),

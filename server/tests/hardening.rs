@@ -67,13 +67,7 @@ async fn session_data_holds_no_password_hash(db: TestDb) {
         client.get(app.url("/home")).send().await.unwrap().status(),
         200
     );
-    let user = app
-        .state
-        .users
-        .find_by_username("alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user("alice").await;
     let rows = sqlx::query("SELECT data FROM sessions")
         .fetch_all(app.state.db.pool())
         .await

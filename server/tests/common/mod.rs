@@ -400,6 +400,38 @@ impl TestApp {
             .expect("cross-site POST")
     }
 
+    /// The text of the page at `path` as `client` sees it.
+    pub async fn page(&self, client: &Client, path: &str) -> String {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("GET request")
+            .text()
+            .await
+            .expect("a text body")
+    }
+
+    /// `DELETE path_and_query` as a same-origin page of this server would.
+    pub async fn delete(&self, client: &Client, path_and_query: &str) -> Response {
+        client
+            .delete(self.url(path_and_query))
+            .header("origin", &self.address)
+            .send()
+            .await
+            .expect("DELETE request")
+    }
+
+    /// The account named `name` (it must exist).
+    pub async fn user(&self, name: &str) -> auto_logout::server::User {
+        self.state
+            .users
+            .find_by_username(name)
+            .await
+            .expect("read the users table")
+            .expect("the account exists")
+    }
+
     /// Posts `/logout` as a same-origin browser would.
     pub async fn logout(&self, client: &Client) -> Response {
         client
