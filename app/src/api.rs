@@ -1,13 +1,33 @@
-//! Server functions: thin wrappers that read the request's session and call the engine.
+//! Server functions: thin wrappers that read the request's session and call the engine. Each
+//! answers [`AppError`] on failure (the API's JSON error shape; the server sets the status from
+//! its code).
 
+use crate::error::AppError;
 use auto_logout::UserView;
 use leptos::prelude::*;
 
+/// The request's head, or an internal error when there is no request (never in a server
+/// function).
+#[cfg(feature = "ssr")]
+async fn request_parts() -> Result<axum::http::request::Parts, AppError> {
+    leptos_axum::extract().await.map_err(|e| {
+        tracing::error!(error = %e, "a server function ran without its request");
+        AppError::new(
+            auto_logout::api_error::ErrorCode::Internal,
+            "The server failed; try again later.",
+        )
+    })
+}
+
 /// The signed-in user of this request, or `None` for an anonymous visitor.
 #[server]
-pub async fn current_user() -> Result<Option<UserView>, ServerFnError> {
-    let auth: auto_logout::server::AuthSession = leptos_axum::extract().await?;
-    Ok(auth.user.map(|user| user.view()))
+pub async fn current_user() -> Result<Option<UserView>, AppError> {
+    let parts = request_parts().await?;
+    Ok(parts
+        .extensions
+        .get::<auto_logout::server::AuthSession>()
+        .and_then(|auth| auth.user.as_ref())
+        .map(|user| user.view()))
 }
 
 /// The one-time notice for the landing page (e.g. after signing out), consumed when shown.
@@ -15,10 +35,10 @@ pub async fn current_user() -> Result<Option<UserView>, ServerFnError> {
 /// A page request made by `fetch` (the router following a form's redirect) does not consume it,
 /// so that the client-side navigation that follows still finds it.
 #[server]
-pub async fn take_flash() -> Result<Option<String>, ServerFnError> {
-    use axum::http::{header, request::Parts, HeaderValue};
+pub async fn take_flash() -> Result<Option<String>, AppError> {
+    use axum::http::{header, HeaderValue};
     use axum_extra::extract::CookieJar;
-    let parts: Parts = leptos_axum::extract().await?;
+    let parts = request_parts().await?;
     let jar = CookieJar::from_headers(&parts.headers);
     let Some(flash) = jar
         .get(auto_logout::cookies::FLASH_COOKIE)
@@ -65,58 +85,43 @@ fn countdown_of(parts: &axum::http::request::Parts) -> auto_logout::CountdownSta
 /// What is left of this request's session, in milliseconds. Passive: reading it never counts
 /// as activity (its path is on the session layer's passive list).
 #[server(endpoint = "session_status")]
-pub async fn countdown_state() -> Result<auto_logout::CountdownState, ServerFnError> {
-    let parts: axum::http::request::Parts = leptos_axum::extract().await?;
+pub async fn countdown_state() -> Result<auto_logout::CountdownState, AppError> {
+    let parts = request_parts().await?;
     Ok(countdown_of(&parts))
 }
 
 /// Records activity ("Stay signed in", or input in the page) and returns the new state.
 /// It cannot move the absolute limit, and cannot revive an ended session.
 #[server(endpoint = "activity")]
-pub async fn report_activity() -> Result<auto_logout::CountdownState, ServerFnError> {
-    let parts: axum::http::request::Parts = leptos_axum::extract().await?;
+pub async fn report_activity() -> Result<auto_logout::CountdownState, AppError> {
+    let parts = request_parts().await?;
     Ok(countdown_of(&parts))
 }
 
 /// The settings the browser needs (message, warning time, redirect and activity switches).
 #[server(endpoint = "public_settings")]
-pub async fn public_settings() -> Result<auto_logout::PublicSettings, ServerFnError> {
-    use_context::<auto_logout::PublicSettings>()
-        .ok_or_else(|| ServerFnError::new("settings are not configured on this server"))
-}
-
-/// A server-function error answered with `status` (not the default 500).
-#[cfg(feature = "ssr")]
-fn refuse(status: axum::http::StatusCode, message: &str) -> ServerFnError {
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(status);
-    }
-    ServerFnError::new(message)
+pub async fn public_settings() -> Result<auto_logout::PublicSettings, AppError> {
+    use_context::<auto_logout::PublicSettings>().ok_or_else(|| {
+        tracing::error!("the public settings are not in the render context");
+        AppError::new(
+            auto_logout::api_error::ErrorCode::Internal,
+            "The server failed; try again later.",
+        )
+    })
 }
 
 /// The signed-in person's live sessions ("this device" marked), newest first.
 #[server(endpoint = "my_sessions")]
-pub async fn my_sessions() -> Result<Vec<auto_logout::DeviceSession>, ServerFnError> {
+pub async fn my_sessions() -> Result<Vec<auto_logout::DeviceSession>, AppError> {
     use auto_logout::server::{ActiveSession, SessionGate};
-    use axum::http::StatusCode;
-    let parts: axum::http::request::Parts = leptos_axum::extract().await?;
+    let parts = request_parts().await?;
     let me = parts
         .extensions
         .get::<ActiveSession>()
-        .ok_or_else(|| refuse(StatusCode::UNAUTHORIZED, "sign in to see your sessions"))?;
+        .ok_or_else(AppError::unauthenticated)?;
     let gate = use_context::<SessionGate>().ok_or_else(|| {
-        refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the session gate is not configured",
-        )
+        tracing::error!("the session gate is not in the render context");
+        AppError::unavailable(1)
     })?;
-    gate.devices_of(me.user_id, Some(&me.id_hash))
-        .await
-        .map_err(|e| {
-            leptos::logging::error!("listing sessions failed: {e}");
-            refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The session list is unavailable; try again in a moment.",
-            )
-        })
+    Ok(gate.devices_of(me.user_id, Some(&me.id_hash)).await?)
 }

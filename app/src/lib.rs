@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod components;
+pub mod error;
 pub mod pages;
 
 use leptos::prelude::*;
@@ -23,7 +24,7 @@ pub struct AuthVersion(pub RwSignal<usize>);
 
 /// The signed-in user (or `None`), shared by the navigation bar and the pages.
 #[derive(Clone, Copy)]
-pub struct CurrentUser(pub Resource<Result<Option<auto_logout::UserView>, ServerFnError>>);
+pub struct CurrentUser(pub Resource<Result<Option<auto_logout::UserView>, error::AppError>>);
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {

@@ -318,7 +318,7 @@ pub fn router(state: AppState) -> Router {
         .layer(enforcement_layer(&state))
         .layer(middleware::from_fn(guard::no_store))
         .layer(middleware::from_fn(csrf::csrf_guard))
-        .layer(middleware::from_fn(error::api_json_errors))
+        .layer(middleware::from_fn(error::error_shapes))
         .layer(middleware::from_fn(error::server_fn_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -73,6 +73,16 @@ async fn a_logout_the_database_refuses_changes_nothing(db: TestDb) {
         "no cookie removed, no sign-out notice: {:?}",
         set_cookies(&res)
     );
+    let html = res
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v.to_str().unwrap().starts_with("text/html"));
+    assert!(html, "a form post gets a page, not JSON");
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("temporarily unavailable"));
     assert!(app.session_row(&id).await.ended_at.is_none(), "rolled back");
     // Still signed in here, and long after any in-memory mark would have expired.
     assert_eq!(

@@ -269,6 +269,12 @@ async fn expired_sessions_get_401_from_server_functions_and_a_reason_from_status
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["Ended"]["reason"], "idle");
+
+    // Server functions fail in the API's error shape, with the status of the code.
+    let res = app.post(&browser(), "/api/my_sessions").await;
+    assert_eq!(res.status(), 401);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "unauthenticated");
 }
 
 async fn oddly_written_cookies_cannot_slip_past_the_limits(db: TestDb) {

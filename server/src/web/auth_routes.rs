@@ -1,6 +1,6 @@
 //! `POST /sign-in` and `POST /logout`: the two form endpoints behind the pages.
 
-use super::error::{unavailable, AppError};
+use super::error::AppError;
 use crate::state::AppState;
 use auto_logout::{
     redirect::safe_next,
@@ -138,7 +138,9 @@ pub async fn sign_in(
             );
             return Ok(page.await);
         }
-        SignInDecision::Busy { retry_after_secs } => return Ok(unavailable(retry_after_secs)),
+        SignInDecision::Busy { retry_after_secs } => {
+            return Err(AppError::unavailable(retry_after_secs))
+        }
     };
     let remember = form.remember.is_some();
     match start_session(&mut auth, &state.gate, &user, remember, &client).await? {

@@ -29,11 +29,11 @@ pub async fn list(
 fn outcome(outcome: RevokeOutcome) -> Result<Response, AppError> {
     match outcome {
         RevokeOutcome::Ended(_) => Ok(StatusCode::NO_CONTENT.into_response()),
-        RevokeOutcome::NotFound => Err(AppError::refused(
+        RevokeOutcome::NotFound => Err(AppError::new(
             ErrorCode::NotFound,
             "No such active session of yours; nothing was changed.",
         )),
-        RevokeOutcome::NothingNamed => Err(AppError::refused(
+        RevokeOutcome::NothingNamed => Err(AppError::new(
             ErrorCode::NoSessionsNamed,
             "Name the sessions to sign out with token_id=ID (repeatable), or use scope=others.",
         )),
@@ -85,7 +85,7 @@ pub async fn delete_many(
                 .await?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
-        Some(_) => Err(AppError::refused(
+        Some(_) => Err(AppError::new(
             ErrorCode::BadScope,
             "scope must be `others`, and cannot be combined with token_id.",
         )),

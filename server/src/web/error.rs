@@ -1,72 +1,23 @@
-//! The server's one error type for handlers, and the one JSON error shape of `/api/v1`
-//! (SPEC §7, codes in `auto_logout::api_error`): `{"error": "<code>", "message": "<text>"}`,
-//! with `WWW-Authenticate: Bearer` on 401.
+//! Error answers in the shape each kind of path wants. Handlers and server functions fail with
+//! the one [`AppError`] (the JSON error of SPEC §7, codes in `auto_logout::api_error`); these
+//! middlewares make the rest agree: every error under `/api/v1` is that JSON, a server
+//! function's error gets the status of its code, and a page or form path shows an HTML page.
 
+pub use app::error::AppError;
 use auto_logout::{
-    api_error::ErrorCode,
-    server::{layer::error as engine_error, SessionError, StoreError},
+    api_error::{ErrorBody, ErrorCode},
+    server::layer::error as engine_error,
 };
 use axum::{
     body::Body,
     extract::Request,
-    http::{header, StatusCode},
+    http::{header, HeaderValue, StatusCode},
     middleware::Next,
-    response::{IntoResponse, Response},
+    response::{Html, IntoResponse, Response},
 };
 
-/// What a handler can fail with. Internals are logged, never shown: storage and session
-/// failures answer a generic 503 with `Retry-After`.
-#[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    /// Storage failed.
-    #[error("storage is unavailable: {0}")]
-    Store(#[from] StoreError),
-    /// Starting or ending a session failed.
-    #[error(transparent)]
-    Session(#[from] SessionError),
-    /// A refusal the caller can act on, answered as the API's JSON error.
-    #[error("{message}")]
-    Refused {
-        /// The code (and so the status).
-        code: ErrorCode,
-        /// What to do.
-        message: &'static str,
-    },
-}
-
-impl AppError {
-    /// A refusal with `code` and `message`.
-    pub const fn refused(code: ErrorCode, message: &'static str) -> Self {
-        AppError::Refused { code, message }
-    }
-}
-
-/// A JSON error as SPEC §7 describes, with `WWW-Authenticate: Bearer` on 401.
-pub fn api_error(code: ErrorCode, message: &str) -> Response {
-    engine_error::json_error(code, message)
-}
-
-/// A 503 with `Retry-After` (seconds) and the generic message (JSON under `/api/v1`, by
-/// [`api_json_errors`]).
-pub fn unavailable(retry_after_secs: u64) -> Response {
-    engine_error::unavailable(retry_after_secs, false)
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        match self {
-            AppError::Store(StoreError::Busy { retry_after_secs }) => {
-                tracing::warn!("refused a request: password hashing is at its bound");
-                unavailable(retry_after_secs)
-            }
-            AppError::Refused { code, message } => api_error(code, message),
-            other => {
-                tracing::error!(error = %other, "request failed");
-                unavailable(1)
-            }
-        }
-    }
-}
+/// The most of an error body read back to reshape it.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// Whether `path` is under the JSON API.
 pub fn is_api_path(path: &str) -> bool {
@@ -75,9 +26,12 @@ pub fn is_api_path(path: &str) -> bool {
 
 /// Turns every error answer under `/api/v1` that is not already JSON (a refused cross-site
 /// request, a 503, an unknown path, a wrong method, a malformed body) into the JSON error
-/// shape, keeping the status and headers such as `Retry-After`.
-pub async fn api_json_errors(req: Request, next: Next) -> Response {
-    if !is_api_path(req.uri().path()) {
+/// shape, and every JSON error of a page or form path (not under `/api/`) into a short HTML
+/// page with the same message; status and headers such as `Retry-After` are kept.
+pub async fn error_shapes(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let (api, page) = (is_api_path(path), !path.starts_with("/api/"));
+    if !api && !page {
         return next.run(req).await;
     }
     let res = next.run(req).await;
@@ -86,27 +40,51 @@ pub async fn api_json_errors(req: Request, next: Next) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+    if !(status.is_client_error() || status.is_server_error()) || api == is_json {
         return res;
     }
-    let (code, message) = ErrorCode::for_status(status.as_u16());
-    let (mut parts, _) = res.into_parts();
-    let json = engine_error::json_error_with_status(status, code, message);
-    let (json_parts, body) = json.into_parts();
+    let (mut parts, body) = res.into_parts();
+    let reshaped = if api {
+        let (code, message) = ErrorCode::for_status(status.as_u16());
+        engine_error::json_error_with_status(status, code, message)
+    } else {
+        let bytes = axum::body::to_bytes(body, ERROR_BODY_LIMIT)
+            .await
+            .unwrap_or_default();
+        let message = serde_json::from_slice::<ErrorBody>(&bytes)
+            .map(|b| b.message)
+            .unwrap_or_else(|_| ErrorCode::for_status(status.as_u16()).1.to_owned());
+        error_page(status, &message)
+    };
+    let (new_parts, body) = reshaped.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
-    for (name, value) in json_parts.headers.iter() {
+    for (name, value) in new_parts.headers.iter() {
         parts.headers.insert(name, value.clone());
     }
-    Response::from_parts(parts, Body::new(body))
+    Response::from_parts(parts, body)
 }
 
-/// Kinds of server-function error that mean the request was malformed (its arguments did not
-/// decode), not that the server failed.
-const CLIENT_FAULTS: &[&str] = &["Args|", "Deserialization|", "MissingArg|"];
+/// A short HTML page saying `message`.
+fn error_page(status: StatusCode, message: &str) -> Response {
+    let escaped = message
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let title = status.canonical_reason().unwrap_or("Error");
+    Html(format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>{title} - auto-logout</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/auto-logout.css\"></head>\
+         <body><main><section class=\"card narrow\"><h1>{title}</h1>\
+         <p role=\"alert\">{escaped}</p><p><a href=\"/\">Back to the start page</a></p>\
+         </section></main></body></html>"
+    ))
+    .into_response()
+}
 
-/// Server functions answer every error with 500 unless they set a status; a request whose
-/// arguments do not even decode is the client's fault: 400 instead. Any other 500 stays, so
-/// that a real server fault is visible.
+/// Server functions answer every error with 500; this gives each the status of its
+/// [`ErrorCode`] (400 for arguments that do not decode, 401, 503 with `Retry-After`…). A
+/// 500 whose body is not our error stays, so that a real server fault is visible.
 pub async fn server_fn_errors(req: Request, next: Next) -> Response {
     let path = req.uri().path();
     if !path.starts_with("/api/") || is_api_path(path) {
@@ -119,14 +97,17 @@ pub async fn server_fn_errors(req: Request, next: Next) -> Response {
         return res;
     }
     let (mut parts, body) = res.into_parts();
-    let bytes = axum::body::to_bytes(body, 64 * 1024)
+    let bytes = axum::body::to_bytes(body, ERROR_BODY_LIMIT)
         .await
         .unwrap_or_default();
-    if CLIENT_FAULTS
-        .iter()
-        .any(|kind| bytes.starts_with(kind.as_bytes()))
-    {
-        parts.status = StatusCode::BAD_REQUEST;
+    if let Ok(error) = serde_json::from_slice::<ErrorBody>(&bytes) {
+        parts.status =
+            StatusCode::from_u16(error.error.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        if error.error == ErrorCode::Unavailable {
+            parts
+                .headers
+                .insert(header::RETRY_AFTER, HeaderValue::from(1u32));
+        }
     }
     Response::from_parts(parts, Body::from(bytes))
 }

@@ -2,7 +2,7 @@
 //! 400 before anything else sees it. This stops DNS rebinding, where a page on another site
 //! makes the browser send requests to a server on 127.0.0.1 under the attacker's host name.
 
-use super::error::{api_error, is_api_path};
+use super::error::{is_api_path, AppError};
 use crate::config::AllowedHosts;
 use axum::{
     extract::{Request, State},
@@ -39,7 +39,8 @@ pub async fn allowed_hosts(
     tracing::warn!(host = ?requested_host(&req), "refused a request for a host that is not allowed");
     const MESSAGE: &str = "This server does not answer to that host name.";
     if is_api_path(req.uri().path()) {
-        return api_error(auto_logout::api_error::ErrorCode::UnknownHost, MESSAGE);
+        return AppError::new(auto_logout::api_error::ErrorCode::UnknownHost, MESSAGE)
+            .into_response();
     }
     (
         StatusCode::BAD_REQUEST,
