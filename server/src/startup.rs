@@ -22,7 +22,7 @@ use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::{net::SocketAddr, sync::Arc};
 use tokio::net::TcpListener;
-use tower::Layer;
+use tower::{Layer, ServiceBuilder};
 use tower_http::trace::TraceLayer;
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
@@ -293,6 +293,26 @@ pub fn router(state: AppState) -> Router {
     let backend = Backend::new(state.users.clone());
     let auth_layer = AuthManagerLayerBuilder::new(backend, session_layer).build();
 
+    // The layers, outermost first: a request passes them top-down, its answer bottom-up.
+    // (`allowed_hosts` and the trailing-slash rewrite wrap all of this; see `run_until`.)
+    let layers = ServiceBuilder::new()
+        // Every request and its answer in the log.
+        .layer(TraceLayer::new_for_http())
+        // A server function's error gets the status of its code.
+        .layer(middleware::from_fn(error::server_fn_errors))
+        // Errors in the shape the path wants: JSON under /api/v1, an HTML page elsewhere.
+        .layer(middleware::from_fn(error::error_shapes))
+        // A state change sent by another site is refused.
+        .layer(middleware::from_fn(csrf::csrf_guard))
+        // No answer that may hold personal content is cached.
+        .layer(middleware::from_fn(guard::no_store))
+        // The engine's session rules: limits, activity, ended sessions made anonymous.
+        .layer(enforcement_layer(&state))
+        // axum-login over tower-sessions and the engine's store.
+        .layer(auth_layer)
+        // Protected pages need a signed-in person; the sign-in page does not.
+        .layer(middleware::from_fn(guard::page_guard));
+
     let routes = generate_route_list(App);
     let leptos_options: LeptosOptions = state.leptos_options.clone();
     Router::new()
@@ -313,13 +333,6 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn(guard::page_guard))
-        .layer(auth_layer)
-        .layer(enforcement_layer(&state))
-        .layer(middleware::from_fn(guard::no_store))
-        .layer(middleware::from_fn(csrf::csrf_guard))
-        .layer(middleware::from_fn(error::error_shapes))
-        .layer(middleware::from_fn(error::server_fn_errors))
-        .layer(TraceLayer::new_for_http())
+        .layer(layers)
         .with_state(state)
 }
