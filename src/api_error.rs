@@ -13,6 +13,12 @@ pub enum ErrorCode {
     Unauthenticated,
     /// The session came with the request but has ended (limit, revocation, sign-out).
     SessionEnded,
+    /// The bearer token or JWT is not one of ours, or has expired.
+    InvalidToken,
+    /// Wrong username or password (never says which).
+    InvalidCredentials,
+    /// `max_sessions_per_user` with `deny_new` refused a new session.
+    SessionLimit,
     /// The request is not allowed (cross-site, not an administrator).
     Forbidden,
     /// The request named a host this server does not serve.
@@ -46,6 +52,9 @@ impl ErrorCode {
             ErrorCode::BadRequest => "bad_request",
             ErrorCode::Unauthenticated => "unauthenticated",
             ErrorCode::SessionEnded => "session_ended",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::SessionLimit => "session_limit",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::UnknownHost => "unknown_host",
             ErrorCode::NotFound => "not_found",
@@ -68,8 +77,11 @@ impl ErrorCode {
             | ErrorCode::UnknownHost
             | ErrorCode::NoSessionsNamed
             | ErrorCode::BadScope => 400,
-            ErrorCode::Unauthenticated | ErrorCode::SessionEnded => 401,
-            ErrorCode::Forbidden => 403,
+            ErrorCode::Unauthenticated
+            | ErrorCode::SessionEnded
+            | ErrorCode::InvalidToken
+            | ErrorCode::InvalidCredentials => 401,
+            ErrorCode::Forbidden | ErrorCode::SessionLimit => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::PayloadTooLarge => 413,

@@ -96,6 +96,14 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// Host header values served; others get 400.
     pub allowed_hosts: AllowedHosts,
+    /// Idle limit for API sessions (bearer token or JWT).
+    pub api_idle_time: Duration,
+    /// Absolute limit for API sessions.
+    pub api_session_time: Duration,
+    /// Lifetime of one JWT access token (its session's limits still apply).
+    pub jwt_ttl: Duration,
+    /// The HMAC key for JWTs; `None`: generated once and kept in the database.
+    pub jwt_secret: Option<String>,
     /// Failed sign-ins for one username within `login_lockout` before it is throttled.
     pub login_max_failures: u32,
     /// Failed sign-ins from one client IP within `login_lockout` before it is throttled.
@@ -190,6 +198,10 @@ max_sessions_per_user = 0
 on_max_sessions = "end_oldest"
 trusted_proxies = ""
 allowed_hosts = "localhost, 127.0.0.1, [::1]"
+api_idle_time = "1d"
+api_session_time = "30d"
+jwt_ttl = "5m"
+jwt_secret = ""
 login_max_failures = 5
 login_max_failures_per_ip = 50
 login_lockout = "15m"
@@ -217,6 +229,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ("on_max_sessions", "AUTO_LOGOUT_ON_MAX_SESSIONS"),
     ("trusted_proxies", "AUTO_LOGOUT_TRUSTED_PROXIES"),
     ("allowed_hosts", "AUTO_LOGOUT_ALLOWED_HOSTS"),
+    ("api_idle_time", "AUTO_LOGOUT_API_IDLE_TIME"),
+    ("api_session_time", "AUTO_LOGOUT_API_SESSION_TIME"),
+    ("jwt_ttl", "AUTO_LOGOUT_JWT_TTL"),
+    ("jwt_secret", "AUTO_LOGOUT_JWT_SECRET"),
     ("login_max_failures", "AUTO_LOGOUT_LOGIN_MAX_FAILURES"),
     (
         "login_max_failures_per_ip",
@@ -260,6 +276,14 @@ struct Values {
     trusted_proxies: Vec<String>,
     #[serde(deserialize_with = "values::list")]
     allowed_hosts: Vec<String>,
+    #[serde(deserialize_with = "values::duration")]
+    api_idle_time: Duration,
+    #[serde(deserialize_with = "values::duration")]
+    api_session_time: Duration,
+    #[serde(deserialize_with = "values::duration")]
+    jwt_ttl: Duration,
+    #[serde(deserialize_with = "values::text")]
+    jwt_secret: String,
     #[serde(deserialize_with = "values::count")]
     login_max_failures: u32,
     #[serde(deserialize_with = "values::count")]
@@ -535,6 +559,24 @@ impl Values {
             )
         })?;
         let message = self.message;
+        if self.jwt_ttl.is_zero() {
+            return Err(raw.invalid("jwt_ttl", "expected a duration above zero, such as 5m"));
+        }
+        let jwt_ttl = self.jwt_ttl;
+        let jwt_secret = match self.jwt_secret.as_str() {
+            "" => None,
+            short if short.len() < 32 => {
+                // Never echo a secret, even a bad one.
+                return Err(ConfigError::Contradiction {
+                    message: format!(
+                        "jwt_secret ({}) is too short: use at least 32 characters, or leave it \
+                         unset to have one generated and kept in the database",
+                        raw.origin("jwt_secret").1
+                    ),
+                });
+            }
+            secret => Some(secret.to_owned()),
+        };
         if message.is_empty() || message.len() > 500 {
             return Err(raw.invalid("message", "expected between 1 and 500 characters"));
         }
@@ -568,6 +610,10 @@ impl Values {
             on_max_sessions,
             trusted_proxies,
             allowed_hosts,
+            api_idle_time: self.api_idle_time,
+            api_session_time: self.api_session_time,
+            jwt_ttl,
+            jwt_secret,
             login_max_failures: self.login_max_failures,
             login_max_failures_per_ip: self.login_max_failures_per_ip,
             login_lockout: self.login_lockout,
@@ -607,7 +653,7 @@ impl Config {
         }
     }
 
-    /// The limits of ordinary and "Remember me" sessions.
+    /// The limits of ordinary, "Remember me" and API sessions.
     pub fn limits(&self) -> Limits {
         Limits {
             normal: TimeoutPolicy::new(self.idle_time, self.session_time, self.warn_before),
@@ -616,6 +662,7 @@ impl Config {
                 self.remember_session_time,
                 self.warn_before,
             ),
+            api: TimeoutPolicy::new(self.api_idle_time, self.api_session_time, self.warn_before),
         }
     }
 }

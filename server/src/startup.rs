@@ -3,14 +3,14 @@
 use crate::{
     config::Config,
     state::AppState,
-    web::{auth_routes, csrf, devices, error, guard, hosts, slash},
+    web::{api_auth, auth_routes, csrf, devices, error, guard, hosts, slash},
 };
 use app::{shell, App};
 use auto_logout::server::{
-    keys::SERVER_KEY,
+    keys::{JWT_KEY, SERVER_KEY},
     layer::{status, PassiveRule, SessionLayer},
-    AuditLog, Backend, Database, HashLimiter, LoginAttempts, SecretKey, SessionGate, Sessions,
-    SharedClock, SignInGuard, SqlSessionStore, StoreError, Users,
+    ApiAuth, AuditLog, Backend, Database, HashLimiter, JwtKeys, LoginAttempts, RefreshTokens,
+    SecretKey, SessionGate, Sessions, SharedClock, SignInGuard, SqlSessionStore, StoreError, Users,
 };
 use axum::{
     middleware,
@@ -45,6 +45,9 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+    /// The JWT signing key is unusable.
+    #[error("jwt_secret: {0}")]
+    Key(String),
     /// Leptos' settings are unusable.
     #[error("Leptos configuration error: {0}")]
     Leptos(String),
@@ -128,6 +131,27 @@ impl Application {
             config.throttle(),
             clock.clone(),
         );
+        let store = SqlSessionStore::new(db.clone(), clock.clone()).with_session_limit(
+            config.session_limit(),
+            gate.clone(),
+            audit.clone(),
+        );
+        let jwt_secret = match &config.jwt_secret {
+            Some(secret) => secret.as_bytes().to_vec(),
+            None => SecretKey::load_or_create(&db, JWT_KEY, &clock)
+                .await?
+                .as_bytes()
+                .to_vec(),
+        };
+        let jwt = JwtKeys::new(&jwt_secret, config.jwt_ttl)
+            .map_err(|e| StartError::Key(e.to_string()))?;
+        let api = ApiAuth::new(
+            sign_in.clone(),
+            store.clone(),
+            gate.clone(),
+            RefreshTokens::new(db.clone()),
+            jwt,
+        );
         let state = AppState {
             gate,
             sessions,
@@ -138,6 +162,8 @@ impl Application {
             config: Arc::new(config),
             leptos_options,
             sign_in,
+            store,
+            api,
         };
         let router = router(state.clone());
         Ok(Self {
@@ -274,16 +300,12 @@ fn enforcement_layer(state: &AppState) -> SessionLayer {
         .json_api("/api/v1/")
         .actions("/api/")
         .ended_message(state.config.message.clone())
+        .jwt(state.api.jwt().clone())
 }
 
 /// The complete router: pages, form endpoints, health, with the session and security layers.
 pub fn router(state: AppState) -> Router {
-    let store = SqlSessionStore::new(state.db.clone(), state.clock.clone()).with_session_limit(
-        state.config.session_limit(),
-        state.gate.clone(),
-        state.audit.clone(),
-    );
-    let session_layer = SessionManagerLayer::new(store)
+    let session_layer = SessionManagerLayer::new(state.store.clone())
         .with_name(state.config.cookies().session_name())
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -321,6 +343,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route(STATUS_PATH, get(status::session_status))
         .route("/api/v1/session/extend", post(status::extend_session))
+        .route("/api/v1/auth/token", post(api_auth::token))
+        .route("/api/v1/auth/jwt", post(api_auth::jwt))
+        .route("/api/v1/auth/jwt/refresh", post(api_auth::refresh))
+        .route("/api/v1/auth/logout", post(api_auth::logout))
         .route(
             "/api/v1/sessions",
             get(devices::list).delete(devices::delete_many),

@@ -2,7 +2,8 @@
 
 use crate::config::Config;
 use auto_logout::server::{
-    AuditLog, Database, SessionGate, Sessions, SharedClock, SignInGuard, Users,
+    ApiAuth, AuditLog, Database, SessionGate, Sessions, SharedClock, SignInGuard, SqlSessionStore,
+    Users,
 };
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -29,6 +30,10 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// Who may sign in: password checks, throttling, bounded hashing.
     pub sign_in: SignInGuard,
+    /// The session store (only hashes of ids; the session limit applied on create).
+    pub store: SqlSessionStore,
+    /// API clients: bearer tokens, JWTs and refresh tokens.
+    pub api: ApiAuth,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -10,6 +10,8 @@ use std::fmt;
 
 /// The key that derives sessions' auth hashes and hides typed usernames in the throttle table.
 pub const SERVER_KEY: &str = "server_hmac";
+/// The HMAC key of JWT access tokens, when `jwt_secret` is not configured.
+pub const JWT_KEY: &str = "jwt_hmac";
 
 /// A 256-bit secret. `Debug` never prints it.
 #[derive(Clone, PartialEq, Eq)]
@@ -25,6 +27,11 @@ impl SecretKey {
     /// A key from raw bytes (tests, configuration).
     pub fn from_bytes(bytes: Vec<u8>) -> Self {
         Self(bytes)
+    }
+
+    /// The raw key (to hand to another primitive, e.g. the JWT signer).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
     }
 
     /// HMAC-SHA256 of `parts` (each length-prefixed, so that `("ab","c")` and `("a","bc")`

@@ -18,6 +18,7 @@ pub mod secret;
 pub mod session_start;
 pub mod sessions;
 pub mod store;
+pub mod tokens;
 pub mod users;
 
 pub use admission::{SignInDecision, SignInGuard};
@@ -36,4 +37,5 @@ pub use password::HashLimiter;
 pub use session_start::{sign_out, start_session, SessionError, SessionStart};
 pub use sessions::{ClientInfo, SessionMeta, SessionRow, Sessions};
 pub use store::SqlSessionStore;
+pub use tokens::{ApiAuth, ApiRefresh, ApiSignIn, Grant, Issued, JwtKeys, RefreshTokens};
 pub use users::{User, Users};

@@ -192,26 +192,30 @@ impl Sessions {
         Ok(())
     }
 
-    /// Live signed-in sessions past a limit by the database's times: for ordinary sessions
-    /// last activity at or before `normal.0` or sign-in at or before `normal.1`, for
-    /// "Remember me" sessions the same with `remember`. The candidates for the expiry sweep
-    /// (at most 1,000 a call; every one returned is past its own limit, so a full batch
-    /// cannot starve the rest).
+    /// Live signed-in sessions past a limit by the database's times: for ordinary browser
+    /// sessions last activity at or before `normal.0` or sign-in at or before `normal.1`, for
+    /// "Remember me" sessions the same with `remember`, for API sessions with `api`. The
+    /// candidates for the expiry sweep (at most 1,000 a call; every one returned is past its
+    /// own limit, so a full batch cannot starve the rest).
     pub async fn expiry_candidates(
         &self,
         normal: (i64, i64),
         remember: (i64, i64),
+        api: (i64, i64),
     ) -> Result<Vec<SessionRow>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {ROW_COLUMNS} FROM sessions WHERE ended_at IS NULL AND user_id IS NOT NULL \
-             AND ((remember = 0 AND (last_seen_at <= $1 OR created_at <= $2)) \
-               OR (remember <> 0 AND (last_seen_at <= $3 OR created_at <= $4))) \
+             AND ((kind <> 'api' AND remember = 0 AND (last_seen_at <= $1 OR created_at <= $2)) \
+               OR (kind <> 'api' AND remember <> 0 AND (last_seen_at <= $3 OR created_at <= $4)) \
+               OR (kind = 'api' AND (last_seen_at <= $5 OR created_at <= $6))) \
              ORDER BY created_at LIMIT 1000"
         ))
         .bind(normal.0)
         .bind(normal.1)
         .bind(remember.0)
         .bind(remember.1)
+        .bind(api.0)
+        .bind(api.1)
         .fetch_all(self.db.pool())
         .await?;
         Ok(rows.iter().map(row_from).collect::<Result<_, _>>()?)

@@ -249,7 +249,7 @@ impl SqlSessionStore {
             .execute(&mut *tx)
             .await?;
         let rows = sqlx::query(
-            "SELECT id_hash, created_at, last_seen_at, remember FROM sessions \
+            "SELECT id_hash, kind, created_at, last_seen_at, remember FROM sessions \
              WHERE user_id = $1 AND ended_at IS NULL",
         )
         .bind(meta.user_id)
@@ -263,7 +263,12 @@ impl SqlSessionStore {
                 last_activity_at: UnixMillis(row.try_get("last_seen_at")?),
             };
             let remember = row.try_get::<i64, _>("remember")? != 0;
-            if limits.for_session(remember).expiry(times, now).is_none() {
+            let kind = SessionKind::from_stored(row.try_get::<&str, _>("kind")?);
+            if limits
+                .for_session(kind, remember)
+                .expiry(times, now)
+                .is_none()
+            {
                 live.push(LiveSession {
                     id: row.try_get("id_hash")?,
                     created_at: times.created_at,

@@ -47,17 +47,14 @@ pub struct Example {
 }
 
 /// The limits this example runs with: 15 minutes idle, 8 hours absolute, a warning 1 minute
-/// before; "Remember me" is not offered, so its limits are the same.
+/// before; the same for every kind of session.
 pub fn default_limits() -> Limits {
     let policy = TimeoutPolicy::new(
         Duration::from_secs(15 * 60),
         Duration::from_secs(8 * 3600),
         Duration::from_secs(60),
     );
-    Limits {
-        normal: policy,
-        remember: policy,
-    }
+    Limits::uniform(policy)
 }
 
 /// Opens (and migrates) the database at `database_url` and builds the application with these

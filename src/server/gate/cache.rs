@@ -9,6 +9,7 @@ pub(super) struct Entry {
     pub(super) user_id: i64,
     pub(super) username: String,
     pub(super) remember: bool,
+    pub(super) kind: crate::SessionKind,
     pub(super) user_agent: Option<String>,
     pub(super) last_ip: Option<String>,
     pub(super) times: SessionTimes,
@@ -48,6 +49,7 @@ impl SessionGate {
             user_id,
             username,
             remember: row.remember,
+            kind: row.kind,
             user_agent: row.user_agent.clone(),
             last_ip: row.last_ip.clone(),
             times: SessionTimes {

@@ -28,7 +28,7 @@ use super::{
 use crate::{
     clock::UnixMillis,
     dto::SessionStatus,
-    event::EndReason,
+    event::{EndReason, SessionKind},
     policy::{Deadlines, TimeoutPolicy},
 };
 use cache::Entry;
@@ -53,22 +53,33 @@ pub const CACHE_IDLE: Duration = Duration::from_secs(600);
 /// flight, after which the ended row in the database says the same.
 pub const ENDED_MARK_TTL: Duration = Duration::from_secs(120);
 
-/// The limits of ordinary and of "Remember me" sessions.
+/// The limits of ordinary browser sessions, "Remember me" sessions and API sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Ordinary sessions.
+    /// Ordinary browser sessions.
     pub normal: TimeoutPolicy,
-    /// "Remember me" sessions.
+    /// "Remember me" browser sessions.
     pub remember: TimeoutPolicy,
+    /// API sessions (bearer token or JWT), whether or not "remember" was asked for.
+    pub api: TimeoutPolicy,
 }
 
 impl Limits {
-    /// The policy for a session.
-    pub fn for_session(&self, remember: bool) -> &TimeoutPolicy {
-        if remember {
-            &self.remember
-        } else {
-            &self.normal
+    /// The same limits for every kind of session (examples, tests).
+    pub fn uniform(policy: TimeoutPolicy) -> Self {
+        Self {
+            normal: policy,
+            remember: policy,
+            api: policy,
+        }
+    }
+
+    /// The policy for a session of `kind`, with or without "Remember me".
+    pub fn for_session(&self, kind: SessionKind, remember: bool) -> &TimeoutPolicy {
+        match (kind, remember) {
+            (SessionKind::Api, _) => &self.api,
+            (SessionKind::Browser, true) => &self.remember,
+            (SessionKind::Browser, false) => &self.normal,
         }
     }
 }
@@ -100,6 +111,8 @@ pub struct ActiveSession {
     pub user_id: i64,
     /// Its username.
     pub username: String,
+    /// A browser (cookie) or an API client (bearer token or JWT).
+    pub kind: SessionKind,
     /// What is left.
     pub status: SessionStatus,
     /// When the limits fall.
@@ -280,7 +293,7 @@ impl SessionGate {
                 }
             },
         };
-        let policy = *self.inner.limits.for_session(entry.remember);
+        let policy = *self.inner.limits.for_session(entry.kind, entry.remember);
         if let Some((reason, at)) = policy.expiry(entry.times, now) {
             self.end(id_hash, reason, at, client).await?;
             return Ok(Verdict::Ended(reason));
@@ -338,6 +351,7 @@ impl SessionGate {
             id_hash: id_hash.to_owned(),
             user_id: entry.user_id,
             username: entry.username.clone(),
+            kind: entry.kind,
             status: policy.status(entry.times, now),
             deadlines: policy.deadlines(entry.times),
             checked_at: now,

@@ -39,7 +39,7 @@ impl SessionGate {
                 };
                 self.inner
                     .limits
-                    .for_session(row.remember)
+                    .for_session(row.kind, row.remember)
                     .expiry(times, now)
                     .is_none()
             })

@@ -31,6 +31,7 @@ impl SessionGate {
                     before(limits.remember.idle),
                     before(limits.remember.absolute),
                 ),
+                (before(limits.api.idle), before(limits.api.absolute)),
             )
             .await?;
         let mut ended = 0;
@@ -46,7 +47,7 @@ impl SessionGate {
                     c.max(UnixMillis(row.last_seen_at))
                 }),
             };
-            let policy = limits.for_session(row.remember);
+            let policy = limits.for_session(row.kind, row.remember);
             if let Some((reason, at)) = policy.expiry(times, now) {
                 if self
                     .end(&row.id_hash, reason, at, &ClientInfo::default())

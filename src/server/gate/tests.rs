@@ -20,10 +20,7 @@ fn limits(idle_secs: u64, absolute_secs: u64) -> Limits {
         Duration::from_secs(absolute_secs),
         Duration::from_secs(10),
     );
-    Limits {
-        normal: policy,
-        remember: policy,
-    }
+    Limits::uniform(policy)
 }
 
 /// A gate with a 60 s idle and 1 h absolute limit, and one live session `s1` of user 1,

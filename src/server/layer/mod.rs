@@ -12,6 +12,11 @@
 //!    axum-login sees it, [`SessionEnded`] extension, removal cookie on the answer), except
 //!    that the JSON API and active RPC calls answer 401 `session_ended` at once.
 //!
+//! A request with `Authorization: Bearer …` (or `Token …`) is an API client's: its token or
+//! JWT names an `api` session, checked by the same gate; anything but a live `api` session
+//! answers 401 at once (`invalid_token` or `session_ended`), never an anonymous pass. The bearer
+//! wins over a cookie sent alongside (which is then stripped).
+//!
 //! A storage failure fails closed: 503 with `Retry-After`, never an anonymous pass.
 //!
 //! ```no_run
@@ -38,8 +43,9 @@ pub use passive::{PassiveRule, PASSIVE_HEADER};
 use super::{
     gate::{Activity, SessionEnded, SessionGate, Verdict},
     secret::hash_secret,
+    tokens::{credential_of, Credential, JwtError, JwtKeys},
 };
-use crate::{api_error::ErrorCode, cookies::CookiePolicy};
+use crate::{api_error::ErrorCode, cookies::CookiePolicy, SessionKind};
 use axum::{
     extract::{ConnectInfo, Request},
     http::{header, HeaderValue},
@@ -68,6 +74,7 @@ struct Settings {
     json_prefixes: Vec<String>,
     action_prefixes: Vec<String>,
     ended_message: String,
+    jwt: Option<JwtKeys>,
 }
 
 impl Settings {
@@ -104,6 +111,7 @@ impl SessionLayer {
                 json_prefixes: Vec::new(),
                 action_prefixes: Vec::new(),
                 ended_message: DEFAULT_ENDED_MESSAGE.to_owned(),
+                jwt: None,
             }),
         }
     }
@@ -146,6 +154,12 @@ impl SessionLayer {
     #[must_use]
     pub fn actions(self, prefix: impl Into<String>) -> Self {
         self.with(|s| s.action_prefixes.push(prefix.into()))
+    }
+
+    /// Accept JWT access tokens signed with `keys` (opaque bearer tokens are always accepted).
+    #[must_use]
+    pub fn jwt(self, keys: JwtKeys) -> Self {
+        self.with(|s| s.jwt = Some(keys))
     }
 
     /// The message of the 401 `session_ended` answer.
@@ -209,6 +223,9 @@ where
     let client = client::client_info(peer, req.headers(), &settings.trusted_proxies);
     req.extensions_mut().insert(client.clone());
     let name = settings.cookies.session_name();
+    if let Some(credential) = credential_of(req.headers()) {
+        return enforce_bearer(&settings, inner, req, credential, &client).await;
+    }
     let id = match cookie::session_cookie_of(req.headers(), name) {
         SessionCookie::Absent => return inner.call(req).await,
         SessionCookie::Malformed => {
@@ -235,12 +252,13 @@ where
         }
     };
     let ended = match verdict {
-        Verdict::Active(active) => {
+        // A cookie carries only browser sessions; an API session's secret is not a cookie.
+        Verdict::Active(active) if active.kind == SessionKind::Browser => {
             req.extensions_mut().insert(active);
             return inner.call(req).await;
         }
+        Verdict::Active(_) | Verdict::Unknown => None,
         Verdict::Ended(reason) => Some(reason),
-        Verdict::Unknown => None,
     };
     let refuse = json || (settings.is_action(&path) && activity == Activity::Active);
     let mut res = if refuse && ended.is_some() {
@@ -260,4 +278,71 @@ where
         }
     }
     Ok(res)
+}
+
+/// The message of a 401 `invalid_token`.
+const INVALID_TOKEN: &str = "The token is not valid; sign in again for a new one.";
+
+/// Authenticates an API client by its bearer token or JWT: a live `api` session goes on with
+/// its [`ActiveSession`](super::ActiveSession); anything else answers 401 JSON.
+async fn enforce_bearer<S>(
+    settings: &Settings,
+    mut inner: S,
+    mut req: Request,
+    credential: Credential,
+    client: &super::sessions::ClientInfo,
+) -> Result<Response, S::Error>
+where
+    S: tower::Service<Request, Response = Response>,
+{
+    let invalid = || Ok(error::json_error(ErrorCode::InvalidToken, INVALID_TOKEN));
+    let now = settings.gate.clock().now();
+    let (id_hash, subject) = match credential {
+        Credential::Malformed => return invalid(),
+        Credential::Token(token) => (hash_secret(&token), None),
+        Credential::Jwt(token) => {
+            let Some(keys) = &settings.jwt else {
+                return invalid();
+            };
+            match keys.verify(&token, now) {
+                Ok(claims) => (claims.sid, Some(claims.sub)),
+                Err(JwtError::Expired) => {
+                    return Ok(error::json_error(
+                        ErrorCode::InvalidToken,
+                        "The access token has expired; refresh it.",
+                    ))
+                }
+                Err(_) => return invalid(),
+            }
+        }
+    };
+    let path = req.uri().path().to_owned();
+    let activity = settings
+        .passive
+        .activity(req.method(), &path, req.headers());
+    let verdict = match settings.gate.check(&id_hash, activity, client).await {
+        Ok(verdict) => verdict,
+        Err(err) => {
+            tracing::error!(error = %err, "session check failed; refusing the request");
+            return Ok(error::unavailable(1, true));
+        }
+    };
+    match verdict {
+        Verdict::Active(active)
+            if active.kind == SessionKind::Api
+                && subject
+                    .as_ref()
+                    .is_none_or(|sub| *sub == active.user_id.to_string()) =>
+        {
+            // The bearer speaks for this request; a cookie sent too is not read.
+            strip_session_cookie(req.headers_mut(), settings.cookies.session_name());
+            req.extensions_mut().insert(active);
+            inner.call(req).await
+        }
+        Verdict::Ended(_) => Ok(error::json_error(
+            ErrorCode::SessionEnded,
+            &settings.ended_message,
+        )),
+        Verdict::Active(_) | Verdict::Unknown => invalid(),
+    }
 }

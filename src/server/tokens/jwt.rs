@@ -1,0 +1,178 @@
+//! JWT access tokens: HMAC-SHA256 over `sub`, `sid`, `iat`, `exp`, with the algorithm fixed by
+//! the server. A JWT only says which session it speaks for; whether that session is still live
+//! is the gate's question on every request.
+
+use crate::clock::UnixMillis;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The claims of an access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The account id.
+    pub sub: String,
+    /// The public id of the server session (SHA-256 hex of its secret).
+    pub sid: String,
+    /// Issued at, seconds since the epoch.
+    pub iat: i64,
+    /// Expires at, seconds since the epoch.
+    pub exp: i64,
+}
+
+/// Why a JWT was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum JwtError {
+    /// Not a JWT of this server: malformed, another algorithm (`none` included), a wrong
+    /// signature, or claims missing.
+    #[error("the token is not valid")]
+    Invalid,
+    /// Its `exp` has passed.
+    #[error("the token has expired")]
+    Expired,
+    /// The signing key is unusable (empty).
+    #[error("the JWT signing key is unusable")]
+    Key,
+}
+
+/// Whether a token with `exp` (seconds) has expired at `now`: from the second `exp` on.
+pub fn is_expired(exp: i64, now: UnixMillis) -> bool {
+    now.as_millis() >= exp.saturating_mul(1000)
+}
+
+/// Signs and checks access tokens with one HMAC key.
+#[derive(Clone)]
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl: Duration,
+}
+
+impl std::fmt::Debug for JwtKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtKeys")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwtKeys {
+    /// Keys from the HMAC `secret`; tokens live `ttl`.
+    ///
+    /// # Errors
+    /// [`JwtError::Key`] for an unusable (empty) secret.
+    pub fn new(secret: &[u8], ttl: Duration) -> Result<Self, JwtError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        // `exp` is checked against the injected clock below, not the system clock.
+        validation.validate_exp = false;
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret).map_err(|_| JwtError::Key)?,
+            decoding: DecodingKey::from_secret(secret).map_err(|_| JwtError::Key)?,
+            validation,
+            ttl,
+        })
+    }
+
+    /// How long a token lives.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// A token for `user_id` speaking for the session `sid`, issued at `now`.
+    ///
+    /// # Errors
+    /// [`JwtError::Invalid`] if signing fails (it does not with an HMAC key).
+    pub fn issue(&self, user_id: i64, sid: &str, now: UnixMillis) -> Result<String, JwtError> {
+        let iat = now.as_millis().div_euclid(1000);
+        let ttl = i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX);
+        let claims = Claims {
+            sub: user_id.to_string(),
+            sid: sid.to_owned(),
+            iat,
+            exp: iat.saturating_add(ttl),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|_| JwtError::Invalid)
+    }
+
+    /// The claims of `token` if this server signed it with its algorithm and it has not
+    /// expired at `now`.
+    ///
+    /// # Errors
+    /// [`JwtError`] saying why not.
+    pub fn verify(&self, token: &str, now: UnixMillis) -> Result<Claims, JwtError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| JwtError::Invalid)?;
+        if is_expired(data.claims.exp, now) {
+            return Err(JwtError::Expired);
+        }
+        Ok(data.claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+
+    const NOW: UnixMillis = UnixMillis(1_800_000_000_000);
+
+    fn keys() -> JwtKeys {
+        JwtKeys::new(&[7; 32], Duration::from_secs(300)).unwrap()
+    }
+
+    #[test]
+    fn a_token_verifies_until_its_exp() {
+        let token = keys().issue(42, "abc", NOW).unwrap();
+        let claims = keys().verify(&token, NOW).unwrap();
+        assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("42", "abc"));
+        assert_eq!(claims.exp - claims.iat, 300);
+        let late = UnixMillis(NOW.as_millis() + 299_999);
+        assert!(keys().verify(&token, late).is_ok());
+        let expired = UnixMillis(NOW.as_millis() + 300_000);
+        assert_eq!(keys().verify(&token, expired), Err(JwtError::Expired));
+    }
+
+    #[test]
+    fn another_key_algorithm_or_none_is_refused() {
+        let token = keys().issue(42, "abc", NOW).unwrap();
+        let other = JwtKeys::new(&[8; 32], Duration::from_secs(300)).unwrap();
+        assert_eq!(
+            other.verify(&token, NOW),
+            Err(JwtError::Invalid),
+            "signature"
+        );
+        let payload = token.split('.').nth(1).unwrap();
+        for header in [
+            r#"{"alg":"none","typ":"JWT"}"#,
+            r#"{"alg":"HS512","typ":"JWT"}"#,
+        ] {
+            let forged = format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(header));
+            assert_eq!(
+                keys().verify(&forged, NOW),
+                Err(JwtError::Invalid),
+                "{header}"
+            );
+        }
+        let hs512 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS512),
+            &Claims {
+                sub: "42".into(),
+                sid: "abc".into(),
+                iat: 0,
+                exp: i64::MAX / 2000,
+            },
+            &EncodingKey::from_secret(&[7; 32]).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            keys().verify(&hs512, NOW),
+            Err(JwtError::Invalid),
+            "right key, HS512"
+        );
+        assert_eq!(keys().verify("a.b.c", NOW), Err(JwtError::Invalid));
+    }
+}

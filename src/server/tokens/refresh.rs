@@ -1,0 +1,108 @@
+//! Refresh tokens with rotation: each is good for one refresh, which hands out the next; a
+//! token presented a second time means it was copied, and its session is ended by the caller.
+
+use super::super::{db::Database, error::StoreError, secret::hash_secret};
+use crate::clock::UnixMillis;
+use rand::RngCore;
+use sqlx::Row;
+
+/// What presenting a refresh token found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// It was unused: it is used now, and `token` is the next one for the same session.
+    Rotated {
+        /// The session it belongs to (public id).
+        session_id: String,
+        /// The new refresh token.
+        token: String,
+    },
+    /// It had been used before: someone holds a copy. End the session.
+    Reused {
+        /// The session it belongs to (public id).
+        session_id: String,
+    },
+    /// No such token.
+    Unknown,
+}
+
+/// The refresh tokens table. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct RefreshTokens {
+    db: Database,
+}
+
+/// A new random token: 256 bits, hex.
+fn fresh_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+impl RefreshTokens {
+    /// The table in `db`.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    /// A new refresh token for the session `session_id` (only its hash is stored).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn issue(&self, session_id: &str, now: UnixMillis) -> Result<String, StoreError> {
+        let token = fresh_token();
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_hash, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(hash_secret(&token))
+        .bind(session_id)
+        .bind(now.as_millis())
+        .execute(self.db.pool())
+        .await?;
+        Ok(token)
+    }
+
+    /// Uses `token` once: the first presentation rotates it, any later one is a reuse.
+    /// Concurrent presentations of one token rotate it exactly once.
+    ///
+    /// # Errors
+    /// Database errors (nothing is used then).
+    pub async fn rotate(&self, token: &str, now: UnixMillis) -> Result<Rotation, StoreError> {
+        let hash = hash_secret(token);
+        let mut tx = self.db.pool().begin().await?;
+        let used = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
+        )
+        .bind(now.as_millis())
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let row = sqlx::query("SELECT session_hash FROM refresh_tokens WHERE token_hash = $1")
+            .bind(&hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(Rotation::Unknown);
+        };
+        let session_id: String = row.try_get("session_hash")?;
+        if used == 0 {
+            tx.rollback().await?;
+            return Ok(Rotation::Reused { session_id });
+        }
+        let next = fresh_token();
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_hash, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(hash_secret(&next))
+        .bind(&session_id)
+        .bind(now.as_millis())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Rotation::Rotated {
+            session_id,
+            token: next,
+        })
+    }
+}
