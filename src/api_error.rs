@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// What went wrong, as a stable machine-readable code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The request is malformed.
@@ -140,6 +141,7 @@ pub const UNAUTHENTICATED: &str = "Sign in to use this endpoint.";
 
 /// The body of every API error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// The code.
     pub error: ErrorCode,

@@ -87,6 +87,7 @@ pub struct PublicSettings {
 
 /// One signed-in session as its owner sees it on `/sessions` and in `GET /api/v1/sessions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceSession {
     /// The public session id (SHA-256 hex of the secret id).
     pub id: String,

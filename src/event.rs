@@ -154,6 +154,7 @@ impl fmt::Display for EndReason {
 /// What kind of client holds a session: a browser with a cookie, or an API client with a
 /// bearer token. Stored in the session row as [`SessionKind::as_str`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SessionKind {
     /// A browser session (cookie).

@@ -3,18 +3,18 @@
 use crate::{
     config::Config,
     state::AppState,
-    web::{api_auth, auth_routes, csrf, devices, error, guard, hosts, slash},
+    web::{api_doc, auth_routes, csrf, devices, error, guard, hosts, slash},
 };
 use app::{shell, App};
 use auto_logout::server::{
     keys::{JWT_KEY, SERVER_KEY},
-    layer::{status, PassiveRule, SessionLayer},
+    layer::{PassiveRule, SessionLayer},
     ApiAuth, AuditLog, Backend, Database, HashLimiter, JwtKeys, LoginAttempts, RefreshTokens,
     SecretKey, SessionGate, Sessions, SharedClock, SignInGuard, SqlSessionStore, StoreError, Users,
 };
 use axum::{
     middleware,
-    routing::{delete, get, post},
+    routing::{get, post},
     Router, ServiceExt,
 };
 use axum_login::AuthManagerLayerBuilder;
@@ -341,17 +341,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-in", post(auth_routes::sign_in))
         .route("/logout", post(auth_routes::logout))
         .route("/healthz", get(|| async { "ok" }))
-        .route(STATUS_PATH, get(status::session_status))
-        .route("/api/v1/session/extend", post(status::extend_session))
-        .route("/api/v1/auth/token", post(api_auth::token))
-        .route("/api/v1/auth/jwt", post(api_auth::jwt))
-        .route("/api/v1/auth/jwt/refresh", post(api_auth::refresh))
-        .route("/api/v1/auth/logout", post(api_auth::logout))
-        .route(
-            "/api/v1/sessions",
-            get(devices::list).delete(devices::delete_many),
-        )
-        .route("/api/v1/sessions/{id}", delete(devices::delete_one))
+        .merge(api_doc::router())
         .route("/sessions/revoke", post(devices::revoke_form))
         .route("/sessions/revoke-others", post(devices::revoke_others_form))
         .leptos_routes_with_context(&state, routes, page_context(&state), {

@@ -5,7 +5,7 @@
 use super::error::AppError;
 use crate::state::AppState;
 use auto_logout::{
-    api_error::ErrorCode,
+    api_error::{ErrorBody, ErrorCode},
     server::{
         sign_out, ApiRefresh, ApiSignIn, AuthSession, ClientInfo, CurrentSession, Grant, Issued,
     },
@@ -20,7 +20,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 
 /// The body of `POST /api/v1/auth/token` and `/auth/jwt`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SignInBody {
     /// The username.
     pub username: String,
@@ -32,7 +32,7 @@ pub struct SignInBody {
 }
 
 /// What a signed-in API client is given.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct GrantBody {
     /// The opaque bearer token (`/auth/token`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -72,7 +72,7 @@ impl GrantBody {
 }
 
 /// The body of `POST /api/v1/auth/jwt/refresh`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RefreshBody {
     /// The refresh token last handed out.
     pub refresh_token: String,
@@ -137,6 +137,16 @@ async fn sign_in(
 }
 
 /// `POST /api/v1/auth/token`: a session of kind `api` and its opaque bearer token (201).
+#[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", security(),
+    summary = "Sign in for an opaque bearer token (a session of kind api)",
+    request_body = SignInBody,
+    responses(
+        (status = 201, description = "Signed in", body = GrantBody),
+        (status = 401, description = "Invalid username or password", body = ErrorBody),
+        (status = 403, description = "At the per-user session limit", body = ErrorBody),
+        (status = 429, description = "Throttled; see Retry-After", body = ErrorBody),
+        (status = 503, description = "Busy or unavailable; see Retry-After", body = ErrorBody),
+    ))]
 pub async fn token(
     State(state): State<AppState>,
     Extension(client): Extension<ClientInfo>,
@@ -147,6 +157,16 @@ pub async fn token(
 
 /// `POST /api/v1/auth/jwt`: a session of kind `api`, a JWT access token and a refresh token
 /// (201).
+#[utoipa::path(post, path = "/api/v1/auth/jwt", tag = "auth", security(),
+    summary = "Sign in for a JWT access token and a refresh token (a session of kind api)",
+    request_body = SignInBody,
+    responses(
+        (status = 201, description = "Signed in", body = GrantBody),
+        (status = 401, description = "Invalid username or password", body = ErrorBody),
+        (status = 403, description = "At the per-user session limit", body = ErrorBody),
+        (status = 429, description = "Throttled; see Retry-After", body = ErrorBody),
+        (status = 503, description = "Busy or unavailable; see Retry-After", body = ErrorBody),
+    ))]
 pub async fn jwt(
     State(state): State<AppState>,
     Extension(client): Extension<ClientInfo>,
@@ -157,6 +177,14 @@ pub async fn jwt(
 
 /// `POST /api/v1/auth/jwt/refresh`: the next access and refresh tokens (200); 401 for an
 /// unknown, used or ended one (a used one ends its session).
+#[utoipa::path(post, path = "/api/v1/auth/jwt/refresh", tag = "auth", security(),
+    summary = "Trade a refresh token (once) for a new access token and the next refresh token",
+    request_body = RefreshBody,
+    responses(
+        (status = 200, description = "Refreshed", body = GrantBody),
+        (status = 401, description = "Unknown, used (the session is then ended) or ended", body = ErrorBody),
+        (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),
+    ))]
 pub async fn refresh(
     State(state): State<AppState>,
     Extension(client): Extension<ClientInfo>,
@@ -188,6 +216,13 @@ pub async fn refresh(
 
 /// `POST /api/v1/auth/logout`: ends the calling session (bearer, JWT or cookie) and answers
 /// 204.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    summary = "End the calling session",
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "No session, or it has ended", body = ErrorBody),
+        (status = 503, description = "Not recorded; the session is unchanged. See Retry-After", body = ErrorBody),
+    ))]
 pub async fn logout(
     State(state): State<AppState>,
     CurrentSession(me): CurrentSession,

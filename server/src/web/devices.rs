@@ -4,7 +4,7 @@
 use super::error::AppError;
 use crate::state::AppState;
 use auto_logout::{
-    api_error::ErrorCode,
+    api_error::{ErrorBody, ErrorCode},
     server::{ClientInfo, CurrentSession, RevokeOutcome},
 };
 use axum::{
@@ -17,6 +17,13 @@ use axum_extra::extract::Query;
 use serde::Deserialize;
 
 /// `GET /api/v1/sessions`: the caller's live sessions.
+#[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions",
+    summary = "The caller's live sessions, newest first",
+    responses(
+        (status = 200, description = "The live sessions; `current` marks the caller's", body = [auto_logout::DeviceSession]),
+        (status = 401, description = "No session, or it has ended", body = ErrorBody),
+        (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     CurrentSession(me): CurrentSession,
@@ -41,6 +48,15 @@ fn outcome(outcome: RevokeOutcome) -> Result<Response, AppError> {
 }
 
 /// `DELETE /api/v1/sessions/{id}`: signs out one of the caller's sessions; 404 for any other id.
+#[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "sessions",
+    summary = "Sign out one of the caller's sessions",
+    params(("id" = String, Path, description = "The session's public id")),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "No session, or it has ended", body = ErrorBody),
+        (status = 404, description = "Not a live session of the caller's; nothing changed", body = ErrorBody),
+        (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),
+    ))]
 pub async fn delete_one(
     State(state): State<AppState>,
     CurrentSession(me): CurrentSession,
@@ -66,6 +82,19 @@ pub struct DeleteQuery {
 }
 
 /// `DELETE /api/v1/sessions?token_id=ID&token_id=ID` or `?scope=others`.
+#[utoipa::path(delete, path = "/api/v1/sessions", tag = "sessions",
+    summary = "Sign out several of the caller's sessions (all or nothing), or all others",
+    params(
+        ("token_id" = Option<Vec<String>>, Query, description = "A session's public id (repeatable)"),
+        ("scope" = Option<String>, Query, description = "`others`: every session but the caller's"),
+    ),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 400, description = "No session named, or a bad scope", body = ErrorBody),
+        (status = 401, description = "No session, or it has ended", body = ErrorBody),
+        (status = 404, description = "An id is not a live session of the caller's; nothing changed", body = ErrorBody),
+        (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),
+    ))]
 pub async fn delete_many(
     State(state): State<AppState>,
     CurrentSession(me): CurrentSession,

@@ -2,6 +2,7 @@
 //! call the engine.
 
 pub mod api_auth;
+pub mod api_doc;
 pub mod auth_routes;
 pub mod csrf;
 pub mod devices;

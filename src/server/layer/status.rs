@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// The body of `GET /api/v1/session` and `POST /api/v1/session/extend`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionBody {
     /// Username.
     pub user: String,
