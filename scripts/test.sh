@@ -52,6 +52,9 @@ run cargo test -p server --tests
 step "the example axum + axum-login application (engine layer outside Leptos)"
 run cargo test -p auto-logout-example
 
+step "OpenAPI-driven fuzzing of the running server (schemathesis)"
+./scripts/api-fuzz.sh 100
+
 # One line with the totals of all runners (cargo's "test result" lines and Playwright's).
 sum() { awk '{ s += $1 } END { print s + 0 }'; }
 passed=$(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed.*/\1/p; s/^ *\([0-9]*\) passed (.*/\1/p' "$log" | sum)

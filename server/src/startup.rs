@@ -301,6 +301,10 @@ fn enforcement_layer(state: &AppState) -> SessionLayer {
         .actions("/api/")
         .ended_message(state.config.message.clone())
         .jwt(state.api.jwt().clone())
+        .open_path("/api/v1/auth/token")
+        .open_path("/api/v1/auth/jwt")
+        .open_path("/api/v1/auth/jwt/refresh")
+        .open_path("/api/v1/openapi.json")
 }
 
 /// The complete router: pages, form endpoints, health, with the session and security layers.

@@ -142,6 +142,9 @@ async fn sign_in(
     request_body = SignInBody,
     responses(
         (status = 201, description = "Signed in", body = GrantBody),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "The body lacks the expected fields", body = ErrorBody),
         (status = 401, description = "Invalid username or password", body = ErrorBody),
         (status = 403, description = "At the per-user session limit", body = ErrorBody),
         (status = 429, description = "Throttled; see Retry-After", body = ErrorBody),
@@ -162,6 +165,9 @@ pub async fn token(
     request_body = SignInBody,
     responses(
         (status = 201, description = "Signed in", body = GrantBody),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "The body lacks the expected fields", body = ErrorBody),
         (status = 401, description = "Invalid username or password", body = ErrorBody),
         (status = 403, description = "At the per-user session limit", body = ErrorBody),
         (status = 429, description = "Throttled; see Retry-After", body = ErrorBody),
@@ -182,6 +188,9 @@ pub async fn jwt(
     request_body = RefreshBody,
     responses(
         (status = 200, description = "Refreshed", body = GrantBody),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "The body lacks the expected fields", body = ErrorBody),
         (status = 401, description = "Unknown, used (the session is then ended) or ended", body = ErrorBody),
         (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),
     ))]

@@ -75,6 +75,7 @@ struct Settings {
     action_prefixes: Vec<String>,
     ended_message: String,
     jwt: Option<JwtKeys>,
+    open_paths: Vec<String>,
 }
 
 impl Settings {
@@ -112,6 +113,7 @@ impl SessionLayer {
                 action_prefixes: Vec::new(),
                 ended_message: DEFAULT_ENDED_MESSAGE.to_owned(),
                 jwt: None,
+                open_paths: Vec::new(),
             }),
         }
     }
@@ -160,6 +162,13 @@ impl SessionLayer {
     #[must_use]
     pub fn jwt(self, keys: JwtKeys) -> Self {
         self.with(|s| s.jwt = Some(keys))
+    }
+
+    /// `path` needs no credential and ignores `Authorization` (sign-in, refresh, the API
+    /// description): a stale token sent along must not stop a client from signing in again.
+    #[must_use]
+    pub fn open_path(self, path: impl Into<String>) -> Self {
+        self.with(|s| s.open_paths.push(path.into()))
     }
 
     /// The message of the 401 `session_ended` answer.
@@ -223,7 +232,11 @@ where
     let client = client::client_info(peer, req.headers(), &settings.trusted_proxies);
     req.extensions_mut().insert(client.clone());
     let name = settings.cookies.session_name();
-    if let Some(credential) = credential_of(req.headers()) {
+    let open = settings
+        .open_paths
+        .iter()
+        .any(|p| p.as_str() == req.uri().path());
+    if let Some(credential) = credential_of(req.headers()).filter(|_| !open) {
         return enforce_bearer(&settings, inner, req, credential, &client).await;
     }
     let id = match cookie::session_cookie_of(req.headers(), name) {
