@@ -66,6 +66,11 @@ const PATHS: &[&str] = &[
     "/api/v1/sessions?scope=everything",
     "/api/v1/sessions?token_id=",
     "/api/v1/sessions/",
+    "/api/v1/auth/token",
+    "/api/v1/auth/jwt",
+    "/api/v1/auth/jwt/refresh",
+    "/api/v1/auth/logout",
+    "/api/v1/openapi.json",
     "/api/session_status",
     "/api/activity",
     "/api/my_sessions",
@@ -110,6 +115,8 @@ fn percent(text: &str) -> String {
 struct Context {
     live_cookie: String,
     ended_cookie: String,
+    live_token: String,
+    ended_token: String,
     address: String,
 }
 
@@ -226,12 +233,23 @@ fn generate(
     if rng.gen_bool(0.1) {
         req = header(req, "x-session-passive", printable(rng, 3));
     }
-    if rng.gen_bool(0.1) {
-        req = header(
-            req,
-            "authorization",
-            format!("Bearer {}", printable(rng, 300)),
-        );
+    if rng.gen_bool(0.2) {
+        let segment = |rng: &mut StdRng| {
+            let text = printable(rng, 60);
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, text)
+        };
+        let value = match rng.gen_range(0..8) {
+            0 => format!("Bearer {}", printable(rng, 300)),
+            1 => format!("Token {}", ctx.live_token),
+            2 => format!("Bearer {}", ctx.ended_token),
+            3 => format!("bearer {}.{}.{}", segment(rng), segment(rng), segment(rng)),
+            // alg none, with claims naming nothing.
+            4 => format!("Bearer eyJhbGciOiJub25lIn0.{}.", segment(rng)),
+            5 => format!("Bearer {}", "x".repeat(rng.gen_range(4_000..9_000))),
+            6 => format!("Basic {}", printable(rng, 40)),
+            _ => printable(rng, 100),
+        };
+        req = header(req, "authorization", value);
     }
     if rng.gen_bool(0.03) {
         // One huge header: the server answers (431 or otherwise), it does not fall over.
@@ -299,9 +317,31 @@ async fn generated_hostile_requests_never_break_the_server(db: TestDb) {
     let (_live_client, live_cookie) = app.signed_in_with_cookie().await;
     let (ended_client, ended_cookie) = app.signed_in_with_cookie().await;
     assert_eq!(app.logout(&ended_client).await.status(), 303);
+    let api_token = |status: u16, body: serde_json::Value| {
+        assert_eq!(status, 201, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    };
+    let token_request = || {
+        reqwest::Client::new()
+            .post(app.url("/api/v1/auth/token"))
+            .json(&serde_json::json!({"username": "alice", "password": PASSWORD}))
+    };
+    let res = token_request().send().await.unwrap();
+    let live_token = api_token(res.status().as_u16(), res.json().await.unwrap());
+    let res = token_request().send().await.unwrap();
+    let ended_token = api_token(res.status().as_u16(), res.json().await.unwrap());
+    let ended = reqwest::Client::new()
+        .post(app.url("/api/v1/auth/logout"))
+        .header("authorization", format!("Bearer {ended_token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), 204);
     let ctx = Context {
         live_cookie,
         ended_cookie,
+        live_token,
+        ended_token,
         address: app.address.clone(),
     };
     let client = reqwest::Client::builder()
