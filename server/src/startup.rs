@@ -19,8 +19,11 @@ use axum::{
 };
 use axum_login::AuthManagerLayerBuilder;
 use leptos::config::LeptosOptions;
-use leptos_axum::{generate_route_list, LeptosRoutes};
-use std::{net::SocketAddr, sync::Arc};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
+use std::{
+    net::SocketAddr,
+    sync::{Arc, LazyLock},
+};
 use tokio::net::TcpListener;
 use tower::{Layer, ServiceBuilder};
 use tower_http::trace::TraceLayer;
@@ -183,18 +186,23 @@ impl Application {
         &self.state
     }
 
-    /// Starts the background expiry sweep (every second) and the pruning of sign-in attempts
-    /// that no longer count (every minute) on the current runtime.
+    /// Starts the background expiry sweep (every second) and, every minute, the pruning of
+    /// sign-in attempts that no longer count and of refresh tokens of ended sessions, on the
+    /// current runtime.
     pub fn spawn_sweep(&self) {
         let gate = self.state.gate.clone();
         tokio::spawn(gate.sweep_forever(std::time::Duration::from_secs(1)));
         let sign_in = self.state.sign_in.clone();
+        let api = self.state.api.clone();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
             loop {
                 every.tick().await;
                 if let Err(err) = sign_in.prune().await {
                     tracing::warn!(error = %err, "pruning old sign-in attempts failed");
+                }
+                if let Err(err) = api.prune().await {
+                    tracing::warn!(error = %err, "pruning refresh tokens of ended sessions failed");
                 }
             }
         });
@@ -272,6 +280,12 @@ pub fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'stat
     }
 }
 
+/// The app's routes, generated once per process. Generating them raises a process-wide flag in
+/// leptos_server that makes every resource first polled meanwhile wait forever (leptos#4773),
+/// so a page being rendered by another server in the same process (tests start many) would
+/// hang; generated once, before any router exists, it never overlaps a render.
+static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
+
 /// `GET` here reads the caller's session status (SPEC §7).
 pub const STATUS_PATH: &str = "/api/v1/session";
 
@@ -339,7 +353,7 @@ pub fn router(state: AppState) -> Router {
         // Protected pages need a signed-in person; the sign-in page does not.
         .layer(middleware::from_fn(guard::page_guard));
 
-    let routes = generate_route_list(App);
+    let routes = ROUTES.clone();
     let leptos_options: LeptosOptions = state.leptos_options.clone();
     Router::new()
         .route("/sign-in", post(auth_routes::sign_in))

@@ -456,6 +456,9 @@ async fn refresh_tokens_rotate_and_a_reused_one_ends_the_session(db: TestDb) {
         (status, body["error"].as_str()),
         (401, Some("invalid_token"))
     );
+    // The ended session's refresh tokens (used and unused) are pruned.
+    assert_eq!(app.state.api.prune().await.unwrap(), 2);
+    assert_eq!(app.state.api.prune().await.unwrap(), 0);
 }
 
 async fn tokens_are_stored_only_as_hashes(db: TestDb) {

@@ -7,7 +7,10 @@ use common::*;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-db_tests!(two_instances_agree_on_activity_and_on_revocation);
+db_tests!(
+    two_instances_agree_on_activity_and_on_revocation,
+    pages_render_while_other_servers_start_in_the_process,
+);
 
 async fn idle_left(app: &TestApp, client: &reqwest::Client) -> Option<i64> {
     let res = client.get(app.url("/api/v1/session")).send().await.unwrap();
@@ -87,4 +90,34 @@ async fn two_instances_agree_on_activity_and_on_revocation(db: TestDb) {
         ended.elapsed().as_millis()
     );
     assert_eq!(idle_left(&a, &on_a).await, None);
+}
+
+/// Starting a server must not stall pages another server in the same process is rendering
+/// (leptos#4773: route-list generation raised a process-wide flag that left resources first
+/// polled meanwhile pending forever; the routes are now generated once per process).
+async fn pages_render_while_other_servers_start_in_the_process(db: TestDb) {
+    let shared = db.share();
+    let app = spawn_app(db).await;
+    let (client, _) = app.device("alice", CHROME_UA).await;
+    let renders = {
+        let (client, url) = (client.clone(), app.url("/sessions"));
+        tokio::spawn(async move {
+            for _ in 0..40 {
+                let page = tokio::time::timeout(Duration::from_secs(10), async {
+                    client.get(&url).send().await.unwrap().text().await.unwrap()
+                })
+                .await
+                .expect("the /sessions page rendered within 10 s");
+                assert!(page.contains("This device"));
+            }
+        })
+    };
+    let mut others = Vec::new();
+    for _ in 0..6 {
+        others.push(spawn_joining(shared.share(), &[]).await);
+    }
+    renders.await.unwrap();
+    for other in others {
+        other.stop().await;
+    }
 }

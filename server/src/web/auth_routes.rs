@@ -37,7 +37,9 @@ fn failure_target(error: SignInError, next: Option<&str>) -> String {
     format!("/sign-in?{}", query.finish())
 }
 
-/// The longest a refusal page may take to render.
+/// The longest a refusal page may take to render. (Renders that never finished were the
+/// route-list generation of another server in the same test process, leptos#4773; see
+/// `startup::ROUTES`. The bound stays, so that no render can hold a sign-in answer.)
 const REFUSAL_RENDER_LIMIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The sign-in form in plain HTML with the refusal message (the fallback of `refusal_page`).

@@ -242,7 +242,7 @@ impl ApiAuth {
     ) -> Result<ApiRefresh, SessionError> {
         let now = self.gate.clock().now();
         let (session_id, next) = match self.refresh.rotate(refresh_token, now).await? {
-            Rotation::Unknown => return Ok(ApiRefresh::Refused),
+            Rotation::Unknown | Rotation::Ended => return Ok(ApiRefresh::Refused),
             Rotation::Reused { session_id } => {
                 self.gate
                     .end_session(
@@ -274,6 +274,14 @@ impl ApiAuth {
             refresh_token: next,
             status: active.status,
         })
+    }
+
+    /// Deletes the refresh tokens of ended sessions (see [`RefreshTokens::prune`]).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn prune(&self) -> Result<u64, StoreError> {
+        self.refresh.prune().await
     }
 
     /// Ends the API session `session_id` (audit `logout`).

@@ -21,6 +21,8 @@ pub enum Rotation {
         /// The session it belongs to (public id).
         session_id: String,
     },
+    /// Its session has ended: nothing is used or issued.
+    Ended,
     /// No such token.
     Unknown,
 }
@@ -61,6 +63,21 @@ impl RefreshTokens {
         Ok(token)
     }
 
+    /// Deletes the refresh tokens of sessions that have ended (used ones are kept while their
+    /// session lives: they are how a reuse is recognised). Returns how many went.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn prune(&self) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "DELETE FROM refresh_tokens WHERE session_hash IN \
+             (SELECT id_hash FROM sessions WHERE ended_at IS NOT NULL)",
+        )
+        .execute(self.db.pool())
+        .await?
+        .rows_affected())
+    }
+
     /// Uses `token` once: the first presentation rotates it, any later one is a reuse.
     /// Concurrent presentations of one token rotate it exactly once.
     ///
@@ -69,6 +86,24 @@ impl RefreshTokens {
     pub async fn rotate(&self, token: &str, now: UnixMillis) -> Result<Rotation, StoreError> {
         let hash = hash_secret(token);
         let mut tx = self.db.pool().begin().await?;
+        let row = sqlx::query(
+            "SELECT r.session_hash, s.ended_at, s.id_hash AS live_id FROM refresh_tokens r \
+             LEFT JOIN sessions s ON s.id_hash = r.session_hash WHERE r.token_hash = $1",
+        )
+        .bind(&hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(Rotation::Unknown);
+        };
+        let session_id: String = row.try_get("session_hash")?;
+        let ended = row.try_get::<Option<i64>, _>("ended_at")?.is_some()
+            || row.try_get::<Option<String>, _>("live_id")?.is_none();
+        if ended {
+            tx.rollback().await?;
+            return Ok(Rotation::Ended);
+        }
         let used = sqlx::query(
             "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
         )
@@ -77,15 +112,6 @@ impl RefreshTokens {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        let row = sqlx::query("SELECT session_hash FROM refresh_tokens WHERE token_hash = $1")
-            .bind(&hash)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(row) = row else {
-            tx.rollback().await?;
-            return Ok(Rotation::Unknown);
-        };
-        let session_id: String = row.try_get("session_hash")?;
         if used == 0 {
             tx.rollback().await?;
             return Ok(Rotation::Reused { session_id });
