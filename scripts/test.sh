@@ -40,6 +40,9 @@ cargo machete
 step "end-to-end tests (Playwright, Chromium)"
 (cd end2end && run npx playwright test)
 
+step "OpenAPI-driven fuzzing of the running server (schemathesis)"
+./scripts/api-fuzz.sh 100
+
 step "engine tests"
 run cargo test -p auto-logout --features server
 
@@ -52,8 +55,6 @@ run cargo test -p server --tests
 step "the example axum + axum-login application (engine layer outside Leptos)"
 run cargo test -p auto-logout-example
 
-step "OpenAPI-driven fuzzing of the running server (schemathesis)"
-./scripts/api-fuzz.sh 100
 
 # One line with the totals of all runners (cargo's "test result" lines and Playwright's).
 sum() { awk '{ s += $1 } END { print s + 0 }'; }

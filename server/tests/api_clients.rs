@@ -18,6 +18,7 @@ db_tests!(
     refresh_tokens_rotate_and_a_reused_one_ends_the_session,
     tokens_are_stored_only_as_hashes,
     api_sign_in_is_throttled_like_the_page,
+    every_instance_on_a_database_accepts_its_jwts,
 );
 
 const APP_UA: &str = "auto-logout-test-client/1.0";
@@ -511,4 +512,26 @@ async fn api_sign_in_is_throttled_like_the_page(db: TestDb) {
         .audit_events(Some(auto_logout::AuditEvent::LoginThrottled))
         .await;
     assert_eq!(throttled.len(), 1);
+}
+
+async fn every_instance_on_a_database_accepts_its_jwts(db: TestDb) {
+    let shared = db.share();
+    let a = spawn_app(db).await;
+    let b = spawn_joining(shared, &[]).await;
+    let (_, body) = a.api_sign_in("jwt", PASSWORD).await;
+    let jwt = body["access_token"].as_str().unwrap().to_owned();
+    let (status, body) = b.call(Method::GET, "/api/v1/session", "Bearer", &jwt).await;
+    assert_eq!(
+        (status, body["user"].as_str()),
+        (200, Some("alice")),
+        "the generated key is shared"
+    );
+    assert_eq!(
+        b.call(Method::POST, "/api/v1/auth/logout", "Bearer", &jwt)
+            .await
+            .0,
+        204
+    );
+    let (status, _) = a.call(Method::GET, "/api/v1/session", "Bearer", &jwt).await;
+    assert_eq!(status, 401, "ended on B, refused on A");
 }
