@@ -25,7 +25,7 @@ port=3391
 base="http://127.0.0.1:$port"
 data="$(mktemp -d)"
 export DATABASE_URL="sqlite://$data/fuzz.db?mode=rwc" LEPTOS_SITE_ADDR="127.0.0.1:$port"
-printf 'fuzzing password\n' | target/debug/server user add fuzz >/dev/null
+printf 'fuzzing password\n' | target/debug/server user add fuzz --admin >/dev/null
 RUST_LOG=error target/debug/server serve >"$data/server.log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT

@@ -36,6 +36,8 @@ pub enum ErrorCode {
     InvalidBody,
     /// Too many attempts; the answer's `Retry-After` says how long to wait.
     TooManyRequests,
+    /// An account with that name exists already.
+    UserExists,
     /// A revocation named no session.
     NoSessionsNamed,
     /// A revocation's `scope` is not `others`, or was combined with ids.
@@ -64,6 +66,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::InvalidBody => "invalid_body",
             ErrorCode::TooManyRequests => "too_many_requests",
+            ErrorCode::UserExists => "user_exists",
             ErrorCode::NoSessionsNamed => "no_sessions_named",
             ErrorCode::BadScope => "bad_scope",
             ErrorCode::Unavailable => "unavailable",
@@ -89,6 +92,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::InvalidBody => 422,
             ErrorCode::TooManyRequests => 429,
+            ErrorCode::UserExists => 409,
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,
         }

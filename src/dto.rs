@@ -111,6 +111,39 @@ pub struct DeviceSession {
     pub device: String,
 }
 
+/// A session as an administrator sees it: the owner's view plus whose it is and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AdminSession {
+    /// The owner's view (device, IP, times).
+    #[serde(flatten)]
+    pub device: DeviceSession,
+    /// The account's username.
+    pub user: Option<String>,
+    /// When it ended (ms since the epoch), if it has.
+    pub ended_at: Option<i64>,
+    /// Why it ended (`logout`, `idle_timeout`, `revoked`, …).
+    pub end_reason: Option<String>,
+    /// The account id of who ended it, for `revoked`.
+    pub ended_by: Option<i64>,
+}
+
+/// An account as the administrators' user list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserSummary {
+    /// Login name.
+    pub username: String,
+    /// May use the admin console.
+    pub is_admin: bool,
+    /// Cannot sign in.
+    pub disabled: bool,
+    /// Live sessions.
+    pub active_sessions: i64,
+    /// The latest sign-in (ms since the epoch), if any.
+    pub last_sign_in: Option<i64>,
+}
+
 /// `ms` since the epoch as `YYYY-MM-DD HH:MM:SS UTC`, the same on server and browser.
 pub fn format_utc(ms: i64) -> String {
     let format =

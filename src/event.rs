@@ -25,11 +25,19 @@ pub enum AuditEvent {
     SessionLimit,
     /// A sign-in attempt was refused unchecked: too many recent failures (SPEC §6).
     LoginThrottled,
+    /// An account was created (by an administrator or the command line).
+    UserCreated,
+    /// An account was disabled: it cannot sign in, and its sessions were ended.
+    UserDisabled,
+    /// A disabled account was enabled again.
+    UserEnabled,
+    /// An account's password was changed.
+    PasswordChanged,
 }
 
 impl AuditEvent {
     /// All events, in the order the admin filters list them.
-    pub const ALL: [AuditEvent; 9] = [
+    pub const ALL: [AuditEvent; 13] = [
         AuditEvent::Login,
         AuditEvent::Logout,
         AuditEvent::IdleTimeout,
@@ -39,6 +47,10 @@ impl AuditEvent {
         AuditEvent::LoginFailed,
         AuditEvent::SessionLimit,
         AuditEvent::LoginThrottled,
+        AuditEvent::UserCreated,
+        AuditEvent::UserDisabled,
+        AuditEvent::UserEnabled,
+        AuditEvent::PasswordChanged,
     ];
 
     /// The stored name, e.g. `"idle_timeout"`.
@@ -53,6 +65,10 @@ impl AuditEvent {
             AuditEvent::LoginFailed => "login_failed",
             AuditEvent::SessionLimit => "session_limit",
             AuditEvent::LoginThrottled => "login_throttled",
+            AuditEvent::UserCreated => "user_created",
+            AuditEvent::UserDisabled => "user_disabled",
+            AuditEvent::UserEnabled => "user_enabled",
+            AuditEvent::PasswordChanged => "password_changed",
         }
     }
 }
@@ -65,7 +81,7 @@ impl fmt::Display for AuditEvent {
 
 /// A name that is not one of the audit events.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown audit event `{0}`; expected one of login, logout, idle_timeout, absolute_timeout, revoked, suspended, login_failed, session_limit, login_throttled")]
+#[error("unknown audit event `{0}`; expected one of login, logout, idle_timeout, absolute_timeout, revoked, suspended, login_failed, session_limit, login_throttled, user_created, user_disabled, user_enabled, password_changed")]
 pub struct UnknownEvent(pub String);
 
 impl FromStr for AuditEvent {

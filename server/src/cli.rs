@@ -6,8 +6,8 @@ use crate::{
     startup::{open_database, Application, StartError},
 };
 use auto_logout::server::{
-    keys::SERVER_KEY, HashLimiter, SecretKey, SessionGate, Sessions, SharedClock, StoreError,
-    SystemClock, Users,
+    keys::SERVER_KEY, Actor, Admin, AuditLog, HashLimiter, SecretKey, SessionGate, SessionSearch,
+    Sessions, SharedClock, StoreError, SystemClock, Users,
 };
 use clap::{Parser, Subcommand};
 use std::{
@@ -35,8 +35,30 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Inspect and end sessions.
+    Session {
+        /// The session command.
+        #[command(subcommand)]
+        command: SessionCommand,
+    },
     /// Apply database migrations and exit.
     Migrate,
+}
+
+/// Session commands.
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// List live sessions, newest first (at most 500).
+    List {
+        /// Only this account's.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// End a session by its public id (audit `revoked`).
+    Revoke {
+        /// The session id, as `session list` shows it.
+        id: String,
+    },
 }
 
 /// Account commands.
@@ -57,6 +79,16 @@ pub enum UserCommand {
     },
     /// List accounts.
     List,
+    /// Disable an account: it cannot sign in, and its sessions end.
+    Disable {
+        /// The username.
+        name: String,
+    },
+    /// Enable a disabled account.
+    Enable {
+        /// The username.
+        name: String,
+    },
 }
 
 /// Why a command failed.
@@ -77,12 +109,35 @@ pub enum CliError {
     /// The two typed passwords differ.
     #[error("the passwords do not match")]
     Mismatch,
+    /// `session revoke` named no live session.
+    #[error("no live session has the id `{0}` (see `server session list`)")]
+    NoSuchSession(String),
 }
 
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,sqlx=warn,tower_sessions=warn".into());
     let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+/// The administrator operations over the configured database (actor: the command line).
+async fn admin_of(config: &Config, clock: &SharedClock) -> Result<Admin, CliError> {
+    let db = open_database(config).await?;
+    let key = SecretKey::load_or_create(&db, SERVER_KEY, clock).await?;
+    let users = Users::new(
+        db.clone(),
+        clock.clone(),
+        key,
+        HashLimiter::new(1, 1, std::time::Duration::from_secs(60)),
+    );
+    let sessions = Sessions::new(db.clone());
+    let gate = SessionGate::new(
+        sessions.clone(),
+        config.limits(),
+        config.bind_user_agent,
+        clock.clone(),
+    );
+    Ok(Admin::new(users, sessions, gate, AuditLog::new(db)))
 }
 
 /// Reads a password: prompted twice on a terminal, else the first line of stdin.
@@ -124,18 +179,17 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             println!("migrations applied");
         }
         Command::User { command } => {
-            let db = open_database(&config).await?;
-            let key = SecretKey::load_or_create(&db, SERVER_KEY, &clock).await?;
-            let users = Users::new(
-                db.clone(),
-                clock.clone(),
-                key,
-                HashLimiter::new(1, 1, std::time::Duration::from_secs(60)),
-            );
+            let admin = admin_of(&config, &clock).await?;
+            let actor = Actor::default();
             match command {
-                UserCommand::Add { name, admin } => {
+                UserCommand::Add {
+                    name,
+                    admin: is_admin,
+                } => {
                     let password = read_password()?;
-                    let user = users.create(&name, &password, admin).await?;
+                    let user = admin
+                        .create_user(&actor, &name, &password, is_admin)
+                        .await?;
                     println!(
                         "created {}{}",
                         user.username,
@@ -144,24 +198,56 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 }
                 UserCommand::Passwd { name } => {
                     let password = read_password()?;
-                    let user = users.set_password(&name, &password).await?;
-                    let gate = SessionGate::new(
-                        Sessions::new(db.clone()),
-                        config.limits(),
-                        config.bind_user_agent,
-                        clock.clone(),
-                    );
-                    let ended = gate.password_changed(user.id).await?;
+                    let ended = admin.change_password(&actor, &name, &password).await?;
                     println!("password changed for {name}; {ended} session(s) signed out");
                 }
                 UserCommand::List => {
-                    for user in users.list().await? {
+                    for user in admin.users().await? {
                         println!(
-                            "{}\t{}",
+                            "{}\t{}{}",
                             user.username,
-                            if user.is_admin { "admin" } else { "user" }
+                            if user.is_admin { "admin" } else { "user" },
+                            if user.disabled { "\tdisabled" } else { "" }
                         );
                     }
+                }
+                UserCommand::Disable { name } => {
+                    let ended = admin.set_disabled(&actor, &name, true).await?;
+                    println!("disabled {name}; {ended} session(s) signed out");
+                }
+                UserCommand::Enable { name } => {
+                    admin.set_disabled(&actor, &name, false).await?;
+                    println!("enabled {name}");
+                }
+            }
+        }
+        Command::Session { command } => {
+            let admin = admin_of(&config, &clock).await?;
+            match command {
+                SessionCommand::List { user } => {
+                    let search = SessionSearch {
+                        active: Some(true),
+                        username: user,
+                        limit: 500,
+                        ..SessionSearch::default()
+                    };
+                    for session in admin.sessions(&search).await? {
+                        println!(
+                            "{}\t{}\t{}\t{} on {}\t{}",
+                            session.device.id,
+                            session.user.unwrap_or_default(),
+                            session.device.kind.as_str(),
+                            session.device.browser,
+                            session.device.os,
+                            session.device.last_ip.unwrap_or_default(),
+                        );
+                    }
+                }
+                SessionCommand::Revoke { id } => {
+                    if !admin.end_session(&Actor::default(), &id).await? {
+                        return Err(CliError::NoSuchSession(id));
+                    }
+                    println!("session {id} signed out");
                 }
             }
         }

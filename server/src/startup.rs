@@ -9,8 +9,9 @@ use app::{shell, App};
 use auto_logout::server::{
     keys::{JWT_KEY, SERVER_KEY},
     layer::{PassiveRule, SessionLayer},
-    ApiAuth, AuditLog, Backend, Database, HashLimiter, JwtKeys, LoginAttempts, RefreshTokens,
-    SecretKey, SessionGate, Sessions, SharedClock, SignInGuard, SqlSessionStore, StoreError, Users,
+    Admin, ApiAuth, AuditLog, Backend, Database, HashLimiter, JwtKeys, LoginAttempts,
+    RefreshTokens, SecretKey, SessionGate, Sessions, SharedClock, SignInGuard, SqlSessionStore,
+    StoreError, Users,
 };
 use axum::{
     middleware,
@@ -155,6 +156,8 @@ impl Application {
             RefreshTokens::new(db.clone()),
             jwt,
         );
+        let (users_for_admin, sessions_for_admin, gate_for_admin, audit_for_admin) =
+            (users.clone(), sessions.clone(), gate.clone(), audit.clone());
         let state = AppState {
             gate,
             sessions,
@@ -167,6 +170,12 @@ impl Application {
             sign_in,
             store,
             api,
+            admin: Admin::new(
+                users_for_admin,
+                sessions_for_admin,
+                gate_for_admin,
+                audit_for_admin,
+            ),
         };
         let router = router(state.clone());
         Ok(Self {

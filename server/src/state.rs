@@ -2,8 +2,8 @@
 
 use crate::config::Config;
 use auto_logout::server::{
-    ApiAuth, AuditLog, Database, SessionGate, Sessions, SharedClock, SignInGuard, SqlSessionStore,
-    Users,
+    Admin, ApiAuth, AuditLog, Database, SessionGate, Sessions, SharedClock, SignInGuard,
+    SqlSessionStore, Users,
 };
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -34,6 +34,8 @@ pub struct AppState {
     pub store: SqlSessionStore,
     /// API clients: bearer tokens, JWTs and refresh tokens.
     pub api: ApiAuth,
+    /// What administrators may do.
+    pub admin: Admin,
 }
 
 impl FromRef<AppState> for LeptosOptions {

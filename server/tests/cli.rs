@@ -56,3 +56,30 @@ fn user_add_then_list_shows_the_account() {
         "{stderr}"
     );
 }
+
+#[test]
+fn accounts_and_sessions_are_managed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/x.db?mode=rwc", dir.path().display());
+    assert!(run_cli(&["user", "add", "dave"], &db, "a long password\n")
+        .status
+        .success());
+    let out = run_cli(&["user", "disable", "dave"], &db, "");
+    assert!(out.status.success());
+    let list = run_cli(&["user", "list"], &db, "");
+    assert!(String::from_utf8_lossy(&list.stdout).contains("dave\tuser\tdisabled"));
+    assert!(run_cli(&["user", "enable", "dave"], &db, "")
+        .status
+        .success());
+    let list = run_cli(&["user", "list"], &db, "");
+    assert!(!String::from_utf8_lossy(&list.stdout).contains("disabled"));
+    // No live sessions yet: the list is empty, and revoking an unknown id fails clearly.
+    let sessions = run_cli(&["session", "list", "--user", "dave"], &db, "");
+    assert!(sessions.status.success() && sessions.stdout.is_empty());
+    let revoke = run_cli(&["session", "revoke", "nope"], &db, "");
+    assert!(!revoke.status.success());
+    assert!(String::from_utf8_lossy(&revoke.stderr).contains("no live session"));
+    let unknown = run_cli(&["user", "disable", "nobody"], &db, "");
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user named `nobody`"));
+}

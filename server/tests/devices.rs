@@ -24,8 +24,6 @@ db_tests!(
     simultaneous_sign_ins_respect_the_session_limit,
 );
 
-const FIREFOX_UA: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
-const IPHONE_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
 const CURL_UA: &str = "curl/8.5.0";
 
 async fn list(app: &TestApp, client: &reqwest::Client) -> Vec<Value> {
@@ -396,6 +394,17 @@ async fn a_password_change_signs_out_every_session(db: TestDb) {
     let app = spawn_app(db).await;
     let (laptop, _) = app.device("alice", CHROME_UA).await;
     let (phone, _) = app.device("alice", IPHONE_UA).await;
+    let (tablet, tablet_id) = app.device("alice", FIREFOX_UA).await;
+    // `session list` shows them; `session revoke` ends one (another process: seen within 1 s).
+    let list = run_cli(&["session", "list", "--user", "alice"], &url, "");
+    let listed = String::from_utf8_lossy(&list.stdout).to_string();
+    assert_eq!(listed.lines().count(), 3, "{listed}");
+    assert!(listed.contains(&tablet_id) && listed.contains("Firefox on Linux"));
+    assert!(run_cli(&["session", "revoke", &tablet_id], &url, "")
+        .status
+        .success());
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    assert!(!is_live(&app, &tablet).await);
     let out = run_cli(&["user", "passwd", "alice"], &url, "a brand new password\n");
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("2 session(s) signed out"));
@@ -406,8 +415,20 @@ async fn a_password_change_signs_out_every_session(db: TestDb) {
     let revoked = app
         .audit_events(Some(auto_logout::AuditEvent::Revoked))
         .await;
-    assert_eq!(revoked.len(), 2);
-    assert!(revoked.iter().all(|e| e.actor_id == Some(alice.id)));
+    let (by_password, by_command): (Vec<_>, Vec<_>) = revoked
+        .iter()
+        .partition(|e| e.detail.as_deref() == Some("password changed"));
+    assert_eq!(by_password.len(), 2);
+    assert!(by_password.iter().all(|e| e.actor_id == Some(alice.id)));
+    assert_eq!(by_command.len(), 1, "the `session revoke`");
+    assert_eq!(
+        by_command[0].actor_id, None,
+        "the command line has no account"
+    );
+    let changed = app
+        .audit_events(Some(auto_logout::AuditEvent::PasswordChanged))
+        .await;
+    assert_eq!(changed.len(), 1);
     // The new password works, the old one does not.
     let res = app
         .sign_in(&browser(), "alice", "a brand new password", "")

@@ -132,6 +132,22 @@ impl SignInGuard {
             }
         };
         match check {
+            // A disabled account is refused like a wrong password (no hint), but a right
+            // password is no guess: it does not count as a failure.
+            PasswordCheck::Correct(user) if user.disabled => {
+                self.attempts.withdraw(attempt).await?;
+                self.audit
+                    .record(NewAuditEntry {
+                        user_id: Some(user.id),
+                        username: Some(user.username.clone()),
+                        ip: client.ip.clone(),
+                        user_agent: client.user_agent.clone(),
+                        detail: Some("the account is disabled".to_owned()),
+                        ..NewAuditEntry::new(AuditEvent::LoginFailed, now)
+                    })
+                    .await?;
+                Ok(SignInDecision::Rejected)
+            }
             PasswordCheck::Correct(user) => {
                 self.attempts.withdraw(attempt).await?;
                 self.attempts.clear_user(&keys).await?;

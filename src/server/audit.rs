@@ -41,6 +41,7 @@ impl NewAuditEntry {
 
 /// A recorded event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     /// Row id, increasing.
     pub id: i64,
@@ -73,6 +74,10 @@ pub struct AuditFilter {
     pub event: Option<AuditEvent>,
     /// Only at or after this time.
     pub since: Option<UnixMillis>,
+    /// Only at or before this time.
+    pub until: Option<UnixMillis>,
+    /// Only entries older than this one (the cursor of the next page).
+    pub before_id: Option<i64>,
     /// At most this many, newest first (default 200).
     pub limit: Option<i64>,
 }
@@ -128,12 +133,15 @@ impl AuditLog {
             "SELECT id, event, at, user_id, username, session_hash, ip, user_agent, actor_id, detail \
              FROM audit_log \
              WHERE ($1 IS NULL OR username = $1) AND ($2 IS NULL OR event = $2) AND ($3 IS NULL OR at >= $3) \
+             AND ($5 IS NULL OR at <= $5) AND ($6 IS NULL OR id < $6) \
              ORDER BY id DESC LIMIT $4",
         )
         .bind(filter.username.clone())
         .bind(filter.event.map(|e| e.as_str()))
         .bind(filter.since.map(|s| s.as_millis()))
         .bind(filter.limit.unwrap_or(200).clamp(1, 10_000))
+        .bind(filter.until.map(|s| s.as_millis()))
+        .bind(filter.before_id)
         .fetch_all(self.db.pool())
         .await?)
     }

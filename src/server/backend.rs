@@ -70,6 +70,7 @@ impl AuthnBackend for Backend {
     }
 
     async fn get_user(&self, user_id: &UserId<Self>) -> Result<Option<User>, StoreError> {
-        self.users.get(*user_id).await
+        // A disabled account is nobody, whatever session still names it.
+        Ok(self.users.get(*user_id).await?.filter(|u| !u.disabled))
     }
 }

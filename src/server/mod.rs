@@ -2,6 +2,7 @@
 //! the audit log, and the tower layer that enforces the rules on every request. It knows
 //! nothing of Leptos or of the application's routes.
 
+pub mod admin;
 pub mod admission;
 pub mod audit;
 pub mod backend;
@@ -21,6 +22,7 @@ pub mod store;
 pub mod tokens;
 pub mod users;
 
+pub use admin::{Actor, Admin};
 pub use admission::{SignInDecision, SignInGuard};
 pub use audit::{AuditEntry, AuditLog, NewAuditEntry};
 pub use backend::{AuthSession, Backend, Credentials};
@@ -35,7 +37,7 @@ pub use layer::{CurrentSession, PassiveRule, SessionLayer};
 pub use login_attempts::LoginAttempts;
 pub use password::HashLimiter;
 pub use session_start::{sign_out, start_session, SessionError, SessionStart};
-pub use sessions::{ClientInfo, SessionMeta, SessionRow, Sessions};
+pub use sessions::{ClientInfo, SessionMeta, SessionRow, SessionSearch, Sessions};
 pub use store::SqlSessionStore;
 pub use tokens::{ApiAuth, ApiRefresh, ApiSignIn, Grant, Issued, JwtKeys, RefreshTokens};
 pub use users::{User, Users};

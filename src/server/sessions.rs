@@ -116,7 +116,59 @@ pub struct Sessions {
     db: Database,
 }
 
+/// Which sessions an administrator lists.
+#[derive(Debug, Clone, Default)]
+pub struct SessionSearch {
+    /// `Some(true)`: live only; `Some(false)`: ended only.
+    pub active: Option<bool>,
+    /// Only this account's.
+    pub username: Option<String>,
+    /// Only this kind.
+    pub kind: Option<SessionKind>,
+    /// Only sessions listed after this one, newest first: its `(created_at, id_hash)`.
+    pub after: Option<(i64, String)>,
+    /// At most this many (1 to 500).
+    pub limit: i64,
+}
+
 impl Sessions {
+    /// Sessions matching `search`, newest first, each with its account's username.
+    pub async fn search(
+        &self,
+        search: &SessionSearch,
+    ) -> Result<Vec<(SessionRow, Option<String>)>, StoreError> {
+        let (after_at, after_id) = search
+            .after
+            .clone()
+            .map_or((None, None), |(at, id)| (Some(at), Some(id)));
+        let columns = ROW_COLUMNS
+            .split(", ")
+            .map(|c| format!("s.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(&format!(
+            "SELECT {columns}, u.username AS username FROM sessions s \
+             LEFT JOIN users u ON u.id = s.user_id \
+             WHERE s.user_id IS NOT NULL \
+             AND ($1 IS NULL OR ($1 = 1 AND s.ended_at IS NULL) OR ($1 = 0 AND s.ended_at IS NOT NULL)) \
+             AND ($2 IS NULL OR u.username = $2) AND ($3 IS NULL OR s.kind = $3) \
+             AND ($4 IS NULL OR s.created_at < $4 OR (s.created_at = $4 AND s.id_hash < $5)) \
+             ORDER BY s.created_at DESC, s.id_hash DESC LIMIT $6"
+        ))
+        .bind(search.active.map(i64::from))
+        .bind(search.username.clone())
+        .bind(search.kind.map(SessionKind::as_str))
+        .bind(after_at)
+        .bind(after_id)
+        .bind(search.limit.clamp(1, 500))
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row_from(row)?, row.try_get("username")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
     /// The sessions stored in `db`.
     pub fn new(db: Database) -> Self {
         Self { db }

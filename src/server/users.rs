@@ -25,6 +25,8 @@ pub struct User {
     pub password_hash: String,
     /// May use the admin console.
     pub is_admin: bool,
+    /// Disabled by an administrator: cannot sign in.
+    pub disabled: bool,
     /// What the session remembers of the password (axum-login's session auth hash): a keyed
     /// hash of `password_hash`, so it changes with the password but reveals nothing about it.
     pub auth_hash: [u8; 32],
@@ -37,6 +39,7 @@ impl fmt::Debug for User {
             .field("username", &self.username)
             .field("password_hash", &"[redacted]")
             .field("is_admin", &self.is_admin)
+            .field("disabled", &self.disabled)
             .field("auth_hash", &"[redacted]")
             .finish()
     }
@@ -134,6 +137,7 @@ impl Users {
             auth_hash: derive_auth_hash(&self.key, &password_hash),
             password_hash,
             is_admin: row.try_get::<i64, _>("is_admin")? != 0,
+            disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
         })
     }
 
@@ -175,6 +179,7 @@ impl Users {
                 auth_hash: derive_auth_hash(&self.key, &hash),
                 password_hash: hash,
                 is_admin,
+                disabled: false,
             }),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 Err(StoreError::UserExists(username.to_owned()))
@@ -186,7 +191,7 @@ impl Users {
     /// The account named `username`, if any.
     pub async fn find_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, username, password_hash, is_admin FROM users WHERE username = $1",
+            "SELECT id, username, password_hash, is_admin, disabled_at FROM users WHERE username = $1",
         )
         .bind(username)
         .fetch_optional(self.db.pool())
@@ -199,11 +204,12 @@ impl Users {
         if let Some(user) = self.by_id.get(&id) {
             return Ok(Some(user));
         }
-        let row =
-            sqlx::query("SELECT id, username, password_hash, is_admin FROM users WHERE id = $1")
-                .bind(id)
-                .fetch_optional(self.db.pool())
-                .await?;
+        let row = sqlx::query(
+            "SELECT id, username, password_hash, is_admin, disabled_at FROM users WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.db.pool())
+        .await?;
         let user = row.as_ref().map(|r| self.user_from_row(r)).transpose()?;
         if let Some(user) = &user {
             self.by_id.insert(id, user.clone());
@@ -214,7 +220,7 @@ impl Users {
     /// Every account, by username.
     pub async fn list(&self) -> Result<Vec<User>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, username, password_hash, is_admin FROM users ORDER BY username",
+            "SELECT id, username, password_hash, is_admin, disabled_at FROM users ORDER BY username",
         )
         .fetch_all(self.db.pool())
         .await?;
@@ -222,6 +228,31 @@ impl Users {
             .iter()
             .map(|r| self.user_from_row(r))
             .collect::<Result<_, _>>()?)
+    }
+
+    /// Every account with its live-session count and latest sign-in, by username.
+    pub async fn summaries(&self) -> Result<Vec<crate::dto::UserSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT u.username, u.is_admin, u.disabled_at, \
+             (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.ended_at IS NULL) \
+               AS active_sessions, \
+             (SELECT MAX(s.created_at) FROM sessions s WHERE s.user_id = u.id) AS last_sign_in \
+             FROM users u ORDER BY u.username",
+        )
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(crate::dto::UserSummary {
+                    username: row.try_get("username")?,
+                    is_admin: row.try_get::<i64, _>("is_admin")? != 0,
+                    disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+                    active_sessions: row.try_get("active_sessions")?,
+                    last_sign_in: row.try_get("last_sign_in")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
     }
 
     /// How many accounts exist.
@@ -274,6 +305,25 @@ impl Users {
         })
     }
 
+    /// Disables (`true`) or enables the account `username`; returns it.
+    ///
+    /// # Errors
+    /// [`StoreError::NoSuchUser`], or a database error.
+    pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<User, StoreError> {
+        let mut user = self
+            .find_by_username(username)
+            .await?
+            .ok_or_else(|| StoreError::NoSuchUser(username.to_owned()))?;
+        sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+            .bind(disabled.then(|| self.clock.now().as_millis()))
+            .bind(user.id)
+            .execute(self.db.pool())
+            .await?;
+        user.disabled = disabled;
+        self.by_id.invalidate(&user.id);
+        Ok(user)
+    }
+
     /// Replaces the password of `username`.
     ///
     /// # Errors
@@ -317,6 +367,7 @@ mod tests {
             username: "a".into(),
             password_hash: "$argon2id$secret".into(),
             is_admin: false,
+            disabled: false,
             auth_hash: [7; 32],
         };
         assert!(!format!("{user:?}").contains("secret"));

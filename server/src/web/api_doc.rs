@@ -1,7 +1,7 @@
 //! The JSON API under `/api/v1` (SPEC §7) and its OpenAPI 3.1 description, built together:
 //! every route here is registered with its description (utoipa-axum), so the two cannot drift.
 
-use super::{api_auth, devices};
+use super::{admin_api, api_auth, devices};
 use crate::state::AppState;
 use auto_logout::{
     api_error::ErrorBody,
@@ -104,6 +104,13 @@ fn build() -> (Router<AppState>, OpenApiDoc) {
         .routes(routes!(api_auth::refresh))
         .routes(routes!(api_auth::logout))
         .routes(routes!(openapi_json))
+        .routes(routes!(admin_api::sessions))
+        .routes(routes!(admin_api::end_session))
+        .routes(routes!(admin_api::activity))
+        .routes(routes!(admin_api::users, admin_api::create_user))
+        .routes(routes!(admin_api::disable_user))
+        .routes(routes!(admin_api::enable_user))
+        .routes(routes!(admin_api::sign_out_user))
         .split_for_parts()
 }
 

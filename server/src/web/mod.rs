@@ -1,6 +1,7 @@
 //! HTTP: the router and its middleware. Handlers here are thin: they read the request and
 //! call the engine.
 
+pub mod admin_api;
 pub mod api_auth;
 pub mod api_doc;
 pub mod auth_routes;

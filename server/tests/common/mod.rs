@@ -13,6 +13,11 @@ use std::{sync::Arc, time::Duration};
 pub const PASSWORD: &str = "correct horse battery";
 /// A desktop Chrome user agent.
 pub const CHROME_UA: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+/// Firefox on Linux.
+pub const FIREFOX_UA: &str =
+    "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+/// Safari on an iPhone.
+pub const IPHONE_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
 
 /// A database made for one test.
 pub struct TestDb {

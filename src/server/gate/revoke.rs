@@ -75,7 +75,7 @@ impl SessionGate {
         }
         let mut ended = 0;
         for id in ids {
-            if self.revoke_one(id, actor_id, None, client).await? {
+            if self.revoke_one(id, Some(actor_id), None, client).await? {
                 ended += 1;
             }
         }
@@ -90,7 +90,34 @@ impl SessionGate {
         actor_id: i64,
         client: &ClientInfo,
     ) -> Result<usize, StoreError> {
-        self.revoke_all(owner, keep, actor_id, None, client).await
+        self.revoke_all(owner, keep, Some(actor_id), None, client)
+            .await
+    }
+
+    /// Signs out every live session of `owner` (audit `revoked` with `detail`; `actor_id` is
+    /// who did it, `None` for the server's command line).
+    pub async fn revoke_everywhere(
+        &self,
+        owner: i64,
+        actor_id: Option<i64>,
+        detail: &str,
+        client: &ClientInfo,
+    ) -> Result<usize, StoreError> {
+        self.revoke_all(owner, None, actor_id, Some(detail), client)
+            .await
+    }
+
+    /// Signs out the one session `id_hash`, whoever owns it (audit `revoked` with `detail`,
+    /// `actor_id` as for [`SessionGate::revoke_everywhere`]). `false` when it was not live.
+    pub async fn revoke_any(
+        &self,
+        id_hash: &str,
+        actor_id: Option<i64>,
+        detail: &str,
+        client: &ClientInfo,
+    ) -> Result<bool, StoreError> {
+        self.revoke_one(id_hash, actor_id, Some(detail), client)
+            .await
     }
 
     /// Signs out every live session of `user` after a password change (audit `revoked` with
@@ -100,7 +127,7 @@ impl SessionGate {
         self.revoke_all(
             user,
             None,
-            user,
+            Some(user),
             Some("password changed"),
             &ClientInfo::default(),
         )
@@ -111,7 +138,7 @@ impl SessionGate {
         &self,
         owner: i64,
         keep: Option<&str>,
-        actor_id: i64,
+        actor_id: Option<i64>,
         detail: Option<&str>,
         client: &ClientInfo,
     ) -> Result<usize, StoreError> {
@@ -131,7 +158,7 @@ impl SessionGate {
     async fn revoke_one(
         &self,
         id_hash: &str,
-        actor_id: i64,
+        actor_id: Option<i64>,
         detail: Option<&str>,
         client: &ClientInfo,
     ) -> Result<bool, StoreError> {
@@ -140,7 +167,7 @@ impl SessionGate {
             Ending {
                 reason: EndReason::Revoked,
                 at: self.inner.clock.now(),
-                actor_id: Some(actor_id),
+                actor_id,
                 detail: detail.map(str::to_owned),
                 client: client.clone(),
             },

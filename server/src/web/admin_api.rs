@@ -1,0 +1,387 @@
+//! The administrators' API of SPEC §7 under `/api/v1/admin`: every session, the activity log,
+//! and accounts. 403 for anyone but an administrator; every action is audited with the
+//! administrator as actor (the engine's `Admin` does it).
+
+use super::error::AppError;
+use crate::state::AppState;
+use auto_logout::{
+    api_error::{ErrorBody, ErrorCode},
+    dto::{AdminSession, UserSummary},
+    server::{
+        audit::{AuditEntry, AuditFilter},
+        ActiveSession, Actor, ClientInfo, SessionSearch, StoreError,
+    },
+    AuditEvent, SessionKind, UnixMillis,
+};
+use axum::{
+    extract::{FromRequestParts, Path, Query, State},
+    http::{request::Parts, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::{Deserialize, Serialize};
+
+/// The request of a signed-in administrator (401 without a session, 403 for anyone else).
+pub struct AdminOnly {
+    /// Who acts, for the audit log.
+    pub actor: Actor,
+}
+
+impl FromRequestParts<AppState> for AdminOnly {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let me = parts
+            .extensions
+            .get::<ActiveSession>()
+            .cloned()
+            .ok_or_else(AppError::unauthenticated)?;
+        let is_admin = state
+            .users
+            .get(me.user_id)
+            .await?
+            .is_some_and(|u| u.is_admin && !u.disabled);
+        if !is_admin {
+            return Err(AppError::new(ErrorCode::Forbidden, "Administrators only."));
+        }
+        let client = parts
+            .extensions
+            .get::<ClientInfo>()
+            .cloned()
+            .unwrap_or_default();
+        Ok(Self {
+            actor: Actor {
+                id: Some(me.user_id),
+                client,
+            },
+        })
+    }
+}
+
+/// Which sessions: `active` or `ended`.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    /// Live sessions.
+    Active,
+    /// Ended sessions.
+    Ended,
+}
+
+/// The query of `GET /api/v1/admin/sessions`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct SessionsQuery {
+    /// `active` or `ended` (both when absent).
+    state: Option<SessionState>,
+    /// Only this account's.
+    user: Option<String>,
+    /// `browser` or `api`.
+    kind: Option<SessionKind>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// At most this many (1 to 500, default 50).
+    limit: Option<i64>,
+}
+
+/// A page of sessions.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionsPage {
+    /// Newest first.
+    pub sessions: Vec<AdminSession>,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    pub next_cursor: Option<String>,
+}
+
+fn bad_request(message: &'static str) -> AppError {
+    AppError::new(ErrorCode::BadRequest, message)
+}
+
+/// `GET /api/v1/admin/sessions`: every session matching the filters, newest first.
+#[utoipa::path(get, path = "/api/v1/admin/sessions", tag = "admin",
+    summary = "Every session, filtered, newest first, paginated",
+    params(SessionsQuery),
+    responses(
+        (status = 200, description = "A page of sessions", body = SessionsPage),
+        (status = 400, description = "A malformed filter or cursor", body = ErrorBody),
+        (status = 401, description = "No session, or it has ended", body = ErrorBody),
+        (status = 403, description = "Not an administrator", body = ErrorBody),
+        (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),
+    ))]
+pub async fn sessions(
+    State(state): State<AppState>,
+    _admin: AdminOnly,
+    Query(query): Query<SessionsQuery>,
+) -> Result<Json<SessionsPage>, AppError> {
+    let after = match query.cursor.as_deref() {
+        None | Some("") => None,
+        Some(cursor) => {
+            let (at, id) = cursor
+                .split_once(':')
+                .ok_or_else(|| bad_request("The cursor is not one this server gave out."))?;
+            let at = at
+                .parse()
+                .map_err(|_| bad_request("The cursor is not one this server gave out."))?;
+            Some((at, id.to_owned()))
+        }
+    };
+    let limit = query.limit.unwrap_or(50).clamp(1, 500);
+    let search = SessionSearch {
+        active: query.state.map(|s| matches!(s, SessionState::Active)),
+        username: query.user,
+        kind: query.kind,
+        after,
+        limit,
+    };
+    let sessions = state.admin.sessions(&search).await?;
+    let next_cursor = (sessions.len() as i64 == limit)
+        .then(|| sessions.last())
+        .flatten()
+        .map(|s| format!("{}:{}", s.device.created_at, s.device.id));
+    Ok(Json(SessionsPage {
+        sessions,
+        next_cursor,
+    }))
+}
+
+/// `DELETE /api/v1/admin/sessions/{id}`: signs out any session (audit `revoked`).
+#[utoipa::path(delete, path = "/api/v1/admin/sessions/{id}", tag = "admin",
+    summary = "Sign out any session",
+    params(("id" = String, Path, description = "The session's public id")),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "No session, or it has ended", body = ErrorBody),
+        (status = 403, description = "Not an administrator", body = ErrorBody),
+        (status = 404, description = "No live session has this id", body = ErrorBody),
+        (status = 503, description = "Not recorded; see Retry-After", body = ErrorBody),
+    ))]
+pub async fn end_session(
+    State(state): State<AppState>,
+    admin: AdminOnly,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    if state.admin.end_session(&admin.actor, &id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(AppError::new(
+            ErrorCode::NotFound,
+            "No live session has this id; nothing was changed.",
+        ))
+    }
+}
+
+/// The query of `GET /api/v1/admin/activity`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ActivityQuery {
+    /// Only this username.
+    user: Option<String>,
+    /// Only this event (`login`, `logout`, `revoked`, …).
+    event: Option<String>,
+    /// Only at or after this time (ms since the epoch).
+    since: Option<i64>,
+    /// Only at or before this time (ms since the epoch).
+    until: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<i64>,
+    /// At most this many (1 to 1,000, default 100).
+    limit: Option<i64>,
+}
+
+/// A page of the activity log.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ActivityPage {
+    /// Newest first.
+    pub entries: Vec<AuditEntry>,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    pub next_cursor: Option<i64>,
+}
+
+/// `GET /api/v1/admin/activity`: the audit log, filtered, newest first, paginated.
+#[utoipa::path(get, path = "/api/v1/admin/activity", tag = "admin",
+    summary = "The activity log, filtered, newest first, paginated",
+    params(ActivityQuery),
+    responses(
+        (status = 200, description = "A page of entries", body = ActivityPage),
+        (status = 400, description = "A malformed filter", body = ErrorBody),
+        (status = 401, description = "No session, or it has ended", body = ErrorBody),
+        (status = 403, description = "Not an administrator", body = ErrorBody),
+        (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),
+    ))]
+pub async fn activity(
+    State(state): State<AppState>,
+    _admin: AdminOnly,
+    Query(query): Query<ActivityQuery>,
+) -> Result<Json<ActivityPage>, AppError> {
+    let event = match query.event.as_deref() {
+        None | Some("") => None,
+        Some(name) => Some(name.parse::<AuditEvent>().map_err(|e| {
+            tracing::debug!(error = %e, "unknown event filter");
+            bad_request("Unknown event; see the audit event names in the API description.")
+        })?),
+    };
+    let limit = query.limit.unwrap_or(100).clamp(1, 1_000);
+    let filter = AuditFilter {
+        username: query.user.filter(|u| !u.is_empty()),
+        event,
+        since: query.since.map(UnixMillis),
+        until: query.until.map(UnixMillis),
+        before_id: query.cursor,
+        limit: Some(limit),
+    };
+    let entries = state.admin.activity(&filter).await?;
+    let next_cursor = (entries.len() as i64 == limit)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
+    Ok(Json(ActivityPage {
+        entries,
+        next_cursor,
+    }))
+}
+
+/// `GET /api/v1/admin/users`: every account.
+#[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin",
+    summary = "Every account with its live sessions and latest sign-in",
+    responses(
+        (status = 200, description = "The accounts, by username", body = [UserSummary]),
+        (status = 401, description = "No session, or it has ended", body = ErrorBody),
+        (status = 403, description = "Not an administrator", body = ErrorBody),
+        (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),
+    ))]
+pub async fn users(
+    State(state): State<AppState>,
+    _admin: AdminOnly,
+) -> Result<Json<Vec<UserSummary>>, AppError> {
+    Ok(Json(state.admin.users().await?))
+}
+
+/// The body of `POST /api/v1/admin/users`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewUser {
+    /// Login name (1 to 64 letters, digits, `.`, `_`, `-`).
+    pub username: String,
+    /// The password (at least 8 characters).
+    pub password: String,
+    /// May use the admin console.
+    #[serde(default)]
+    pub admin: bool,
+}
+
+/// Maps account errors to what the administrator can act on.
+fn account_error(err: StoreError) -> AppError {
+    match err {
+        StoreError::NoSuchUser(_) => AppError::new(ErrorCode::NotFound, "No such account."),
+        StoreError::UserExists(_) => AppError::new(
+            ErrorCode::UserExists,
+            "An account with this name exists already.",
+        ),
+        StoreError::InvalidUsername(why) | StoreError::InvalidPassword(why) => {
+            AppError::new(ErrorCode::InvalidBody, why)
+        }
+        other => other.into(),
+    }
+}
+
+/// `POST /api/v1/admin/users`: creates an account (audit `user_created`).
+#[utoipa::path(post, path = "/api/v1/admin/users", tag = "admin",
+    summary = "Create an account",
+    request_body = NewUser,
+    responses(
+        (status = 201, description = "Created", body = UserSummary),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 401, description = "No session, or it has ended", body = ErrorBody),
+        (status = 403, description = "Not an administrator", body = ErrorBody),
+        (status = 409, description = "The name is taken", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "An unacceptable name or password", body = ErrorBody),
+        (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),
+    ))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    admin: AdminOnly,
+    Json(body): Json<NewUser>,
+) -> Result<Response, AppError> {
+    let user = state
+        .admin
+        .create_user(&admin.actor, &body.username, &body.password, body.admin)
+        .await
+        .map_err(account_error)?;
+    let summary = UserSummary {
+        username: user.username,
+        is_admin: user.is_admin,
+        disabled: false,
+        active_sessions: 0,
+        last_sign_in: None,
+    };
+    Ok((StatusCode::CREATED, Json(summary)).into_response())
+}
+
+/// `POST /api/v1/admin/users/{name}/disable`: the account cannot sign in; its sessions end.
+#[utoipa::path(post, path = "/api/v1/admin/users/{name}/disable", tag = "admin",
+    summary = "Disable an account (its sessions end)",
+    params(("name" = String, Path, description = "The username")),
+    responses(
+        (status = 204, description = "Disabled"),
+        (status = 401, description = "No session, or it has ended", body = ErrorBody),
+        (status = 403, description = "Not an administrator", body = ErrorBody),
+        (status = 404, description = "No such account", body = ErrorBody),
+        (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),
+    ))]
+pub async fn disable_user(
+    State(state): State<AppState>,
+    admin: AdminOnly,
+    Path(name): Path<String>,
+) -> Result<StatusCode, AppError> {
+    state
+        .admin
+        .set_disabled(&admin.actor, &name, true)
+        .await
+        .map_err(account_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/admin/users/{name}/enable`: a disabled account may sign in again.
+#[utoipa::path(post, path = "/api/v1/admin/users/{name}/enable", tag = "admin",
+    summary = "Enable a disabled account",
+    params(("name" = String, Path, description = "The username")),
+    responses(
+        (status = 204, description = "Enabled"),
+        (status = 401, description = "No session, or it has ended", body = ErrorBody),
+        (status = 403, description = "Not an administrator", body = ErrorBody),
+        (status = 404, description = "No such account", body = ErrorBody),
+        (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),
+    ))]
+pub async fn enable_user(
+    State(state): State<AppState>,
+    admin: AdminOnly,
+    Path(name): Path<String>,
+) -> Result<StatusCode, AppError> {
+    state
+        .admin
+        .set_disabled(&admin.actor, &name, false)
+        .await
+        .map_err(account_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/admin/users/{name}/sign-out`: ends every session of the account.
+#[utoipa::path(post, path = "/api/v1/admin/users/{name}/sign-out", tag = "admin",
+    summary = "Sign an account out everywhere",
+    params(("name" = String, Path, description = "The username")),
+    responses(
+        (status = 204, description = "Signed out everywhere"),
+        (status = 401, description = "No session, or it has ended", body = ErrorBody),
+        (status = 403, description = "Not an administrator", body = ErrorBody),
+        (status = 404, description = "No such account", body = ErrorBody),
+        (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),
+    ))]
+pub async fn sign_out_user(
+    State(state): State<AppState>,
+    admin: AdminOnly,
+    Path(name): Path<String>,
+) -> Result<StatusCode, AppError> {
+    state
+        .admin
+        .sign_out_everywhere(&admin.actor, &name)
+        .await
+        .map_err(account_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}

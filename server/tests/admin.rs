@@ -1,0 +1,338 @@
+//! The administrators' API (SPEC §7): every endpoint refuses anyone but an administrator, and
+//! every action is in the audit log with the administrator as actor. SQLite and PostgreSQL.
+
+mod common;
+
+use auto_logout::AuditEvent;
+use common::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+db_tests!(
+    only_administrators_get_in,
+    administrators_see_and_end_any_session,
+    the_activity_log_filters_and_pages,
+    accounts_are_created_disabled_enabled_and_signed_out,
+);
+
+/// Every admin endpoint (method, path).
+const ENDPOINTS: &[(&str, &str)] = &[
+    ("GET", "/api/v1/admin/sessions"),
+    ("DELETE", "/api/v1/admin/sessions/0123"),
+    ("GET", "/api/v1/admin/activity"),
+    ("GET", "/api/v1/admin/users"),
+    ("POST", "/api/v1/admin/users"),
+    ("POST", "/api/v1/admin/users/alice/disable"),
+    ("POST", "/api/v1/admin/users/alice/enable"),
+    ("POST", "/api/v1/admin/users/alice/sign-out"),
+];
+
+impl TestApp {
+    /// An administrator `root`, signed in on a new browser.
+    async fn admin(&self) -> reqwest::Client {
+        if self
+            .state
+            .users
+            .find_by_username("root")
+            .await
+            .unwrap()
+            .is_none()
+        {
+            self.state
+                .users
+                .create("root", PASSWORD, true)
+                .await
+                .unwrap();
+        }
+        let client = browser();
+        let res = self.sign_in(&client, "root", PASSWORD, "/home").await;
+        assert_eq!(res.status(), 303);
+        client
+    }
+
+    /// `method path` as `client`, same-origin, with an optional JSON body.
+    async fn admin_call(
+        &self,
+        client: &reqwest::Client,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = client
+            .request(method.parse::<Method>().unwrap(), self.url(path))
+            .header("origin", &self.address);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+}
+
+async fn only_administrators_get_in(db: TestDb) {
+    let app = spawn_app(db).await;
+    let alice = app.signed_in().await;
+    for (method, path) in ENDPOINTS {
+        let body = (*method == "POST").then(|| json!({"username": "x", "password": "y"}));
+        let (status, answer) = app.admin_call(&alice, method, path, body.clone()).await;
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (403, Some("forbidden")),
+            "{method} {path}"
+        );
+        let (status, _) = app.admin_call(&browser(), method, path, body).await;
+        assert_eq!(status, 401, "anonymous {method} {path}");
+    }
+    // Nothing changed: alice is still signed in and enabled.
+    assert_eq!(app.status_json(&alice).await["user"], "alice");
+    // The admin pages: 403 for a non-administrator too.
+    let res = alice.get(app.url("/admin/sessions")).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+}
+
+async fn administrators_see_and_end_any_session(db: TestDb) {
+    let app = spawn_app(db).await;
+    let root = app.admin().await;
+    let (alice_laptop, laptop_id) = app.device("alice", CHROME_UA).await;
+    let (_alice_phone, _) = app.device("alice", IPHONE_UA).await;
+    let (status, page) = app
+        .admin_call(
+            &root,
+            "GET",
+            "/api/v1/admin/sessions?state=active&user=alice",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let sessions = page["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert!(sessions
+        .iter()
+        .all(|s| s["user"] == "alice" && s["kind"] == "browser"));
+    assert!(sessions
+        .iter()
+        .any(|s| s["browser"] == "Safari" || s["os"] == "iOS"));
+    // Pagination: one at a time, newest first, no repeats.
+    let (_, first) = app
+        .admin_call(
+            &root,
+            "GET",
+            "/api/v1/admin/sessions?user=alice&limit=1",
+            None,
+        )
+        .await;
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let (_, second) = app
+        .admin_call(
+            &root,
+            "GET",
+            &format!("/api/v1/admin/sessions?user=alice&limit=1&cursor={cursor}"),
+            None,
+        )
+        .await;
+    assert_ne!(first["sessions"][0]["id"], second["sessions"][0]["id"]);
+    let (status, _) = app
+        .admin_call(&root, "GET", "/api/v1/admin/sessions?state=sleeping", None)
+        .await;
+    assert_eq!(status, 400);
+    // End alice's laptop session.
+    let (status, _) = app
+        .admin_call(
+            &root,
+            "DELETE",
+            &format!("/api/v1/admin/sessions/{laptop_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        app.status_json(&alice_laptop).await["error"],
+        "session_ended"
+    );
+    let root_id = app.user("root").await.id;
+    let row = app.session_row(&laptop_id).await;
+    assert_eq!(
+        (row.end_reason.as_deref(), row.ended_by),
+        (Some("revoked"), Some(root_id))
+    );
+    let revoked = app.audit_events(Some(AuditEvent::Revoked)).await;
+    assert_eq!(revoked[0].actor_id, Some(root_id));
+    let (status, _) = app
+        .admin_call(
+            &root,
+            "DELETE",
+            &format!("/api/v1/admin/sessions/{laptop_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "already ended");
+    let (_, ended) = app
+        .admin_call(
+            &root,
+            "GET",
+            "/api/v1/admin/sessions?state=ended&user=alice",
+            None,
+        )
+        .await;
+    assert_eq!(ended["sessions"][0]["ended_by"], root_id);
+}
+
+async fn the_activity_log_filters_and_pages(db: TestDb) {
+    let app = spawn_app(db).await;
+    let root = app.admin().await;
+    for _ in 0..3 {
+        app.sign_in(&browser(), "alice", "wrong password", "").await;
+    }
+    app.signed_in().await;
+    let (status, page) = app
+        .admin_call(
+            &root,
+            "GET",
+            "/api/v1/admin/activity?user=alice&event=login_failed",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let entries = page["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 3);
+    assert!(entries
+        .iter()
+        .all(|e| e["event"] == "login_failed" && e["username"] == "alice"));
+    let (_, first) = app
+        .admin_call(
+            &root,
+            "GET",
+            "/api/v1/admin/activity?user=alice&limit=2",
+            None,
+        )
+        .await;
+    let cursor = first["next_cursor"].as_i64().unwrap();
+    let (_, rest) = app
+        .admin_call(
+            &root,
+            "GET",
+            &format!("/api/v1/admin/activity?user=alice&limit=10&cursor={cursor}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        first["entries"].as_array().unwrap().len() + rest["entries"].as_array().unwrap().len(),
+        4,
+        "3 failures and a login, each once"
+    );
+    let future = app.state.clock.now().as_millis() + 60_000;
+    let (_, none) = app
+        .admin_call(
+            &root,
+            "GET",
+            &format!("/api/v1/admin/activity?since={future}"),
+            None,
+        )
+        .await;
+    assert!(none["entries"].as_array().unwrap().is_empty());
+    let (status, _) = app
+        .admin_call(&root, "GET", "/api/v1/admin/activity?event=nap", None)
+        .await;
+    assert_eq!(status, 400);
+}
+
+async fn accounts_are_created_disabled_enabled_and_signed_out(db: TestDb) {
+    let app = spawn_app(db).await;
+    let root = app.admin().await;
+    let root_id = app.user("root").await.id;
+    let (status, created) = app
+        .admin_call(
+            &root,
+            "POST",
+            "/api/v1/admin/users",
+            Some(json!({"username": "bob", "password": "a long password"})),
+        )
+        .await;
+    assert_eq!((status, created["username"].as_str()), (201, Some("bob")));
+    let (status, body) = app
+        .admin_call(
+            &root,
+            "POST",
+            "/api/v1/admin/users",
+            Some(json!({"username": "bob", "password": "a long password"})),
+        )
+        .await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("user_exists")));
+    let (status, _) = app
+        .admin_call(
+            &root,
+            "POST",
+            "/api/v1/admin/users",
+            Some(json!({"username": "carol", "password": "short"})),
+        )
+        .await;
+    assert_eq!(status, 422);
+    let created = app.audit_events(Some(AuditEvent::UserCreated)).await;
+    assert_eq!(
+        (created[0].username.as_deref(), created[0].actor_id),
+        (Some("bob"), Some(root_id))
+    );
+
+    // Disable alice: her sessions end and she cannot sign in, with the generic message.
+    let alice = app.signed_in().await;
+    let (_, users) = app
+        .admin_call(&root, "GET", "/api/v1/admin/users", None)
+        .await;
+    let row = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "alice")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (row["active_sessions"].as_i64(), row["disabled"].as_bool()),
+        (Some(1), Some(false))
+    );
+    let (status, _) = app
+        .admin_call(&root, "POST", "/api/v1/admin/users/alice/disable", None)
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(app.status_json(&alice).await["error"], "session_ended");
+    let res = app.sign_in(&browser(), "alice", PASSWORD, "/home").await;
+    assert_eq!(
+        location(&res),
+        "/sign-in?error=1&next=%2Fhome",
+        "refused like a wrong password"
+    );
+    let disabled = app.audit_events(Some(AuditEvent::UserDisabled)).await;
+    assert_eq!(disabled[0].actor_id, Some(root_id));
+    let (_, users) = app
+        .admin_call(&root, "GET", "/api/v1/admin/users", None)
+        .await;
+    let row = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "alice")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (row["active_sessions"].as_i64(), row["disabled"].as_bool()),
+        (Some(0), Some(true))
+    );
+
+    // Enable: she signs in again; then signed out everywhere by the administrator.
+    let (status, _) = app
+        .admin_call(&root, "POST", "/api/v1/admin/users/alice/enable", None)
+        .await;
+    assert_eq!(status, 204);
+    let alice = app.signed_in().await;
+    let (status, _) = app
+        .admin_call(&root, "POST", "/api/v1/admin/users/alice/sign-out", None)
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(app.status_json(&alice).await["error"], "session_ended");
+    let (status, _) = app
+        .admin_call(&root, "POST", "/api/v1/admin/users/nobody/disable", None)
+        .await;
+    assert_eq!(status, 404);
+    let enabled = app.audit_events(Some(AuditEvent::UserEnabled)).await;
+    assert_eq!(enabled[0].actor_id, Some(root_id));
+}

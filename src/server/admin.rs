@@ -1,0 +1,200 @@
+//! What administrators (and the server's command line) may do: see every session and end any,
+//! read the activity log, create, disable and enable accounts, and sign an account out
+//! everywhere. Every action is audited with the administrator as actor.
+
+use super::{
+    audit::{AuditEntry, AuditFilter, AuditLog, NewAuditEntry},
+    devices::device_session,
+    error::StoreError,
+    gate::SessionGate,
+    sessions::{ClientInfo, SessionSearch, Sessions},
+    users::{User, Users},
+};
+use crate::{
+    dto::{AdminSession, UserSummary},
+    event::AuditEvent,
+};
+
+/// Who acts: an administrator's account id (`None` for the server's command line) and where
+/// the request came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Actor {
+    /// The administrator's account id.
+    pub id: Option<i64>,
+    /// The request's client.
+    pub client: ClientInfo,
+}
+
+/// The detail of a session an administrator ended.
+pub const ENDED_BY_ADMINISTRATOR: &str = "signed out by an administrator";
+
+/// Administrator operations. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    users: Users,
+    sessions: Sessions,
+    gate: SessionGate,
+    audit: AuditLog,
+}
+
+impl Admin {
+    /// Operations over these parts.
+    pub fn new(users: Users, sessions: Sessions, gate: SessionGate, audit: AuditLog) -> Self {
+        Self {
+            users,
+            sessions,
+            gate,
+            audit,
+        }
+    }
+
+    /// Sessions matching `search`, newest first.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn sessions(&self, search: &SessionSearch) -> Result<Vec<AdminSession>, StoreError> {
+        Ok(self
+            .sessions
+            .search(search)
+            .await?
+            .into_iter()
+            .map(|(row, user)| AdminSession {
+                device: device_session(&row, None),
+                user,
+                ended_at: row.ended_at,
+                end_reason: row.end_reason.clone(),
+                ended_by: row.ended_by,
+            })
+            .collect())
+    }
+
+    /// Ends the session `id_hash`, whoever owns it (audit `revoked`, actor recorded).
+    /// `false` when it was not live.
+    ///
+    /// # Errors
+    /// Database errors: the session is still live.
+    pub async fn end_session(&self, actor: &Actor, id_hash: &str) -> Result<bool, StoreError> {
+        self.gate
+            .revoke_any(id_hash, actor.id, ENDED_BY_ADMINISTRATOR, &actor.client)
+            .await
+    }
+
+    /// The activity (audit) log matching `filter`, newest first.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn activity(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit.list(filter).await
+    }
+
+    /// Every account with its live sessions and latest sign-in.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn users(&self) -> Result<Vec<UserSummary>, StoreError> {
+        self.users.summaries().await
+    }
+
+    async fn record(
+        &self,
+        actor: &Actor,
+        event: AuditEvent,
+        user: &User,
+        detail: Option<String>,
+    ) -> Result<(), StoreError> {
+        self.audit
+            .record(NewAuditEntry {
+                user_id: Some(user.id),
+                username: Some(user.username.clone()),
+                ip: actor.client.ip.clone(),
+                user_agent: actor.client.user_agent.clone(),
+                actor_id: actor.id,
+                detail,
+                ..NewAuditEntry::new(event, self.gate.clock().now())
+            })
+            .await
+    }
+
+    /// Creates an account (audit `user_created`).
+    ///
+    /// # Errors
+    /// [`StoreError::UserExists`], invalid name or password, database errors.
+    pub async fn create_user(
+        &self,
+        actor: &Actor,
+        username: &str,
+        password: &str,
+        is_admin: bool,
+    ) -> Result<User, StoreError> {
+        let user = self.users.create(username, password, is_admin).await?;
+        let detail = is_admin.then(|| "administrator".to_owned());
+        self.record(actor, AuditEvent::UserCreated, &user, detail)
+            .await?;
+        Ok(user)
+    }
+
+    /// Disables `username` (it cannot sign in; every session ends, audit `revoked`) or enables
+    /// it again; audit `user_disabled` / `user_enabled`. Returns how many sessions ended.
+    ///
+    /// # Errors
+    /// [`StoreError::NoSuchUser`], database errors.
+    pub async fn set_disabled(
+        &self,
+        actor: &Actor,
+        username: &str,
+        disabled: bool,
+    ) -> Result<usize, StoreError> {
+        let user = self.users.set_disabled(username, disabled).await?;
+        let ended = if disabled {
+            self.gate
+                .revoke_everywhere(user.id, actor.id, "the account was disabled", &actor.client)
+                .await?
+        } else {
+            0
+        };
+        let event = if disabled {
+            AuditEvent::UserDisabled
+        } else {
+            AuditEvent::UserEnabled
+        };
+        self.record(actor, event, &user, None).await?;
+        Ok(ended)
+    }
+
+    /// Signs `username` out of every session (audit `revoked`, actor recorded). Returns how
+    /// many ended.
+    ///
+    /// # Errors
+    /// [`StoreError::NoSuchUser`], database errors.
+    pub async fn sign_out_everywhere(
+        &self,
+        actor: &Actor,
+        username: &str,
+    ) -> Result<usize, StoreError> {
+        let user = self
+            .users
+            .find_by_username(username)
+            .await?
+            .ok_or_else(|| StoreError::NoSuchUser(username.to_owned()))?;
+        self.gate
+            .revoke_everywhere(user.id, actor.id, ENDED_BY_ADMINISTRATOR, &actor.client)
+            .await
+    }
+
+    /// Replaces the password of `username` (audit `password_changed`) and ends every session
+    /// it had: a new password signs out everywhere the old one was known (SPEC §6).
+    ///
+    /// # Errors
+    /// [`StoreError::NoSuchUser`], an unacceptable password, database errors.
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        username: &str,
+        password: &str,
+    ) -> Result<usize, StoreError> {
+        let user = self.users.set_password(username, password).await?;
+        self.record(actor, AuditEvent::PasswordChanged, &user, None)
+            .await?;
+        self.gate.password_changed(user.id).await
+    }
+}
