@@ -96,6 +96,10 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// Host header values served; others get 400.
     pub allowed_hosts: AllowedHosts,
+    /// Idle limit for administrators' browser sessions (default: `idle_time`).
+    pub admin_idle_time: Duration,
+    /// Absolute limit for administrators' browser sessions (default: `session_time`).
+    pub admin_session_time: Duration,
     /// Idle limit for API sessions (bearer token or JWT).
     pub api_idle_time: Duration,
     /// Absolute limit for API sessions.
@@ -198,6 +202,8 @@ max_sessions_per_user = 0
 on_max_sessions = "end_oldest"
 trusted_proxies = ""
 allowed_hosts = "localhost, 127.0.0.1, [::1]"
+admin_idle_time = ""
+admin_session_time = ""
 api_idle_time = "1d"
 api_session_time = "30d"
 jwt_ttl = "5m"
@@ -229,6 +235,8 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ("on_max_sessions", "AUTO_LOGOUT_ON_MAX_SESSIONS"),
     ("trusted_proxies", "AUTO_LOGOUT_TRUSTED_PROXIES"),
     ("allowed_hosts", "AUTO_LOGOUT_ALLOWED_HOSTS"),
+    ("admin_idle_time", "AUTO_LOGOUT_ADMIN_IDLE_TIME"),
+    ("admin_session_time", "AUTO_LOGOUT_ADMIN_SESSION_TIME"),
     ("api_idle_time", "AUTO_LOGOUT_API_IDLE_TIME"),
     ("api_session_time", "AUTO_LOGOUT_API_SESSION_TIME"),
     ("jwt_ttl", "AUTO_LOGOUT_JWT_TTL"),
@@ -276,6 +284,10 @@ struct Values {
     trusted_proxies: Vec<String>,
     #[serde(deserialize_with = "values::list")]
     allowed_hosts: Vec<String>,
+    #[serde(deserialize_with = "values::inherited_duration")]
+    admin_idle_time: Option<Duration>,
+    #[serde(deserialize_with = "values::inherited_duration")]
+    admin_session_time: Option<Duration>,
     #[serde(deserialize_with = "values::duration")]
     api_idle_time: Duration,
     #[serde(deserialize_with = "values::duration")]
@@ -343,6 +355,19 @@ mod values {
     pub(super) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let text = given(d)?;
         super::parse_duration(&text)
+            .ok_or_else(|| de::Error::custom("expected a duration such as 600, 600s, 10m or 1h30m"))
+    }
+
+    /// A duration, or empty for "the same as the ordinary limit".
+    pub(super) fn inherited_duration<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        let text = given(d)?;
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        super::parse_duration(&text)
+            .map(Some)
             .ok_or_else(|| de::Error::custom("expected a duration such as 600, 600s, 10m or 1h30m"))
     }
 
@@ -583,7 +608,15 @@ impl Values {
 
         let (idle_time, session_time, warn_before) =
             (self.idle_time, self.session_time, self.warn_before);
-        for (key, limit) in [("idle_time", idle_time), ("session_time", session_time)] {
+        for (key, limit) in [
+            ("idle_time", idle_time),
+            ("session_time", session_time),
+            ("admin_idle_time", self.admin_idle_time.unwrap_or(idle_time)),
+            (
+                "admin_session_time",
+                self.admin_session_time.unwrap_or(session_time),
+            ),
+        ] {
             if !limit.is_zero() && warn_before >= limit {
                 return Err(ConfigError::Contradiction {
                     message: format!(
@@ -610,6 +643,8 @@ impl Values {
             on_max_sessions,
             trusted_proxies,
             allowed_hosts,
+            admin_idle_time: self.admin_idle_time.unwrap_or(idle_time),
+            admin_session_time: self.admin_session_time.unwrap_or(session_time),
             api_idle_time: self.api_idle_time,
             api_session_time: self.api_session_time,
             jwt_ttl,
@@ -660,6 +695,11 @@ impl Config {
             remember: TimeoutPolicy::new(
                 self.remember_idle_time,
                 self.remember_session_time,
+                self.warn_before,
+            ),
+            admin: TimeoutPolicy::new(
+                self.admin_idle_time,
+                self.admin_session_time,
                 self.warn_before,
             ),
             api: TimeoutPolicy::new(self.api_idle_time, self.api_session_time, self.warn_before),

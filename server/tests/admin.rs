@@ -13,6 +13,7 @@ db_tests!(
     administrators_see_and_end_any_session,
     the_activity_log_filters_and_pages,
     accounts_are_created_disabled_enabled_and_signed_out,
+    administrators_get_their_own_limits,
 );
 
 /// Every admin endpoint (method, path).
@@ -335,4 +336,29 @@ async fn accounts_are_created_disabled_enabled_and_signed_out(db: TestDb) {
     assert_eq!(status, 404);
     let enabled = app.audit_events(Some(AuditEvent::UserEnabled)).await;
     assert_eq!(enabled[0].actor_id, Some(root_id));
+}
+
+async fn administrators_get_their_own_limits(db: TestDb) {
+    let app = spawn_app_env(
+        db,
+        &[
+            ("AUTO_LOGOUT_ADMIN_IDLE_TIME", "2m"),
+            ("AUTO_LOGOUT_ADMIN_SESSION_TIME", "20m"),
+        ],
+    )
+    .await;
+    let root = app.admin().await;
+    let alice = app.signed_in().await;
+    let status = app.status_json(&root).await;
+    assert_eq!(status["seconds_until_idle_end"], 120);
+    assert_eq!(status["seconds_until_session_end"], 1200);
+    assert_eq!(
+        app.status_json(&alice).await["seconds_until_idle_end"],
+        600,
+        "not for others"
+    );
+    // The countdown on the page shows the administrator's limit.
+    let page = app.page(&root, "/home").await;
+    assert!(page.contains(r#"data-testid="idle-countdown""#), "{page}");
+    assert!(page.contains(r#"data-seconds="120""#), "{page}");
 }

@@ -30,7 +30,8 @@ pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use db::Database;
 pub use error::StoreError;
 pub use gate::{
-    ActiveSession, Activity, EndingGuard, Limits, RevokeOutcome, SessionEnded, SessionGate, Verdict,
+    ActiveSession, Activity, EndingGuard, Limits, RevokeOutcome, SessionClass, SessionEnded,
+    SessionGate, Verdict,
 };
 pub use keys::SecretKey;
 pub use layer::{CurrentSession, PassiveRule, SessionLayer};

@@ -254,13 +254,24 @@ impl Sessions {
         normal: (i64, i64),
         remember: (i64, i64),
         api: (i64, i64),
-    ) -> Result<Vec<SessionRow>, StoreError> {
+        admin: (i64, i64),
+    ) -> Result<Vec<(SessionRow, bool)>, StoreError> {
+        let columns = ROW_COLUMNS
+            .split(", ")
+            .map(|c| format!("s.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
         let rows = sqlx::query(&format!(
-            "SELECT {ROW_COLUMNS} FROM sessions WHERE ended_at IS NULL AND user_id IS NOT NULL \
-             AND ((kind <> 'api' AND remember = 0 AND (last_seen_at <= $1 OR created_at <= $2)) \
-               OR (kind <> 'api' AND remember <> 0 AND (last_seen_at <= $3 OR created_at <= $4)) \
-               OR (kind = 'api' AND (last_seen_at <= $5 OR created_at <= $6))) \
-             ORDER BY created_at LIMIT 1000"
+            "SELECT {columns}, u.is_admin AS is_admin FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.ended_at IS NULL \
+             AND ((s.kind <> 'api' AND u.is_admin = 0 AND s.remember = 0 \
+                   AND (s.last_seen_at <= $1 OR s.created_at <= $2)) \
+               OR (s.kind <> 'api' AND u.is_admin = 0 AND s.remember <> 0 \
+                   AND (s.last_seen_at <= $3 OR s.created_at <= $4)) \
+               OR (s.kind = 'api' AND (s.last_seen_at <= $5 OR s.created_at <= $6)) \
+               OR (s.kind <> 'api' AND u.is_admin <> 0 \
+                   AND (s.last_seen_at <= $7 OR s.created_at <= $8))) \
+             ORDER BY s.created_at LIMIT 1000"
         ))
         .bind(normal.0)
         .bind(normal.1)
@@ -268,18 +279,30 @@ impl Sessions {
         .bind(remember.1)
         .bind(api.0)
         .bind(api.1)
+        .bind(admin.0)
+        .bind(admin.1)
         .fetch_all(self.db.pool())
         .await?;
-        Ok(rows.iter().map(row_from).collect::<Result<_, _>>()?)
+        rows.iter()
+            .map(|row| Ok((row_from(row)?, row.try_get::<i64, _>("is_admin")? != 0)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
     }
 
-    /// The username of account `user_id`.
-    pub async fn username_of(&self, user_id: i64) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT username FROM users WHERE id = $1")
+    /// The username of account `user_id`, and whether it is an administrator.
+    pub async fn account_of(&self, user_id: i64) -> Result<Option<(String, bool)>, StoreError> {
+        let row = sqlx::query("SELECT username, is_admin FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(self.db.pool())
             .await?;
-        Ok(row.map(|r| r.try_get("username")).transpose()?)
+        Ok(row
+            .map(|r| {
+                Ok::<_, sqlx::Error>((
+                    r.try_get("username")?,
+                    r.try_get::<i64, _>("is_admin")? != 0,
+                ))
+            })
+            .transpose()?)
     }
 
     /// How many rows the sessions table holds (ended or not).

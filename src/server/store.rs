@@ -8,7 +8,7 @@ use super::{
     audit::record_on,
     clock::SharedClock,
     db::Database,
-    gate::SessionGate,
+    gate::{SessionClass, SessionGate},
     secret::hash_secret,
     sessions::{end_on, Ending, SessionMeta, META_KEY},
     AuditLog, NewAuditEntry,
@@ -248,6 +248,13 @@ impl SqlSessionStore {
             .bind(meta.user_id)
             .execute(&mut *tx)
             .await?;
+        let admin = sqlx::query("SELECT is_admin FROM users WHERE id = $1")
+            .bind(meta.user_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|row| row.try_get::<i64, _>("is_admin"))
+            .transpose()?
+            .is_some_and(|flag| flag != 0);
         let rows = sqlx::query(
             "SELECT id_hash, kind, created_at, last_seen_at, remember FROM sessions \
              WHERE user_id = $1 AND ended_at IS NULL",
@@ -265,7 +272,11 @@ impl SqlSessionStore {
             let remember = row.try_get::<i64, _>("remember")? != 0;
             let kind = SessionKind::from_stored(row.try_get::<&str, _>("kind")?);
             if limits
-                .for_session(kind, remember)
+                .for_session(SessionClass {
+                    kind,
+                    remember,
+                    admin,
+                })
                 .expiry(times, now)
                 .is_none()
             {

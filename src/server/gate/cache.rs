@@ -10,11 +10,23 @@ pub(super) struct Entry {
     pub(super) username: String,
     pub(super) remember: bool,
     pub(super) kind: crate::SessionKind,
+    pub(super) admin: bool,
     pub(super) user_agent: Option<String>,
     pub(super) last_ip: Option<String>,
     pub(super) times: SessionTimes,
     pub(super) written_activity: UnixMillis,
     pub(super) read_at: UnixMillis,
+}
+
+impl Entry {
+    /// Which limits apply.
+    pub(super) fn class(&self) -> super::SessionClass {
+        super::SessionClass {
+            kind: self.kind,
+            remember: self.remember,
+            admin: self.admin,
+        }
+    }
 }
 
 impl SessionGate {
@@ -34,10 +46,10 @@ impl SessionGate {
         let Some(user_id) = row.user_id else {
             return Ok(Err(Verdict::Unknown));
         };
-        let username = self
+        let (username, admin) = self
             .inner
             .sessions
-            .username_of(user_id)
+            .account_of(user_id)
             .await?
             .unwrap_or_default();
         let cached = self.inner.cache.get(id_hash);
@@ -50,6 +62,7 @@ impl SessionGate {
             username,
             remember: row.remember,
             kind: row.kind,
+            admin,
             user_agent: row.user_agent.clone(),
             last_ip: row.last_ip.clone(),
             times: SessionTimes {

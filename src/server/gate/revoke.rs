@@ -29,6 +29,12 @@ impl SessionGate {
         current: Option<&str>,
     ) -> Result<Vec<crate::dto::DeviceSession>, StoreError> {
         let now = self.inner.clock.now();
+        let admin = self
+            .inner
+            .sessions
+            .account_of(user_id)
+            .await?
+            .is_some_and(|(_, admin)| admin);
         let rows = self.inner.sessions.active_for_user(user_id).await?;
         Ok(rows
             .iter()
@@ -39,7 +45,11 @@ impl SessionGate {
                 };
                 self.inner
                     .limits
-                    .for_session(row.kind, row.remember)
+                    .for_session(super::SessionClass {
+                        kind: row.kind,
+                        remember: row.remember,
+                        admin,
+                    })
                     .expiry(times, now)
                     .is_none()
             })

@@ -3,7 +3,7 @@
 
 use super::{
     super::{error::StoreError, sessions::ClientInfo},
-    SessionGate,
+    SessionClass, SessionGate,
 };
 use crate::{clock::UnixMillis, policy::SessionTimes};
 use std::time::Duration;
@@ -32,10 +32,11 @@ impl SessionGate {
                     before(limits.remember.absolute),
                 ),
                 (before(limits.api.idle), before(limits.api.absolute)),
+                (before(limits.admin.idle), before(limits.admin.absolute)),
             )
             .await?;
         let mut ended = 0;
-        for row in candidates {
+        for (row, admin) in candidates {
             let cached_activity = self
                 .inner
                 .cache
@@ -47,7 +48,11 @@ impl SessionGate {
                     c.max(UnixMillis(row.last_seen_at))
                 }),
             };
-            let policy = limits.for_session(row.kind, row.remember);
+            let policy = limits.for_session(SessionClass {
+                kind: row.kind,
+                remember: row.remember,
+                admin,
+            });
             if let Some((reason, at)) = policy.expiry(times, now) {
                 if self
                     .end(&row.id_hash, reason, at, &ClientInfo::default())

@@ -20,7 +20,15 @@ fn limits(idle_secs: u64, absolute_secs: u64) -> Limits {
         Duration::from_secs(absolute_secs),
         Duration::from_secs(10),
     );
-    Limits::uniform(policy)
+    Limits {
+        // Administrators: half the idle limit.
+        admin: TimeoutPolicy::new(
+            Duration::from_secs(idle_secs / 2),
+            Duration::from_secs(absolute_secs),
+            Duration::from_secs(10),
+        ),
+        ..Limits::uniform(policy)
+    }
 }
 
 /// A gate with a 60 s idle and 1 h absolute limit, and one live session `s1` of user 1,
@@ -337,4 +345,33 @@ async fn owners_list_and_revoke_only_their_own_live_sessions() {
     assert_eq!(row.end_reason.as_deref(), Some("revoked"));
     assert_eq!(row.detail.as_deref(), Some("password changed"));
     assert!(f.gate.devices_of(1, None).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn administrators_get_their_own_limits_in_checks_and_the_sweep() {
+    let f = fixture(false).await;
+    sqlx::query("UPDATE users SET is_admin = 1 WHERE id = 1")
+        .execute(f.db.pool())
+        .await
+        .unwrap();
+    let Verdict::Active(active) = f.check(Activity::Passive).await else {
+        panic!("live");
+    };
+    assert_eq!(
+        active.status.seconds_until_idle_end,
+        Some(30),
+        "the admin idle limit"
+    );
+    f.at(31.0);
+    assert_eq!(
+        f.check(Activity::Passive).await,
+        Verdict::Ended(EndReason::IdleTimeout)
+    );
+    assert_eq!(f.row().await.ended_at, Some(T0 + 30_000));
+    // The sweep, too: an administrator's unobserved session ends at 30 s, not 60.
+    f.insert_session("s2").await;
+    f.at(62.0);
+    assert_eq!(f.gate.sweep_once().await.unwrap(), 1);
+    let s2 = f.sessions.find("s2").await.unwrap().unwrap();
+    assert_eq!(s2.ended_at, Some(T0 + 61_000));
 }
