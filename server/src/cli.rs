@@ -114,12 +114,6 @@ pub enum CliError {
     NoSuchSession(String),
 }
 
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,sqlx=warn,tower_sessions=warn".into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
-}
-
 /// The administrator operations over the configured database (actor: the command line).
 async fn admin_of(config: &Config, clock: &SharedClock) -> Result<Admin, CliError> {
     let db = open_database(config).await?;
@@ -161,7 +155,7 @@ fn read_password() -> Result<String, CliError> {
 /// # Errors
 /// [`CliError`] with a message for the person at the terminal.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    init_tracing();
+    crate::telemetry::init();
     let config = Config::load()?;
     let clock: SharedClock = Arc::new(SystemClock);
     match cli.command.unwrap_or(Command::Serve) {

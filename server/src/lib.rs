@@ -5,4 +5,5 @@ pub mod cli;
 pub mod config;
 pub mod startup;
 pub mod state;
+pub mod telemetry;
 pub mod web;

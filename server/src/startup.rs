@@ -3,6 +3,7 @@
 use crate::{
     config::Config,
     state::AppState,
+    telemetry,
     web::{api_doc, auth_routes, csrf, devices, error, guard, hosts, slash},
 };
 use app::{shell, App};
@@ -79,6 +80,7 @@ impl Application {
     /// # Errors
     /// [`StartError`] naming what failed.
     pub async fn build(config: Config, clock: SharedClock) -> Result<Self, StartError> {
+        telemetry::prometheus();
         let db = open_database(&config).await?;
         let key = SecretKey::load_or_create(&db, SERVER_KEY, &clock).await?;
         let users = Users::new(
@@ -311,6 +313,7 @@ pub fn passive_rule() -> PassiveRule {
         .path("/favicon.ico")
         .path("/robots.txt")
         .path("/healthz")
+        .path("/metrics")
 }
 
 /// The engine's session layer as this server configures it: its cookie, passive requests,
@@ -347,6 +350,8 @@ pub fn router(state: AppState) -> Router {
     let layers = ServiceBuilder::new()
         // Every request and its answer in the log.
         .layer(TraceLayer::new_for_http())
+        // Its latency, by route template, for /metrics.
+        .layer(middleware::from_fn(telemetry::track_latency))
         // A server function's error gets the status of its code.
         .layer(middleware::from_fn(error::server_fn_errors))
         // Errors in the shape the path wants: JSON under /api/v1, an HTML page elsewhere.
@@ -368,6 +373,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-in", post(auth_routes::sign_in))
         .route("/logout", post(auth_routes::logout))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(telemetry::metrics_text))
         .merge(api_doc::router())
         .route("/sessions/revoke", post(devices::revoke_form))
         .route("/sessions/revoke-others", post(devices::revoke_others_form))

@@ -87,6 +87,24 @@ impl SignInGuard {
         password: &str,
         client: &ClientInfo,
     ) -> Result<SignInDecision, StoreError> {
+        use super::telemetry::{sign_in, SignInOutcome};
+        let decision = self.decide(username, password, client).await;
+        match &decision {
+            Ok(SignInDecision::Rejected) => sign_in(SignInOutcome::Failed),
+            Ok(SignInDecision::Throttled { .. }) => sign_in(SignInOutcome::Throttled),
+            Ok(SignInDecision::Busy { .. }) => sign_in(SignInOutcome::Busy),
+            // Counted as a success once its session is stored.
+            Ok(SignInDecision::Accepted(_)) | Err(_) => {}
+        }
+        decision
+    }
+
+    async fn decide(
+        &self,
+        username: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<SignInDecision, StoreError> {
         // A place among the password checks first: when there is none, the answer costs
         // nothing, not even a database write.
         let permit = match self.users.hashing().try_admit() {

@@ -19,6 +19,7 @@ pub mod secret;
 pub mod session_start;
 pub mod sessions;
 pub mod store;
+pub mod telemetry;
 pub mod tokens;
 pub mod users;
 

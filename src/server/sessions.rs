@@ -305,6 +305,25 @@ impl Sessions {
             .transpose()?)
     }
 
+    /// Live signed-in sessions by kind.
+    pub async fn count_active_by_kind(&self) -> Result<Vec<(SessionKind, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kind, COUNT(*) AS n FROM sessions \
+             WHERE ended_at IS NULL AND user_id IS NOT NULL GROUP BY kind",
+        )
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    SessionKind::from_stored(row.try_get::<&str, _>("kind")?),
+                    row.try_get("n")?,
+                ))
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
     /// How many rows the sessions table holds (ended or not).
     pub async fn count_all(&self) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM sessions")

@@ -223,8 +223,14 @@ impl SqlSessionStore {
             Ok::<(), CreateError>(())
         }
         .await;
+        if written.is_ok() {
+            super::telemetry::sign_in(super::telemetry::SignInOutcome::Success);
+        }
         match (written, guard) {
-            (Ok(()), Some((guard, ..))) => guard.committed(),
+            (Ok(()), Some((guard, end, _))) => {
+                guard.committed();
+                super::telemetry::sessions_ended(EndReason::SessionLimit, end.len() as u64);
+            }
             (Err(err), Some((guard, ..))) => {
                 guard.failed();
                 return Err(err);

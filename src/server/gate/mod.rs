@@ -267,10 +267,12 @@ impl SessionGate {
     /// # Errors
     /// Database errors: the session is still live and callers must say the end failed.
     pub async fn end_session(&self, id_hash: &str, ending: Ending) -> Result<bool, StoreError> {
-        let guard = self.begin_ending(&[id_hash.to_owned()], ending.reason);
+        let reason = ending.reason;
+        let guard = self.begin_ending(&[id_hash.to_owned()], reason);
         match self.inner.sessions.end(id_hash, ending).await {
             Ok(ended) => {
                 guard.committed();
+                crate::server::telemetry::sessions_ended(reason, u64::from(ended));
                 Ok(ended)
             }
             Err(err) => {
