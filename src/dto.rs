@@ -128,6 +128,73 @@ pub struct AdminSession {
     pub ended_by: Option<i64>,
 }
 
+/// Which sessions an administrator lists: `active` or `ended`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    /// Live sessions.
+    Active,
+    /// Ended sessions.
+    Ended,
+}
+
+/// The filters of the administrators' session list (query of `GET /api/v1/admin/sessions`
+/// and of the `/admin/sessions` page).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct SessionsQuery {
+    /// `active` or `ended` (both when absent).
+    pub state: Option<SessionState>,
+    /// Only this account's.
+    pub user: Option<String>,
+    /// `browser` or `api`.
+    pub kind: Option<crate::SessionKind>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// At most this many (1 to 500, default 50).
+    pub limit: Option<i64>,
+}
+
+/// The filters of the activity log (query of `GET /api/v1/admin/activity` and of the
+/// `/admin/activity` page).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct ActivityQuery {
+    /// Only this username.
+    pub user: Option<String>,
+    /// Only this event (`login`, `logout`, `revoked`, …).
+    pub event: Option<String>,
+    /// Only at or after this time (ms since the epoch).
+    pub since: Option<i64>,
+    /// Only at or before this time (ms since the epoch).
+    pub until: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<i64>,
+    /// At most this many (1 to 1,000, default 100).
+    pub limit: Option<i64>,
+}
+
+/// A page of sessions for administrators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionsPage {
+    /// Newest first.
+    pub sessions: Vec<AdminSession>,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// A page of the activity log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActivityPage {
+    /// Newest first.
+    pub entries: Vec<AuditEntry>,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    pub next_cursor: Option<i64>,
+}
+
 /// An account as the administrators' user list shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -142,6 +209,33 @@ pub struct UserSummary {
     pub active_sessions: i64,
     /// The latest sign-in (ms since the epoch), if any.
     pub last_sign_in: Option<i64>,
+}
+
+/// A recorded event of the audit log, as the activity log shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditEntry {
+    /// Row id, increasing.
+    pub id: i64,
+    /// The event's name, e.g. `login`.
+    pub event: String,
+    /// When it happened, ms since the epoch.
+    pub at: i64,
+    /// Account id, if known.
+    pub user_id: Option<i64>,
+    /// Username as given.
+    pub username: Option<String>,
+    /// Session id hash.
+    pub session_hash: Option<String>,
+    /// Client IP.
+    pub ip: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+    /// Who caused it.
+    pub actor_id: Option<i64>,
+    /// Free text.
+    pub detail: Option<String>,
 }
 
 /// `ms` since the epoch as `YYYY-MM-DD HH:MM:SS UTC`, the same on server and browser.

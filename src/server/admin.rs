@@ -11,9 +11,27 @@ use super::{
     users::{User, Users},
 };
 use crate::{
-    dto::{AdminSession, UserSummary},
+    dto::{
+        ActivityPage, ActivityQuery, AdminSession, SessionState, SessionsPage, SessionsQuery,
+        UserSummary,
+    },
     event::AuditEvent,
+    UnixMillis,
 };
+
+/// A filter an administrator sent that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminQueryError {
+    /// The cursor is not one this server gave out.
+    #[error("the cursor is not one this server gave out")]
+    Cursor,
+    /// Not one of the audit events.
+    #[error(transparent)]
+    Event(#[from] crate::event::UnknownEvent),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// Who acts: an administrator's account id (`None` for the server's command line) and where
 /// the request came from.
@@ -66,6 +84,87 @@ impl Admin {
                 ended_by: row.ended_by,
             })
             .collect())
+    }
+
+    /// The page of sessions `query` asks for: newest first, with the cursor of the next page.
+    ///
+    /// # Errors
+    /// [`AdminQueryError`] for a malformed cursor, or storage errors.
+    pub async fn sessions_page(
+        &self,
+        query: &SessionsQuery,
+    ) -> Result<SessionsPage, AdminQueryError> {
+        let after = match query.cursor.as_deref() {
+            None | Some("") => None,
+            Some(cursor) => {
+                let (at, id) = cursor.split_once(':').ok_or(AdminQueryError::Cursor)?;
+                Some((
+                    at.parse().map_err(|_| AdminQueryError::Cursor)?,
+                    id.to_owned(),
+                ))
+            }
+        };
+        let limit = query.limit.unwrap_or(50).clamp(1, 500);
+        let search = SessionSearch {
+            active: query.state.map(|s| s == SessionState::Active),
+            username: query.user.clone().filter(|u| !u.is_empty()),
+            kind: query.kind,
+            after,
+            limit,
+        };
+        let sessions = self.sessions(&search).await?;
+        let next_cursor = (sessions.len() as i64 == limit)
+            .then(|| sessions.last())
+            .flatten()
+            .map(|s| format!("{}:{}", s.device.created_at, s.device.id));
+        Ok(SessionsPage {
+            sessions,
+            next_cursor,
+        })
+    }
+
+    /// The page of the activity log `query` asks for: newest first, with the cursor of the
+    /// next page.
+    ///
+    /// # Errors
+    /// [`AdminQueryError`] for an unknown event, or storage errors.
+    pub async fn activity_page(
+        &self,
+        query: &ActivityQuery,
+    ) -> Result<ActivityPage, AdminQueryError> {
+        let event = match query.event.as_deref() {
+            None | Some("") => None,
+            Some(name) => Some(name.parse::<AuditEvent>()?),
+        };
+        let limit = query.limit.unwrap_or(100).clamp(1, 1_000);
+        let filter = AuditFilter {
+            username: query.user.clone().filter(|u| !u.is_empty()),
+            event,
+            since: query.since.map(UnixMillis),
+            until: query.until.map(UnixMillis),
+            before_id: query.cursor,
+            limit: Some(limit),
+        };
+        let entries = self.activity(&filter).await?;
+        let next_cursor = (entries.len() as i64 == limit)
+            .then(|| entries.last().map(|e| e.id))
+            .flatten();
+        Ok(ActivityPage {
+            entries,
+            next_cursor,
+        })
+    }
+
+    /// Whether account `user_id` may use the admin console (exists, administrator, enabled).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn is_admin(&self, user_id: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .users
+            .get(user_id)
+            .await?
+            .is_some_and(|u| u.is_admin && !u.disabled))
     }
 
     /// Ends the session `id_hash`, whoever owns it (audit `revoked`, actor recorded).

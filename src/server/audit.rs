@@ -2,7 +2,7 @@
 
 use super::{db::Database, error::StoreError};
 use crate::{clock::UnixMillis, event::AuditEvent};
-use serde::{Deserialize, Serialize};
+
 use sqlx::AnyConnection;
 
 /// An event to record.
@@ -39,31 +39,7 @@ impl NewAuditEntry {
     }
 }
 
-/// A recorded event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct AuditEntry {
-    /// Row id, increasing.
-    pub id: i64,
-    /// The event's name, e.g. `login`.
-    pub event: String,
-    /// When it happened, ms since the epoch.
-    pub at: i64,
-    /// Account id, if known.
-    pub user_id: Option<i64>,
-    /// Username as given.
-    pub username: Option<String>,
-    /// Session id hash.
-    pub session_hash: Option<String>,
-    /// Client IP.
-    pub ip: Option<String>,
-    /// Client user agent.
-    pub user_agent: Option<String>,
-    /// Who caused it.
-    pub actor_id: Option<i64>,
-    /// Free text.
-    pub detail: Option<String>,
-}
+pub use crate::dto::AuditEntry;
 
 /// Which entries to list.
 #[derive(Debug, Clone, Default)]

@@ -6,12 +6,8 @@ use super::error::AppError;
 use crate::state::AppState;
 use auto_logout::{
     api_error::{ErrorBody, ErrorCode},
-    dto::{AdminSession, UserSummary},
-    server::{
-        audit::{AuditEntry, AuditFilter},
-        ActiveSession, Actor, ClientInfo, SessionSearch, StoreError,
-    },
-    AuditEvent, SessionKind, UnixMillis,
+    dto::{ActivityPage, ActivityQuery, SessionsPage, SessionsQuery, UserSummary},
+    server::{admin::AdminQueryError, ActiveSession, Actor, ClientInfo, StoreError},
 };
 use axum::{
     extract::{FromRequestParts, Path, Query, State},
@@ -19,7 +15,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// The request of a signed-in administrator (401 without a session, 403 for anyone else).
 pub struct AdminOnly {
@@ -36,12 +32,7 @@ impl FromRequestParts<AppState> for AdminOnly {
             .get::<ActiveSession>()
             .cloned()
             .ok_or_else(AppError::unauthenticated)?;
-        let is_admin = state
-            .users
-            .get(me.user_id)
-            .await?
-            .is_some_and(|u| u.is_admin && !u.disabled);
-        if !is_admin {
+        if !state.admin.is_admin(me.user_id).await? {
             return Err(AppError::new(ErrorCode::Forbidden, "Administrators only."));
         }
         let client = parts
@@ -56,40 +47,6 @@ impl FromRequestParts<AppState> for AdminOnly {
             },
         })
     }
-}
-
-/// Which sessions: `active` or `ended`.
-#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionState {
-    /// Live sessions.
-    Active,
-    /// Ended sessions.
-    Ended,
-}
-
-/// The query of `GET /api/v1/admin/sessions`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct SessionsQuery {
-    /// `active` or `ended` (both when absent).
-    state: Option<SessionState>,
-    /// Only this account's.
-    user: Option<String>,
-    /// `browser` or `api`.
-    kind: Option<SessionKind>,
-    /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
-    /// At most this many (1 to 500, default 50).
-    limit: Option<i64>,
-}
-
-/// A page of sessions.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SessionsPage {
-    /// Newest first.
-    pub sessions: Vec<AdminSession>,
-    /// Pass as `cursor` for the next page; absent on the last one.
-    pub next_cursor: Option<String>,
 }
 
 fn bad_request(message: &'static str) -> AppError {
@@ -112,35 +69,24 @@ pub async fn sessions(
     _admin: AdminOnly,
     Query(query): Query<SessionsQuery>,
 ) -> Result<Json<SessionsPage>, AppError> {
-    let after = match query.cursor.as_deref() {
-        None | Some("") => None,
-        Some(cursor) => {
-            let (at, id) = cursor
-                .split_once(':')
-                .ok_or_else(|| bad_request("The cursor is not one this server gave out."))?;
-            let at = at
-                .parse()
-                .map_err(|_| bad_request("The cursor is not one this server gave out."))?;
-            Some((at, id.to_owned()))
+    Ok(Json(
+        state
+            .admin
+            .sessions_page(&query)
+            .await
+            .map_err(query_error)?,
+    ))
+}
+
+/// Maps a refused filter to 400 with what to fix, storage failures to 503.
+fn query_error(err: AdminQueryError) -> AppError {
+    match err {
+        AdminQueryError::Cursor => bad_request("The cursor is not one this server gave out."),
+        AdminQueryError::Event(_) => {
+            bad_request("Unknown event; see the audit event names in the API description.")
         }
-    };
-    let limit = query.limit.unwrap_or(50).clamp(1, 500);
-    let search = SessionSearch {
-        active: query.state.map(|s| matches!(s, SessionState::Active)),
-        username: query.user,
-        kind: query.kind,
-        after,
-        limit,
-    };
-    let sessions = state.admin.sessions(&search).await?;
-    let next_cursor = (sessions.len() as i64 == limit)
-        .then(|| sessions.last())
-        .flatten()
-        .map(|s| format!("{}:{}", s.device.created_at, s.device.id));
-    Ok(Json(SessionsPage {
-        sessions,
-        next_cursor,
-    }))
+        AdminQueryError::Store(err) => err.into(),
+    }
 }
 
 /// `DELETE /api/v1/admin/sessions/{id}`: signs out any session (audit `revoked`).
@@ -169,32 +115,6 @@ pub async fn end_session(
     }
 }
 
-/// The query of `GET /api/v1/admin/activity`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct ActivityQuery {
-    /// Only this username.
-    user: Option<String>,
-    /// Only this event (`login`, `logout`, `revoked`, …).
-    event: Option<String>,
-    /// Only at or after this time (ms since the epoch).
-    since: Option<i64>,
-    /// Only at or before this time (ms since the epoch).
-    until: Option<i64>,
-    /// The `next_cursor` of the previous page.
-    cursor: Option<i64>,
-    /// At most this many (1 to 1,000, default 100).
-    limit: Option<i64>,
-}
-
-/// A page of the activity log.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ActivityPage {
-    /// Newest first.
-    pub entries: Vec<AuditEntry>,
-    /// Pass as `cursor` for the next page; absent on the last one.
-    pub next_cursor: Option<i64>,
-}
-
 /// `GET /api/v1/admin/activity`: the audit log, filtered, newest first, paginated.
 #[utoipa::path(get, path = "/api/v1/admin/activity", tag = "admin",
     summary = "The activity log, filtered, newest first, paginated",
@@ -211,30 +131,13 @@ pub async fn activity(
     _admin: AdminOnly,
     Query(query): Query<ActivityQuery>,
 ) -> Result<Json<ActivityPage>, AppError> {
-    let event = match query.event.as_deref() {
-        None | Some("") => None,
-        Some(name) => Some(name.parse::<AuditEvent>().map_err(|e| {
-            tracing::debug!(error = %e, "unknown event filter");
-            bad_request("Unknown event; see the audit event names in the API description.")
-        })?),
-    };
-    let limit = query.limit.unwrap_or(100).clamp(1, 1_000);
-    let filter = AuditFilter {
-        username: query.user.filter(|u| !u.is_empty()),
-        event,
-        since: query.since.map(UnixMillis),
-        until: query.until.map(UnixMillis),
-        before_id: query.cursor,
-        limit: Some(limit),
-    };
-    let entries = state.admin.activity(&filter).await?;
-    let next_cursor = (entries.len() as i64 == limit)
-        .then(|| entries.last().map(|e| e.id))
-        .flatten();
-    Ok(Json(ActivityPage {
-        entries,
-        next_cursor,
-    }))
+    Ok(Json(
+        state
+            .admin
+            .activity_page(&query)
+            .await
+            .map_err(query_error)?,
+    ))
 }
 
 /// `GET /api/v1/admin/users`: every account.
