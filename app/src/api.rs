@@ -125,3 +125,61 @@ pub async fn my_sessions() -> Result<Vec<auto_logout::DeviceSession>, AppError> 
     })?;
     Ok(gate.devices_of(me.user_id, Some(&me.id_hash)).await?)
 }
+
+/// The request's session and the administrator operations, if the caller is an administrator
+/// (401 without a session, 403 for anyone else).
+#[cfg(feature = "ssr")]
+async fn administrator() -> Result<auto_logout::server::Admin, AppError> {
+    use auto_logout::{api_error::ErrorCode, server::ActiveSession};
+    let parts = request_parts().await?;
+    let me = parts
+        .extensions
+        .get::<ActiveSession>()
+        .cloned()
+        .ok_or_else(AppError::unauthenticated)?;
+    let admin = use_context::<auto_logout::server::Admin>().ok_or_else(|| {
+        tracing::error!("the admin operations are not in the render context");
+        AppError::unavailable(1)
+    })?;
+    if !admin.is_admin(me.user_id).await? {
+        return Err(AppError::new(ErrorCode::Forbidden, "Administrators only."));
+    }
+    Ok(admin)
+}
+
+/// Maps a refused admin filter to 400, storage failures to 503.
+#[cfg(feature = "ssr")]
+fn admin_query_error(err: auto_logout::server::admin::AdminQueryError) -> AppError {
+    use auto_logout::{api_error::ErrorCode, server::admin::AdminQueryError};
+    match err {
+        AdminQueryError::Store(err) => err.into(),
+        other => AppError::new(ErrorCode::BadRequest, other.to_string()),
+    }
+}
+
+/// Every session matching the filters, newest first (administrators only).
+#[server(endpoint = "admin_sessions")]
+pub async fn admin_sessions(
+    /// The filters and the page cursor.
+    query: auto_logout::dto::SessionsQuery,
+) -> Result<auto_logout::dto::SessionsPage, AppError> {
+    let admin = administrator().await?;
+    admin.sessions_page(&query).await.map_err(admin_query_error)
+}
+
+/// The activity log matching the filters, newest first (administrators only).
+#[server(endpoint = "admin_activity")]
+pub async fn admin_activity(
+    /// The filters and the page cursor.
+    query: auto_logout::dto::ActivityQuery,
+) -> Result<auto_logout::dto::ActivityPage, AppError> {
+    let admin = administrator().await?;
+    admin.activity_page(&query).await.map_err(admin_query_error)
+}
+
+/// Every account with its live sessions and latest sign-in (administrators only).
+#[server(endpoint = "admin_users")]
+pub async fn admin_users() -> Result<Vec<auto_logout::dto::UserSummary>, AppError> {
+    let admin = administrator().await?;
+    Ok(admin.users().await?)
+}

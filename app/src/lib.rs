@@ -76,6 +76,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/home") view=pages::home::Home ssr=SsrMode::Async />
                     <Route path=path!("/logout") view=pages::logout::LogoutConfirm ssr=SsrMode::Async />
                     <Route path=path!("/sessions") view=pages::sessions::Sessions ssr=SsrMode::Async />
+                    <Route path=path!("/account/password") view=pages::account::ChangePassword ssr=SsrMode::Async />
+                    <Route path=path!("/admin/sessions") view=pages::admin::AdminSessions ssr=SsrMode::Async />
+                    <Route path=path!("/admin/activity") view=pages::admin::AdminActivity ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users") view=pages::admin::AdminUsers ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

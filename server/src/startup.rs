@@ -4,7 +4,7 @@ use crate::{
     config::Config,
     state::AppState,
     telemetry,
-    web::{api_doc, auth_routes, csrf, devices, error, guard, hosts, slash},
+    web::{admin_forms, api_doc, auth_routes, csrf, devices, error, guard, hosts, slash},
 };
 use app::{shell, App};
 use auto_logout::server::{
@@ -288,6 +288,7 @@ pub fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'stat
         leptos::context::provide_context(settings.clone());
         leptos::context::provide_context(state.gate.clone());
         leptos::context::provide_context(state.config.cookies());
+        leptos::context::provide_context(state.admin.clone());
     }
 }
 
@@ -376,6 +377,11 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(telemetry::metrics_text))
         .merge(api_doc::router())
         .route("/sessions/revoke", post(devices::revoke_form))
+        .route("/admin/sessions/end", post(admin_forms::end_session))
+        .route("/admin/users/create", post(admin_forms::create_user))
+        .route("/admin/users/{action}", post(admin_forms::user_action))
+        .route("/admin/activity.csv", get(admin_forms::activity_csv))
+        .route("/account/password", post(admin_forms::change_password))
         .route("/sessions/revoke-others", post(devices::revoke_others_form))
         .leptos_routes_with_context(&state, routes, page_context(&state), {
             let options = leptos_options.clone();

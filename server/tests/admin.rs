@@ -14,6 +14,8 @@ db_tests!(
     the_activity_log_filters_and_pages,
     accounts_are_created_disabled_enabled_and_signed_out,
     administrators_get_their_own_limits,
+    the_admin_pages_work_without_javascript,
+    a_password_change_keeps_this_session_and_ends_the_others,
 );
 
 /// Every admin endpoint (method, path).
@@ -361,4 +363,180 @@ async fn administrators_get_their_own_limits(db: TestDb) {
     let page = app.page(&root, "/home").await;
     assert!(page.contains(r#"data-testid="idle-countdown""#), "{page}");
     assert!(page.contains(r#"data-seconds="120""#), "{page}");
+}
+
+/// Posts a form as a same-origin page would.
+async fn post_form(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    client
+        .post(app.url(path))
+        .header("origin", &app.address)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn the_admin_pages_work_without_javascript(db: TestDb) {
+    let app = spawn_app(db).await;
+    let root = app.admin().await;
+    let (alice, alice_id) = app.device("alice", CHROME_UA).await;
+    app.sign_in(&browser(), "alice", "wrong password", "").await;
+    // Non-administrators get 403 on every page and form.
+    for page in [
+        "/admin/sessions",
+        "/admin/activity",
+        "/admin/users",
+        "/admin/activity.csv",
+    ] {
+        let res = alice.get(app.url(page)).send().await.unwrap();
+        assert_eq!(res.status(), 403, "{page}");
+    }
+    let res = post_form(&app, &alice, "/admin/users/disable", &[("name", "root")]).await;
+    assert_eq!(res.status(), 403);
+
+    let page = app
+        .page(&root, "/admin/sessions?state=active&user=alice")
+        .await;
+    assert!(
+        page.contains(&format!(r#"data-session-id="{alice_id}""#)),
+        "{page}"
+    );
+    let res = post_form(
+        &app,
+        &root,
+        "/admin/sessions/end",
+        &[("id", &alice_id), ("back", "/admin/sessions?user=alice")],
+    )
+    .await;
+    assert_eq!(location(&res), "/admin/sessions?user=alice");
+    assert_eq!(app.status_json(&alice).await["error"], "session_ended");
+    let res = post_form(
+        &app,
+        &root,
+        "/admin/sessions/end",
+        &[("id", "x"), ("back", "https://evil.example/")],
+    )
+    .await;
+    assert_eq!(location(&res), "/admin/sessions", "no open redirect");
+
+    let res = post_form(
+        &app,
+        &root,
+        "/admin/users/create",
+        &[("username", "bob"), ("password", "a long password")],
+    )
+    .await;
+    assert_eq!(location(&res), "/admin/users?done=created");
+    let page = app.page(&root, "/admin/users?done=created").await;
+    assert!(
+        page.contains(r#"data-user="bob""#) && page.contains("Account created."),
+        "{page}"
+    );
+    let res = post_form(
+        &app,
+        &root,
+        "/admin/users/create",
+        &[("username", "bob"), ("password", "a long password")],
+    )
+    .await;
+    assert_eq!(location(&res), "/admin/users?error=exists");
+    let res = post_form(&app, &root, "/admin/users/disable", &[("name", "bob")]).await;
+    assert_eq!(location(&res), "/admin/users?done=disable");
+    let res = app.sign_in(&browser(), "bob", "a long password", "").await;
+    assert!(
+        location(&res).starts_with("/sign-in?error=1"),
+        "a disabled account cannot sign in"
+    );
+
+    let page = app
+        .page(&root, "/admin/activity?user=alice&event=login_failed")
+        .await;
+    assert_eq!(
+        page.matches(r#"data-testid="activity-row""#).count(),
+        1,
+        "{page}"
+    );
+    let csv = root
+        .get(app.url("/admin/activity.csv?user=alice&event=login_failed"))
+        .send()
+        .await
+        .unwrap();
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("id,at,event,username"));
+    assert!(lines[1].contains(",login_failed,alice,"), "{text}");
+}
+
+async fn a_password_change_keeps_this_session_and_ends_the_others(db: TestDb) {
+    let app = spawn_app(db).await;
+    let (laptop, _) = app.device("alice", CHROME_UA).await;
+    let (phone, _) = app.device("alice", IPHONE_UA).await;
+    let res = post_form(
+        &app,
+        &laptop,
+        "/account/password",
+        &[
+            ("current", "wrong"),
+            ("new", "a brand new password"),
+            ("confirm", "a brand new password"),
+        ],
+    )
+    .await;
+    assert_eq!(location(&res), "/account/password?error=current");
+    let res = post_form(
+        &app,
+        &laptop,
+        "/account/password",
+        &[
+            ("current", PASSWORD),
+            ("new", "a brand new password"),
+            ("confirm", "another one"),
+        ],
+    )
+    .await;
+    assert_eq!(location(&res), "/account/password?error=mismatch");
+    let res = post_form(
+        &app,
+        &laptop,
+        "/account/password",
+        &[
+            ("current", PASSWORD),
+            ("new", "a brand new password"),
+            ("confirm", "a brand new password"),
+        ],
+    )
+    .await;
+    assert_eq!(location(&res), "/account/password?done=1");
+    assert_eq!(
+        app.status_json(&phone).await["error"],
+        "session_ended",
+        "the other device"
+    );
+    assert_eq!(
+        app.status_json(&laptop).await["user"],
+        "alice",
+        "this one stays"
+    );
+    assert_eq!(
+        laptop.get(app.url("/home")).send().await.unwrap().status(),
+        200
+    );
+    let page = app.page(&laptop, "/account/password?done=1").await;
+    assert!(page.contains("1 other session was signed out."), "{page}");
+    let changed = app.audit_events(Some(AuditEvent::PasswordChanged)).await;
+    assert_eq!(changed.len(), 1);
+    let res = app
+        .sign_in(&browser(), "alice", "a brand new password", "")
+        .await;
+    assert_eq!(location(&res), "/home");
 }

@@ -280,6 +280,23 @@ impl Admin {
             .await
     }
 
+    /// Replaces the password of `username` (audit `password_changed`), ending no session:
+    /// for callers that end sessions themselves.
+    ///
+    /// # Errors
+    /// [`StoreError::NoSuchUser`], an unacceptable password, database errors.
+    pub async fn set_password(
+        &self,
+        actor: &Actor,
+        username: &str,
+        password: &str,
+    ) -> Result<User, StoreError> {
+        let user = self.users.set_password(username, password).await?;
+        self.record(actor, AuditEvent::PasswordChanged, &user, None)
+            .await?;
+        Ok(user)
+    }
+
     /// Replaces the password of `username` (audit `password_changed`) and ends every session
     /// it had: a new password signs out everywhere the old one was known (SPEC §6).
     ///
@@ -291,9 +308,7 @@ impl Admin {
         username: &str,
         password: &str,
     ) -> Result<usize, StoreError> {
-        let user = self.users.set_password(username, password).await?;
-        self.record(actor, AuditEvent::PasswordChanged, &user, None)
-            .await?;
+        let user = self.set_password(actor, username, password).await?;
         self.gate.password_changed(user.id).await
     }
 }

@@ -2,6 +2,7 @@
 //! the audit log, and the tower layer that enforces the rules on every request. It knows
 //! nothing of Leptos or of the application's routes.
 
+pub mod account;
 pub mod admin;
 pub mod admission;
 pub mod audit;

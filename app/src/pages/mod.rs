@@ -1,5 +1,7 @@
 //! One module per page.
 
+pub mod account;
+pub mod admin;
 pub mod home;
 pub mod landing;
 pub mod logout;

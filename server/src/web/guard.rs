@@ -13,7 +13,9 @@ use axum::{
 
 /// Paths only a signed-in person may see.
 pub fn is_protected(path: &str) -> bool {
-    matches!(path, "/home" | "/sessions") || path == "/admin" || path.starts_with("/admin/")
+    matches!(path, "/home" | "/sessions" | "/account/password")
+        || path == "/admin"
+        || path.starts_with("/admin/")
 }
 
 /// Sends visitors where they belong before any page renders.

@@ -2,6 +2,7 @@
 //! call the engine.
 
 pub mod admin_api;
+pub mod admin_forms;
 pub mod api_auth;
 pub mod api_doc;
 pub mod auth_routes;

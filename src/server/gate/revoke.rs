@@ -144,6 +144,24 @@ impl SessionGate {
         .await
     }
 
+    /// Signs out every live session of `user` but `keep` after the user changed their own
+    /// password (audit `revoked`, detail "password changed", actor = the user).
+    pub async fn password_changed_except(
+        &self,
+        user: i64,
+        keep: &str,
+        client: &ClientInfo,
+    ) -> Result<usize, StoreError> {
+        self.revoke_all(
+            user,
+            Some(keep),
+            Some(user),
+            Some("password changed"),
+            client,
+        )
+        .await
+    }
+
     async fn revoke_all(
         &self,
         owner: i64,

@@ -1,0 +1,370 @@
+//! The admin console (administrators only; the server answers 403 to anyone else):
+//! `/admin/sessions`, `/admin/activity` and `/admin/users`. Filters are plain GET forms,
+//! actions plain POST forms, so every page works without JavaScript; once hydrated the router
+//! does both without full reloads.
+
+use crate::{
+    api::{admin_activity, admin_sessions, admin_users},
+    error::AppError,
+};
+use auto_logout::{
+    dto::{format_utc, ActivityQuery, AdminSession, SessionState, SessionsQuery, UserSummary},
+    AuditEvent, SessionKind,
+};
+use leptos::prelude::*;
+use leptos_router::{components::Form, hooks::use_query_map};
+
+/// The console's own navigation.
+#[component]
+fn AdminNav() -> impl IntoView {
+    view! {
+        <nav class="subnav" aria-label="Admin">
+            <a href="/admin/sessions">"Sessions"</a>
+            <a href="/admin/activity">"Activity"</a>
+            <a href="/admin/users">"Users"</a>
+        </nav>
+    }
+}
+
+/// What a failed load says.
+fn load_error(err: &AppError) -> impl IntoView {
+    view! { <p class="error" role="alert">{err.to_string()}</p> }
+}
+
+/// The query value `name` of the current URL, if not empty.
+fn query_value(name: &'static str) -> impl Fn() -> Option<String> + Copy {
+    let query = use_query_map();
+    move || query.read().get(name).filter(|v| !v.is_empty())
+}
+
+/// `GET /admin/sessions?state=&user=&kind=&cursor=`.
+#[component]
+pub fn AdminSessions() -> impl IntoView {
+    let (state, user, kind, cursor) = (
+        query_value("state"),
+        query_value("user"),
+        query_value("kind"),
+        query_value("cursor"),
+    );
+    let version = RwSignal::new(0usize);
+    let query = move || SessionsQuery {
+        state: state().and_then(|s| match s.as_str() {
+            "active" => Some(SessionState::Active),
+            "ended" => Some(SessionState::Ended),
+            _ => None,
+        }),
+        user: user(),
+        kind: kind().and_then(|k| match k.as_str() {
+            "browser" => Some(SessionKind::Browser),
+            "api" => Some(SessionKind::Api),
+            _ => None,
+        }),
+        cursor: cursor(),
+        limit: Some(50),
+    };
+    let page = Resource::new(move || (query(), version.get()), |(q, _)| admin_sessions(q));
+    let here = move || {
+        format!(
+            "/admin/sessions?state={}&user={}&kind={}",
+            state().unwrap_or_default(),
+            user().unwrap_or_default(),
+            kind().unwrap_or_default()
+        )
+    };
+    view! {
+        <section class="card wide">
+            <AdminNav />
+            <h1>"Every session"</h1>
+            <Form method="get" action="/admin/sessions" attr:class="filters">
+                <label>"State "
+                    <select name="state">
+                        <option value="" selected=move || state().is_none()>"Any"</option>
+                        <option value="active" selected=move || state().as_deref() == Some("active")>"Active"</option>
+                        <option value="ended" selected=move || state().as_deref() == Some("ended")>"Ended"</option>
+                    </select>
+                </label>
+                <label>"User " <input name="user" value=move || user().unwrap_or_default() /></label>
+                <label>"Kind "
+                    <select name="kind">
+                        <option value="" selected=move || kind().is_none()>"Any"</option>
+                        <option value="browser" selected=move || kind().as_deref() == Some("browser")>"Browser"</option>
+                        <option value="api" selected=move || kind().as_deref() == Some("api")>"API"</option>
+                    </select>
+                </label>
+                <button type="submit" data-testid="filter">"Filter"</button>
+            </Form>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Ok(page) => {
+                            let next = page.next_cursor.map(|c| format!("{}&cursor={c}", here()));
+                            view! {
+                                <div class="table-scroll">
+                                    <table class="sessions" data-testid="admin-sessions">
+                                        <thead><tr>
+                                            <th scope="col">"User"</th>
+                                            <th scope="col">"Browser"</th>
+                                            <th scope="col">"IP"</th>
+                                            <th scope="col">"Last seen"</th>
+                                            <th scope="col">"Ended"</th>
+                                            <th scope="col"><span class="sr-only">"Action"</span></th>
+                                        </tr></thead>
+                                        <tbody>
+                                            {page.sessions.into_iter().map(|s| view! { <SessionRow session=s version back=here() /> }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                                {next.map(|href| view! { <p><a href=href data-testid="next-page">"Older sessions"</a></p> })}
+                            }.into_any()
+                        }
+                        Err(err) => load_error(&err).into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn SessionRow(session: AdminSession, version: RwSignal<usize>, back: String) -> impl IntoView {
+    let d = &session.device;
+    let live = session.ended_at.is_none();
+    let ended = session.ended_at.map(|at| {
+        format!(
+            "{} ({})",
+            format_utc(at),
+            session.end_reason.clone().unwrap_or_default()
+        )
+    });
+    let id = d.id.clone();
+    view! {
+        <tr data-testid="admin-session-row" data-session-id=d.id.clone() data-user=session.user.clone()>
+            <td>{session.user.clone().unwrap_or_default()}</td>
+            <td>{format!("{} on {}", d.browser, d.os)}{(d.kind == SessionKind::Api).then_some(" (API)")}</td>
+            <td>{d.last_ip.clone().unwrap_or_else(|| "unknown".into())}</td>
+            <td>{format_utc(d.last_seen_at)}</td>
+            <td>{ended.unwrap_or_else(|| "live".into())}</td>
+            <td>
+                {live.then(|| view! {
+                    <Form method="post" action="/admin/sessions/end" version=version attr:class="inline">
+                        <input type="hidden" name="id" value=id />
+                        <input type="hidden" name="back" value=back />
+                        <button type="submit" data-testid="admin-end-session">"Sign out"</button>
+                    </Form>
+                })}
+            </td>
+        </tr>
+    }
+}
+
+/// `GET /admin/activity?user=&event=&since=&until=&cursor=` (dates as YYYY-MM-DD, UTC).
+#[component]
+pub fn AdminActivity() -> impl IntoView {
+    let (user, event, since, until, cursor) = (
+        query_value("user"),
+        query_value("event"),
+        query_value("since"),
+        query_value("until"),
+        query_value("cursor"),
+    );
+    let query = move || ActivityQuery {
+        user: user(),
+        event: event(),
+        since: since().and_then(|d| day_start_ms(&d)),
+        until: until()
+            .and_then(|d| day_start_ms(&d))
+            .map(|ms| ms + 86_400_000 - 1),
+        cursor: cursor().and_then(|c| c.parse().ok()),
+        limit: Some(100),
+    };
+    let page = Resource::new(query, admin_activity);
+    let filters = move || {
+        format!(
+            "user={}&event={}&since={}&until={}",
+            user().unwrap_or_default(),
+            event().unwrap_or_default(),
+            since().unwrap_or_default(),
+            until().unwrap_or_default()
+        )
+    };
+    let csv = move || {
+        let q = query();
+        format!(
+            "/admin/activity.csv?user={}&event={}{}{}",
+            q.user.unwrap_or_default(),
+            q.event.unwrap_or_default(),
+            q.since.map(|s| format!("&since={s}")).unwrap_or_default(),
+            q.until.map(|u| format!("&until={u}")).unwrap_or_default(),
+        )
+    };
+    view! {
+        <section class="card wide">
+            <AdminNav />
+            <h1>"Activity"</h1>
+            <Form method="get" action="/admin/activity" attr:class="filters">
+                <label>"User " <input name="user" value=move || user().unwrap_or_default() /></label>
+                <label>"Event "
+                    <select name="event" data-testid="event-filter">
+                        <option value="" selected=move || event().is_none()>"Any"</option>
+                        {AuditEvent::ALL.into_iter().map(|e| view! {
+                            <option value=e.as_str() selected=move || event().as_deref() == Some(e.as_str())>{e.as_str()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>"From " <input type="date" name="since" value=move || since().unwrap_or_default() /></label>
+                <label>"To " <input type="date" name="until" value=move || until().unwrap_or_default() /></label>
+                <button type="submit" data-testid="filter">"Filter"</button>
+            </Form>
+            <p><a href=csv data-testid="csv" rel="external" download="activity.csv">"Download as CSV"</a></p>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Ok(page) => {
+                            let next = page.next_cursor.map(|c| format!("/admin/activity?{}&cursor={c}", filters()));
+                            view! {
+                                <div class="table-scroll">
+                                    <table class="sessions" data-testid="activity">
+                                        <thead><tr>
+                                            <th scope="col">"When"</th>
+                                            <th scope="col">"Event"</th>
+                                            <th scope="col">"User"</th>
+                                            <th scope="col">"IP"</th>
+                                            <th scope="col">"Detail"</th>
+                                        </tr></thead>
+                                        <tbody>
+                                            {page.entries.into_iter().map(|e| view! {
+                                                <tr data-testid="activity-row" data-event=e.event.clone()>
+                                                    <td>{format_utc(e.at)}</td>
+                                                    <td>{e.event.clone()}</td>
+                                                    <td>{e.username.clone().unwrap_or_default()}</td>
+                                                    <td>{e.ip.clone().unwrap_or_default()}</td>
+                                                    <td>{e.detail.clone().unwrap_or_default()}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                                {next.map(|href| view! { <p><a href=href data-testid="next-page">"Older entries"</a></p> })}
+                            }.into_any()
+                        }
+                        Err(err) => load_error(&err).into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// `YYYY-MM-DD` as the first millisecond of that day, UTC.
+fn day_start_ms(day: &str) -> Option<i64> {
+    let mut parts = day.splitn(3, '-').map(str::parse::<i32>);
+    let (year, month, day) = (
+        parts.next()?.ok()?,
+        parts.next()?.ok()?,
+        parts.next()?.ok()?,
+    );
+    let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
+    let date = time::Date::from_calendar_date(year, month, u8::try_from(day).ok()?).ok()?;
+    Some(date.midnight().assume_utc().unix_timestamp() * 1000)
+}
+
+/// `GET /admin/users`: accounts, with create, disable/enable and sign-out-everywhere.
+#[component]
+pub fn AdminUsers() -> impl IntoView {
+    let (done, error) = (query_value("done"), query_value("error"));
+    let version = RwSignal::new(0usize);
+    let list = Resource::new(move || (version.get(), done(), error()), |_| admin_users());
+    let message = move || {
+        let error = error().map(|e| match e.as_str() {
+            "exists" => "An account with that name exists already.",
+            "username" => "Usernames are 1 to 64 letters, digits, dots, dashes or underscores.",
+            "password" => "Passwords need at least 8 characters.",
+            "unknown" => "No such account.",
+            _ => "That did not work.",
+        });
+        let done = done().map(|d| match d.as_str() {
+            "created" => "Account created.",
+            "disable" => "Account disabled; its sessions have ended.",
+            "enable" => "Account enabled.",
+            "sign-out" => "Signed out everywhere.",
+            _ => "Done.",
+        });
+        (error, done)
+    };
+    view! {
+        <section class="card wide">
+            <AdminNav />
+            <h1>"Users"</h1>
+            {move || {
+                let (error, done) = message();
+                view! {
+                    {error.map(|m| view! { <p class="error" role="alert" data-testid="admin-error">{m}</p> })}
+                    {done.map(|m| view! { <p class="notice" role="status" data-testid="admin-done">{m}</p> })}
+                }
+            }}
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Ok(users) => view! {
+                            <div class="table-scroll">
+                                <table class="sessions" data-testid="admin-users">
+                                    <thead><tr>
+                                        <th scope="col">"User"</th>
+                                        <th scope="col">"Role"</th>
+                                        <th scope="col">"Active sessions"</th>
+                                        <th scope="col">"Last sign-in"</th>
+                                        <th scope="col"><span class="sr-only">"Actions"</span></th>
+                                    </tr></thead>
+                                    <tbody>
+                                        {users.into_iter().map(|u| view! { <UserRow user=u version /> }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        }.into_any(),
+                        Err(err) => load_error(&err).into_any(),
+                    }
+                })}
+            </Transition>
+            <h2>"New account"</h2>
+            <Form method="post" action="/admin/users/create" version=version attr:class="filters">
+                <label>"Username " <input name="username" required maxlength="64" autocomplete="off" /></label>
+                <label>"Password " <input type="password" name="password" required minlength="8" autocomplete="new-password" /></label>
+                <label class="check"><input type="checkbox" name="admin" value="true" />" Administrator"</label>
+                <button type="submit" data-testid="create-user">"Create"</button>
+            </Form>
+        </section>
+    }
+}
+
+#[component]
+fn UserRow(user: UserSummary, version: RwSignal<usize>) -> impl IntoView {
+    let (name, name_too) = (user.username.clone(), user.username.clone());
+    let (toggle, label) = if user.disabled {
+        ("/admin/users/enable", "Enable")
+    } else {
+        ("/admin/users/disable", "Disable")
+    };
+    let role = match (user.is_admin, user.disabled) {
+        (_, true) => "disabled",
+        (true, false) => "administrator",
+        (false, false) => "user",
+    };
+    view! {
+        <tr data-testid="admin-user-row" data-user=user.username.clone()>
+            <td>{user.username.clone()}</td>
+            <td>{role}</td>
+            <td>{user.active_sessions}</td>
+            <td>{user.last_sign_in.map(format_utc).unwrap_or_else(|| "never".into())}</td>
+            <td class="actions">
+                <Form method="post" action=toggle version=version attr:class="inline">
+                    <input type="hidden" name="name" value=name />
+                    <button type="submit" data-testid=format!("{}-user", label.to_lowercase())>{label}</button>
+                </Form>
+                <Form method="post" action="/admin/users/sign-out" version=version attr:class="inline">
+                    <input type="hidden" name="name" value=name_too />
+                    <button type="submit" class="secondary" data-testid="sign-out-user">"Sign out everywhere"</button>
+                </Form>
+            </td>
+        </tr>
+    }
+}

@@ -1,0 +1,241 @@
+//! The form endpoints behind the admin pages and `/account/password`: plain HTML form posts
+//! (they work without JavaScript; the pages' `<Form>` upgrades them), each redirecting back to
+//! its page with `done=…` or `error=…`. The engine decides; these only translate.
+
+use super::error::AppError;
+use crate::state::AppState;
+use auto_logout::{
+    api_error::ErrorCode,
+    dto::ActivityQuery,
+    redirect::safe_next,
+    server::{
+        account::{change_own_password, PasswordChange, PasswordForm},
+        Actor, AuthSession, ClientInfo, CurrentSession, StoreError,
+    },
+};
+use axum::{
+    extract::{Path, Query, State},
+    http::header,
+    response::{IntoResponse, Redirect, Response},
+    Extension, Form,
+};
+use serde::Deserialize;
+
+/// The administrator behind a form post: `None` (the caller gets 403) for anyone else.
+async fn admin_actor(
+    state: &AppState,
+    me: Option<CurrentSession>,
+    client: ClientInfo,
+) -> Result<Actor, AppError> {
+    let Some(CurrentSession(me)) = me else {
+        return Err(AppError::unauthenticated());
+    };
+    if !state.admin.is_admin(me.user_id).await? {
+        return Err(AppError::new(ErrorCode::Forbidden, "Administrators only."));
+    }
+    Ok(Actor {
+        id: Some(me.user_id),
+        client,
+    })
+}
+
+/// `back` if it is a same-site path under `/admin`, else `fallback`.
+fn back_to(back: &str, fallback: &str) -> String {
+    safe_next(back)
+        .filter(|p| p.starts_with("/admin/"))
+        .unwrap_or_else(|| fallback.to_owned())
+}
+
+/// The form that ends one session.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct EndSessionForm {
+    id: String,
+    back: String,
+}
+
+/// `POST /admin/sessions/end`: ends any session, back to the list it was on.
+pub async fn end_session(
+    State(state): State<AppState>,
+    me: Option<CurrentSession>,
+    Extension(client): Extension<ClientInfo>,
+    Form(form): Form<EndSessionForm>,
+) -> Result<Redirect, AppError> {
+    let actor = admin_actor(&state, me, client).await?;
+    state.admin.end_session(&actor, &form.id).await?;
+    Ok(Redirect::to(&back_to(&form.back, "/admin/sessions")))
+}
+
+/// The form that creates an account.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CreateUserForm {
+    username: String,
+    password: String,
+    admin: Option<String>,
+}
+
+/// `POST /admin/users/create`: creates an account, back to `/admin/users`.
+pub async fn create_user(
+    State(state): State<AppState>,
+    me: Option<CurrentSession>,
+    Extension(client): Extension<ClientInfo>,
+    Form(form): Form<CreateUserForm>,
+) -> Result<Redirect, AppError> {
+    let actor = admin_actor(&state, me, client).await?;
+    let target = match state
+        .admin
+        .create_user(&actor, &form.username, &form.password, form.admin.is_some())
+        .await
+    {
+        Ok(_) => "/admin/users?done=created",
+        Err(StoreError::UserExists(_)) => "/admin/users?error=exists",
+        Err(StoreError::InvalidUsername(_)) => "/admin/users?error=username",
+        Err(StoreError::InvalidPassword(_)) => "/admin/users?error=password",
+        Err(other) => return Err(other.into()),
+    };
+    Ok(Redirect::to(target))
+}
+
+/// The form naming an account.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct AccountForm {
+    name: String,
+}
+
+/// `POST /admin/users/{action}` with `name`: `disable`, `enable` or `sign-out`.
+pub async fn user_action(
+    State(state): State<AppState>,
+    me: Option<CurrentSession>,
+    Extension(client): Extension<ClientInfo>,
+    Path(action): Path<String>,
+    Form(form): Form<AccountForm>,
+) -> Result<Redirect, AppError> {
+    let actor = admin_actor(&state, me, client).await?;
+    let result = match action.as_str() {
+        "disable" => state.admin.set_disabled(&actor, &form.name, true).await,
+        "enable" => state.admin.set_disabled(&actor, &form.name, false).await,
+        "sign-out" => state.admin.sign_out_everywhere(&actor, &form.name).await,
+        _ => return Err(AppError::new(ErrorCode::NotFound, "No such action.")),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/users?done={action}"))),
+        Err(StoreError::NoSuchUser(_)) => Ok(Redirect::to("/admin/users?error=unknown")),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `GET /admin/activity.csv?…`: the filtered activity log (up to 1,000 entries, newest first)
+/// as CSV, for an administrator.
+pub async fn activity_csv(
+    State(state): State<AppState>,
+    me: Option<CurrentSession>,
+    Extension(client): Extension<ClientInfo>,
+    Query(mut query): Query<ActivityQuery>,
+) -> Result<Response, AppError> {
+    admin_actor(&state, me, client).await?;
+    query.limit = Some(query.limit.unwrap_or(1_000).clamp(1, 1_000));
+    let page = state
+        .admin
+        .activity_page(&query)
+        .await
+        .map_err(|e| AppError::new(ErrorCode::BadRequest, e.to_string()))?;
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "id",
+        "at",
+        "event",
+        "username",
+        "session",
+        "ip",
+        "user_agent",
+        "actor_id",
+        "detail",
+    ];
+    let written = csv.write_record(header).and_then(|()| {
+        page.entries.iter().try_for_each(|e| {
+            csv.write_record([
+                e.id.to_string(),
+                auto_logout::dto::format_utc(e.at),
+                e.event.clone(),
+                e.username.clone().unwrap_or_default(),
+                e.session_hash.clone().unwrap_or_default(),
+                e.ip.clone().unwrap_or_default(),
+                e.user_agent.clone().unwrap_or_default(),
+                e.actor_id.map(|a| a.to_string()).unwrap_or_default(),
+                e.detail.clone().unwrap_or_default(),
+            ])
+        })
+    });
+    let bytes = written
+        .map_err(|e| e.to_string())
+        .and_then(|()| csv.into_inner().map_err(|e| e.to_string()))
+        .map_err(|e| {
+            tracing::error!(error = %e, "writing the activity CSV failed");
+            AppError::unavailable(1)
+        })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"activity.csv\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The password change form.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PasswordChangeForm {
+    current: String,
+    new: String,
+    confirm: String,
+}
+
+/// `POST /account/password`: changes the signed-in person's password; every other session
+/// ends. Back to `/account/password` with `done=…` or `error=…`.
+pub async fn change_password(
+    State(state): State<AppState>,
+    me: Option<CurrentSession>,
+    Extension(client): Extension<ClientInfo>,
+    mut auth: AuthSession,
+    Form(form): Form<PasswordChangeForm>,
+) -> Result<Redirect, AppError> {
+    let Some(CurrentSession(me)) = me else {
+        return Ok(Redirect::to("/sign-in?next=%2Faccount%2Fpassword"));
+    };
+    let outcome = change_own_password(
+        &mut auth,
+        &state.sign_in,
+        &state.admin,
+        &state.gate,
+        &me.id_hash,
+        PasswordForm {
+            current: &form.current,
+            new: &form.new,
+            confirm: &form.confirm,
+        },
+        &client,
+    )
+    .await?;
+    let target = match outcome {
+        PasswordChange::Changed { others_ended } => {
+            format!("/account/password?done={others_ended}")
+        }
+        PasswordChange::WrongPassword => "/account/password?error=current".to_owned(),
+        PasswordChange::Mismatch => "/account/password?error=mismatch".to_owned(),
+        PasswordChange::Unacceptable(_) => "/account/password?error=weak".to_owned(),
+        PasswordChange::Throttled { retry_after_secs } => {
+            format!("/account/password?error=throttled&retry_after={retry_after_secs}")
+        }
+        PasswordChange::Busy { retry_after_secs } => {
+            format!("/account/password?error=busy&retry_after={retry_after_secs}")
+        }
+    };
+    Ok(Redirect::to(&target))
+}
