@@ -11,10 +11,11 @@ const serverBinary = process.env.E2E_SERVER_BIN ?? 'target/debug/server';
 export const SHORT_IDLE_PORT = port + 1;
 export const SHORT_SESSION_PORT = port + 2;
 export const STAY_ON_PAGE_PORT = port + 3;
+export const ADMIN_PORT = port + 4;
 
-function server(listen: number, env: Record<string, string>) {
+function server(listen: number, env: Record<string, string>, setup = '') {
   return {
-    command: `${serverBinary} serve`,
+    command: `${setup}exec ${serverBinary} serve`,
     cwd: '..',
     url: `http://127.0.0.1:${listen}/healthz`,
     reuseExistingServer: false,
@@ -54,7 +55,8 @@ export default defineConfig({
       ],
     },
   },
-  // Four servers: the defaults, and three with short limits set through the documented keys.
+  // Five servers: the defaults, three with short limits set through the documented keys, and
+  // one with an administrator `admin` and a user `alice` made by the command line.
   webServer: [
     server(port, {}),
     server(SHORT_IDLE_PORT, {
@@ -71,5 +73,11 @@ export default defineConfig({
       AUTO_LOGOUT_SESSION_TIME: '8s',
       AUTO_LOGOUT_WARN_BEFORE: '4s',
     }),
+    server(
+      ADMIN_PORT,
+      { AUTO_LOGOUT_DEMO_ACCOUNT: 'false', AUTO_LOGOUT_LOGIN_MAX_FAILURES: '20' },
+      `printf 'admin password\\n' | ${serverBinary} user add admin --admin >/dev/null && ` +
+        `printf 'alice password\\n' | ${serverBinary} user add alice >/dev/null && `,
+    ),
   ],
 });

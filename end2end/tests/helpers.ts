@@ -50,3 +50,17 @@ export async function apiGet(page: Page, url: string): Promise<{ status: number;
     return { status: r.status, body, text };
   }, url);
 }
+
+/** A server with an administrator `admin` and a user `alice` (passwords below), no demo. */
+export const ADMIN_SERVER = `http://127.0.0.1:${basePort + 4}`;
+export const ADMIN = { username: 'admin', password: 'admin password' };
+export const ALICE = { username: 'alice', password: 'alice password' };
+
+/** Signs `who` in at `base` on `page` and waits for the hydrated /home page. */
+export async function signInAs(page: Page, base: string, who: { username: string; password: string }) {
+  await page.goto(`${base}/sign-in`);
+  await hydrated(page);
+  await submitSignIn(page, who.username, who.password);
+  await expect(page).toHaveURL(`${base}/home`);
+  await hydrated(page);
+}

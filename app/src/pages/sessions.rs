@@ -29,6 +29,7 @@ pub fn Sessions() -> impl IntoView {
 fn DeviceTable(devices: Vec<DeviceSession>, version: RwSignal<usize>) -> impl IntoView {
     let others = devices.iter().filter(|d| !d.current).count();
     view! {
+        <div class="table-scroll">
         <table class="sessions" data-testid="sessions-table">
             <thead>
                 <tr>
@@ -44,6 +45,7 @@ fn DeviceTable(devices: Vec<DeviceSession>, version: RwSignal<usize>) -> impl In
                 {devices.into_iter().map(|d| view! { <DeviceRow device=d version /> }).collect_view()}
             </tbody>
         </table>
+        </div>
         <Show when=move || { others > 0 }>
             <Form method="post" action="/sessions/revoke-others" version=version>
                 <button type="submit" data-testid="revoke-others">"Sign out all other sessions"</button>
