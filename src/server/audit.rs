@@ -1,6 +1,6 @@
 //! The audit log: every sign-in, sign-out and failed attempt, with who, where and when.
 
-use super::{db::Database, error::StoreError};
+use super::{db::Database, error::StoreError, filters::FilteredQuery};
 use crate::{clock::UnixMillis, event::AuditEvent};
 
 use sqlx::AnyConnection;
@@ -105,19 +105,32 @@ impl AuditLog {
 
     /// Entries matching `filter`, newest first.
     pub async fn list(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
-        Ok(sqlx::query_as::<_, AuditEntry>(
-            "SELECT id, event, at, user_id, username, session_hash, ip, user_agent, actor_id, detail \
-             FROM audit_log \
-             WHERE ($1 IS NULL OR username = $1) AND ($2 IS NULL OR event = $2) AND ($3 IS NULL OR at >= $3) \
-             AND ($5 IS NULL OR at <= $5) AND ($6 IS NULL OR id < $6) \
-             ORDER BY id DESC LIMIT $4",
-        )
-        .bind(filter.username.clone())
-        .bind(filter.event.map(|e| e.as_str()))
-        .bind(filter.since.map(|s| s.as_millis()))
-        .bind(filter.limit.unwrap_or(200).clamp(1, 10_000))
-        .bind(filter.until.map(|s| s.as_millis()))
-        .bind(filter.before_id)
+        // Only the filters in use become predicates, so that the planner can use the
+        // (username, id), (event, id) and primary-key indexes on a large log.
+        let mut query = FilteredQuery::new(
+            "SELECT id, event, at, user_id, username, session_hash, ip, user_agent, actor_id, \
+             detail FROM audit_log WHERE 1 = 1",
+        );
+        if let Some(username) = &filter.username {
+            query.push(" AND username = ").bind(username.clone());
+        }
+        if let Some(event) = filter.event {
+            query.push(" AND event = ").bind(event.as_str());
+        }
+        if let Some(since) = filter.since {
+            query.push(" AND at >= ").bind(since.as_millis());
+        }
+        if let Some(until) = filter.until {
+            query.push(" AND at <= ").bind(until.as_millis());
+        }
+        if let Some(before) = filter.before_id {
+            query.push(" AND id < ").bind(before);
+        }
+        query
+            .push(" ORDER BY id DESC LIMIT ")
+            .bind(filter.limit.unwrap_or(200).clamp(1, 10_000));
+        let (sql, arguments) = query.finish();
+        Ok(sqlx::query_as_with::<_, AuditEntry, _>(&sql, arguments)
         .fetch_all(self.db.pool())
         .await?)
     }

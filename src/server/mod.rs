@@ -11,6 +11,7 @@ pub mod clock;
 pub mod db;
 pub mod devices;
 pub mod error;
+pub mod filters;
 pub mod gate;
 pub mod keys;
 pub mod layer;

@@ -4,6 +4,7 @@ use super::{
     audit::{record_on, NewAuditEntry},
     db::Database,
     error::StoreError,
+    filters::FilteredQuery,
 };
 use crate::{
     clock::UnixMillis,
@@ -137,32 +138,44 @@ impl Sessions {
         &self,
         search: &SessionSearch,
     ) -> Result<Vec<(SessionRow, Option<String>)>, StoreError> {
-        let (after_at, after_id) = search
-            .after
-            .clone()
-            .map_or((None, None), |(at, id)| (Some(at), Some(id)));
         let columns = ROW_COLUMNS
             .split(", ")
             .map(|c| format!("s.{}", c.trim()))
             .collect::<Vec<_>>()
             .join(", ");
-        let rows = sqlx::query(&format!(
+        // Only the filters in use become predicates (indexes: created_at, user_id).
+        let mut query = FilteredQuery::new(format!(
             "SELECT {columns}, u.username AS username FROM sessions s \
-             LEFT JOIN users u ON u.id = s.user_id \
-             WHERE s.user_id IS NOT NULL \
-             AND ($1 IS NULL OR ($1 = 1 AND s.ended_at IS NULL) OR ($1 = 0 AND s.ended_at IS NOT NULL)) \
-             AND ($2 IS NULL OR u.username = $2) AND ($3 IS NULL OR s.kind = $3) \
-             AND ($4 IS NULL OR s.created_at < $4 OR (s.created_at = $4 AND s.id_hash < $5)) \
-             ORDER BY s.created_at DESC, s.id_hash DESC LIMIT $6"
-        ))
-        .bind(search.active.map(i64::from))
-        .bind(search.username.clone())
-        .bind(search.kind.map(SessionKind::as_str))
-        .bind(after_at)
-        .bind(after_id)
-        .bind(search.limit.clamp(1, 500))
-        .fetch_all(self.db.pool())
-        .await?;
+             JOIN users u ON u.id = s.user_id WHERE 1 = 1"
+        ));
+        match search.active {
+            Some(true) => query.push(" AND s.ended_at IS NULL"),
+            Some(false) => query.push(" AND s.ended_at IS NOT NULL"),
+            None => &mut query,
+        };
+        if let Some(username) = &search.username {
+            query.push(" AND u.username = ").bind(username.clone());
+        }
+        if let Some(kind) = search.kind {
+            query.push(" AND s.kind = ").bind(kind.as_str());
+        }
+        if let Some((at, id)) = &search.after {
+            query
+                .push(" AND (s.created_at < ")
+                .bind(*at)
+                .push(" OR (s.created_at = ")
+                .bind(*at)
+                .push(" AND s.id_hash < ")
+                .bind(id.clone())
+                .push("))");
+        }
+        query
+            .push(" ORDER BY s.created_at DESC, s.id_hash DESC LIMIT ")
+            .bind(search.limit.clamp(1, 500));
+        let (sql, arguments) = query.finish();
+        let rows = sqlx::query_with(&sql, arguments)
+            .fetch_all(self.db.pool())
+            .await?;
         rows.iter()
             .map(|row| Ok((row_from(row)?, row.try_get("username")?)))
             .collect::<Result<_, sqlx::Error>>()

@@ -1,0 +1,6 @@
+-- The admin console's lists on large tables: the activity log newest first by user or by
+-- event, and every session newest first (also by user).
+CREATE INDEX audit_log_username_id ON audit_log (username, id);
+CREATE INDEX audit_log_event_id ON audit_log (event, id);
+CREATE INDEX sessions_created ON sessions (created_at, id_hash);
+CREATE INDEX sessions_user_created ON sessions (user_id, created_at, id_hash);
