@@ -128,3 +128,36 @@ test('no page has an automatically detectable accessibility violation', async ({
   await signInAs(page, base, ADMIN);
   for (const path of PAGES.filter((p) => p !== '/sign-in')) await check(path);
 });
+
+/** Presses Tab until `target` has the focus (at most 80 times), as a keyboard user would. */
+async function tabTo(page: Page, target: ReturnType<Page['locator']>) {
+  for (let i = 0; i < 80; i++) {
+    if (await target.evaluate((el) => el === document.activeElement)) return;
+    await page.keyboard.press('Tab');
+  }
+  await expect(target).toBeFocused();
+}
+
+test('signing in and using the admin console work by keyboard alone', async ({ browser }) => {
+  const page = await newPage(browser);
+  await page.goto(`${base}/sign-in`);
+  await hydrated(page);
+  await tabTo(page, page.getByLabel('Username'));
+  await page.keyboard.type(ADMIN.username);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(ADMIN.password);
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(`${base}/home`);
+  await page.goto(`${base}/admin/users`);
+  await hydrated(page);
+  const row = page.locator('[data-testid=admin-user-row][data-user=alice]');
+  await tabTo(page, row.getByTestId('disable-user'));
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('admin-done')).toContainText('disabled');
+  await tabTo(page, row.getByTestId('enable-user'));
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('admin-done')).toContainText('enabled');
+  await tabTo(page, page.getByTestId('sign-out'));
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(`${base}/`);
+});

@@ -81,6 +81,7 @@ impl SignInGuard {
     ///
     /// # Errors
     /// Database errors (callers answer 503; no session was started).
+    #[tracing::instrument(name = "sign_in.check", skip_all)]
     pub async fn sign_in(
         &self,
         username: &str,

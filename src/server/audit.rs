@@ -131,7 +131,7 @@ impl AuditLog {
             .bind(filter.limit.unwrap_or(200).clamp(1, 10_000));
         let (sql, arguments) = query.finish();
         Ok(sqlx::query_as_with::<_, AuditEntry, _>(&sql, arguments)
-        .fetch_all(self.db.pool())
-        .await?)
+            .fetch_all(self.db.pool())
+            .await?)
     }
 }

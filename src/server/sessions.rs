@@ -213,6 +213,7 @@ impl Sessions {
     /// Ends the session `id_hash` if it is still live, and records the audit event in the same
     /// transaction. Returns `false` (and records nothing) when it had already ended or never
     /// existed: ending is final and happens once.
+    #[tracing::instrument(name = "db.session_end", skip_all)]
     pub async fn end(&self, id_hash: &str, ending: Ending) -> Result<bool, StoreError> {
         let mut tx = self.db.pool().begin().await?;
         let ended = end_on(&mut tx, id_hash, ending).await?;

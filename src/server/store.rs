@@ -156,6 +156,7 @@ impl SqlSessionStore {
         self
     }
 
+    #[tracing::instrument(name = "db.session_create", skip_all)]
     async fn insert(
         &self,
         record: &Record,

@@ -266,6 +266,7 @@ impl SessionGate {
     ///
     /// # Errors
     /// Database errors: the session is still live and callers must say the end failed.
+    #[tracing::instrument(name = "session.end", skip_all, fields(reason = %ending.reason))]
     pub async fn end_session(&self, id_hash: &str, ending: Ending) -> Result<bool, StoreError> {
         let reason = ending.reason;
         let guard = self.begin_ending(&[id_hash.to_owned()], reason);
@@ -291,6 +292,7 @@ impl SessionGate {
     /// # Errors
     /// Database errors: callers must fail closed (refuse the request), never treat it as
     /// anonymous-but-allowed.
+    #[tracing::instrument(name = "session.check", skip_all, fields(?activity))]
     pub async fn check(
         &self,
         id_hash: &str,

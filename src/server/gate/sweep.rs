@@ -12,6 +12,7 @@ impl SessionGate {
     /// Ends every session whose limit passed while nobody was looking, recording the moment
     /// the limit passed (not the sweep's time). Activity still only in the cache counts.
     /// Returns how many sessions were ended.
+    #[tracing::instrument(name = "session.sweep", skip_all)]
     pub async fn sweep_once(&self) -> Result<usize, StoreError> {
         let now = self.inner.clock.now();
         let limits = self.inner.limits;

@@ -145,6 +145,7 @@ impl ApiAuth {
     ///
     /// # Errors
     /// [`SessionError`] when storage fails (the caller answers 503; nothing was issued).
+    #[tracing::instrument(name = "api.sign_in", skip_all, fields(?grant))]
     pub async fn sign_in(
         &self,
         grant: Grant,
