@@ -126,6 +126,8 @@ pub struct AdminSession {
     pub end_reason: Option<String>,
     /// The account id of who ended it, for `revoked`.
     pub ended_by: Option<i64>,
+    /// That account's username.
+    pub ended_by_user: Option<String>,
 }
 
 /// Which sessions an administrator lists: `active` or `ended`.

@@ -179,6 +179,7 @@ async fn administrators_see_and_end_any_session(db: TestDb) {
         )
         .await;
     assert_eq!(ended["sessions"][0]["ended_by"], root_id);
+    assert_eq!(ended["sessions"][0]["ended_by_user"], "root");
 }
 
 async fn the_activity_log_filters_and_pages(db: TestDb) {
@@ -415,6 +416,10 @@ async fn the_admin_pages_work_without_javascript(db: TestDb) {
     .await;
     assert_eq!(location(&res), "/admin/sessions?user=alice");
     assert_eq!(app.status_json(&alice).await["error"], "session_ended");
+    let page = app
+        .page(&root, "/admin/sessions?state=ended&user=alice")
+        .await;
+    assert!(page.contains("(revoked by root)"), "who ended it: {page}");
     let res = post_form(
         &app,
         &root,

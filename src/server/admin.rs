@@ -76,12 +76,13 @@ impl Admin {
             .search(search)
             .await?
             .into_iter()
-            .map(|(row, user)| AdminSession {
-                device: device_session(&row, None),
-                user,
-                ended_at: row.ended_at,
-                end_reason: row.end_reason.clone(),
-                ended_by: row.ended_by,
+            .map(|listing| AdminSession {
+                device: device_session(&listing.row, None),
+                user: listing.username,
+                ended_at: listing.row.ended_at,
+                end_reason: listing.row.end_reason.clone(),
+                ended_by: listing.row.ended_by,
+                ended_by_user: listing.ended_by_user,
             })
             .collect())
     }

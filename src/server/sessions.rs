@@ -117,6 +117,17 @@ pub struct Sessions {
     db: Database,
 }
 
+/// A session as the administrators' list reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionListing {
+    /// The row.
+    pub row: SessionRow,
+    /// Its account's username.
+    pub username: Option<String>,
+    /// The username of who ended it, if an account did.
+    pub ended_by_user: Option<String>,
+}
+
 /// Which sessions an administrator lists.
 #[derive(Debug, Clone, Default)]
 pub struct SessionSearch {
@@ -134,10 +145,7 @@ pub struct SessionSearch {
 
 impl Sessions {
     /// Sessions matching `search`, newest first, each with its account's username.
-    pub async fn search(
-        &self,
-        search: &SessionSearch,
-    ) -> Result<Vec<(SessionRow, Option<String>)>, StoreError> {
+    pub async fn search(&self, search: &SessionSearch) -> Result<Vec<SessionListing>, StoreError> {
         let columns = ROW_COLUMNS
             .split(", ")
             .map(|c| format!("s.{}", c.trim()))
@@ -145,8 +153,9 @@ impl Sessions {
             .join(", ");
         // Only the filters in use become predicates (indexes: created_at, user_id).
         let mut query = FilteredQuery::new(format!(
-            "SELECT {columns}, u.username AS username FROM sessions s \
-             JOIN users u ON u.id = s.user_id WHERE 1 = 1"
+            "SELECT {columns}, u.username AS username, e.username AS ended_by_user \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             LEFT JOIN users e ON e.id = s.ended_by WHERE 1 = 1"
         ));
         match search.active {
             Some(true) => query.push(" AND s.ended_at IS NULL"),
@@ -177,7 +186,13 @@ impl Sessions {
             .fetch_all(self.db.pool())
             .await?;
         rows.iter()
-            .map(|row| Ok((row_from(row)?, row.try_get("username")?)))
+            .map(|row| {
+                Ok(SessionListing {
+                    row: row_from(row)?,
+                    username: row.try_get("username")?,
+                    ended_by_user: row.try_get("ended_by_user")?,
+                })
+            })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
     }

@@ -130,8 +130,13 @@ fn SessionRow(session: AdminSession, version: RwSignal<usize>, back: String) -> 
     let d = &session.device;
     let live = session.ended_at.is_none();
     let ended = session.ended_at.map(|at| {
+        let by = session
+            .ended_by_user
+            .as_deref()
+            .map(|who| format!(" by {who}"))
+            .unwrap_or_default();
         format!(
-            "{} ({})",
+            "{} ({}{by})",
             format_utc(at),
             session.end_reason.clone().unwrap_or_default()
         )
