@@ -71,6 +71,22 @@ const PATHS: &[&str] = &[
     "/api/v1/auth/jwt/refresh",
     "/api/v1/auth/logout",
     "/api/v1/openapi.json",
+    "/api/v1/admin/sessions?cursor=zz",
+    "/api/v1/admin/sessions?state=active&kind=api&limit=-5",
+    "/api/v1/admin/activity?since=x&event=nap",
+    "/api/v1/admin/users",
+    "/api/v1/admin/users/alice/sign-out",
+    "/api/v1/admin/sessions/0123",
+    "/admin/sessions?state=ended&cursor=1:x",
+    "/admin/activity?since=2026-13-45&cursor=-1",
+    "/admin/activity.csv?event=nap",
+    "/admin/users",
+    "/admin/users/create",
+    "/admin/users/disable",
+    "/admin/users/explode",
+    "/admin/sessions/end",
+    "/account/password",
+    "/metrics",
     "/api/session_status",
     "/api/activity",
     "/api/my_sessions",
@@ -117,6 +133,7 @@ struct Context {
     ended_cookie: String,
     live_token: String,
     ended_token: String,
+    admin_cookie: String,
     address: String,
 }
 
@@ -158,6 +175,7 @@ fn generate(
             1 => ctx.ended_cookie.clone(),
             2 => printable(rng, 40).replace(';', ""),
             3 => "A".repeat(22),
+            5 | 6 => ctx.admin_cookie.clone(),
             4 => printable(rng, 4000).replace(';', ""),
             _ => format!("{}{}", ctx.live_cookie, printable(rng, 3)),
         };
@@ -337,9 +355,18 @@ async fn generated_hostile_requests_never_break_the_server(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(ended.status(), 204);
+    app.state
+        .users
+        .create("root", PASSWORD, true)
+        .await
+        .unwrap();
+    let admin = browser();
+    let signed_in = app.sign_in(&admin, "root", PASSWORD, "").await;
+    let admin_cookie = session_cookie(&signed_in).expect("an admin session");
     let ctx = Context {
         live_cookie,
         ended_cookie,
+        admin_cookie,
         live_token,
         ended_token,
         address: app.address.clone(),
