@@ -1,0 +1,2 @@
+-- wrk: send every request as a POST with an empty body.
+wrk.method = "POST"

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# `make bench`: requests/s and p99 latency of the server's main paths beside a bare axum route,
+# in one run on this machine: release builds, fresh SQLite database, wrk with 2 threads and
+# 32 connections, 10 s per row (load generator and servers share the machine; compare ratios,
+# not absolute numbers, across machines).
+#   ./scripts/bench.sh [SECONDS]
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+seconds="${1:-10}"
+export PATH="$HOME/.cargo/bin:$PATH"
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+
+echo "==> building the release server and the bare axum baseline"
+cargo build --release -p server -p bare-axum --quiet
+
+port=3398
+bare_port=3399
+base="http://127.0.0.1:$port"
+data="$(mktemp -d)"
+export DATABASE_URL="sqlite://$data/bench.db?mode=rwc" LEPTOS_SITE_ADDR="127.0.0.1:$port"
+printf 'benchmark password\n' | target/release/server user add bench >/dev/null
+RUST_LOG=error target/release/server serve >/dev/null 2>&1 &
+pid=$!
+target/release/bare-axum "127.0.0.1:$bare_port" &
+bare=$!
+trap 'kill "$pid" "$bare" 2>/dev/null || true; wait "$pid" "$bare" 2>/dev/null || true; rm -rf "$data"' EXIT
+for _ in $(seq 1 100); do
+  curl -sf "$base/healthz" >/dev/null 2>&1 && curl -sf "http://127.0.0.1:$bare_port/" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+ua="wrk"
+body='{"username":"bench","password":"benchmark password"}'
+curl -s -o /dev/null -A "$ua" -c "$data/jar" -X POST "$base/sign-in" \
+  --data-urlencode username=bench --data-urlencode 'password=benchmark password'
+cookie="auto_logout_session=$(awk '$6 == "auto_logout_session" { print $7 }' "$data/jar")"
+token="$(curl -s -A "$ua" -X POST "$base/api/v1/auth/token" -H 'content-type: application/json' -d "$body" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
+
+bare_rps=""
+row() {
+  local label="$1" url="$2"; shift 2
+  local out rps p99 ratio
+  out="$(wrk -t2 -c32 -d"${seconds}s" --latency -H "User-Agent: $ua" "$@" "$url")"
+  rps="$(awk '/Requests\/sec/ { print $2 }' <<<"$out")"
+  p99="$(awk '$1 == "99%" { print $2 }' <<<"$out")"
+  if [ -z "$bare_rps" ]; then bare_rps="$rps"; fi
+  ratio="$(python3 -c "print(f'{$rps / $bare_rps:.2f}')")"
+  printf '%-44s %10s req/s  p99 %9s  %s of bare%s\n' "$label" "$rps" "$p99" "$ratio" \
+    "$(awk '/Non-2xx/ { print "  (non-2xx: " $NF ")" }' <<<"$out")"
+}
+echo "==> ${seconds} s per row"
+row "bare axum GET /" "http://127.0.0.1:$bare_port/"
+row "anonymous GET /healthz" "$base/healthz"
+row "cookie GET /api/v1/session (passive)" "$base/api/v1/session" -H "Cookie: $cookie"
+row "cookie POST /api/v1/session/extend" "$base/api/v1/session/extend" -s "$root/scripts/bench-post.lua" -H "Cookie: $cookie" -H "Origin: $base"
+row "Bearer GET /api/v1/session (passive)" "$base/api/v1/session" -H "Authorization: Bearer $token"
+row "cookie GET /api/v1/sessions" "$base/api/v1/sessions" -H "Cookie: $cookie"
+row "cookie GET /home (server-rendered)" "$base/home" -H "Cookie: $cookie"
