@@ -2,7 +2,7 @@
 
 use crate::{
     config::Config,
-    state::AppState,
+    state::{AppState, Shared},
     telemetry,
     web::{admin_forms, api_doc, auth_routes, csrf, devices, error, guard, hosts, slash},
 };
@@ -160,7 +160,7 @@ impl Application {
         );
         let (users_for_admin, sessions_for_admin, gate_for_admin, audit_for_admin) =
             (users.clone(), sessions.clone(), gate.clone(), audit.clone());
-        let state = AppState {
+        let state = AppState::new(Shared {
             gate,
             sessions,
             audit,
@@ -178,7 +178,7 @@ impl Application {
                 gate_for_admin,
                 audit_for_admin,
             ),
-        };
+        });
         let router = router(state.clone());
         Ok(Self {
             listener,

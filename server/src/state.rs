@@ -9,9 +9,29 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
 
-/// Shared state of one running server. Cheap to clone.
+/// Shared state of one running server: one count to clone (axum clones the state for every
+/// request of every handler).
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// The state holding `shared`.
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What every handler can reach.
+#[derive(Debug)]
+pub struct Shared {
     /// The database.
     pub db: Database,
     /// Accounts.

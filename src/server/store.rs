@@ -53,6 +53,11 @@ struct Admission {
 /// A [`SessionStore`] over our own `sessions` table, storing only SHA-256 hashes of ids.
 #[derive(Clone)]
 pub struct SqlSessionStore {
+    inner: std::sync::Arc<StoreInner>,
+}
+
+/// What [`SqlSessionStore`] shares between its clones (tower-sessions clones it per request).
+struct StoreInner {
     db: Database,
     clock: SharedClock,
     records: moka::sync::Cache<String, Record>,
@@ -126,14 +131,20 @@ impl std::fmt::Debug for SqlSessionStore {
 impl SqlSessionStore {
     /// A store writing to `db`, reading the time from `clock`.
     pub fn new(db: Database, clock: SharedClock) -> Self {
+        Self::build(db, clock, None)
+    }
+
+    fn build(db: Database, clock: SharedClock, admission: Option<Admission>) -> Self {
         Self {
-            db,
-            clock,
-            records: moka::sync::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(RECORD_CACHE_TTL)
-                .build(),
-            admission: None,
+            inner: std::sync::Arc::new(StoreInner {
+                db,
+                clock,
+                records: moka::sync::Cache::builder()
+                    .max_capacity(100_000)
+                    .time_to_live(RECORD_CACHE_TTL)
+                    .build(),
+                admission,
+            }),
         }
     }
 
@@ -147,13 +158,16 @@ impl SqlSessionStore {
     /// Every new signed-in session is stored together with its `login` audit entry, limit or
     /// not: a sign-in either fully happened or did not.
     pub fn with_session_limit(
-        mut self,
+        self,
         limit: SessionLimit,
         gate: SessionGate,
         audit: AuditLog,
     ) -> Self {
-        self.admission = Some(Admission { limit, gate, audit });
-        self
+        Self::build(
+            self.inner.db.clone(),
+            self.inner.clock.clone(),
+            Some(Admission { limit, gate, audit }),
+        )
     }
 
     #[tracing::instrument(name = "db.session_create", skip_all)]
@@ -163,15 +177,15 @@ impl SqlSessionStore {
         meta: Option<&SessionMeta>,
         data: &str,
     ) -> Result<(), CreateError> {
-        let now = self.clock.now();
+        let now = self.inner.clock.now();
         let Some(meta) = meta else {
-            let mut conn = self.db.pool().acquire().await?;
+            let mut conn = self.inner.db.pool().acquire().await?;
             insert_row(&mut conn, record, None, data, now).await?;
             return Ok(());
         };
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.inner.db.pool().begin().await?;
         let mut guard = None;
-        if let Some(admission) = self.admission.as_ref().filter(|a| a.limit.max > 0) {
+        if let Some(admission) = self.inner.admission.as_ref().filter(|a| a.limit.max > 0) {
             match self.admit(admission, &mut tx, meta, now).await? {
                 LimitDecision::Deny { active } => {
                     tx.rollback().await?;
@@ -344,7 +358,7 @@ impl SessionStore for SqlSessionStore {
         let data = serde_json::to_string(&record.data).map_err(backend)?;
         // A fresh random 128-bit id collides practically never; retry a few times if it does.
         for _ in 0..4 {
-            self.records.invalidate(&id_hash(&record.id));
+            self.inner.records.invalidate(&id_hash(&record.id));
             match self.insert(record, meta.as_ref(), &data).await {
                 Ok(()) => return Ok(()),
                 Err(CreateError::Collision) => record.id = Id::default(),
@@ -356,7 +370,7 @@ impl SessionStore for SqlSessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.records.invalidate(&id_hash(&record.id));
+        self.inner.records.invalidate(&id_hash(&record.id));
         let data = serde_json::to_string(&record.data).map_err(backend)?;
         // Only live rows: a session ended while this request was in flight stays ended.
         sqlx::query(
@@ -365,7 +379,7 @@ impl SessionStore for SqlSessionStore {
         .bind(&data)
         .bind(millis(record.expiry_date))
         .bind(id_hash(&record.id))
-        .execute(self.db.pool())
+        .execute(self.inner.db.pool())
         .await
         .map_err(backend)?;
         Ok(())
@@ -373,14 +387,14 @@ impl SessionStore for SqlSessionStore {
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
         let key = id_hash(session_id);
-        if let Some(record) = self.records.get(&key) {
+        if let Some(record) = self.inner.records.get(&key) {
             return Ok(Some(record));
         }
         let row = sqlx::query(
             "SELECT data, expires_at FROM sessions WHERE id_hash = $1 AND ended_at IS NULL",
         )
         .bind(id_hash(session_id))
-        .fetch_optional(self.db.pool())
+        .fetch_optional(self.inner.db.pool())
         .await
         .map_err(backend)?;
         let Some(row) = row else {
@@ -402,22 +416,22 @@ impl SessionStore for SqlSessionStore {
             data,
             expiry_date,
         };
-        self.records.insert(key, record.clone());
+        self.inner.records.insert(key, record.clone());
         Ok(Some(record))
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
-        self.records.invalidate(&id_hash(session_id));
+        self.inner.records.invalidate(&id_hash(session_id));
         // Ending (not removing) keeps the row for the sessions list and makes the end final.
         // Handlers end sessions with their true reason and an audit entry before this runs;
         // this is the fallback for ends that tower-sessions starts itself.
         sqlx::query(
             "UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE id_hash = $3 AND ended_at IS NULL",
         )
-        .bind(self.clock.now().as_millis())
+        .bind(self.inner.clock.now().as_millis())
         .bind(EndReason::Logout.as_str())
         .bind(id_hash(session_id))
-        .execute(self.db.pool())
+        .execute(self.inner.db.pool())
         .await
         .map_err(backend)?;
         Ok(())

@@ -73,6 +73,11 @@ const USER_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 /// The accounts table.
 #[derive(Clone)]
 pub struct Users {
+    inner: std::sync::Arc<UsersInner>,
+}
+
+/// What [`Users`] shares between its clones (one clone per request must cost one count).
+struct UsersInner {
     db: Database,
     clock: SharedClock,
     key: SecretKey,
@@ -118,14 +123,16 @@ impl Users {
     /// session auth hash, and `hashing` bounding the password hashes run at once.
     pub fn new(db: Database, clock: SharedClock, key: SecretKey, hashing: HashLimiter) -> Self {
         Self {
-            db,
-            clock,
-            key,
-            hashing,
-            by_id: moka::sync::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(USER_CACHE_TTL)
-                .build(),
+            inner: std::sync::Arc::new(UsersInner {
+                db,
+                clock,
+                key,
+                hashing,
+                by_id: moka::sync::Cache::builder()
+                    .max_capacity(100_000)
+                    .time_to_live(USER_CACHE_TTL)
+                    .build(),
+            }),
         }
     }
 
@@ -134,7 +141,7 @@ impl Users {
         Ok(User {
             id: row.try_get("id")?,
             username: row.try_get("username")?,
-            auth_hash: derive_auth_hash(&self.key, &password_hash),
+            auth_hash: derive_auth_hash(&self.inner.key, &password_hash),
             password_hash,
             is_admin: row.try_get::<i64, _>("is_admin")? != 0,
             disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
@@ -143,7 +150,7 @@ impl Users {
 
     /// The bound on password hashing these accounts use.
     pub fn hashing(&self) -> &HashLimiter {
-        &self.hashing
+        &self.inner.hashing
     }
 
     /// Creates an account with an Argon2id hash of `password`.
@@ -161,7 +168,7 @@ impl Users {
         if self.find_by_username(username).await?.is_some() {
             return Err(StoreError::UserExists(username.to_owned()));
         }
-        let hash = hash_password(&self.hashing, password.to_owned()).await?;
+        let hash = hash_password(&self.inner.hashing, password.to_owned()).await?;
         let result = sqlx::query(
             "INSERT INTO users (username, password_hash, is_admin, created_at) \
              VALUES ($1, $2, $3, $4) RETURNING id",
@@ -169,14 +176,14 @@ impl Users {
         .bind(username)
         .bind(&hash)
         .bind(i64::from(is_admin))
-        .bind(self.clock.now().as_millis())
-        .fetch_one(self.db.pool())
+        .bind(self.inner.clock.now().as_millis())
+        .fetch_one(self.inner.db.pool())
         .await;
         match result {
             Ok(row) => Ok(User {
                 id: row.try_get("id")?,
                 username: username.to_owned(),
-                auth_hash: derive_auth_hash(&self.key, &hash),
+                auth_hash: derive_auth_hash(&self.inner.key, &hash),
                 password_hash: hash,
                 is_admin,
                 disabled: false,
@@ -194,25 +201,25 @@ impl Users {
             "SELECT id, username, password_hash, is_admin, disabled_at FROM users WHERE username = $1",
         )
         .bind(username)
-        .fetch_optional(self.db.pool())
+        .fetch_optional(self.inner.db.pool())
         .await?;
         Ok(row.as_ref().map(|r| self.user_from_row(r)).transpose()?)
     }
 
     /// The account with database id `id`, if any.
     pub async fn get(&self, id: i64) -> Result<Option<User>, StoreError> {
-        if let Some(user) = self.by_id.get(&id) {
+        if let Some(user) = self.inner.by_id.get(&id) {
             return Ok(Some(user));
         }
         let row = sqlx::query(
             "SELECT id, username, password_hash, is_admin, disabled_at FROM users WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(self.db.pool())
+        .fetch_optional(self.inner.db.pool())
         .await?;
         let user = row.as_ref().map(|r| self.user_from_row(r)).transpose()?;
         if let Some(user) = &user {
-            self.by_id.insert(id, user.clone());
+            self.inner.by_id.insert(id, user.clone());
         }
         Ok(user)
     }
@@ -222,7 +229,7 @@ impl Users {
         let rows = sqlx::query(
             "SELECT id, username, password_hash, is_admin, disabled_at FROM users ORDER BY username",
         )
-        .fetch_all(self.db.pool())
+        .fetch_all(self.inner.db.pool())
         .await?;
         Ok(rows
             .iter()
@@ -239,7 +246,7 @@ impl Users {
              (SELECT MAX(s.created_at) FROM sessions s WHERE s.user_id = u.id) AS last_sign_in \
              FROM users u ORDER BY u.username",
         )
-        .fetch_all(self.db.pool())
+        .fetch_all(self.inner.db.pool())
         .await?;
         rows.iter()
             .map(|row| {
@@ -258,7 +265,7 @@ impl Users {
     /// How many accounts exist.
     pub async fn count(&self) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
-            .fetch_one(self.db.pool())
+            .fetch_one(self.inner.db.pool())
             .await?;
         Ok(row.try_get("n")?)
     }
@@ -268,7 +275,7 @@ impl Users {
     /// # Errors
     /// [`StoreError::Busy`] when too many password checks are under way; database errors.
     pub async fn check(&self, username: &str, password: &str) -> Result<PasswordCheck, StoreError> {
-        let permit = self.hashing.try_admit()?;
+        let permit = self.inner.hashing.try_admit()?;
         self.check_admitted(permit, username, password).await
     }
 
@@ -315,12 +322,12 @@ impl Users {
             .await?
             .ok_or_else(|| StoreError::NoSuchUser(username.to_owned()))?;
         sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
-            .bind(disabled.then(|| self.clock.now().as_millis()))
+            .bind(disabled.then(|| self.inner.clock.now().as_millis()))
             .bind(user.id)
-            .execute(self.db.pool())
+            .execute(self.inner.db.pool())
             .await?;
         user.disabled = disabled;
-        self.by_id.invalidate(&user.id);
+        self.inner.by_id.invalidate(&user.id);
         Ok(user)
     }
 
@@ -334,15 +341,15 @@ impl Users {
             .await?
             .ok_or_else(|| StoreError::NoSuchUser(username.to_owned()))?;
         check_new_password(password)?;
-        let hash = hash_password(&self.hashing, password.to_owned()).await?;
+        let hash = hash_password(&self.inner.hashing, password.to_owned()).await?;
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(&hash)
             .bind(user.id)
-            .execute(self.db.pool())
+            .execute(self.inner.db.pool())
             .await?;
-        user.auth_hash = derive_auth_hash(&self.key, &hash);
+        user.auth_hash = derive_auth_hash(&self.inner.key, &hash);
         user.password_hash = hash;
-        self.by_id.invalidate(&user.id);
+        self.inner.by_id.invalidate(&user.id);
         Ok(user)
     }
 }
