@@ -79,7 +79,7 @@ pub async fn sessions(
 }
 
 /// Maps a refused filter to 400 with what to fix, storage failures to 503.
-fn query_error(err: AdminQueryError) -> AppError {
+pub(super) fn query_error(err: AdminQueryError) -> AppError {
     match err {
         AdminQueryError::Cursor => bad_request("The cursor is not one this server gave out."),
         AdminQueryError::Event(_) => {

@@ -2,7 +2,10 @@
 //! (they work without JavaScript; the pages' `<Form>` upgrades them), each redirecting back to
 //! its page with `done=…` or `error=…`. The engine decides; these only translate.
 
-use super::error::AppError;
+use super::{
+    admin_api::{query_error, AdminOnly},
+    error::AppError,
+};
 use crate::state::AppState;
 use auto_logout::{
     api_error::ErrorCode,
@@ -10,7 +13,7 @@ use auto_logout::{
     redirect::safe_next,
     server::{
         account::{change_own_password, PasswordChange, PasswordForm},
-        Actor, AuthSession, ClientInfo, CurrentSession, StoreError,
+        AuthSession, ClientInfo, CurrentSession, StoreError,
     },
 };
 use axum::{
@@ -20,24 +23,6 @@ use axum::{
     Extension, Form,
 };
 use serde::Deserialize;
-
-/// The administrator behind a form post: `None` (the caller gets 403) for anyone else.
-async fn admin_actor(
-    state: &AppState,
-    me: Option<CurrentSession>,
-    client: ClientInfo,
-) -> Result<Actor, AppError> {
-    let Some(CurrentSession(me)) = me else {
-        return Err(AppError::unauthenticated());
-    };
-    if !state.admin.is_admin(me.user_id).await? {
-        return Err(AppError::new(ErrorCode::Forbidden, "Administrators only."));
-    }
-    Ok(Actor {
-        id: Some(me.user_id),
-        client,
-    })
-}
 
 /// `back` if it is a same-site path under `/admin`, else `fallback`.
 fn back_to(back: &str, fallback: &str) -> String {
@@ -57,12 +42,10 @@ pub struct EndSessionForm {
 /// `POST /admin/sessions/end`: ends any session, back to the list it was on.
 pub async fn end_session(
     State(state): State<AppState>,
-    me: Option<CurrentSession>,
-    Extension(client): Extension<ClientInfo>,
+    admin: AdminOnly,
     Form(form): Form<EndSessionForm>,
 ) -> Result<Redirect, AppError> {
-    let actor = admin_actor(&state, me, client).await?;
-    state.admin.end_session(&actor, &form.id).await?;
+    state.admin.end_session(&admin.actor, &form.id).await?;
     Ok(Redirect::to(&back_to(&form.back, "/admin/sessions")))
 }
 
@@ -78,11 +61,9 @@ pub struct CreateUserForm {
 /// `POST /admin/users/create`: creates an account, back to `/admin/users`.
 pub async fn create_user(
     State(state): State<AppState>,
-    me: Option<CurrentSession>,
-    Extension(client): Extension<ClientInfo>,
+    AdminOnly { actor }: AdminOnly,
     Form(form): Form<CreateUserForm>,
 ) -> Result<Redirect, AppError> {
-    let actor = admin_actor(&state, me, client).await?;
     let target = match state
         .admin
         .create_user(&actor, &form.username, &form.password, form.admin.is_some())
@@ -107,12 +88,10 @@ pub struct AccountForm {
 /// `POST /admin/users/{action}` with `name`: `disable`, `enable` or `sign-out`.
 pub async fn user_action(
     State(state): State<AppState>,
-    me: Option<CurrentSession>,
-    Extension(client): Extension<ClientInfo>,
+    AdminOnly { actor }: AdminOnly,
     Path(action): Path<String>,
     Form(form): Form<AccountForm>,
 ) -> Result<Redirect, AppError> {
-    let actor = admin_actor(&state, me, client).await?;
     let result = match action.as_str() {
         "disable" => state.admin.set_disabled(&actor, &form.name, true).await,
         "enable" => state.admin.set_disabled(&actor, &form.name, false).await,
@@ -130,17 +109,15 @@ pub async fn user_action(
 /// as CSV, for an administrator.
 pub async fn activity_csv(
     State(state): State<AppState>,
-    me: Option<CurrentSession>,
-    Extension(client): Extension<ClientInfo>,
+    _admin: AdminOnly,
     Query(mut query): Query<ActivityQuery>,
 ) -> Result<Response, AppError> {
-    admin_actor(&state, me, client).await?;
     query.limit = Some(query.limit.unwrap_or(1_000).clamp(1, 1_000));
     let page = state
         .admin
         .activity_page(&query)
         .await
-        .map_err(|e| AppError::new(ErrorCode::BadRequest, e.to_string()))?;
+        .map_err(query_error)?;
     let mut csv = csv::Writer::from_writer(Vec::new());
     let header = [
         "id",
