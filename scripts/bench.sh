@@ -38,6 +38,8 @@ curl -s -o /dev/null -A "$ua" -c "$data/jar" -X POST "$base/sign-in" \
 cookie="auto_logout_session=$(awk '$6 == "auto_logout_session" { print $7 }' "$data/jar")"
 token="$(curl -s -A "$ua" -X POST "$base/api/v1/auth/token" -H 'content-type: application/json' -d "$body" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
+jwt="$(curl -s -A "$ua" -X POST "$base/api/v1/auth/jwt" -H 'content-type: application/json' -d "$body" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
 
 bare_rps=""
 row() {
@@ -56,6 +58,7 @@ row "bare axum GET /" "http://127.0.0.1:$bare_port/"
 row "anonymous GET /healthz" "$base/healthz"
 row "cookie GET /api/v1/session (passive)" "$base/api/v1/session" -H "Cookie: $cookie"
 row "cookie POST /api/v1/session/extend" "$base/api/v1/session/extend" -s "$root/scripts/bench-post.lua" -H "Cookie: $cookie" -H "Origin: $base"
-row "Bearer GET /api/v1/session (passive)" "$base/api/v1/session" -H "Authorization: Bearer $token"
+row "Bearer token GET /api/v1/session (passive)" "$base/api/v1/session" -H "Authorization: Bearer $token"
+row "Bearer JWT GET /api/v1/session (passive)" "$base/api/v1/session" -H "Authorization: Bearer $jwt"
 row "cookie GET /api/v1/sessions" "$base/api/v1/sessions" -H "Cookie: $cookie"
 row "cookie GET /home (server-rendered)" "$base/home" -H "Cookie: $cookie"
