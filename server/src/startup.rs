@@ -8,11 +8,12 @@ use crate::{
 };
 use app::{shell, App};
 use auto_logout::server::{
+    changes,
     keys::{JWT_KEY, SERVER_KEY},
     layer::{PassiveRule, SessionLayer},
-    Admin, ApiAuth, AuditLog, Backend, Database, HashLimiter, JwtKeys, LoginAttempts,
-    RefreshTokens, SecretKey, SessionGate, Sessions, SharedClock, SignInGuard, SqlSessionStore,
-    StoreError, Users,
+    Admin, ApiAuth, AuditLog, Backend, Caches, ChangeFollower, Database, HashLimiter, JwtKeys,
+    LoginAttempts, RefreshTokens, SecretKey, SessionGate, Sessions, SharedClock, SignInGuard,
+    SqlSessionStore, StoreError, Users,
 };
 use axum::{
     middleware,
@@ -63,6 +64,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    changes: ChangeFollower,
 }
 
 /// Opens the database named in `config` and applies migrations.
@@ -179,11 +181,17 @@ impl Application {
                 audit_for_admin,
             ),
         });
+        let changes = ChangeFollower::start(
+            state.db.clone(),
+            Caches::new(state.gate.clone(), state.store.clone(), state.users.clone()),
+        )
+        .await?;
         let router = router(state.clone());
         Ok(Self {
             listener,
             router,
             state,
+            changes,
         })
     }
 
@@ -198,13 +206,14 @@ impl Application {
     }
 
     /// Starts the background expiry sweep (every second) and, every minute, the pruning of
-    /// sign-in attempts that no longer count and of refresh tokens of ended sessions, on the
-    /// current runtime.
+    /// sign-in attempts that no longer count, of refresh tokens of ended sessions and of old
+    /// change-log rows, on the current runtime.
     pub fn spawn_sweep(&self) {
         let gate = self.state.gate.clone();
         tokio::spawn(gate.sweep_forever(std::time::Duration::from_secs(1)));
         let sign_in = self.state.sign_in.clone();
         let api = self.state.api.clone();
+        let (db, clock) = (self.state.db.clone(), self.state.clock.clone());
         tokio::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
             loop {
@@ -215,11 +224,15 @@ impl Application {
                 if let Err(err) = api.prune().await {
                     tracing::warn!(error = %err, "pruning refresh tokens of ended sessions failed");
                 }
+                if let Err(err) = changes::prune(&db, clock.now()).await {
+                    tracing::warn!(error = %err, "pruning the change log failed");
+                }
             }
         });
     }
 
-    /// Serves requests until `shutdown` completes, then finishes in-flight requests.
+    /// Serves requests until `shutdown` completes, then finishes in-flight requests. Changes
+    /// made elsewhere (other instances, the command line) reach this server's caches meanwhile.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -230,12 +243,15 @@ impl Application {
             hosts::allowed_hosts,
         )
         .layer(middleware::from_fn(slash::trailing_slash).layer(self.router));
-        axum::serve(
+        let changes = tokio::spawn(self.changes.run());
+        let served = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        changes.abort();
+        served
     }
 }
 

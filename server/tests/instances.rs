@@ -1,5 +1,7 @@
 //! Several server instances on one database (SPEC §9): activity on one extends the session on
-//! all, and a session ended on one is refused by all within about a second.
+//! all, and a session ended on one is refused by all within about a second; so are changes
+//! made by the command line (another process). Caches stay valid until something changes, so
+//! a tab reading its status costs no database work.
 
 mod common;
 
@@ -10,6 +12,8 @@ use std::time::{Duration, Instant};
 db_tests!(
     two_instances_agree_on_activity_and_on_revocation,
     pages_render_while_other_servers_start_in_the_process,
+    the_command_line_reaches_a_running_server,
+    an_idle_tab_costs_the_database_nothing,
 );
 
 async fn idle_left(app: &TestApp, client: &reqwest::Client) -> Option<i64> {
@@ -120,4 +124,117 @@ async fn pages_render_while_other_servers_start_in_the_process(db: TestDb) {
     for other in others {
         other.stop().await;
     }
+}
+
+/// Waits until `client`'s status read on `app` is refused; how long that took. Fails after
+/// `within`.
+async fn refused_within(app: &TestApp, client: &reqwest::Client, within: Duration) -> Duration {
+    let start = Instant::now();
+    loop {
+        let res = client.get(app.url("/api/v1/session")).send().await.unwrap();
+        if res.status() == 401 {
+            return start.elapsed();
+        }
+        assert_eq!(res.status(), 200);
+        assert!(
+            start.elapsed() < within,
+            "the server still serves the session after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `server session revoke`, `server user passwd` and `server user disable` run in another
+/// process, with caches of their own; the running server refuses what they ended within about
+/// a second (PostgreSQL announces the change, SQLite's log is read four times a second).
+async fn the_command_line_reaches_a_running_server(db: TestDb) {
+    let url = db.url.clone();
+    let app = spawn_app(db).await;
+    let cli = |args: &'static [&'static str], stdin: &'static str| {
+        let url = url.clone();
+        async move {
+            tokio::task::spawn_blocking(move || run_cli(args, &url, stdin))
+                .await
+                .unwrap()
+        }
+    };
+
+    let (revoked, id) = app.device("alice", CHROME_UA).await;
+    let (kept, _) = app.device("alice", FIREFOX_UA).await;
+    assert_eq!(status_of(&app, &revoked).await, 200, "warm the cache");
+    let out = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || run_cli(&["session", "revoke", &id], &url, "")
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let took = refused_within(&app, &revoked, Duration::from_millis(1_500)).await;
+    println!(
+        "a revocation by the command line was refused after {} ms",
+        took.as_millis()
+    );
+    assert_eq!(
+        status_of(&app, &kept).await,
+        200,
+        "the other session lives on"
+    );
+
+    assert!(cli(&["user", "disable", "alice"], "")
+        .await
+        .status
+        .success());
+    let took = refused_within(&app, &kept, Duration::from_millis(1_500)).await;
+    println!(
+        "a disable by the command line was refused after {} ms",
+        took.as_millis()
+    );
+    assert!(cli(&["user", "enable", "alice"], "").await.status.success());
+
+    let (client, _) = app.device("alice", CHROME_UA).await;
+    assert_eq!(status_of(&app, &client).await, 200);
+    let out = cli(&["user", "passwd", "alice"], "a new long password\n").await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    refused_within(&app, &client, Duration::from_millis(1_500)).await;
+}
+
+async fn status_of(app: &TestApp, client: &reqwest::Client) -> u16 {
+    client
+        .get(app.url("/api/v1/session"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Once a session is cached, reading its status touches the database no more: 200 status
+/// reads spread over 20 s of a manual clock (ten times the countdown's 2 s schedule) make no
+/// database statement through the gate, the store or the accounts.
+async fn an_idle_tab_costs_the_database_nothing(db: TestDb) {
+    let app = spawn_app_with(
+        db,
+        Spawn {
+            manual_clock_at: Some(1_800_000_000_000),
+            ..Spawn::default()
+        },
+    )
+    .await;
+    let (client, _) = app.device("alice", CHROME_UA).await;
+    assert_eq!(status_of(&app, &client).await, 200, "warm the cache");
+    let loads = app.state.gate.loads();
+    let clock = app.clock.as_ref().unwrap();
+    for _ in 0..200 {
+        clock.advance(Duration::from_millis(100));
+        assert_eq!(status_of(&app, &client).await, 200);
+    }
+    assert_eq!(app.state.gate.loads(), loads, "no session was read again");
 }

@@ -17,10 +17,21 @@ pub enum DbKind {
 }
 
 /// A pool of connections plus the engine behind it. Cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Database {
     pool: AnyPool,
     kind: DbKind,
+    /// Where it is, for connections outside the pool (PostgreSQL's change listener).
+    url: std::sync::Arc<str>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("kind", &self.kind)
+            .field("url", &redact_url(&self.url))
+            .finish_non_exhaustive()
+    }
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -72,7 +83,11 @@ impl Database {
             })
             .connect_with(options)
             .await?;
-        Ok(Self { pool, kind })
+        Ok(Self {
+            pool,
+            kind,
+            url: url.into(),
+        })
     }
 
     /// Applies the migrations under `migrations/<engine>/` that are not yet applied.
@@ -90,6 +105,11 @@ impl Database {
     /// The connection pool.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The URL it was opened with (holding any password: never log it unredacted).
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// The engine behind the pool.

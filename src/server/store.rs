@@ -28,10 +28,13 @@ use tower_sessions::{
     session_store::{self, SessionStore},
 };
 
-/// How long a loaded record is served from memory. Ended sessions never reach `load` (the
-/// session gate strips their cookie first), so this only saves re-reading live data, which
-/// changes only through `save` and `create` on this same store.
-const RECORD_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+/// The longest a loaded record is served from memory. Ended sessions never reach `load` (the
+/// session gate strips their cookie first); live data changes through `save` here, or
+/// elsewhere, which [`super::changes`] reports ([`SqlSessionStore::forget`]). The limit is
+/// only a backstop.
+const RECORD_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1_800);
+/// A record nobody loaded in this long is dropped from memory.
+const RECORD_CACHE_IDLE: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// The message of the store error that refuses a sign-in at the session limit
 /// (`on_max_sessions = deny_new`); see [`is_session_limit_refusal`].
@@ -142,10 +145,22 @@ impl SqlSessionStore {
                 records: moka::sync::Cache::builder()
                     .max_capacity(100_000)
                     .time_to_live(RECORD_CACHE_TTL)
+                    .time_to_idle(RECORD_CACHE_IDLE)
                     .build(),
                 admission,
             }),
         }
+    }
+
+    /// Drops the cached record of the session `id_hash` (it ended, or its data changed
+    /// elsewhere).
+    pub fn forget(&self, id_hash: &str) {
+        self.inner.records.invalidate(id_hash);
+    }
+
+    /// Drops every cached record.
+    pub fn forget_all(&self) {
+        self.inner.records.invalidate_all();
     }
 
     /// Enforces `limit` on every new signed-in session, in the database: one user's

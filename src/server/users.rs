@@ -66,9 +66,12 @@ pub enum PasswordCheck {
     NoSuchUser,
 }
 
-/// How long a user looked up by id is served from memory (the per-request lookup of the
-/// signed-in user). A password changed through another process takes effect after this.
-const USER_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+/// The longest a user looked up by id (the per-request lookup of the signed-in user) is served
+/// from memory. Changes made here drop it at once, changes made elsewhere when
+/// [`super::changes`] reports them ([`Users::forget`]); the limit is only a backstop.
+const USER_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1_800);
+/// A user nobody looked up in this long is dropped from memory.
+const USER_CACHE_IDLE: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// The accounts table.
 #[derive(Clone)]
@@ -131,6 +134,7 @@ impl Users {
                 by_id: moka::sync::Cache::builder()
                     .max_capacity(100_000)
                     .time_to_live(USER_CACHE_TTL)
+                    .time_to_idle(USER_CACHE_IDLE)
                     .build(),
             }),
         }
@@ -146,6 +150,16 @@ impl Users {
             is_admin: row.try_get::<i64, _>("is_admin")? != 0,
             disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
         })
+    }
+
+    /// Drops the cached account `id` (it changed elsewhere).
+    pub fn forget(&self, id: i64) {
+        self.inner.by_id.invalidate(&id);
+    }
+
+    /// Drops every cached account.
+    pub fn forget_all(&self) {
+        self.inner.by_id.invalidate_all();
     }
 
     /// The bound on password hashing these accounts use.

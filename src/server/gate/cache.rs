@@ -15,7 +15,6 @@ pub(super) struct Entry {
     pub(super) last_ip: Option<String>,
     pub(super) times: SessionTimes,
     pub(super) written_activity: UnixMillis,
-    pub(super) read_at: UnixMillis,
 }
 
 impl Entry {
@@ -30,13 +29,12 @@ impl Entry {
 }
 
 impl SessionGate {
-    /// Reads the session `id_hash` from the database at `now`, keeping activity that only the
-    /// cache has seen; the verdict instead when it is not live.
-    pub(super) async fn load(
-        &self,
-        id_hash: &str,
-        now: UnixMillis,
-    ) -> Result<Result<Entry, Verdict>, StoreError> {
+    /// Reads the session `id_hash` from the database, keeping activity that only the cache has
+    /// seen; the verdict instead when it is not live.
+    pub(super) async fn load(&self, id_hash: &str) -> Result<Result<Entry, Verdict>, StoreError> {
+        self.inner
+            .loads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let Some(row) = self.inner.sessions.find(id_hash).await? else {
             return Ok(Err(Verdict::Unknown));
         };
@@ -70,7 +68,6 @@ impl SessionGate {
                 last_activity_at: last_activity,
             },
             written_activity: cached.map_or(db_activity, |c| c.written_activity.max(db_activity)),
-            read_at: now,
         }))
     }
 }

@@ -2,9 +2,10 @@
 //! sessions ended (with the moment the limit passed), activity recorded — coalesced so that a
 //! busy session costs at most one database write per small window, and never one per request.
 //!
-//! Sessions are read from an in-process cache. An entry is re-read from the database when it
-//! is older than [`REVALIDATE_MILLIS`], so a session ended by another server instance is
-//! refused here within that time; one ended on this instance is forgotten at once.
+//! Sessions are read from an in-process cache, which stays valid until something changes the
+//! session: one ended on this instance is forgotten at once; changes made elsewhere (another
+//! instance, the command line) arrive through [`super::changes`]. A cached session that looks
+//! expired is re-read before it is ended, so activity seen only elsewhere is never missed.
 //!
 //! The parts: the per-request check (here), the cached session ([`cache`]), "ended here"
 //! marks ([`ending`]), the owner's
@@ -41,8 +42,6 @@ use std::{
     time::Duration,
 };
 
-/// How long a cached session is trusted before it is re-read from the database.
-pub const REVALIDATE_MILLIS: i64 = 500;
 /// The longest activity-write window, whatever the idle limit.
 pub const MAX_WRITE_WINDOW: Duration = Duration::from_secs(5);
 /// The most sessions the gate keeps in memory; beyond it the least used are re-read on demand.
@@ -184,6 +183,7 @@ struct Inner {
     /// Sessions this instance is ending or has ended (bounded, expiring).
     end_marks: moka::sync::Cache<String, EndMark>,
     activity_writes: AtomicU64,
+    loads: AtomicU64,
 }
 
 /// Checks sessions against the limits and records activity. Cheap to clone.
@@ -226,9 +226,11 @@ impl SessionGate {
                 cache: moka::sync::Cache::builder()
                     .max_capacity(CACHE_CAPACITY)
                     .time_to_idle(CACHE_IDLE)
+                    .support_invalidation_closures()
                     .build(),
                 end_marks: end_marks(),
                 activity_writes: AtomicU64::new(0),
+                loads: AtomicU64::new(0),
             }),
         }
     }
@@ -248,15 +250,50 @@ impl SessionGate {
         self.inner.activity_writes.load(Ordering::Relaxed)
     }
 
+    /// How many times this gate read a session from the database (for tests and metrics).
+    pub fn loads(&self) -> u64 {
+        self.inner.loads.load(Ordering::Relaxed)
+    }
+
     /// How many sessions are cached (approximate; for tests and metrics).
     pub fn cached_sessions(&self) -> u64 {
         self.inner.cache.run_pending_tasks();
         self.inner.cache.entry_count()
     }
 
-    /// Drops a session from the cache (after ending it on this instance).
+    /// Drops a session from the cache (it ended, or its data changed).
     pub fn forget(&self, id_hash: &str) {
         self.inner.cache.invalidate(id_hash);
+    }
+
+    /// Drops every cached session of the account `user_id` (it changed).
+    pub fn forget_user(&self, user_id: i64) {
+        // Only fails when closures are not supported, which `new` turns on.
+        let _ = self
+            .inner
+            .cache
+            .invalidate_entries_if(move |_, entry| entry.user_id == user_id);
+    }
+
+    /// Drops every cached session.
+    pub fn forget_all(&self) {
+        self.inner.cache.invalidate_all();
+    }
+
+    /// Takes in activity another instance wrote for the session `id_hash` at `at`, so that
+    /// this instance shows the same idle deadline.
+    pub fn note_activity(&self, id_hash: &str, at: UnixMillis) {
+        self.inner
+            .cache
+            .entry(id_hash.to_owned())
+            .and_compute_with(|entry| match entry.map(|e| e.into_value()) {
+                Some(mut entry) if entry.times.last_activity_at < at => {
+                    entry.times.last_activity_at = at;
+                    entry.written_activity = entry.written_activity.max(at);
+                    moka::ops::compute::Op::Put(entry)
+                }
+                _ => moka::ops::compute::Op::Nop,
+            });
     }
 
     /// Ends the session `id_hash` (audited, final). Nothing reports it as ended before the end
@@ -303,14 +340,12 @@ impl SessionGate {
         let cached = if self.end_mark(id_hash).is_some() {
             None
         } else {
-            self.inner
-                .cache
-                .get(id_hash)
-                .filter(|e| now.as_millis() - e.read_at.as_millis() < REVALIDATE_MILLIS)
+            self.inner.cache.get(id_hash)
         };
+        let from_cache = cached.is_some();
         let mut entry = match cached {
             Some(entry) => entry,
-            None => match self.load(id_hash, now).await? {
+            None => match self.load(id_hash).await? {
                 Ok(entry) => entry,
                 Err(verdict) => {
                     self.forget(id_hash);
@@ -318,7 +353,19 @@ impl SessionGate {
                 }
             },
         };
-        let policy = *self.inner.limits.for_session(entry.class());
+        let mut policy = *self.inner.limits.for_session(entry.class());
+        if from_cache && policy.expiry(entry.times, now).is_some() {
+            // Before ending it, make sure: activity written elsewhere may not have reached
+            // this cache yet.
+            entry = match self.load(id_hash).await? {
+                Ok(entry) => entry,
+                Err(verdict) => {
+                    self.forget(id_hash);
+                    return Ok(verdict);
+                }
+            };
+            policy = *self.inner.limits.for_session(entry.class());
+        }
         if let Some((reason, at)) = policy.expiry(entry.times, now) {
             self.end(id_hash, reason, at, client).await?;
             return Ok(Verdict::Ended(reason));

@@ -104,6 +104,29 @@ impl Fixture {
         self.gate.check("s1", activity, &client).await.unwrap()
     }
 
+    /// A change follower over this database, reaching the gate's cache.
+    async fn follower(&self) -> crate::server::ChangeFollower {
+        let clock: crate::server::SharedClock = Arc::new(self.clock.clone());
+        let caches = crate::server::Caches::new(
+            self.gate.clone(),
+            crate::server::SqlSessionStore::new(self.db.clone(), clock.clone()),
+            crate::server::Users::new(
+                self.db.clone(),
+                clock,
+                crate::server::SecretKey::from_bytes(vec![7; 32]),
+                crate::server::HashLimiter::new(1, 1, Duration::from_secs(1)),
+            ),
+        );
+        crate::server::ChangeFollower::start(self.db.clone(), caches)
+            .await
+            .unwrap()
+    }
+
+    /// How many times the gate read a session from the database.
+    async fn db_reads(&self) -> u64 {
+        self.gate.loads()
+    }
+
     async fn row(&self) -> SessionRow {
         self.sessions.find("s1").await.unwrap().unwrap()
     }
@@ -184,10 +207,11 @@ async fn activity_writes_are_coalesced_to_one_per_window() {
 }
 
 #[tokio::test]
-async fn an_end_elsewhere_is_seen_within_the_revalidation_time() {
+async fn an_end_elsewhere_is_served_from_the_cache_until_the_change_log_says_so() {
     let f = fixture(false).await;
+    let follower = f.follower().await;
     assert!(is_active(&f.check(Activity::Passive).await));
-    // Another instance ends it in the database.
+    // Another instance (or the command line) ends it in the database.
     f.sessions
         .end(
             "s1",
@@ -201,15 +225,80 @@ async fn an_end_elsewhere_is_seen_within_the_revalidation_time() {
         )
         .await
         .unwrap();
-    f.at(0.4);
+    f.at(30.0);
+    let reads = f.db_reads().await;
     assert!(
         is_active(&f.check(Activity::Passive).await),
-        "served from the cache"
+        "served from the cache, however old the entry"
     );
-    f.at(0.5);
+    assert_eq!(f.db_reads().await, reads, "without reading the database");
+    assert_eq!(follower.read_log_once().await.unwrap(), 1);
     assert_eq!(
         f.check(Activity::Passive).await,
         Verdict::Ended(EndReason::Revoked)
+    );
+    assert_eq!(follower.read_log_once().await.unwrap(), 0, "applied once");
+}
+
+#[tokio::test]
+async fn an_account_changed_elsewhere_is_read_again() {
+    let f = fixture(false).await;
+    let follower = f.follower().await;
+    assert!(is_active(&f.check(Activity::Passive).await));
+    sqlx::query("UPDATE users SET is_admin = 1 WHERE id = 1")
+        .execute(f.db.pool())
+        .await
+        .unwrap();
+    // Administrators have half the idle limit: 30 s.
+    f.at(40.0);
+    assert!(
+        is_active(&f.check(Activity::Passive).await),
+        "the cache still says: not an administrator"
+    );
+    assert_eq!(follower.read_log_once().await.unwrap(), 1);
+    assert_eq!(
+        f.check(Activity::Passive).await,
+        Verdict::Ended(EndReason::IdleTimeout)
+    );
+}
+
+#[tokio::test]
+async fn a_cached_session_is_read_again_before_it_is_ended() {
+    let f = fixture(false).await;
+    assert!(is_active(&f.check(Activity::Passive).await));
+    // Another instance saw activity at 50 s; this cache never heard of it.
+    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = 's1'")
+        .bind(T0 + 50_000)
+        .execute(f.db.pool())
+        .await
+        .unwrap();
+    f.at(70.0);
+    assert!(
+        is_active(&f.check(Activity::Passive).await),
+        "idle 20 s, not 70 s"
+    );
+    assert_eq!(f.row().await.ended_at, None);
+}
+
+#[tokio::test]
+async fn announced_activity_moves_the_cached_idle_deadline() {
+    let f = fixture(false).await;
+    let Verdict::Active(before) = f.check(Activity::Passive).await else {
+        panic!("live")
+    };
+    f.gate.note_activity("s1", UnixMillis(T0 + 30_000));
+    f.gate.note_activity("s1", UnixMillis(T0 + 10_000));
+    f.at(40.0);
+    let Verdict::Active(after) = f.check(Activity::Passive).await else {
+        panic!("live")
+    };
+    assert_eq!(
+        after.deadlines.idle_end,
+        before
+            .deadlines
+            .idle_end
+            .map(|d| UnixMillis(d.as_millis() + 30_000)),
+        "the newest activity counts, an older one changes nothing"
     );
 }
 
