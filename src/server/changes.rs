@@ -249,12 +249,14 @@ impl ChangeFollower {
         })
     }
 
-    /// Runs the log reader and, on PostgreSQL, the listener; never returns.
+    /// Runs the log reader and, on PostgreSQL, the listener, in this one task (dropping it
+    /// stops both); never returns.
     pub async fn run(self) {
         if self.db.kind() == DbKind::Postgres {
-            tokio::spawn(self.clone().listen());
+            tokio::join!(self.clone().listen(), self.read_log_forever());
+        } else {
+            self.read_log_forever().await;
         }
-        self.read_log_forever().await;
     }
 
     /// Applies log rows not yet applied; how many.
