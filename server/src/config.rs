@@ -120,6 +120,8 @@ pub struct Config {
     pub database_url: String,
     /// Listen address.
     pub site_addr: SocketAddr,
+    /// The folder the built site is served from (the client bundle is in its `pkg/`).
+    pub site_root: PathBuf,
 }
 
 impl fmt::Debug for Config {
@@ -134,6 +136,7 @@ impl fmt::Debug for Config {
                 &auto_logout::server::db::redact_url(&self.database_url),
             )
             .field("site_addr", &self.site_addr)
+            .field("site_root", &self.site_root)
             .finish_non_exhaustive()
     }
 }
@@ -214,6 +217,7 @@ login_lockout = "15m"
 demo_account = false
 database_url = "sqlite://data/auto-logout.db?mode=rwc"
 site_addr = "127.0.0.1:3000"
+site_root = "target/site"
 "#;
 
 /// The environment variable of every key (SPEC §3).
@@ -250,6 +254,7 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ("demo_account", "AUTO_LOGOUT_DEMO_ACCOUNT"),
     ("database_url", "DATABASE_URL"),
     ("site_addr", "LEPTOS_SITE_ADDR"),
+    ("site_root", "LEPTOS_SITE_ROOT"),
 ];
 
 /// The values as layered, each typed by what it accepts (see [`values`]).
@@ -308,6 +313,8 @@ struct Values {
     database_url: String,
     #[serde(deserialize_with = "values::text")]
     site_addr: String,
+    #[serde(deserialize_with = "values::text")]
+    site_root: String,
 }
 
 /// The value grammar of SPEC §3, for serde: durations `600` (seconds), `600s`, `10m`,
@@ -658,6 +665,7 @@ impl Values {
                 .site_addr
                 .parse()
                 .map_err(|_| raw.invalid("site_addr", "expected IP:PORT such as 127.0.0.1:3000"))?,
+            site_root: PathBuf::from(self.site_root),
         })
     }
 }

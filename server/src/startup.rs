@@ -4,7 +4,10 @@ use crate::{
     config::Config,
     state::{AppState, Shared},
     telemetry,
-    web::{admin_forms, api_doc, auth_routes, csrf, devices, error, guard, hosts, slash},
+    web::{
+        admin_forms, api_doc, assets::Bundle, auth_routes, csrf, devices, error, guard, hosts,
+        slash,
+    },
 };
 use app::{shell, App};
 use auto_logout::server::{
@@ -29,6 +32,8 @@ use std::{
 };
 use tokio::net::TcpListener;
 use tower::{Layer, ServiceBuilder};
+use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
+use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
@@ -121,6 +126,14 @@ impl Application {
             addr: config.site_addr,
             source,
         })?;
+        leptos_options.site_root = config.site_root.to_string_lossy().into();
+        let bundle = Bundle::load(
+            config.site_root.join(leptos_options.site_pkg_dir.as_ref()),
+            leptos_options.output_name.to_string(),
+        )
+        .await;
+        // Pages refer to the bundle by its content-hashed name (see `web::assets`).
+        leptos_options.output_name = bundle.versioned_name().into();
         let sessions = Sessions::new(db.clone());
         let gate = SessionGate::new(
             sessions.clone(),
@@ -171,6 +184,7 @@ impl Application {
             clock,
             config: Arc::new(config),
             leptos_options,
+            bundle,
             sign_in,
             store,
             api,
@@ -350,6 +364,9 @@ fn enforcement_layer(state: &AppState) -> SessionLayer {
         .open_path("/api/v1/openapi.json")
 }
 
+/// Answers smaller than this are sent uncompressed (they fit in a packet either way).
+const COMPRESS_FROM_BYTES: u16 = 1024;
+
 /// The complete router: pages, form endpoints, health, with the session and security layers.
 pub fn router(state: AppState) -> Router {
     let session_layer = SessionManagerLayer::new(state.store.clone())
@@ -405,5 +422,13 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(layers)
+        // The client bundle needs no session and may be cached (see `web::assets`).
+        .merge(state.bundle.router())
+        // Pages, JSON and a bundle without pre-compressed files, compressed when the client
+        // accepts it (brotli or gzip; small answers are not worth it).
+        .layer(
+            CompressionLayer::new()
+                .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_FROM_BYTES))),
+        )
         .with_state(state)
 }

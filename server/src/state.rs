@@ -7,6 +7,8 @@ use auto_logout::server::{
 };
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
+
+use crate::web::assets::Bundle;
 use std::sync::Arc;
 
 /// Shared state of one running server: one count to clone (axum clones the state for every
@@ -48,6 +50,8 @@ pub struct Shared {
     pub config: Arc<Config>,
     /// Leptos' own settings (site root, output name).
     pub leptos_options: LeptosOptions,
+    /// The client bundle and its content-hashed names.
+    pub bundle: Bundle,
     /// Who may sign in: password checks, throttling, bounded hashing.
     pub sign_in: SignInGuard,
     /// The session store (only hashes of ids; the session limit applied on create).

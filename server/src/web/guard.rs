@@ -44,15 +44,13 @@ pub async fn page_guard(auth: AuthSession, req: Request, next: Next) -> Response
     next.run(req).await
 }
 
-/// `Cache-Control: no-store` on everything but the static bundle, so that neither a shared
-/// cache nor the Back button shows a page after sign-out.
+/// `Cache-Control: no-store` on every answer of the router's layered routes, so that neither a
+/// shared cache nor the Back button shows a page after sign-out. (The client bundle under
+/// `/pkg/` is routed outside these layers and cached; see `web::assets`.)
 pub async fn no_store(req: Request, next: Next) -> Response {
-    let is_static = req.uri().path().starts_with("/pkg/");
     let mut res = next.run(req).await;
-    if !is_static {
-        res.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 

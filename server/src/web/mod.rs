@@ -5,6 +5,7 @@ pub mod admin_api;
 pub mod admin_forms;
 pub mod api_auth;
 pub mod api_doc;
+pub mod assets;
 pub mod auth_routes;
 pub mod csrf;
 pub mod devices;
