@@ -1,5 +1,5 @@
 # The two commands of the README. Both install whatever is missing first.
-.PHONY: dev test setup bench bench-tabs
+.PHONY: dev test setup bench bench-tabs bench-scale
 
 dev:
 	./scripts/dev.sh
@@ -17,3 +17,9 @@ bench:
 # Database statements per request and server CPU under 5,000 idle tabs polling their status.
 bench-tabs:
 	./scripts/bench-tabs.sh
+
+# 1,000,000 stored sessions: one user's list, and a sweep of 100,000 expiring sessions under
+# traffic (p99 latencies, wrk): ./scripts/bench-scale.sh sqlite|postgres
+bench-scale:
+	./scripts/bench-scale.sh sqlite
+	./scripts/bench-scale.sh postgres

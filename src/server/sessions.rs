@@ -236,6 +236,22 @@ impl Sessions {
         Ok(ended)
     }
 
+    /// Ends each session of `endings` that is still live, with its audit event, all in one
+    /// transaction (the sweep's batches: one commit for many ends). Returns how many ended;
+    /// on an error nothing of the batch is written.
+    #[tracing::instrument(name = "db.session_end_many", skip_all, fields(n = endings.len()))]
+    pub async fn end_many(&self, endings: Vec<(String, Ending)>) -> Result<usize, StoreError> {
+        let mut tx = self.db.pool().begin().await?;
+        let mut ended = 0;
+        for (id_hash, ending) in endings {
+            if end_on(&mut tx, &id_hash, ending).await? {
+                ended += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(ended)
+    }
+
     /// Records activity at `at` (and the client's IP as the last IP) on a live session.
     /// Returns `false` when the session has ended meanwhile: nothing is written then.
     pub async fn touch(
@@ -276,7 +292,7 @@ impl Sessions {
     /// Live signed-in sessions past a limit by the database's times: for ordinary browser
     /// sessions last activity at or before `normal.0` or sign-in at or before `normal.1`, for
     /// "Remember me" sessions the same with `remember`, for API sessions with `api`. The
-    /// candidates for the expiry sweep (at most 1,000 a call; every one returned is past its
+    /// candidates for the expiry sweep (at most `limit` a call; every one returned is past its
     /// own limit, so a full batch cannot starve the rest).
     pub async fn expiry_candidates(
         &self,
@@ -284,6 +300,7 @@ impl Sessions {
         remember: (i64, i64),
         api: (i64, i64),
         admin: (i64, i64),
+        limit: usize,
     ) -> Result<Vec<(SessionRow, bool)>, StoreError> {
         let columns = ROW_COLUMNS
             .split(", ")
@@ -300,7 +317,7 @@ impl Sessions {
                OR (s.kind = 'api' AND (s.last_seen_at <= $5 OR s.created_at <= $6)) \
                OR (s.kind <> 'api' AND u.is_admin <> 0 \
                    AND (s.last_seen_at <= $7 OR s.created_at <= $8))) \
-             ORDER BY s.created_at LIMIT 1000"
+             ORDER BY s.created_at LIMIT {limit}"
         ))
         .bind(normal.0)
         .bind(normal.1)

@@ -2,16 +2,31 @@
 //! moment the limit passed.
 
 use super::{
-    super::{error::StoreError, sessions::ClientInfo},
+    super::{
+        error::StoreError,
+        sessions::{ClientInfo, Ending},
+    },
     SessionClass, SessionGate,
 };
-use crate::{clock::UnixMillis, policy::SessionTimes};
+use crate::{clock::UnixMillis, event::EndReason, policy::SessionTimes};
 use std::time::Duration;
+
+/// Candidates the sweep reads per query.
+pub const SWEEP_READ_BATCH: usize = 1_000;
+
+/// Sessions the sweep ends per transaction: short enough that requests waiting for the write
+/// lock wait a few milliseconds at most.
+pub const SWEEP_WRITE_BATCH: usize = 100;
 
 impl SessionGate {
     /// Ends every session whose limit passed while nobody was looking, recording the moment
     /// the limit passed (not the sweep's time). Activity still only in the cache counts.
     /// Returns how many sessions were ended.
+    ///
+    /// Work is bounded and shared: candidates are read [`SWEEP_READ_BATCH`] at a time and
+    /// ended [`SWEEP_WRITE_BATCH`] per transaction, yielding between transactions, so that a
+    /// mass expiry (100,000 sessions whose limit passed at once) neither holds the database's
+    /// write lock for long nor holds every row in memory.
     #[tracing::instrument(name = "session.sweep", skip_all)]
     pub async fn sweep_once(&self) -> Result<usize, StoreError> {
         let now = self.inner.clock.now();
@@ -23,47 +38,112 @@ impl SessionGate {
                     .saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             })
         };
-        let candidates = self
-            .inner
-            .sessions
-            .expiry_candidates(
-                (before(limits.normal.idle), before(limits.normal.absolute)),
-                (
-                    before(limits.remember.idle),
-                    before(limits.remember.absolute),
-                ),
-                (before(limits.api.idle), before(limits.api.absolute)),
-                (before(limits.admin.idle), before(limits.admin.absolute)),
-            )
-            .await?;
         let mut ended = 0;
-        for (row, admin) in candidates {
-            let cached_activity = self
+        loop {
+            let candidates = self
                 .inner
-                .cache
-                .get(&row.id_hash)
-                .map(|e| e.times.last_activity_at);
-            let times = SessionTimes {
-                created_at: UnixMillis(row.created_at),
-                last_activity_at: cached_activity.map_or(UnixMillis(row.last_seen_at), |c| {
-                    c.max(UnixMillis(row.last_seen_at))
-                }),
-            };
-            let policy = limits.for_session(SessionClass {
-                kind: row.kind,
-                remember: row.remember,
-                admin,
-            });
-            if let Some((reason, at)) = policy.expiry(times, now) {
-                if self
-                    .end(&row.id_hash, reason, at, &ClientInfo::default())
-                    .await?
-                {
-                    ended += 1;
-                }
+                .sessions
+                .expiry_candidates(
+                    (before(limits.normal.idle), before(limits.normal.absolute)),
+                    (
+                        before(limits.remember.idle),
+                        before(limits.remember.absolute),
+                    ),
+                    (before(limits.api.idle), before(limits.api.absolute)),
+                    (before(limits.admin.idle), before(limits.admin.absolute)),
+                    SWEEP_READ_BATCH,
+                )
+                .await?;
+            let full_batch = candidates.len() >= SWEEP_READ_BATCH;
+            let due: Vec<(String, EndReason, UnixMillis)> = candidates
+                .into_iter()
+                .filter_map(|(row, admin)| {
+                    let cached_activity = self
+                        .inner
+                        .cache
+                        .get(&row.id_hash)
+                        .map(|e| e.times.last_activity_at);
+                    let times = SessionTimes {
+                        created_at: UnixMillis(row.created_at),
+                        last_activity_at: cached_activity
+                            .map_or(UnixMillis(row.last_seen_at), |c| {
+                                c.max(UnixMillis(row.last_seen_at))
+                            }),
+                    };
+                    let policy = limits.for_session(SessionClass {
+                        kind: row.kind,
+                        remember: row.remember,
+                        admin,
+                    });
+                    policy
+                        .expiry(times, now)
+                        .map(|(reason, at)| (row.id_hash, reason, at))
+                })
+                .collect();
+            for batch in due.chunks(SWEEP_WRITE_BATCH) {
+                ended += self.end_expired(batch).await?;
+                tokio::task::yield_now().await;
+            }
+            // A batch with nothing due is sessions kept alive by activity this instance has
+            // not written yet; the next sweep sees them with it.
+            if !full_batch || due.is_empty() {
+                return Ok(ended);
             }
         }
-        Ok(ended)
+    }
+
+    /// Ends `batch` (session, reason, when its limit passed) in one transaction, marked as
+    /// being ended until it commits. Returns how many were still live.
+    async fn end_expired(
+        &self,
+        batch: &[(String, EndReason, UnixMillis)],
+    ) -> Result<usize, StoreError> {
+        // One guard per reason (a guard marks its sessions with one reason).
+        let mut reasons: Vec<EndReason> = batch.iter().map(|(_, reason, _)| *reason).collect();
+        reasons.sort_by_key(|reason| reason.as_str());
+        reasons.dedup();
+        let guards: Vec<_> = reasons
+            .into_iter()
+            .map(|reason| {
+                let ids: Vec<String> = batch
+                    .iter()
+                    .filter(|(_, r, _)| *r == reason)
+                    .map(|(id, _, _)| id.clone())
+                    .collect();
+                let count = ids.len() as u64;
+                (reason, count, self.begin_ending(&ids, reason))
+            })
+            .collect();
+        let endings = batch
+            .iter()
+            .map(|(id, reason, at)| {
+                (
+                    id.clone(),
+                    Ending {
+                        reason: *reason,
+                        at: *at,
+                        actor_id: None,
+                        detail: None,
+                        client: ClientInfo::default(),
+                    },
+                )
+            })
+            .collect();
+        match self.inner.sessions.end_many(endings).await {
+            Ok(ended) => {
+                for (reason, count, guard) in guards {
+                    guard.committed();
+                    crate::server::telemetry::sessions_ended(reason, count);
+                }
+                Ok(ended)
+            }
+            Err(err) => {
+                for (_, _, guard) in guards {
+                    guard.failed();
+                }
+                Err(err)
+            }
+        }
     }
 
     /// Runs [`SessionGate::sweep_once`] every `every`, forever; errors are logged and retried

@@ -384,6 +384,36 @@ async fn the_sweep_ends_unobserved_sessions_when_their_limit_passed() {
 }
 
 #[tokio::test]
+async fn one_sweep_ends_a_mass_expiry_with_one_audit_entry_each() {
+    let f = fixture(false).await;
+    // 2,500 more sessions: several read batches and many write batches.
+    let many = 2 * super::sweep::SWEEP_READ_BATCH + 499;
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
+         INSERT INTO sessions (id_hash, user_id, kind, data, remember, created_at, last_seen_at, \
+         expires_at, ip, last_ip, user_agent) \
+         SELECT 'mass' || i, 1, 'browser', '{}', 0, $2, $2, $3, NULL, NULL, NULL FROM n",
+    )
+    .bind(i64::try_from(many).unwrap())
+    .bind(T0)
+    .bind(T0 + 86_400_000)
+    .execute(f.db.pool())
+    .await
+    .unwrap();
+    f.at(7200.0);
+    assert_eq!(f.gate.sweep_once().await.unwrap(), many + 1);
+    let (live, audited): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL), \
+                (SELECT COUNT(*) FROM audit_log WHERE event = 'idle_timeout')",
+    )
+    .fetch_one(f.db.pool())
+    .await
+    .unwrap();
+    assert_eq!((live, audited), (0, i64::try_from(many + 1).unwrap()));
+    assert_eq!(f.gate.sweep_once().await.unwrap(), 0);
+}
+
+#[tokio::test]
 async fn the_sweep_counts_activity_only_the_cache_has_seen() {
     let f = fixture(false).await;
     // Activity at 0.3 s is inside the write window: cached, not written.
