@@ -19,6 +19,7 @@ db_tests!(
     expired_sessions_get_401_from_server_functions_and_a_reason_from_status_reads,
     oddly_written_cookies_cannot_slip_past_the_limits,
     the_sweep_applies_each_sessions_own_limits,
+    one_sweep_ends_a_mass_expiry_each_at_its_own_deadline,
 );
 
 const MIN: Duration = Duration::from_secs(60);
@@ -183,6 +184,52 @@ async fn sweep_records_the_deadline_not_the_sweep_time(db: TestDb) {
         "deadline, not sweep time"
     );
     assert_eq!(event.username.as_deref(), Some("alice"));
+}
+
+async fn one_sweep_ends_a_mass_expiry_each_at_its_own_deadline(db: TestDb) {
+    let app = manual_app(db).await;
+    let clock = app.clock.clone().unwrap();
+    let start = clock_now(&app);
+    // 250 sessions of alice, last active one second apart: several write batches.
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 250) \
+         INSERT INTO sessions (id_hash, user_id, kind, data, remember, created_at, last_seen_at, \
+         expires_at, ip, last_ip, user_agent) \
+         SELECT 'mass' || i, (SELECT id FROM users WHERE username = 'alice'), 'browser', '{}', 0, \
+                $1, $1 + i * 1000, $1 + 86400000, NULL, NULL, NULL FROM n",
+    )
+    .bind(start)
+    .execute(app.state.db.pool())
+    .await
+    .unwrap();
+    clock.advance(20 * MIN);
+    assert_eq!(app.state.gate.sweep_once().await.unwrap(), 250);
+    assert_eq!(app.state.gate.sweep_once().await.unwrap(), 0, "ended once");
+    let idle = app
+        .state
+        .audit
+        .list(&auto_logout::server::audit::AuditFilter {
+            event: Some(auto_logout::AuditEvent::IdleTimeout),
+            limit: Some(1_000),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(idle.len(), 250);
+    for event in idle {
+        let i: i64 = event.session_hash.as_deref().unwrap()["mass".len()..]
+            .parse()
+            .unwrap();
+        assert_eq!(
+            event.at,
+            start + i * 1000 + 10 * 60_000,
+            "{i}: its own deadline"
+        );
+        assert_eq!(event.username.as_deref(), Some("alice"));
+        let row = app.session_row(&format!("mass{i}")).await;
+        assert_eq!(row.ended_at, Some(event.at));
+        assert_eq!(row.end_reason.as_deref(), Some("idle_timeout"));
+    }
 }
 
 async fn status_endpoint_reports_and_extend_resets_the_idle_countdown(db: TestDb) {

@@ -236,20 +236,60 @@ impl Sessions {
         Ok(ended)
     }
 
-    /// Ends each session of `endings` that is still live, with its audit event, all in one
-    /// transaction (the sweep's batches: one commit for many ends). Returns how many ended;
-    /// on an error nothing of the batch is written.
-    #[tracing::instrument(name = "db.session_end_many", skip_all, fields(n = endings.len()))]
-    pub async fn end_many(&self, endings: Vec<(String, Ending)>) -> Result<usize, StoreError> {
+    /// Ends the sessions of `batch` (id, reason, the moment its limit passed) that are still
+    /// live, and records an audit event for each, in one transaction of two statements however
+    /// large the batch (the sweep's mass expiries). Returns how many ended; on an error nothing
+    /// of the batch is written.
+    #[tracing::instrument(name = "db.session_end_expired", skip_all, fields(n = batch.len()))]
+    pub async fn end_expired(
+        &self,
+        batch: &[(String, EndReason, UnixMillis)],
+    ) -> Result<usize, StoreError> {
+        if batch.is_empty() {
+            return Ok(0);
+        }
         let mut tx = self.db.pool().begin().await?;
-        let mut ended = 0;
-        for (id_hash, ending) in endings {
-            if end_on(&mut tx, &id_hash, ending).await? {
-                ended += 1;
+        // `VALUES` columns are column1, column2… on both databases.
+        let sql = format!(
+            "UPDATE sessions SET ended_at = v.column2, end_reason = v.column3 \
+             FROM (VALUES {}) AS v \
+             WHERE sessions.id_hash = v.column1 AND sessions.ended_at IS NULL \
+             RETURNING sessions.id_hash AS id_hash, sessions.user_id AS user_id",
+            values_rows(batch.len(), &["TEXT", "BIGINT", "TEXT"])
+        );
+        let mut update = sqlx::query(&sql);
+        for (id_hash, reason, at) in batch {
+            update = update
+                .bind(id_hash.as_str())
+                .bind(at.as_millis())
+                .bind(reason.as_str());
+        }
+        let ended = update.fetch_all(&mut *tx).await?;
+        if !ended.is_empty() {
+            let sql = format!(
+                "INSERT INTO audit_log (event, at, user_id, username, session_hash) \
+                 SELECT v.column1, v.column2, v.column3, u.username, v.column4 \
+                 FROM (VALUES {}) AS v LEFT JOIN users u ON u.id = v.column3",
+                values_rows(ended.len(), &["TEXT", "BIGINT", "BIGINT", "TEXT"])
+            );
+            let by_id: std::collections::HashMap<&str, (EndReason, UnixMillis)> = batch
+                .iter()
+                .map(|(id, reason, at)| (id.as_str(), (*reason, *at)))
+                .collect();
+            let mut insert = sqlx::query(&sql);
+            for row in &ended {
+                let id_hash: String = row.try_get("id_hash")?;
+                let (reason, at) = by_id[id_hash.as_str()];
+                insert = insert
+                    .bind(reason.audit_event().as_str())
+                    .bind(at.as_millis())
+                    .bind(row.try_get::<Option<i64>, _>("user_id")?)
+                    .bind(id_hash);
             }
+            insert.execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        Ok(ended)
+        Ok(ended.len())
     }
 
     /// Records activity at `at` (and the client's IP as the last IP) on a live session.
@@ -426,4 +466,24 @@ pub async fn end_on(
     )
     .await?;
     Ok(true)
+}
+
+/// `rows` rows of `VALUES` placeholders, each value cast to its column's type (PostgreSQL
+/// cannot infer a parameter's type inside `VALUES`): `(CAST($1 AS TEXT), …), (…)`.
+fn values_rows(rows: usize, types: &[&str]) -> String {
+    let mut next = 0;
+    (0..rows)
+        .map(|_| {
+            let row = types
+                .iter()
+                .map(|ty| {
+                    next += 1;
+                    format!("CAST(${next} AS {ty})")
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("({row})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -1,13 +1,7 @@
 //! The background sweep: ends sessions whose limit passed while no request came, with the
 //! moment the limit passed.
 
-use super::{
-    super::{
-        error::StoreError,
-        sessions::{ClientInfo, Ending},
-    },
-    SessionClass, SessionGate,
-};
+use super::{super::error::StoreError, SessionClass, SessionGate};
 use crate::{clock::UnixMillis, event::EndReason, policy::SessionTimes};
 use std::time::Duration;
 
@@ -114,22 +108,7 @@ impl SessionGate {
                 (reason, count, self.begin_ending(&ids, reason))
             })
             .collect();
-        let endings = batch
-            .iter()
-            .map(|(id, reason, at)| {
-                (
-                    id.clone(),
-                    Ending {
-                        reason: *reason,
-                        at: *at,
-                        actor_id: None,
-                        detail: None,
-                        client: ClientInfo::default(),
-                    },
-                )
-            })
-            .collect();
-        match self.inner.sessions.end_many(endings).await {
+        match self.inner.sessions.end_expired(batch).await {
             Ok(ended) => {
                 for (reason, count, guard) in guards {
                     guard.committed();
