@@ -4,7 +4,7 @@
 #   1. one user's session list (GET /api/v1/sessions), p99;
 #   2. 100,000 sessions reaching their idle limit at one moment: the sweep ends them while
 #      signed-in clients keep reading their status and extending their session; p99 of both,
-#      and how long the sweep took (live sessions counted every 0.5 s).
+#      and how long the sweep took (live sessions counted every 0.5 s; the run lasts 60 s).
 # Load generator, database and server share this machine.
 #   ./scripts/bench-scale.sh sqlite|postgres [SESSIONS]   (default 1000000; users = SESSIONS/10)
 set -euo pipefail
@@ -110,7 +110,7 @@ report "GET /api/v1/sessions ($(sql "SELECT COUNT(*) FROM sessions s JOIN users 
   "$(wrk -t1 -c4 -d10s --latency -H "User-Agent: wrk" -H "Cookie: $cookie" "$base/api/v1/sessions")"
 
 while [ "$(date +%s)" -lt $(( expire_at_ms / 1000 - 3 )) ]; do sleep 0.2; done
-echo "==> the sweep of $(( rows / 10 )) sessions under traffic (status reads -c16, extends -c4, 30 s)"
+echo "==> the sweep of $(( rows / 10 )) sessions under traffic (status reads -c16, extends -c4, 60 s)"
 (
   while true; do
     printf '%s %s\n' "$(date +%s.%N)" "$(sql "SELECT COUNT(*) FROM sessions WHERE id_hash LIKE 'exp%' AND ended_at IS NULL")"
@@ -118,9 +118,9 @@ echo "==> the sweep of $(( rows / 10 )) sessions under traffic (status reads -c1
   done
 ) >"$data/live.log" 2>/dev/null &
 poller=$!
-wrk -t1 -c16 -d30s --latency -H "User-Agent: wrk" -H "Cookie: $cookie" "$base/api/v1/session" >"$data/status.out" &
+wrk -t1 -c16 -d60s --latency -H "User-Agent: wrk" -H "Cookie: $cookie" "$base/api/v1/session" >"$data/status.out" &
 status_wrk=$!
-wrk -t1 -c4 -d30s --latency -s "$root/scripts/bench-post.lua" -H "User-Agent: wrk" \
+wrk -t1 -c4 -d60s --latency -s "$root/scripts/bench-post.lua" -H "User-Agent: wrk" \
   -H "Cookie: $cookie" -H "Origin: $base" "$base/api/v1/session/extend" >"$data/extend.out"
 wait "$status_wrk"
 kill "$poller" 2>/dev/null || true

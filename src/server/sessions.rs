@@ -2,7 +2,7 @@
 
 use super::{
     audit::{record_on, NewAuditEntry},
-    db::Database,
+    db::{Database, DbKind},
     error::StoreError,
     filters::FilteredQuery,
 };
@@ -347,9 +347,60 @@ impl Sessions {
             .map(|c| format!("s.{}", c.trim()))
             .collect::<Vec<_>>()
             .join(", ");
+        // One arm per class and limit, each an index range (`sessions_live_last_seen`,
+        // `sessions_live_signed_in`, and `users_admins` for administrators), each at most
+        // `limit` rows: the cost follows the sessions past a limit, not the live ones.
+        // `CROSS JOIN` keeps SQLite's join order (candidates first, then their rows); on
+        // PostgreSQL it is an ordinary join.
+        // SQLite's planner, seeing half the live sessions match `kind` and `remember`, walks
+        // every live session instead (134 ms against 2 ms on 200,000): it is told the index.
+        let index_of = |column: &str| {
+            let index = if column == "last_seen_at" {
+                "sessions_live_last_seen"
+            } else {
+                "sessions_live_signed_in"
+            };
+            match self.db.kind() {
+                DbKind::Sqlite => format!(" INDEXED BY {index}"),
+                DbKind::Postgres => String::new(),
+            }
+        };
+        let arm = |remember: &str, column: &str, param: usize| {
+            format!(
+                "SELECT * FROM (SELECT s.id_hash FROM sessions s{} \
+                 JOIN users u ON u.id = s.user_id \
+                 WHERE s.ended_at IS NULL AND s.kind = 'browser' AND s.remember {remember} \
+                 AND s.{column} <= ${param} AND u.is_admin = 0 LIMIT {limit}) AS a{param}",
+                index_of(column)
+            )
+        };
+        let api_arm = |column: &str, param: usize| {
+            format!(
+                "SELECT * FROM (SELECT id_hash FROM sessions{} WHERE ended_at IS NULL \
+                 AND kind = 'api' AND remember IN (0, 1) AND {column} <= ${param} \
+                 LIMIT {limit}) AS a{param}",
+                index_of(column)
+            )
+        };
+        let arms = [
+            arm("= 0", "last_seen_at", 1),
+            arm("= 0", "created_at", 2),
+            arm("= 1", "last_seen_at", 3),
+            arm("= 1", "created_at", 4),
+            api_arm("last_seen_at", 5),
+            api_arm("created_at", 6),
+            format!(
+                "SELECT * FROM (SELECT s.id_hash FROM users u CROSS JOIN sessions s \
+                 WHERE s.user_id = u.id AND u.is_admin <> 0 AND s.ended_at IS NULL \
+                 AND s.kind = 'browser' \
+                 AND (s.last_seen_at <= $7 OR s.created_at <= $8) LIMIT {limit}) AS a7"
+            ),
+        ]
+        .join(" UNION ");
         let rows = sqlx::query(&format!(
-            "SELECT {columns}, u.is_admin AS is_admin FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.ended_at IS NULL \
+            "SELECT {columns}, u.is_admin AS is_admin \
+             FROM ({arms}) AS c CROSS JOIN sessions s CROSS JOIN users u \
+             WHERE s.id_hash = c.id_hash AND u.id = s.user_id AND s.ended_at IS NULL \
              AND ((s.kind <> 'api' AND u.is_admin = 0 AND s.remember = 0 \
                    AND (s.last_seen_at <= $1 OR s.created_at <= $2)) \
                OR (s.kind <> 'api' AND u.is_admin = 0 AND s.remember <> 0 \
@@ -357,7 +408,7 @@ impl Sessions {
                OR (s.kind = 'api' AND (s.last_seen_at <= $5 OR s.created_at <= $6)) \
                OR (s.kind <> 'api' AND u.is_admin <> 0 \
                    AND (s.last_seen_at <= $7 OR s.created_at <= $8))) \
-             ORDER BY s.created_at LIMIT {limit}"
+             LIMIT {limit}"
         ))
         .bind(normal.0)
         .bind(normal.1)
