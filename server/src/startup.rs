@@ -5,8 +5,8 @@ use crate::{
     state::{AppState, Shared},
     telemetry,
     web::{
-        admin_forms, api_doc, assets::Bundle, auth_routes, csrf, devices, error, guard, hosts,
-        slash,
+        admin_forms, api_doc, assets::Bundle, auth_routes, devices, edge::EdgeLayer, guard,
+        login_scope::LoginScope, policy::PolicyLayer,
     },
 };
 use app::{shell, App};
@@ -252,11 +252,7 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         // The Host check comes first: a request for another host never reaches anything else.
-        let app = middleware::from_fn_with_state(
-            Arc::new(self.state.config.allowed_hosts.clone()),
-            hosts::allowed_hosts,
-        )
-        .layer(middleware::from_fn(slash::trailing_slash).layer(self.router));
+        let app = EdgeLayer::new(self.state.config.allowed_hosts.clone()).layer(self.router);
         let changes = tokio::spawn(self.changes.run());
         let served = axum::serve(
             self.listener,
@@ -379,31 +375,9 @@ pub fn router(state: AppState) -> Router {
     let backend = Backend::new(state.users.clone());
     let auth_layer = AuthManagerLayerBuilder::new(backend, session_layer).build();
 
-    // The layers, outermost first: a request passes them top-down, its answer bottom-up.
-    // (`allowed_hosts` and the trailing-slash rewrite wrap all of this; see `run_until`.)
-    let layers = ServiceBuilder::new()
-        // Every request and its answer in the log.
-        .layer(TraceLayer::new_for_http())
-        // Its latency, by route template, for /metrics.
-        .layer(middleware::from_fn(telemetry::track_latency))
-        // A server function's error gets the status of its code.
-        .layer(middleware::from_fn(error::server_fn_errors))
-        // Errors in the shape the path wants: JSON under /api/v1, an HTML page elsewhere.
-        .layer(middleware::from_fn(error::error_shapes))
-        // A state change sent by another site is refused.
-        .layer(middleware::from_fn(csrf::csrf_guard))
-        // No answer that may hold personal content is cached.
-        .layer(middleware::from_fn(guard::no_store))
-        // The engine's session rules: limits, activity, ended sessions made anonymous.
-        .layer(enforcement_layer(&state))
-        // axum-login over tower-sessions and the engine's store.
-        .layer(auth_layer)
-        // Protected pages need a signed-in person; the sign-in page does not.
-        .layer(middleware::from_fn(guard::page_guard));
-
     let routes = ROUTES.clone();
     let leptos_options: LeptosOptions = state.leptos_options.clone();
-    Router::new()
+    let pages_and_api = Router::new()
         .route("/sign-in", post(auth_routes::sign_in))
         .route("/logout", post(auth_routes::logout))
         .route("/healthz", get(|| async { "ok" }))
@@ -421,14 +395,38 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(layers)
+        // The layers below wrap the router once, not each route: they see the route it
+        // matched on the answer.
+        .layer(telemetry::RouteOnAnswerLayer)
+        .with_state(state.clone());
+
+    // The layers, outermost first: a request passes them top-down, its answer bottom-up.
+    // They wrap the router once (not each route). `web::edge` (allowed hosts, trailing
+    // slashes) wraps all of this; see `run_until`.
+    let with_login = ServiceBuilder::new()
+        // axum-login over tower-sessions and the engine's store.
+        .layer(auth_layer)
+        // Protected pages need a signed-in person; the sign-in page does not.
+        .layer(middleware::from_fn(guard::page_guard))
+        .service(pages_and_api.clone());
+    let app = ServiceBuilder::new()
+        // Every request and its answer in the log.
+        .layer(TraceLayer::new_for_http())
+        // CSRF, no-store, error shapes, latency (see `web::policy`).
+        .layer(PolicyLayer)
+        // The engine's session rules: limits, activity, ended sessions made anonymous.
+        .layer(enforcement_layer(&state))
+        // The login layers only where a handler reads them (see `web::login_scope`).
+        .service(LoginScope::new(with_login, pages_and_api));
+
+    Router::new()
         // The client bundle needs no session and may be cached (see `web::assets`).
         .merge(state.bundle.router())
+        .fallback_service(app)
         // Pages, JSON and a bundle without pre-compressed files, compressed when the client
         // accepts it (brotli or gzip; small answers are not worth it).
         .layer(
             CompressionLayer::new()
                 .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_FROM_BYTES))),
         )
-        .with_state(state)
 }

@@ -8,8 +8,11 @@
 
 use axum::{
     extract::Request,
-    http::{header, HeaderMap, Method, StatusCode},
-    middleware::Next,
+    http::{
+        header,
+        uri::{Authority, Uri},
+        HeaderMap, Method, StatusCode,
+    },
     response::{IntoResponse, Response},
 };
 
@@ -24,22 +27,29 @@ pub fn is_same_origin_request(method: &Method, headers: &HeaderMap) -> bool {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_ascii_lowercase);
+        .and_then(|v| v.parse::<Authority>().ok());
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         return matches!(site, "same-origin" | "none");
     }
+    // The origin (or referrer) names this host and port. A port that is its scheme's default
+    // is not written in `Origin`; `Host` carries it only when it is not the default either.
     let origin_matches = |value: &str| -> bool {
-        let Ok(url) = url::Url::parse(value) else {
+        let Ok(uri) = value.parse::<Uri>() else {
             return false;
         };
-        let Some(origin_host) = url.host_str() else {
+        let (Some(scheme), Some(origin)) = (uri.scheme_str(), uri.authority()) else {
             return false;
         };
-        let authority = match url.port() {
-            Some(port) => format!("{origin_host}:{port}"),
-            None => origin_host.to_owned(),
+        let default_port = match scheme {
+            "http" => Some(80),
+            "https" => Some(443),
+            _ => None,
         };
-        host.as_deref() == Some(authority.to_ascii_lowercase().as_str())
+        let Some(host) = host.as_ref() else {
+            return false;
+        };
+        origin.host().eq_ignore_ascii_case(host.host())
+            && origin.port_u16().filter(|p| Some(*p) != default_port) == host.port_u16()
     };
     if let Some(origin) = headers.get(header::ORIGIN) {
         return origin.to_str().is_ok_and(origin_matches);
@@ -50,18 +60,20 @@ pub fn is_same_origin_request(method: &Method, headers: &HeaderMap) -> bool {
     true
 }
 
-/// Refuses cross-site state-changing requests with 403 before they reach any handler.
-pub async fn csrf_guard(req: Request, next: Next) -> Response {
+/// The 403 answer for a state change sent by another site; `None` when the request may go on.
+pub fn refusal(req: &Request) -> Option<Response> {
     if is_same_origin_request(req.method(), req.headers()) {
-        return next.run(req).await;
+        return None;
     }
     tracing::warn!(path = %req.uri().path(), "refused cross-site request");
-    (
-        StatusCode::FORBIDDEN,
-        [(header::CACHE_CONTROL, "no-store")],
-        "Cross-site request refused. Reload the page and try again.",
+    Some(
+        (
+            StatusCode::FORBIDDEN,
+            [(header::CACHE_CONTROL, "no-store")],
+            "Cross-site request refused. Reload the page and try again.",
+        )
+            .into_response(),
     )
-        .into_response()
 }
 
 #[cfg(test)]
@@ -119,10 +131,39 @@ mod tests {
             &Method::POST,
             &h(&[("origin", "null")])
         ));
+        // Letter case does not matter; port and user info do.
+        assert!(is_same_origin_request(
+            &Method::POST,
+            &h(&[("referer", "HTTP://127.0.0.1:3000/home?x=1")])
+        ));
+        assert!(!is_same_origin_request(
+            &Method::POST,
+            &h(&[("origin", "http://127.0.0.1:3001")])
+        ));
+        assert!(!is_same_origin_request(
+            &Method::POST,
+            &h(&[("origin", "http://127.0.0.1")])
+        ));
+        assert!(!is_same_origin_request(
+            &Method::POST,
+            &h(&[("referer", "http://127.0.0.1:3000@evil.example/")])
+        ));
         assert!(!is_same_origin_request(
             &Method::DELETE,
             &h(&[("referer", "https://evil.example/x")])
         ));
+    }
+
+    #[test]
+    fn a_default_port_is_the_same_origin_written_or_not() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, "sessions.example".parse().unwrap());
+        for origin in ["https://sessions.example", "https://sessions.example:443"] {
+            headers.insert(header::ORIGIN, origin.parse().unwrap());
+            assert!(is_same_origin_request(&Method::POST, &headers), "{origin}");
+        }
+        headers.insert(header::ORIGIN, "https://sessions.example:8443".parse().unwrap());
+        assert!(!is_same_origin_request(&Method::POST, &headers));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Error answers in the shape each kind of path wants. Handlers and server functions fail with
-//! the one [`AppError`] (the JSON error of SPEC §7, codes in `auto_logout::api_error`); these
-//! middlewares make the rest agree: every error under `/api/v1` is that JSON, a server
+//! the one [`AppError`] (the JSON error of SPEC §7, codes in `auto_logout::api_error`); the
+//! request policy (`web::policy`) makes the rest agree: every error under `/api/v1` is that JSON, a server
 //! function's error gets the status of its code, and a page or form path shows an HTML page.
 
 pub use app::error::AppError;
@@ -10,9 +10,7 @@ use auto_logout::{
 };
 use axum::{
     body::Body,
-    extract::Request,
     http::{header, HeaderValue, StatusCode},
-    middleware::Next,
     response::{Html, IntoResponse, Response},
 };
 
@@ -24,17 +22,41 @@ pub fn is_api_path(path: &str) -> bool {
     path == "/api/v1" || path.starts_with("/api/v1/")
 }
 
-/// Turns every error answer under `/api/v1` that is not already JSON (a refused cross-site
-/// request, a 503, an unknown path, a wrong method, a malformed body) into the JSON error
-/// shape, and every JSON error of a page or form path (not under `/api/`) into a short HTML
-/// page with the same message; status and headers such as `Retry-After` are kept.
-pub async fn error_shapes(req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    let (api, page) = (is_api_path(path), !path.starts_with("/api/"));
-    if !api && !page {
-        return next.run(req).await;
+/// Which error shape a path wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathKind {
+    /// Under `/api/v1`: the JSON error of SPEC §7.
+    Api,
+    /// A server function (under `/api/`, not `/api/v1`): JSON with the status of its code.
+    ServerFn,
+    /// A page or form path: an HTML page.
+    Page,
+}
+
+impl PathKind {
+    /// The kind of `path`.
+    pub fn of(path: &str) -> Self {
+        if is_api_path(path) {
+            Self::Api
+        } else if path.starts_with("/api/") {
+            Self::ServerFn
+        } else {
+            Self::Page
+        }
     }
-    let res = next.run(req).await;
+}
+
+/// Makes an error answer agree with its path's shape: under `/api/v1` every error that is not
+/// already JSON (a refused cross-site request, a 503, an unknown path, a wrong method, a
+/// malformed body) becomes the JSON error; a page or form path's JSON error becomes a short
+/// HTML page with the same message; a server function's error gets the status of its code
+/// (see [`server_fn_status`]). Status and headers such as `Retry-After` are kept. A success
+/// answer is returned untouched.
+pub async fn shaped(kind: PathKind, res: Response) -> Response {
+    if kind == PathKind::ServerFn {
+        return server_fn_status(res).await;
+    }
+    let api = kind == PathKind::Api;
     let status = res.status();
     let is_json = res
         .headers()
@@ -85,12 +107,7 @@ fn error_page(status: StatusCode, message: &str) -> Response {
 /// Server functions answer every error with 500; this gives each the status of its
 /// [`ErrorCode`] (400 for arguments that do not decode, 401, 503 with `Retry-After`…). A
 /// 500 whose body is not our error stays, so that a real server fault is visible.
-pub async fn server_fn_errors(req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    if !path.starts_with("/api/") || is_api_path(path) {
-        return next.run(req).await;
-    }
-    let res = next.run(req).await;
+async fn server_fn_status(res: Response) -> Response {
     if res.status() != StatusCode::INTERNAL_SERVER_ERROR
         || !res.headers().contains_key("serverfnerror")
     {
@@ -120,5 +137,9 @@ mod tests {
     fn api_paths() {
         assert!(is_api_path("/api/v1/x") && is_api_path("/api/v1"));
         assert!(!is_api_path("/api/v10") && !is_api_path("/api/session_status"));
+        assert_eq!(PathKind::of("/api/v1/session"), PathKind::Api);
+        assert_eq!(PathKind::of("/api/countdown_state"), PathKind::ServerFn);
+        assert_eq!(PathKind::of("/home"), PathKind::Page);
+        assert_eq!(PathKind::of("/apis"), PathKind::Page);
     }
 }

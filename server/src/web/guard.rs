@@ -6,7 +6,7 @@ use auto_logout::server::SessionEnded;
 use auto_logout::{redirect::sign_in_url, server::AuthSession};
 use axum::{
     extract::Request,
-    http::{header, HeaderValue, Method, StatusCode},
+    http::{Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
 };
@@ -42,16 +42,6 @@ pub async fn page_guard(auth: AuthSession, req: Request, next: Next) -> Response
         return Redirect::to("/home").into_response();
     }
     next.run(req).await
-}
-
-/// `Cache-Control: no-store` on every answer of the router's layered routes, so that neither a
-/// shared cache nor the Back button shows a page after sign-out. (The client bundle under
-/// `/pkg/` is routed outside these layers and cached; see `web::assets`.)
-pub async fn no_store(req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
 }
 
 #[cfg(test)]

@@ -5,12 +5,10 @@
 use super::error::{is_api_path, AppError};
 use crate::config::AllowedHosts;
 use axum::{
-    extract::{Request, State},
+    extract::Request,
     http::{header, StatusCode},
-    middleware::Next,
     response::{IntoResponse, Response},
 };
-use std::sync::Arc;
 
 /// The host the request names: the URI's authority when it has one (absolute-form requests
 /// and HTTP/2, where it wins over `Host`, RFC 9112 §3.2.2), else its single `Host` header.
@@ -27,27 +25,28 @@ pub fn requested_host(req: &Request) -> Option<String> {
     }
 }
 
-/// Refuses requests for hosts that are not in `allowed_hosts` with 400.
-pub async fn allowed_hosts(
-    State(allowed): State<Arc<AllowedHosts>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    if requested_host(&req).is_some_and(|host| allowed.allows(&host)) {
-        return next.run(req).await;
+/// The 400 answer for a request whose host is not in `allowed_hosts`; `None` when the host is
+/// allowed and the request may go on.
+pub fn refusal(req: &Request, allowed: &AllowedHosts) -> Option<Response> {
+    let host = requested_host(req);
+    if host.as_deref().is_some_and(|host| allowed.allows(host)) {
+        return None;
     }
-    tracing::warn!(host = ?requested_host(&req), "refused a request for a host that is not allowed");
+    tracing::warn!(host = ?host, "refused a request for a host that is not allowed");
     const MESSAGE: &str = "This server does not answer to that host name.";
     if is_api_path(req.uri().path()) {
-        return AppError::new(auto_logout::api_error::ErrorCode::UnknownHost, MESSAGE)
-            .into_response();
+        return Some(
+            AppError::new(auto_logout::api_error::ErrorCode::UnknownHost, MESSAGE).into_response(),
+        );
     }
-    (
-        StatusCode::BAD_REQUEST,
-        [(header::CACHE_CONTROL, "no-store")],
-        MESSAGE,
+    Some(
+        (
+            StatusCode::BAD_REQUEST,
+            [(header::CACHE_CONTROL, "no-store")],
+            MESSAGE,
+        )
+            .into_response(),
     )
-        .into_response()
 }
 
 #[cfg(test)]

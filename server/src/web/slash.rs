@@ -3,7 +3,6 @@
 use axum::{
     extract::Request,
     http::{Method, Uri},
-    middleware::Next,
     response::{IntoResponse, Redirect, Response},
 };
 
@@ -18,27 +17,24 @@ pub fn trimmed_path(path: &str) -> Option<String> {
     Some(format!("/{trimmed}"))
 }
 
-/// Redirects `GET`/`HEAD` of a path with a trailing slash to the path without it (308,
-/// keeping the query); other methods are routed as if the slash were absent.
-pub async fn trailing_slash(mut req: Request, next: Next) -> Response {
-    let Some(path) = trimmed_path(req.uri().path()) else {
-        return next.run(req).await;
-    };
+/// A request whose path ends in a slash: `GET`/`HEAD` get a redirect to the path without it
+/// (308, keeping the query: returned); other methods are rewritten in place to go on as if the
+/// slash were absent (`None`). Any other request goes on unchanged (`None`).
+pub fn without_trailing_slash(req: &mut Request) -> Option<Response> {
+    let path = trimmed_path(req.uri().path())?;
     let target = match req.uri().query() {
         Some(q) => format!("{path}?{q}"),
         None => path,
     };
     if matches!(*req.method(), Method::GET | Method::HEAD) {
         // Only ever to a same-site path (a raw `/\\host/` must not become `/\\host`).
-        if auto_logout::safe_next(&target).is_none() {
-            return next.run(req).await;
-        }
-        return Redirect::permanent(&target).into_response();
+        auto_logout::safe_next(&target)?;
+        return Some(Redirect::permanent(&target).into_response());
     }
     if let Ok(uri) = target.parse::<Uri>() {
         *req.uri_mut() = uri;
     }
-    next.run(req).await
+    None
 }
 
 #[cfg(test)]
