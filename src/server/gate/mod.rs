@@ -343,6 +343,8 @@ impl SessionGate {
             self.inner.cache.get(id_hash)
         };
         let from_cache = cached.is_some();
+        // Whether the entry was read from the database by this check (then it is cached).
+        let mut reloaded = !from_cache;
         let mut entry = match cached {
             Some(entry) => entry,
             None => match self.load(id_hash).await? {
@@ -365,6 +367,7 @@ impl SessionGate {
                 }
             };
             policy = *self.inner.limits.for_session(entry.class());
+            reloaded = true;
         }
         if let Some((reason, at)) = policy.expiry(entry.times, now) {
             self.end(id_hash, reason, at, client).await?;
@@ -390,6 +393,8 @@ impl SessionGate {
             return Ok(Verdict::Ended(EndReason::Suspended));
         }
         let ip_changed = client.ip.is_some() && client.ip != entry.last_ip;
+        // A passive request from the same IP changes nothing: the cached entry stays as it is.
+        let changed = reloaded || ip_changed || activity == Activity::Active;
         if ip_changed && activity == Activity::Passive {
             // A changed IP is recorded even when the request is not activity.
             if let Some(ip) = client.ip.as_deref() {
@@ -433,7 +438,8 @@ impl SessionGate {
             Some(EndMark::Committed(reason)) => return Ok(Verdict::Ended(reason)),
             // Being ended: serve what the database said, but never cache it as live.
             Some(EndMark::Pending(_)) => {}
-            None => self.inner.cache.insert(id_hash.to_owned(), entry),
+            None if changed => self.inner.cache.insert(id_hash.to_owned(), entry),
+            None => {}
         }
         Ok(Verdict::Active(active))
     }
