@@ -33,7 +33,9 @@ function server(listen: number, env: Record<string, string>, setup = '') {
 
 export default defineConfig({
   testDir: './tests',
-  timeout: 30_000,
+  // Several tests drive four browsers, or ten pages through axe, against debug servers on a
+  // 2-core machine: 20-30 s there, so the budget per test is twice that.
+  timeout: 60_000,
   expect: { timeout: 5_000 },
   fullyParallel: false,
   workers: 1,
