@@ -12,10 +12,12 @@ use axum::{
     http::{header, Method},
     response::{IntoResponse, Response},
 };
+use metrics::Histogram;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::{
+    collections::HashMap,
     pin::Pin,
-    sync::OnceLock,
+    sync::{LazyLock, OnceLock, PoisonError, RwLock},
     task::{Context, Poll},
     time::Instant,
 };
@@ -68,16 +70,61 @@ pub async fn metrics_text(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// Records one request's latency by route template (never the raw path: bounded labels). The
-/// template comes from the answer (see [`RouteOnAnswerLayer`]); an answer from outside the
-/// router counts as `unmatched`.
+/// Records one request's latency by route template and method. Labels stay bounded whatever
+/// clients send: the route is the router's template (`unmatched` for an answer from outside the
+/// router, see [`RouteOnAnswerLayer`]) and a method outside HTTP's standard ones is `OTHER`.
+/// The histogram of each pair is looked up once and kept, so a request allocates nothing here.
 pub fn record_latency(method: &Method, res: &Response, started: Instant) {
     let route = res
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str);
-    metrics::histogram!(REQUEST_DURATION, "route" => route.to_owned(), "method" => method.as_str().to_owned())
-        .record(started.elapsed().as_secs_f64());
+    latency_histogram(method_label(method), route).record(started.elapsed().as_secs_f64());
+}
+
+/// The label of `method`: its name when it is one of HTTP's standard methods, else `OTHER`.
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "OTHER",
+    }
+}
+
+/// The latency histograms registered so far, by method label and route template.
+type LatencyHistograms = RwLock<HashMap<&'static str, HashMap<Box<str>, Histogram>>>;
+
+/// The histogram of one method label and route template, registered on first use.
+fn latency_histogram(method: &'static str, route: &str) -> Histogram {
+    static HISTOGRAMS: LazyLock<LatencyHistograms> = LazyLock::new(|| {
+        // Handles are bound to the recorder installed when they are made: install it first.
+        prometheus();
+        RwLock::default()
+    });
+    let known = HISTOGRAMS
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(method)
+        .and_then(|routes| routes.get(route))
+        .cloned();
+    known.unwrap_or_else(|| {
+        let histogram =
+            metrics::histogram!(REQUEST_DURATION, "route" => route.to_owned(), "method" => method);
+        HISTOGRAMS
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(method)
+            .or_default()
+            .insert(route.into(), histogram.clone());
+        histogram
+    })
 }
 
 /// Copies the route template the router matched ([`MatchedPath`]) from the request onto its
@@ -182,4 +229,19 @@ pub fn init() {
         .with(logs)
         .with(statements)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_method_outside_the_standard_ones_is_one_label() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::DELETE), "DELETE");
+        for name in ["FOO", "BREW", "X-ANYTHING"] {
+            let method = Method::from_bytes(name.as_bytes()).unwrap();
+            assert_eq!(method_label(&method), "OTHER", "{name}");
+        }
+    }
 }

@@ -30,6 +30,16 @@ async fn metrics_count_what_happened() {
         .unwrap();
     assert_eq!(token.status(), 201);
     assert_eq!(app.status_json(&alice).await["user"], "alice");
+    // Made-up methods: each answers, none becomes a label of its own.
+    for name in ["BREW", "PROPFIND", "X-ANYTHING"] {
+        let method = reqwest::Method::from_bytes(name.as_bytes()).unwrap();
+        let res = browser()
+            .request(method, app.url("/healthz"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 405, "{name}");
+    }
 
     let res = browser().get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(res.status(), 200);
@@ -71,6 +81,15 @@ async fn metrics_count_what_happened() {
         !text.contains("route=\"/api/v1/sessions/"),
         "no raw paths as labels"
     );
+    assert_eq!(
+        sample(
+            &text,
+            r#"auto_logout_http_request_duration_seconds_count{route="/healthz",method="OTHER"}"#
+        ),
+        Some(3.0),
+        "{text}"
+    );
+    assert!(!text.contains("BREW") && !text.contains("PROPFIND"));
 }
 
 #[test]
