@@ -162,7 +162,10 @@ mod tests {
             headers.insert(header::ORIGIN, origin.parse().unwrap());
             assert!(is_same_origin_request(&Method::POST, &headers), "{origin}");
         }
-        headers.insert(header::ORIGIN, "https://sessions.example:8443".parse().unwrap());
+        headers.insert(
+            header::ORIGIN,
+            "https://sessions.example:8443".parse().unwrap(),
+        );
         assert!(!is_same_origin_request(&Method::POST, &headers));
     }
 
