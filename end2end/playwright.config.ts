@@ -12,6 +12,7 @@ export const SHORT_IDLE_PORT = port + 1;
 export const SHORT_SESSION_PORT = port + 2;
 export const STAY_ON_PAGE_PORT = port + 3;
 export const ADMIN_PORT = port + 4;
+export const NO_LOST_WORK_PORT = port + 5;
 
 function server(listen: number, env: Record<string, string>, setup = '') {
   return {
@@ -57,8 +58,9 @@ export default defineConfig({
       ],
     },
   },
-  // Five servers: the defaults, three with short limits set through the documented keys, and
-  // one with an administrator `admin` and a user `alice` made by the command line.
+  // Six servers: the defaults, three with short limits set through the documented keys, one
+  // with an administrator `admin` and a user `alice` made by the command line, and one with
+  // short limits and two users `alice` and `bob` (drafts, background tabs).
   webServer: [
     server(port, {}),
     server(SHORT_IDLE_PORT, {
@@ -80,6 +82,17 @@ export default defineConfig({
       { AUTO_LOGOUT_DEMO_ACCOUNT: 'false', AUTO_LOGOUT_LOGIN_MAX_FAILURES: '20' },
       `printf 'admin password\\n' | ${serverBinary} user add admin --admin >/dev/null && ` +
         `printf 'alice password\\n' | ${serverBinary} user add alice >/dev/null && `,
+    ),
+    server(
+      NO_LOST_WORK_PORT,
+      {
+        AUTO_LOGOUT_DEMO_ACCOUNT: 'false',
+        AUTO_LOGOUT_IDLE_TIME: '6s',
+        AUTO_LOGOUT_WARN_BEFORE: '4s',
+        AUTO_LOGOUT_LOGIN_MAX_FAILURES: '20',
+      },
+      `printf 'alice password\\n' | ${serverBinary} user add alice >/dev/null && ` +
+        `printf 'bob password\\n' | ${serverBinary} user add bob >/dev/null && `,
     ),
   ],
 });

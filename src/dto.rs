@@ -23,6 +23,41 @@ pub struct UserView {
     pub username: String,
     /// Whether the account may use the admin console.
     pub is_admin: bool,
+    /// The name they chose to be greeted by, if any.
+    pub display_name: Option<String>,
+    /// Their email address, if given.
+    pub email: Option<String>,
+    /// What this browser needs to keep their unsaved form input (SPEC §5, "No lost work").
+    pub drafts: DraftKey,
+}
+
+impl UserView {
+    /// The name to greet them by: the display name, else the username.
+    pub fn greeting_name(&self) -> &str {
+        self.display_name.as_deref().unwrap_or(&self.username)
+    }
+}
+
+/// The per-account secret a browser keeps drafts under. Drafts are encrypted with `key`
+/// (AES-256-GCM, in the browser) and filed under `scope`, so that what is left in a browser's
+/// storage after an automatic sign-out can be read back only by signing in as that account
+/// again, and names neither the account nor its content. Both are derived on the server from
+/// its secret key and the account; a page receives them only while signed in.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftKey {
+    /// An opaque name for the account's drafts (16 hex digits).
+    pub scope: String,
+    /// The AES-256 key, 64 hex digits.
+    pub key: String,
+}
+
+impl std::fmt::Debug for DraftKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DraftKey")
+            .field("scope", &self.scope)
+            .field("key", &"[redacted]")
+            .finish()
+    }
 }
 
 /// What the countdown needs to know about the current session, in milliseconds so that the
@@ -35,6 +70,9 @@ pub enum CountdownState {
         idle_ms: Option<i64>,
         /// Milliseconds until the absolute limit (None: disabled).
         session_ms: Option<i64>,
+        /// The whole idle limit in milliseconds (None: disabled), for showing what is left as
+        /// a share of it.
+        idle_limit_ms: Option<i64>,
     },
     /// The session has ended.
     Ended {
@@ -270,6 +308,7 @@ mod tests {
         let s = CountdownState::Active {
             idle_ms: Some(4_500),
             session_ms: None,
+            idle_limit_ms: Some(10_000),
         };
         assert_eq!(s.idle_seconds(), Some(5));
         assert_eq!(s.session_seconds(), None);

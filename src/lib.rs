@@ -5,6 +5,7 @@
 //!
 //! - [`policy`]: idle and absolute limits, deadlines and [`SessionStatus`].
 //! - [`event`]: why a session ended and the audit events we record.
+//! - [`profile`]: what a person may say about themselves (display name, email).
 //! - [`redirect`]: which `next` targets are safe to send a browser to.
 //! - [`session_limit`]: which sessions a sign-in ends, or whether it is refused, at the limit.
 //! - [`sign_in_query`]: why the sign-in page is shown (`reason`, `error`).
@@ -24,6 +25,7 @@ pub mod cookies;
 pub mod dto;
 pub mod event;
 pub mod policy;
+pub mod profile;
 pub mod redirect;
 pub mod session_limit;
 pub mod sign_in_query;
@@ -33,7 +35,7 @@ pub mod throttle;
 pub mod server;
 
 pub use clock::UnixMillis;
-pub use dto::{CountdownState, DeviceSession, PublicSettings, SessionStatus, UserView};
+pub use dto::{CountdownState, DeviceSession, DraftKey, PublicSettings, SessionStatus, UserView};
 pub use event::{AuditEvent, EndReason, SessionKind};
 pub use policy::{Deadlines, SessionTimes, TimeoutPolicy};
 pub use redirect::safe_next;

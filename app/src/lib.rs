@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod components;
+pub mod drafts;
 pub mod error;
 pub mod pages;
 
@@ -66,6 +67,16 @@ pub fn App() -> impl IntoView {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
+    // Whoever is signed in (or nobody): drafts of other accounts and old drafts go.
+    Effect::new(move |_| {
+        if let Some(who) = user.get() {
+            let key = who.ok().flatten().map(|u| u.drafts);
+            #[cfg(feature = "hydrate")]
+            drafts::browser::set_account(key.as_ref());
+            #[cfg(not(feature = "hydrate"))]
+            let _ = key;
+        }
+    });
 
     view! {
         <Title text="auto-logout" />
@@ -78,6 +89,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/home") view=pages::home::Home ssr=SsrMode::Async />
                     <Route path=path!("/logout") view=pages::logout::LogoutConfirm ssr=SsrMode::Async />
                     <Route path=path!("/sessions") view=pages::sessions::Sessions ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=pages::account::Account ssr=SsrMode::Async />
                     <Route path=path!("/account/password") view=pages::account::ChangePassword ssr=SsrMode::Async />
                     <Route path=path!("/admin/sessions") view=pages::admin::AdminSessions ssr=SsrMode::Async />
                     <Route path=path!("/admin/activity") view=pages::admin::AdminActivity ssr=SsrMode::Async />

@@ -74,6 +74,21 @@ test('before the absolute limit the warning says so and offers no "Stay signed i
   await page.waitForURL(/\/sign-in\?next=%2Fhome&reason=expired$/, { timeout: 8_000 });
 });
 
+test('the warning is announced to screen readers once, not every second', async ({ page }) => {
+  await signInAt(page, SHORT_SESSION);
+  const warning = page.getByTestId('expiry-warning');
+  await expect(warning).toBeVisible({ timeout: 6_000 });
+  await expect(warning).toHaveAttribute('aria-describedby', 'expiry-text');
+  const announced = await page.locator('#expiry-text').textContent();
+  const clock = await page.getByTestId('expiry-clock').textContent();
+  expect(announced).toContain('time limit');
+  // The visible text ticks, the announced one stays; nothing in the dialog is a live region.
+  await expect(page.getByTestId('expiry-clock')).not.toHaveText(clock!, { timeout: 3_000 });
+  expect(await page.locator('#expiry-text').textContent()).toBe(announced);
+  await expect(page.getByTestId('expiry-clock')).toHaveAttribute('aria-hidden', 'true');
+  await expect(warning.locator('[aria-live]')).toHaveCount(0);
+});
+
 test('two tabs: activity in one resets the other; signing out in one sends both to sign-in', async ({ context }) => {
   const a = await context.newPage();
   await signInAt(a, SHORT_IDLE);

@@ -56,6 +56,32 @@ export const ADMIN_SERVER = `http://127.0.0.1:${basePort + 4}`;
 export const ADMIN = { username: 'admin', password: 'admin password' };
 export const ALICE = { username: 'alice', password: 'alice password' };
 
+/** A server with AUTO_LOGOUT_IDLE_TIME=6s, AUTO_LOGOUT_WARN_BEFORE=4s and users `alice`, `bob`. */
+export const NO_LOST_WORK = `http://127.0.0.1:${basePort + 5}`;
+export const BOB = { username: 'bob', password: 'bob password' };
+
+/** The names of the draft records in the page's localStorage. */
+export async function draftKeys(page: Page): Promise<string[]> {
+  return page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('auto-logout.draft.')));
+}
+
+/** Everything in the page's localStorage and sessionStorage, names and values, as one string. */
+export async function browserStorage(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const dump = (s: Storage) => Object.keys(s).map((k) => `${k}=${s.getItem(k)}`).join('\n');
+    return `${dump(localStorage)}\n${dump(sessionStorage)}`;
+  });
+}
+
+/** Makes the page report itself hidden, as a background tab does. */
+export async function hideTab(page: Page) {
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+}
+
 /** Signs `who` in at `base` on `page` and waits for the hydrated /home page. */
 export async function signInAs(page: Page, base: string, who: { username: string; password: string }) {
   await page.goto(`${base}/sign-in`);

@@ -5,8 +5,8 @@ use crate::{
     state::{AppState, Shared},
     telemetry,
     web::{
-        admin_forms, api_doc, assets::Bundle, auth_routes, devices, edge::EdgeLayer, guard,
-        login_scope::LoginScope, policy::PolicyLayer,
+        account_form, admin_forms, api_doc, assets::Bundle, auth_routes, devices, edge::EdgeLayer,
+        guard, login_scope::LoginScope, policy::PolicyLayer,
     },
 };
 use app::{shell, App};
@@ -389,6 +389,10 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/users/{action}", post(admin_forms::user_action))
         .route("/admin/activity.csv", get(admin_forms::activity_csv))
         .route("/account/password", post(admin_forms::change_password))
+        .route(
+            account_form::ACCOUNT_PAGE,
+            post(account_form::update_profile),
+        )
         .route("/sessions/revoke-others", post(devices::revoke_others_form))
         .leptos_routes_with_context(&state, routes, page_context(&state), {
             let options = leptos_options.clone();

@@ -1,6 +1,11 @@
-//! A signed-in person changing their own password (SPEC §4 `/account/password`): the current
-//! password is asked again (through the same throttled check as a sign-in), the new one must be
-//! typed twice, and every other session of the account ends. This session stays signed in.
+//! A signed-in person changing their own account (SPEC §4 `/account`, `/account/password`).
+//!
+//! - The display name and email are checked by [`crate::profile::parse_profile`] and stored;
+//!   every instance drops its cached copy of the account (the change log), so the greeting
+//!   changes at once.
+//! - A password change asks for the current password again (through the same throttled check
+//!   as a sign-in), wants the new one typed twice, and ends every other session of the
+//!   account. This session stays signed in.
 
 use super::{
     admin::{Actor, Admin},
@@ -10,7 +15,53 @@ use super::{
     gate::SessionGate,
     session_start::SessionError,
     sessions::ClientInfo,
+    users::Users,
 };
+use crate::profile::{parse_profile, Profile, ProfileError};
+
+/// What saving one's display name and email did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileUpdate {
+    /// Stored; this is what the account now says.
+    Saved(Profile),
+    /// Not stored: the form says why.
+    Rejected(ProfileError),
+    /// Nobody is signed in on this request (the session ended meanwhile).
+    NotSignedIn,
+}
+
+/// The typed profile form.
+#[derive(Debug, Clone, Copy)]
+pub struct ProfileForm<'a> {
+    /// The display name as typed.
+    pub display_name: &'a str,
+    /// The email address as typed.
+    pub email: &'a str,
+}
+
+/// Checks and stores the signed-in person's display name and email; see the module
+/// documentation.
+///
+/// # Errors
+/// [`StoreError`] when storage fails (nothing is reported as saved then).
+pub async fn update_own_profile(
+    auth: &AuthSession,
+    users: &Users,
+    form: ProfileForm<'_>,
+) -> Result<ProfileUpdate, StoreError> {
+    let Some(user) = auth.user.as_ref() else {
+        return Ok(ProfileUpdate::NotSignedIn);
+    };
+    let profile = match parse_profile(form.display_name, form.email) {
+        Ok(profile) => profile,
+        Err(error) => return Ok(ProfileUpdate::Rejected(error)),
+    };
+    match users.set_profile(user.id, &profile).await {
+        Ok(_) => Ok(ProfileUpdate::Saved(profile)),
+        Err(StoreError::NoSuchUser(_)) => Ok(ProfileUpdate::NotSignedIn),
+        Err(err) => Err(err),
+    }
+}
 
 /// What a password change did.
 #[derive(Debug, Clone, PartialEq, Eq)]

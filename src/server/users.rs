@@ -7,7 +7,8 @@ use super::{
     keys::SecretKey,
     password::{check_new_password, hash_password, verify_password, HashLimiter, HashPermit},
 };
-use crate::dto::UserView;
+use crate::dto::{DraftKey, UserView};
+use crate::profile::Profile;
 use sqlx::Row;
 use std::fmt;
 
@@ -30,6 +31,12 @@ pub struct User {
     /// What the session remembers of the password (axum-login's session auth hash): a keyed
     /// hash of `password_hash`, so it changes with the password but reveals nothing about it.
     pub auth_hash: [u8; 32],
+    /// The name they chose to be greeted by, if any.
+    pub display_name: Option<String>,
+    /// Their email address, if given.
+    pub email: Option<String>,
+    /// The key and scope their browser keeps drafts under (derived, never stored).
+    pub drafts: DraftKey,
 }
 
 impl fmt::Debug for User {
@@ -41,6 +48,9 @@ impl fmt::Debug for User {
             .field("is_admin", &self.is_admin)
             .field("disabled", &self.disabled)
             .field("auth_hash", &"[redacted]")
+            .field("display_name", &self.display_name)
+            .field("email", &self.email)
+            .field("drafts", &self.drafts)
             .finish()
     }
 }
@@ -51,6 +61,9 @@ impl User {
         UserView {
             username: self.username.clone(),
             is_admin: self.is_admin,
+            display_name: self.display_name.clone(),
+            email: self.email.clone(),
+            drafts: self.drafts.clone(),
         }
     }
 }
@@ -121,6 +134,29 @@ pub fn derive_auth_hash(key: &SecretKey, password_hash: &str) -> [u8; 32] {
     key.mac(&[b"session-auth", password_hash.as_bytes()])
 }
 
+/// The draft key and scope of account `id` named `username` (see [`DraftKey`]): keyed hashes
+/// under the server's secret, so that they are the same on every instance and after a restart,
+/// differ between accounts (a reused name on a new account gets a new id), and reveal nothing.
+pub fn derive_draft_key(key: &SecretKey, id: i64, username: &str) -> DraftKey {
+    let id = id.to_be_bytes();
+    let scope = key.mac(&[b"draft-scope", &id, username.as_bytes()]);
+    DraftKey {
+        scope: hex::encode(&scope[..8]),
+        key: key.mac_hex(&[b"draft-key", &id, username.as_bytes()]),
+    }
+}
+
+/// An account query: the columns [`Users::user_from_row`] reads, then `$rest`.
+macro_rules! select_users {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, username, password_hash, is_admin, disabled_at, display_name, email \
+             FROM users ",
+            $rest
+        )
+    };
+}
+
 impl Users {
     /// The accounts stored in `db`, with `clock` for creation times, `key` for deriving the
     /// session auth hash, and `hashing` bounding the password hashes run at once.
@@ -142,13 +178,18 @@ impl Users {
 
     fn user_from_row(&self, row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
         let password_hash: String = row.try_get("password_hash")?;
+        let id: i64 = row.try_get("id")?;
+        let username: String = row.try_get("username")?;
         Ok(User {
-            id: row.try_get("id")?,
-            username: row.try_get("username")?,
+            id,
             auth_hash: derive_auth_hash(&self.inner.key, &password_hash),
+            drafts: derive_draft_key(&self.inner.key, id, &username),
+            username,
             password_hash,
             is_admin: row.try_get::<i64, _>("is_admin")? != 0,
             disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+            display_name: row.try_get("display_name")?,
+            email: row.try_get("email")?,
         })
     }
 
@@ -194,14 +235,20 @@ impl Users {
         .fetch_one(self.inner.db.pool())
         .await;
         match result {
-            Ok(row) => Ok(User {
-                id: row.try_get("id")?,
-                username: username.to_owned(),
-                auth_hash: derive_auth_hash(&self.inner.key, &hash),
-                password_hash: hash,
-                is_admin,
-                disabled: false,
-            }),
+            Ok(row) => {
+                let id: i64 = row.try_get("id")?;
+                Ok(User {
+                    id,
+                    username: username.to_owned(),
+                    auth_hash: derive_auth_hash(&self.inner.key, &hash),
+                    drafts: derive_draft_key(&self.inner.key, id, username),
+                    password_hash: hash,
+                    is_admin,
+                    disabled: false,
+                    display_name: None,
+                    email: None,
+                })
+            }
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 Err(StoreError::UserExists(username.to_owned()))
             }
@@ -211,12 +258,10 @@ impl Users {
 
     /// The account named `username`, if any.
     pub async fn find_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, username, password_hash, is_admin, disabled_at FROM users WHERE username = $1",
-        )
-        .bind(username)
-        .fetch_optional(self.inner.db.pool())
-        .await?;
+        let row = sqlx::query(select_users!("WHERE username = $1"))
+            .bind(username)
+            .fetch_optional(self.inner.db.pool())
+            .await?;
         Ok(row.as_ref().map(|r| self.user_from_row(r)).transpose()?)
     }
 
@@ -225,12 +270,10 @@ impl Users {
         if let Some(user) = self.inner.by_id.get(&id) {
             return Ok(Some(user));
         }
-        let row = sqlx::query(
-            "SELECT id, username, password_hash, is_admin, disabled_at FROM users WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(self.inner.db.pool())
-        .await?;
+        let row = sqlx::query(select_users!("WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.inner.db.pool())
+            .await?;
         let user = row.as_ref().map(|r| self.user_from_row(r)).transpose()?;
         if let Some(user) = &user {
             self.inner.by_id.insert(id, user.clone());
@@ -240,11 +283,9 @@ impl Users {
 
     /// Every account, by username.
     pub async fn list(&self) -> Result<Vec<User>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, username, password_hash, is_admin, disabled_at FROM users ORDER BY username",
-        )
-        .fetch_all(self.inner.db.pool())
-        .await?;
+        let rows = sqlx::query(select_users!("ORDER BY username"))
+            .fetch_all(self.inner.db.pool())
+            .await?;
         Ok(rows
             .iter()
             .map(|r| self.user_from_row(r))
@@ -345,6 +386,27 @@ impl Users {
         Ok(user)
     }
 
+    /// Stores the display name and email of account `id` (already checked by
+    /// [`crate::profile::parse_profile`]) and returns the account as it now is.
+    ///
+    /// # Errors
+    /// [`StoreError::NoSuchUser`] when the account is gone, or a database error.
+    pub async fn set_profile(&self, id: i64, profile: &Profile) -> Result<User, StoreError> {
+        let updated = sqlx::query("UPDATE users SET display_name = $1, email = $2 WHERE id = $3")
+            .bind(profile.display_name.as_deref())
+            .bind(profile.email.as_deref())
+            .bind(id)
+            .execute(self.inner.db.pool())
+            .await?;
+        self.inner.by_id.invalidate(&id);
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NoSuchUser(format!("#{id}")));
+        }
+        self.get(id)
+            .await?
+            .ok_or_else(|| StoreError::NoSuchUser(format!("#{id}")))
+    }
+
     /// Replaces the password of `username`.
     ///
     /// # Errors
@@ -390,8 +452,16 @@ mod tests {
             is_admin: false,
             disabled: false,
             auth_hash: [7; 32],
+            display_name: None,
+            email: None,
+            drafts: DraftKey {
+                scope: "00".into(),
+                key: "feedface".into(),
+            },
         };
-        assert!(!format!("{user:?}").contains("secret"));
+        let debug = format!("{user:?}");
+        assert!(!debug.contains("secret"));
+        assert!(!debug.contains("feedface"));
     }
 }
 
@@ -411,5 +481,33 @@ mod auth_hash_tests {
             derive_auth_hash(&other_key, "$argon2id$v=19$m=19456,t=2,p=1$salt$aaaa")
         );
         assert!(!String::from_utf8_lossy(&a).contains("argon2"));
+    }
+}
+
+#[cfg(test)]
+mod draft_key_tests {
+    use super::*;
+
+    #[test]
+    fn draft_keys_differ_per_account_and_server_and_hide_both() {
+        let server = SecretKey::from_bytes(vec![1; 32]);
+        let other_server = SecretKey::from_bytes(vec![2; 32]);
+        let alice = derive_draft_key(&server, 1, "alice");
+        assert_eq!(alice, derive_draft_key(&server, 1, "alice"), "stable");
+        assert_eq!(alice.scope.len(), 16);
+        assert_eq!(alice.key.len(), 64);
+        assert!(alice.scope.chars().all(|c| c.is_ascii_hexdigit()));
+        assert!(
+            !alice.key.contains(&alice.scope),
+            "the scope does not reveal the key"
+        );
+        for other in [
+            derive_draft_key(&server, 2, "alice"),
+            derive_draft_key(&server, 1, "bob"),
+            derive_draft_key(&other_server, 1, "alice"),
+        ] {
+            assert_ne!(alice.scope, other.scope);
+            assert_ne!(alice.key, other.key);
+        }
     }
 }

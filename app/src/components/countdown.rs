@@ -15,6 +15,8 @@ use auto_logout::{dto::ceil_seconds, CountdownState, PublicSettings};
 use leptos::prelude::*;
 
 #[cfg(feature = "hydrate")]
+pub mod attention;
+#[cfg(feature = "hydrate")]
 pub mod live;
 
 /// `seconds` as `m:ss` (or `h:mm:ss` from an hour up).
@@ -24,6 +26,30 @@ pub fn format_clock(seconds: u64) -> String {
         format!("{h}:{m:02}:{s:02}")
     } else {
         format!("{m}:{s:02}")
+    }
+}
+
+/// The tab's title while the warning shows, e.g. `(0:45) Session ending - auto-logout`.
+pub fn warning_title(seconds_left: u64, title: &str) -> String {
+    format!("({}) Session ending - {title}", format_clock(seconds_left))
+}
+
+/// What is left of the idle limit as a whole percentage (0 to 100), for the progress bar.
+pub fn idle_percent(seconds_left: u64, limit_ms: i64) -> u64 {
+    let limit_secs = u64::try_from(limit_ms).unwrap_or(0).div_ceil(1_000);
+    if limit_secs == 0 {
+        return 0;
+    }
+    (seconds_left.min(limit_secs) * 100).div_ceil(limit_secs)
+}
+
+/// What the warning says, in words a screen reader reads once when it opens.
+pub fn warning_sentence(seconds_left: u64, absolute_first: bool) -> String {
+    let left = format_clock(seconds_left);
+    if absolute_first {
+        format!("Your session reaches its time limit in {left}. Save your work; signing in again will be needed.")
+    } else {
+        format!("You will be signed out for inactivity in {left}.")
     }
 }
 
@@ -72,6 +98,10 @@ fn LiveCountdown(state: CountdownState, settings: PublicSettings) -> impl IntoVi
         session,
         ended,
     } = signals;
+    let idle_limit_ms = match state {
+        CountdownState::Active { idle_limit_ms, .. } => idle_limit_ms,
+        _ => None,
+    };
     let warn_secs = ceil_seconds(settings.warn_before_ms);
     let first_left = move || match (idle.get(), session.get()) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -84,6 +114,22 @@ fn LiveCountdown(state: CountdownState, settings: PublicSettings) -> impl IntoVi
     };
     let warning = move || ended.get().is_none() && first_left().is_some_and(|s| s <= warn_secs);
     let stay_button = NodeRef::<leptos::html::Button>::new();
+    // What the dialog announces: fixed when it opens, so that a screen reader reads it once
+    // (the ticking clock beside it is hidden from assistive technology).
+    let announcement = RwSignal::new(String::new());
+    let offer_notifications = RwSignal::new(false);
+    Effect::new(move |was_warning: Option<bool>| {
+        let now_warning = warning();
+        if now_warning && was_warning != Some(true) {
+            announcement.set(warning_sentence(
+                first_left().unwrap_or(0),
+                absolute_first(),
+            ));
+            #[cfg(feature = "hydrate")]
+            offer_notifications.set(attention::may_offer_notifications());
+        }
+        now_warning
+    });
     Effect::new(move |_| {
         if warning() {
             if let Some(button) = stay_button.get() {
@@ -91,6 +137,25 @@ fn LiveCountdown(state: CountdownState, settings: PublicSettings) -> impl IntoVi
             }
         }
     });
+    // The tab's title (and a notification, when allowed) while the warning shows.
+    Effect::new(move |_| {
+        let shown = warning().then(|| (first_left().unwrap_or(0), !absolute_first()));
+        #[cfg(feature = "hydrate")]
+        attention::update(shown);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = shown;
+    });
+    on_cleanup(move || {
+        #[cfg(feature = "hydrate")]
+        attention::update(None);
+    });
+    let allow_notifications = move |_| {
+        offer_notifications.set(false);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async {
+            attention::ask_for_notifications().await;
+        });
+    };
     let stay = move |_| {
         #[cfg(feature = "hydrate")]
         live::report_now();
@@ -108,6 +173,14 @@ fn LiveCountdown(state: CountdownState, settings: PublicSettings) -> impl IntoVi
                 <span class="limit">
                     "Inactivity sign-out in "
                     <strong data-testid="idle-countdown" data-seconds=s>{format_clock(s)}</strong>
+                    {idle_limit_ms.map(|limit| {
+                        let percent = idle_percent(s, limit);
+                        view! {
+                            <span class="idle-bar" aria-hidden="true" data-testid="idle-progress" data-percent=percent>
+                                <span style=format!("width: {percent}%")></span>
+                            </span>
+                        }
+                    })}
                 </span>
             })}
             {move || session.get().map(|s| view! {
@@ -128,16 +201,17 @@ fn LiveCountdown(state: CountdownState, settings: PublicSettings) -> impl IntoVi
                     data-testid="expiry-warning"
                 >
                     <h2 id="expiry-title">"Your session is about to end"</h2>
-                    <p id="expiry-text" aria-live="assertive">
-                        {move || {
-                            let left = format_clock(first_left().unwrap_or(0));
-                            if absolute_first() {
-                                format!("Your session reaches its time limit in {left}. Save your work; signing in again will be needed.")
-                            } else {
-                                format!("You will be signed out for inactivity in {left}.")
-                            }
-                        }}
+                    <p id="expiry-text" class="sr-only">{move || announcement.get()}</p>
+                    <p aria-hidden="true" data-testid="expiry-clock">
+                        {move || warning_sentence(first_left().unwrap_or(0), absolute_first())}
                     </p>
+                    <Show when=move || offer_notifications.get()>
+                        <p class="muted">
+                            <button type="button" class="link" data-testid="allow-notifications" on:click=allow_notifications>
+                                "Also warn me with a notification when this tab is in the background"
+                            </button>
+                        </p>
+                    </Show>
                     <div class="actions">
                         <Show when=move || !absolute_first()>
                             <button type="button" node_ref=stay_button data-testid="stay-signed-in" on:click=stay>
@@ -165,6 +239,25 @@ fn LiveCountdown(state: CountdownState, settings: PublicSettings) -> impl IntoVi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_title_counts_down() {
+        assert_eq!(
+            warning_title(45, "auto-logout"),
+            "(0:45) Session ending - auto-logout"
+        );
+    }
+
+    #[test]
+    fn idle_share_is_rounded_up_and_bounded() {
+        assert_eq!(idle_percent(600, 600_000), 100);
+        assert_eq!(idle_percent(300, 600_000), 50);
+        assert_eq!(idle_percent(1, 600_000), 1);
+        assert_eq!(idle_percent(0, 600_000), 0);
+        assert_eq!(idle_percent(700, 600_000), 100, "never over 100");
+        assert_eq!(idle_percent(5, 0), 0, "no limit, no bar");
+        assert_eq!(idle_percent(2, 4_000), 50);
+    }
 
     #[test]
     fn clock_format() {

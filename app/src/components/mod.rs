@@ -1,5 +1,6 @@
 //! Pieces shared by several pages.
 
 pub mod countdown;
+pub mod drafts;
 pub mod nav;
 pub mod sign_out;

@@ -22,7 +22,7 @@ pub fn NavBar() -> impl IntoView {
                             <span class="who" data-testid="signed-in-as">{user.username}</span>
                             <A href="/home">"Home"</A>
                             <A href="/sessions">"Sessions"</A>
-                            <A href="/account/password">"Password"</A>
+                            <A href="/account">"Account"</A>
                             {user.is_admin.then(|| view! { <A href="/admin/sessions">"Admin"</A> })}
                             <SignOutForm class="inline">
                                 <button type="submit" data-testid="sign-out">"Sign out"</button>

@@ -6,10 +6,14 @@ use leptos_router::components::Form;
 use std::sync::Arc;
 
 /// Tells this tab's countdown that a sign-out is under way, so that it does not race the
-/// form to the sign-in page (no-op on the server).
+/// form to the sign-in page, and deletes this browser's drafts: a person who signs out leaves
+/// nothing behind (no-op on the server).
 fn before_sign_out() {
     #[cfg(feature = "hydrate")]
-    super::countdown::live::suppress();
+    {
+        super::countdown::live::suppress();
+        crate::drafts::browser::clear_all();
+    }
 }
 
 /// Tells the other tabs of this browser that this one signed out (no-op on the server).

@@ -1,9 +1,80 @@
-//! `GET /account/password`: change one's own password. The current one is asked again; on
-//! success every other session of the account ends and this one stays signed in.
+//! The account pages.
+//!
+//! - `GET /account`: one's display name and email, saved by `POST /account`. The form is kept
+//!   as a draft while typing (SPEC §5, "No lost work").
+//! - `GET /account/password`: change one's own password. The current one is asked again; on
+//!   success every other session of the account ends and this one stays signed in.
 
-use crate::AuthVersion;
+use crate::{components::drafts::KeepDrafts, AuthVersion, CurrentUser};
+use auto_logout::{
+    profile::{ProfileError, DISPLAY_NAME_MAX_CHARS, EMAIL_MAX_BYTES},
+    redirect::sign_in_url,
+};
 use leptos::prelude::*;
-use leptos_router::{components::Form, hooks::use_query_map};
+use leptos_router::{
+    components::{Form, Redirect, A},
+    hooks::use_query_map,
+};
+
+/// The profile page: display name and email.
+#[component]
+pub fn Account() -> impl IntoView {
+    let query = use_query_map();
+    let version = expect_context::<AuthVersion>().0;
+    let user = expect_context::<CurrentUser>().0;
+    let saved = Signal::derive(move || query.read().get("saved").is_some());
+    let error = move || {
+        query.read().get("error").map(|code| {
+            ProfileError::from_code(&code).map_or_else(
+                || "That did not work; please try again.".to_owned(),
+                ProfileError::message,
+            )
+        })
+    };
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Ok(Some(user)) => view! {
+                        <section class="card narrow" data-testid="account">
+                            <h1>"Your account"</h1>
+                            <Show when=move || saved.get()>
+                                <p class="notice" role="status" data-testid="account-saved">"Your changes are saved."</p>
+                            </Show>
+                            {move || error().map(|text| view! {
+                                <p class="error" role="alert" data-testid="account-error">{text}</p>
+                            })}
+                            <KeepDrafts saved>
+                                <Form method="post" action="/account" version=version>
+                                    <label>"Display name"
+                                        <input
+                                            name="display_name"
+                                            value=user.display_name.clone().unwrap_or_default()
+                                            autocomplete="name"
+                                            maxlength=DISPLAY_NAME_MAX_CHARS.to_string()
+                                        />
+                                    </label>
+                                    <label>"Email"
+                                        <input
+                                            type="email"
+                                            name="email"
+                                            value=user.email.clone().unwrap_or_default()
+                                            autocomplete="email"
+                                            maxlength=EMAIL_MAX_BYTES.to_string()
+                                        />
+                                    </label>
+                                    <button type="submit" data-testid="save-account">"Save"</button>
+                                </Form>
+                            </KeepDrafts>
+                            <p><A href="/account/password">"Change your password"</A></p>
+                        </section>
+                    }.into_any(),
+                    _ => view! { <Redirect path=sign_in_url("/account", None) /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
 
 /// The password page.
 #[component]
@@ -48,18 +119,22 @@ pub fn ChangePassword() -> impl IntoView {
             } else {
                 view! { <p class="notice" role="status" data-testid="password-changed">{text}</p> }.into_any()
             })}
-            <Form method="post" action="/account/password" version=version>
-                <label>"Current password"
-                    <input type="password" name="current" required autocomplete="current-password" maxlength="1024" />
-                </label>
-                <label>"New password"
-                    <input type="password" name="new" required minlength="8" autocomplete="new-password" maxlength="1024" />
-                </label>
-                <label>"New password, again"
-                    <input type="password" name="confirm" required minlength="8" autocomplete="new-password" maxlength="1024" />
-                </label>
-                <button type="submit" data-testid="change-password">"Change password"</button>
-            </Form>
+            // Kept like every form of a signed-in page; it holds only password fields, which are
+            // never kept, so it leaves nothing in the browser.
+            <KeepDrafts saved=Signal::derive(move || query.read().get("done").is_some())>
+                <Form method="post" action="/account/password" version=version>
+                    <label>"Current password"
+                        <input type="password" name="current" required autocomplete="current-password" maxlength="1024" />
+                    </label>
+                    <label>"New password"
+                        <input type="password" name="new" required minlength="8" autocomplete="new-password" maxlength="1024" />
+                    </label>
+                    <label>"New password, again"
+                        <input type="password" name="confirm" required minlength="8" autocomplete="new-password" maxlength="1024" />
+                    </label>
+                    <button type="submit" data-testid="change-password">"Change password"</button>
+                </Form>
+            </KeepDrafts>
         </section>
     }
 }

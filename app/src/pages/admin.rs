@@ -3,6 +3,7 @@
 //! actions plain POST forms, so every page works without JavaScript; once hydrated the router
 //! does both without full reloads.
 
+use crate::components::drafts::KeepDrafts;
 use crate::{
     api::{admin_activity, admin_sessions, admin_users},
     error::AppError,
@@ -331,12 +332,14 @@ pub fn AdminUsers() -> impl IntoView {
                 })}
             </Transition>
             <h2>"New account"</h2>
-            <Form method="post" action="/admin/users/create" version=version attr:class="filters">
-                <label>"Username " <input name="username" required maxlength="64" autocomplete="off" /></label>
-                <label>"Password " <input type="password" name="password" required minlength="8" autocomplete="new-password" /></label>
-                <label class="check"><input type="checkbox" name="admin" value="true" />" Administrator"</label>
-                <button type="submit" data-testid="create-user">"Create"</button>
-            </Form>
+            <KeepDrafts saved=Signal::derive(move || done().as_deref() == Some("created"))>
+                <Form method="post" action="/admin/users/create" version=version attr:class="filters">
+                    <label>"Username " <input name="username" required maxlength="64" autocomplete="off" /></label>
+                    <label>"Password " <input type="password" name="password" required minlength="8" autocomplete="new-password" /></label>
+                    <label class="check"><input type="checkbox" name="admin" value="true" />" Administrator"</label>
+                    <button type="submit" data-testid="create-user">"Create"</button>
+                </Form>
+            </KeepDrafts>
         </section>
     }
 }

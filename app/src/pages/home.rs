@@ -15,7 +15,7 @@ pub fn Home() -> impl IntoView {
                 match user.await {
                     Ok(Some(user)) => view! {
                         <section class="card" data-testid="home">
-                            <h1 data-testid="greeting">"Hello, " {user.username} "!"</h1>
+                            <h1 data-testid="greeting">"Hello, " {user.greeting_name().to_owned()} "!"</h1>
                             <p>"You are signed in. Your session ends after a spell of inactivity or at its fixed limit, whichever comes first."</p>
                             <p><a href="/logout">"Sign out…"</a></p>
                         </section>

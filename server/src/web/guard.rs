@@ -13,8 +13,10 @@ use axum::{
 
 /// Paths only a signed-in person may see.
 pub fn is_protected(path: &str) -> bool {
-    matches!(path, "/home" | "/sessions" | "/account/password")
-        || path == "/admin"
+    matches!(
+        path,
+        "/home" | "/sessions" | "/account" | "/account/password"
+    ) || path == "/admin"
         || path.starts_with("/admin/")
 }
 
@@ -52,6 +54,7 @@ mod tests {
     fn protected_paths() {
         assert!(is_protected("/home"));
         assert!(is_protected("/admin/sessions"));
+        assert!(is_protected("/account"));
         assert!(!is_protected("/administrator"));
         assert!(!is_protected("/"));
         assert!(!is_protected("/sign-in"));

@@ -1,6 +1,7 @@
 //! HTTP: the router and its middleware. Handlers here are thin: they read the request and
 //! call the engine.
 
+pub mod account_form;
 pub mod admin_api;
 pub mod admin_forms;
 pub mod api_auth;

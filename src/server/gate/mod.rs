@@ -139,6 +139,8 @@ pub struct ActiveSession {
     pub deadlines: Deadlines,
     /// The moment of the check, for computing what is left.
     pub checked_at: UnixMillis,
+    /// The idle limit of this session's class (None: disabled).
+    pub idle_limit: Option<std::time::Duration>,
 }
 
 impl ActiveSession {
@@ -153,6 +155,9 @@ impl ActiveSession {
                 .deadlines
                 .session_end
                 .map(|d| self.checked_at.millis_until(d)),
+            idle_limit_ms: self
+                .idle_limit
+                .map(|limit| i64::try_from(limit.as_millis()).unwrap_or(i64::MAX)),
         }
     }
 }
@@ -432,6 +437,7 @@ impl SessionGate {
             status: policy.status(entry.times, now),
             deadlines: policy.deadlines(entry.times),
             checked_at: now,
+            idle_limit: policy.idle,
         };
         match self.end_mark(id_hash) {
             // Ended on this instance while this check ran: do not serve it.

@@ -59,7 +59,11 @@ pub fn start(state: CountdownState, settings: PublicSettings, signals: Countdown
         let on_message = Closure::<dyn Fn(MessageEvent)>::new(|event: MessageEvent| {
             match event.data().as_string().as_deref() {
                 Some("activity") => refresh(),
-                Some("signed-out") => leave(SignInReason::Logout),
+                Some("signed-out") => {
+                    // The person signed out in another tab: their drafts go too.
+                    crate::drafts::browser::clear_all();
+                    leave(SignInReason::Logout);
+                }
                 _ => {}
             }
         });
@@ -135,6 +139,7 @@ fn apply(state: &CountdownState) {
         CountdownState::Active {
             idle_ms,
             session_ms,
+            ..
         } => {
             let t = now();
             with_live(|live| {
@@ -232,8 +237,8 @@ pub fn announce(message: &str) {
 }
 
 /// Leaves for the sign-in page with `reason` (or shows the "session ended" dialog when
-/// `redirect_to_login_immediately` is off). `location.replace`, so Back does not return here
-/// and no form is re-posted.
+/// `redirect_to_login_immediately` is off), once any typing on the page is kept as a draft.
+/// `location.replace`, so Back does not return here and no form is re-posted.
 fn leave(reason: SignInReason) {
     let Some((already, immediate, signals)) = with_live(|live| {
         let already = live.leaving;
@@ -259,6 +264,15 @@ fn leave(reason: SignInReason) {
         location.pathname().unwrap_or_default(),
         location.search().unwrap_or_default()
     );
-    let reason = (reason != SignInReason::Logout).then_some(reason);
-    let _ = location.replace(&sign_in_url(&here, reason));
+    let automatic = reason != SignInReason::Logout;
+    let target = sign_in_url(&here, automatic.then_some(reason));
+    // After an automatic sign-out, what was typed on this page is kept first (a few
+    // milliseconds of encryption; nothing to wait for when nothing was typed). A sign-out by
+    // the person keeps nothing.
+    spawn_local(async move {
+        if automatic {
+            crate::drafts::browser::flush().await;
+        }
+        let _ = location.replace(&target);
+    });
 }

@@ -1,0 +1,84 @@
+//! `POST /account`: saves the signed-in person's display name and email (a plain HTML form
+//! post; the page's `<Form>` upgrades it). The engine checks and stores; this only translates
+//! its answer into where the browser goes next.
+
+use super::error::AppError;
+use crate::state::AppState;
+use auto_logout::{
+    redirect::sign_in_url,
+    server::{
+        account::{update_own_profile, ProfileForm, ProfileUpdate},
+        AuthSession, SessionEnded,
+    },
+};
+use axum::{extract::State, response::Redirect, Extension, Form};
+use serde::Deserialize;
+
+/// The account page's path: the form's page, and where its answer leads.
+pub const ACCOUNT_PAGE: &str = "/account";
+
+/// The account form as posted. Missing fields are empty (an empty field clears that detail).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct AccountForm {
+    display_name: String,
+    email: String,
+}
+
+/// Where the browser goes after a profile post.
+fn target(update: &ProfileUpdate, ended: Option<SessionEnded>) -> String {
+    match update {
+        ProfileUpdate::Saved(_) => format!("{ACCOUNT_PAGE}?saved=1"),
+        ProfileUpdate::Rejected(error) => format!("{ACCOUNT_PAGE}?error={}", error.code()),
+        // The session ended before the post arrived: sign in again and come back here (the
+        // browser keeps what was typed as a draft, SPEC §5).
+        ProfileUpdate::NotSignedIn => {
+            sign_in_url(ACCOUNT_PAGE, ended.map(|e| e.0.sign_in_reason()))
+        }
+    }
+}
+
+/// `POST /account`: back to `/account?saved=1`, or `/account?error=<code>` saying what to
+/// change, or to sign-in when the session is over.
+pub async fn update_profile(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    ended: Option<Extension<SessionEnded>>,
+    Form(form): Form<AccountForm>,
+) -> Result<Redirect, AppError> {
+    let update = update_own_profile(
+        &auth,
+        &state.users,
+        ProfileForm {
+            display_name: &form.display_name,
+            email: &form.email,
+        },
+    )
+    .await?;
+    Ok(Redirect::to(&target(&update, ended.map(|e| e.0))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use auto_logout::{profile::ProfileError, EndReason};
+
+    #[test]
+    fn each_outcome_has_its_target() {
+        assert_eq!(
+            target(&ProfileUpdate::Saved(Default::default()), None),
+            "/account?saved=1"
+        );
+        assert_eq!(
+            target(&ProfileUpdate::Rejected(ProfileError::EmailInvalid), None),
+            "/account?error=email"
+        );
+        assert_eq!(
+            target(
+                &ProfileUpdate::NotSignedIn,
+                Some(SessionEnded(EndReason::IdleTimeout))
+            ),
+            "/sign-in?next=%2Faccount&reason=idle"
+        );
+    }
+}
