@@ -142,19 +142,20 @@ fn listen() {
     on_input.forget();
 }
 
+/// The kept forms of this page, in document order.
+fn kept_forms() -> Vec<HtmlFormElement> {
+    let Ok(forms) = document().query_selector_all(KEEP_SELECTOR) else {
+        return Vec::new();
+    };
+    (0..forms.length())
+        .filter_map(|i| forms.item(i)?.dyn_into::<HtmlFormElement>().ok())
+        .collect()
+}
+
 /// What the kept forms of this page hold now.
 fn snapshot() -> Snapshot {
     let mut snapshot = Snapshot::default();
-    let Ok(forms) = document().query_selector_all(KEEP_SELECTOR) else {
-        return snapshot;
-    };
-    for i in 0..forms.length() {
-        let Some(form) = forms
-            .item(i)
-            .and_then(|n| n.dyn_into::<HtmlFormElement>().ok())
-        else {
-            continue;
-        };
+    for form in kept_forms() {
         let elements = form.elements();
         let mut fields = Vec::new();
         for j in 0..elements.length() {
@@ -205,17 +206,8 @@ fn field_of(el: &Element) -> Option<FieldDraft> {
 
 /// Puts `snapshot` back into this page's kept forms; how many fields it filled.
 fn fill(snapshot: &Snapshot) -> usize {
-    let Ok(forms) = document().query_selector_all(KEEP_SELECTOR) else {
-        return 0;
-    };
     let mut filled = 0;
-    for i in 0..forms.length() {
-        let Some(form) = forms
-            .item(i)
-            .and_then(|n| n.dyn_into::<HtmlFormElement>().ok())
-        else {
-            continue;
-        };
+    for form in kept_forms() {
         let action = form.get_attribute("action").unwrap_or_default();
         let Some(draft) = snapshot.forms.iter().find(|f| f.action == action) else {
             continue;
@@ -366,16 +358,8 @@ pub fn discard_page() {
 
 /// Puts this page's kept forms back to what the server sent.
 pub fn reset_forms() {
-    let Ok(forms) = document().query_selector_all(KEEP_SELECTOR) else {
-        return;
-    };
-    for i in 0..forms.length() {
-        if let Some(form) = forms
-            .item(i)
-            .and_then(|n| n.dyn_into::<HtmlFormElement>().ok())
-        {
-            form.reset();
-        }
+    for form in kept_forms() {
+        form.reset();
     }
 }
 
