@@ -57,7 +57,7 @@ pub async fn update_own_profile(
         Err(error) => return Ok(ProfileUpdate::Rejected(error)),
     };
     match users.set_profile(user.id, &profile).await {
-        Ok(_) => Ok(ProfileUpdate::Saved(profile)),
+        Ok(()) => Ok(ProfileUpdate::Saved(profile)),
         Err(StoreError::NoSuchUser(_)) => Ok(ProfileUpdate::NotSignedIn),
         Err(err) => Err(err),
     }

@@ -387,11 +387,11 @@ impl Users {
     }
 
     /// Stores the display name and email of account `id` (already checked by
-    /// [`crate::profile::parse_profile`]) and returns the account as it now is.
+    /// [`crate::profile::parse_profile`]).
     ///
     /// # Errors
     /// [`StoreError::NoSuchUser`] when the account is gone, or a database error.
-    pub async fn set_profile(&self, id: i64, profile: &Profile) -> Result<User, StoreError> {
+    pub async fn set_profile(&self, id: i64, profile: &Profile) -> Result<(), StoreError> {
         let updated = sqlx::query("UPDATE users SET display_name = $1, email = $2 WHERE id = $3")
             .bind(profile.display_name.as_deref())
             .bind(profile.email.as_deref())
@@ -402,9 +402,7 @@ impl Users {
         if updated.rows_affected() == 0 {
             return Err(StoreError::NoSuchUser(format!("#{id}")));
         }
-        self.get(id)
-            .await?
-            .ok_or_else(|| StoreError::NoSuchUser(format!("#{id}")))
+        Ok(())
     }
 
     /// Replaces the password of `username`.

@@ -50,6 +50,16 @@ fn path() -> String {
     window().location().pathname().unwrap_or_default()
 }
 
+/// The names of every draft record in `storage`, read before any is removed (removing one
+/// renumbers the rest).
+fn record_names(storage: &Storage) -> Vec<String> {
+    let len = storage.length().unwrap_or(0);
+    (0..len)
+        .filter_map(|i| storage.key(i).ok().flatten())
+        .filter(|name| name.starts_with(PREFIX))
+        .collect()
+}
+
 /// Tells the drafts who is signed in (`None`: nobody). Another account's drafts, and drafts
 /// older than an hour, are deleted; the listeners that keep drafts are put in place once.
 pub fn set_account(key: Option<&DraftKey>) {
@@ -79,11 +89,7 @@ pub fn set_account(key: Option<&DraftKey>) {
 fn purge(keep_scope: Option<&str>) {
     let Some(storage) = storage() else { return };
     let now = Date::now();
-    let len = storage.length().unwrap_or(0);
-    let names: Vec<String> = (0..len)
-        .filter_map(|i| storage.key(i).ok().flatten())
-        .collect();
-    for name in names {
+    for name in record_names(&storage) {
         let Some(scope) = scope_of(&name) else {
             continue;
         };
@@ -109,12 +115,7 @@ pub fn clear_all() {
         state.seq += 1;
     });
     let Some(storage) = storage() else { return };
-    let len = storage.length().unwrap_or(0);
-    let names: Vec<String> = (0..len)
-        .filter_map(|i| storage.key(i).ok().flatten())
-        .filter(|name| name.starts_with(PREFIX))
-        .collect();
-    for name in names {
+    for name in record_names(&storage) {
         let _ = storage.remove_item(&name);
     }
 }
