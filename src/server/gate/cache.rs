@@ -1,10 +1,15 @@
 //! The in-process copy of a live session, and reading it from the database.
+//!
+//! A cached entry is shared (`Arc`) and updated in place: a request that records activity
+//! changes the entry every other request sees, instead of building a new one and putting it
+//! back into the cache.
 
 use super::{super::error::StoreError, end_reason_of, SessionGate, Verdict};
 use crate::{clock::UnixMillis, policy::SessionTimes};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// What the gate keeps of a live session between database reads.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(super) struct Entry {
     pub(super) user_id: i64,
     pub(super) username: String,
@@ -12,9 +17,29 @@ pub(super) struct Entry {
     pub(super) kind: crate::SessionKind,
     pub(super) admin: bool,
     pub(super) user_agent: Option<String>,
-    pub(super) last_ip: Option<String>,
-    pub(super) times: SessionTimes,
-    pub(super) written_activity: UnixMillis,
+    /// What requests change; held only for a few instructions, never across an `.await`.
+    state: Mutex<EntryState>,
+}
+
+/// The part of a cached session that requests change.
+#[derive(Debug, Clone)]
+struct EntryState {
+    /// The IP address last recorded in the database.
+    last_ip: Option<String>,
+    /// When it started and when it was last active (as far as this instance knows).
+    times: SessionTimes,
+    /// The activity the database holds, or that a write in flight is recording.
+    written_activity: UnixMillis,
+}
+
+/// A claim on the activity write of a session: taken by the one request that writes, so that
+/// concurrent requests of the same session do not each write (and wait) too.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct WriteClaim {
+    /// `written_activity` before the claim, put back if the write fails.
+    previous: UnixMillis,
+    /// The activity being written.
+    at: UnixMillis,
 }
 
 impl Entry {
@@ -26,12 +51,79 @@ impl Entry {
             admin: self.admin,
         }
     }
+
+    fn state(&self) -> MutexGuard<'_, EntryState> {
+        // A panic while holding the lock leaves plain data behind; keep using it.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The session's times now.
+    pub(super) fn times(&self) -> SessionTimes {
+        self.state().times
+    }
+
+    /// Whether `ip` is known and differs from the recorded one.
+    pub(super) fn ip_differs(&self, ip: Option<&str>) -> bool {
+        ip.is_some() && self.state().last_ip.as_deref() != ip
+    }
+
+    /// Records `ip` as the one the database holds.
+    pub(super) fn set_ip(&self, ip: Option<&str>) {
+        let mut state = self.state();
+        if state.last_ip.as_deref() != ip {
+            state.last_ip = ip.map(str::to_owned);
+        }
+    }
+
+    /// Takes in activity seen elsewhere (already written there) at `at`.
+    pub(super) fn note_activity(&self, at: UnixMillis) {
+        let mut state = self.state();
+        state.times = state.times.touched(at);
+        state.written_activity = state.written_activity.max(at);
+    }
+
+    /// Records activity at `now` and returns the times after it, plus the claim on the
+    /// database write when one is due: `force` (the IP changed), or `window` milliseconds
+    /// passed since the written activity. No claim while another request's write is due
+    /// within the window, so at most one request per window writes.
+    pub(super) fn touch(
+        &self,
+        now: UnixMillis,
+        window: i64,
+        force: bool,
+    ) -> (SessionTimes, Option<WriteClaim>) {
+        let mut state = self.state();
+        state.times = state.times.touched(now);
+        let due = force || now.as_millis() - state.written_activity.as_millis() >= window;
+        let claim = due.then(|| {
+            let claim = WriteClaim {
+                previous: state.written_activity,
+                at: now,
+            };
+            state.written_activity = state.written_activity.max(now);
+            claim
+        });
+        (state.times, claim)
+    }
+
+    /// Gives back a claim whose write failed, so that the next request writes.
+    pub(super) fn release(&self, claim: WriteClaim) {
+        let mut state = self.state();
+        if state.written_activity == claim.at {
+            state.written_activity = claim.previous;
+        }
+    }
 }
 
 impl SessionGate {
     /// Reads the session `id_hash` from the database, keeping activity that only the cache has
     /// seen; the verdict instead when it is not live.
-    pub(super) async fn load(&self, id_hash: &str) -> Result<Result<Entry, Verdict>, StoreError> {
+    pub(super) async fn load(
+        &self,
+        id_hash: &str,
+    ) -> Result<Result<Arc<Entry>, Verdict>, StoreError> {
         self.inner
             .loads
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -50,24 +142,91 @@ impl SessionGate {
             .account_of(user_id)
             .await?
             .unwrap_or_default();
-        let cached = self.inner.cache.get(id_hash);
+        let cached = self.inner.cache.get(id_hash).map(|c| c.state().clone());
         let db_activity = UnixMillis(row.last_seen_at);
         let last_activity = cached
             .as_ref()
             .map_or(db_activity, |c| c.times.last_activity_at.max(db_activity));
-        Ok(Ok(Entry {
+        Ok(Ok(Arc::new(Entry {
             user_id,
             username,
             remember: row.remember,
             kind: row.kind,
             admin,
             user_agent: row.user_agent.clone(),
-            last_ip: row.last_ip.clone(),
-            times: SessionTimes {
-                created_at: UnixMillis(row.created_at),
-                last_activity_at: last_activity,
-            },
-            written_activity: cached.map_or(db_activity, |c| c.written_activity.max(db_activity)),
-        }))
+            state: Mutex::new(EntryState {
+                last_ip: row.last_ip.clone(),
+                times: SessionTimes {
+                    created_at: UnixMillis(row.created_at),
+                    last_activity_at: last_activity,
+                },
+                written_activity: cached
+                    .map_or(db_activity, |c| c.written_activity.max(db_activity)),
+            }),
+        })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry_written_at(ms: i64) -> Entry {
+        Entry {
+            user_id: 1,
+            username: "alice".into(),
+            remember: false,
+            kind: crate::SessionKind::Browser,
+            admin: false,
+            user_agent: None,
+            state: Mutex::new(EntryState {
+                last_ip: Some("10.0.0.1".into()),
+                times: SessionTimes {
+                    created_at: UnixMillis(0),
+                    last_activity_at: UnixMillis(ms),
+                },
+                written_activity: UnixMillis(ms),
+            }),
+        }
+    }
+
+    #[test]
+    fn only_one_request_per_window_claims_the_activity_write() {
+        let entry = entry_written_at(0);
+        let (times, first) = entry.touch(UnixMillis(5_000), 5_000, false);
+        assert_eq!(times.last_activity_at, UnixMillis(5_000));
+        assert!(first.is_some(), "the window passed: a write is due");
+        // Requests arriving while that write is in flight see it as written.
+        let (times, second) = entry.touch(UnixMillis(5_001), 5_000, false);
+        assert!(
+            second.is_none(),
+            "one write per window, not one per request"
+        );
+        assert_eq!(times.last_activity_at, UnixMillis(5_001));
+        // A changed IP is written at once.
+        assert!(entry.touch(UnixMillis(5_002), 5_000, true).1.is_some());
+    }
+
+    #[test]
+    fn a_failed_write_gives_the_claim_back() {
+        let entry = entry_written_at(0);
+        let claim = entry.touch(UnixMillis(6_000), 5_000, false).1.unwrap();
+        entry.release(claim);
+        assert!(
+            entry.touch(UnixMillis(6_001), 5_000, false).1.is_some(),
+            "the next request writes instead"
+        );
+    }
+
+    #[test]
+    fn activity_never_runs_backwards_and_ips_are_compared_not_copied() {
+        let entry = entry_written_at(10_000);
+        entry.note_activity(UnixMillis(9_000));
+        assert_eq!(entry.times().last_activity_at, UnixMillis(10_000));
+        assert!(!entry.ip_differs(None), "an unknown IP is no change");
+        assert!(!entry.ip_differs(Some("10.0.0.1")));
+        assert!(entry.ip_differs(Some("10.0.0.2")));
+        entry.set_ip(Some("10.0.0.2"));
+        assert!(!entry.ip_differs(Some("10.0.0.2")));
     }
 }

@@ -184,7 +184,7 @@ struct Inner {
     bind_user_agent: bool,
     clock: SharedClock,
     /// Live sessions, bounded in number and dropped when unused.
-    cache: moka::sync::Cache<String, Entry>,
+    cache: moka::sync::Cache<String, Arc<Entry>>,
     /// Sessions this instance is ending or has ended (bounded, expiring).
     end_marks: moka::sync::Cache<String, EndMark>,
     activity_writes: AtomicU64,
@@ -288,17 +288,9 @@ impl SessionGate {
     /// Takes in activity another instance wrote for the session `id_hash` at `at`, so that
     /// this instance shows the same idle deadline.
     pub fn note_activity(&self, id_hash: &str, at: UnixMillis) {
-        self.inner
-            .cache
-            .entry(id_hash.to_owned())
-            .and_compute_with(|entry| match entry.map(|e| e.into_value()) {
-                Some(mut entry) if entry.times.last_activity_at < at => {
-                    entry.times.last_activity_at = at;
-                    entry.written_activity = entry.written_activity.max(at);
-                    moka::ops::compute::Op::Put(entry)
-                }
-                _ => moka::ops::compute::Op::Nop,
-            });
+        if let Some(entry) = self.inner.cache.get(id_hash) {
+            entry.note_activity(at);
+        }
     }
 
     /// Ends the session `id_hash` (audited, final). Nothing reports it as ended before the end
@@ -361,7 +353,7 @@ impl SessionGate {
             },
         };
         let mut policy = *self.inner.limits.for_session(entry.class());
-        if from_cache && policy.expiry(entry.times, now).is_some() {
+        if from_cache && policy.expiry(entry.times(), now).is_some() {
             // Before ending it, make sure: activity written elsewhere may not have reached
             // this cache yet.
             entry = match self.load(id_hash).await? {
@@ -374,7 +366,7 @@ impl SessionGate {
             policy = *self.inner.limits.for_session(entry.class());
             reloaded = true;
         }
-        if let Some((reason, at)) = policy.expiry(entry.times, now) {
+        if let Some((reason, at)) = policy.expiry(entry.times(), now) {
             self.end(id_hash, reason, at, client).await?;
             return Ok(Verdict::Ended(reason));
         }
@@ -397,45 +389,48 @@ impl SessionGate {
             .await?;
             return Ok(Verdict::Ended(EndReason::Suspended));
         }
-        let ip_changed = client.ip.is_some() && client.ip != entry.last_ip;
-        // A passive request from the same IP changes nothing: the cached entry stays as it is.
-        let changed = reloaded || ip_changed || activity == Activity::Active;
+        let ip = client.ip.as_deref();
+        let ip_changed = entry.ip_differs(ip);
         if ip_changed && activity == Activity::Passive {
             // A changed IP is recorded even when the request is not activity.
-            if let Some(ip) = client.ip.as_deref() {
+            if let Some(ip) = ip {
                 self.inner.sessions.set_last_ip(id_hash, ip).await?;
             }
-            entry.last_ip = client.ip.clone();
+            entry.set_ip(ip);
         }
-        if activity == Activity::Active {
-            entry.times = entry.times.touched(now);
-            let due = ip_changed
-                || now.as_millis() - entry.written_activity.as_millis() >= write_window(&policy);
-            if due {
-                self.inner.activity_writes.fetch_add(1, Ordering::Relaxed);
-                let live = self
-                    .inner
-                    .sessions
-                    .touch(id_hash, now, client.ip.as_deref())
-                    .await?;
-                if !live {
-                    self.forget(id_hash);
-                    return Ok(match self.inner.sessions.find(id_hash).await? {
-                        Some(row) => Verdict::Ended(end_reason_of(&row)),
-                        None => Verdict::Unknown,
-                    });
+        // A cached entry is updated in place; only one read from the database is cached anew.
+        let times = match activity {
+            Activity::Passive => entry.times(),
+            Activity::Active => {
+                let (times, claim) = entry.touch(now, write_window(&policy), ip_changed);
+                if let Some(claim) = claim {
+                    self.inner.activity_writes.fetch_add(1, Ordering::Relaxed);
+                    let live = match self.inner.sessions.touch(id_hash, now, ip).await {
+                        Ok(live) => live,
+                        Err(err) => {
+                            entry.release(claim);
+                            return Err(err);
+                        }
+                    };
+                    if !live {
+                        self.forget(id_hash);
+                        return Ok(match self.inner.sessions.find(id_hash).await? {
+                            Some(row) => Verdict::Ended(end_reason_of(&row)),
+                            None => Verdict::Unknown,
+                        });
+                    }
+                    entry.set_ip(ip);
                 }
-                entry.written_activity = now;
-                entry.last_ip = client.ip.clone();
+                times
             }
-        }
+        };
         let active = ActiveSession {
             id_hash: id_hash.to_owned(),
             user_id: entry.user_id,
             username: entry.username.clone(),
             kind: entry.kind,
-            status: policy.status(entry.times, now),
-            deadlines: policy.deadlines(entry.times),
+            status: policy.status(times, now),
+            deadlines: policy.deadlines(times),
             checked_at: now,
             idle_limit: policy.idle,
         };
@@ -444,7 +439,7 @@ impl SessionGate {
             Some(EndMark::Committed(reason)) => return Ok(Verdict::Ended(reason)),
             // Being ended: serve what the database said, but never cache it as live.
             Some(EndMark::Pending(_)) => {}
-            None if changed => self.inner.cache.insert(id_hash.to_owned(), entry),
+            None if reloaded => self.inner.cache.insert(id_hash.to_owned(), entry),
             None => {}
         }
         Ok(Verdict::Active(active))

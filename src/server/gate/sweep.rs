@@ -59,7 +59,7 @@ impl SessionGate {
                         .inner
                         .cache
                         .get(&row.id_hash)
-                        .map(|e| e.times.last_activity_at);
+                        .map(|e| e.times().last_activity_at);
                     let times = SessionTimes {
                         created_at: UnixMillis(row.created_at),
                         last_activity_at: cached_activity
