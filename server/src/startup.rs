@@ -5,19 +5,25 @@ use crate::{
     state::{AppState, Shared},
     telemetry,
     web::{
-        account_form, admin_forms, api_doc, assets::Bundle, auth_routes, devices, edge::EdgeLayer,
-        guard, login_scope::LoginScope, policy::PolicyLayer,
+        account_form, admin_forms, api_doc,
+        assets::{Bundle, BundleOrApp},
+        auth_routes, devices,
+        edge::EdgeLayer,
+        guard,
+        login_scope::LoginScope,
+        policy::{Policy, PolicyLayer},
     },
 };
 use app::{shell, App};
 use auto_logout::server::{
     changes,
     keys::{JWT_KEY, SERVER_KEY},
-    layer::{PassiveRule, SessionLayer},
+    layer::{PassiveRule, SessionLayer, SessionService},
     Admin, ApiAuth, AuditLog, Backend, Caches, ChangeFollower, Database, HashLimiter, JwtKeys,
     LoginAttempts, RefreshTokens, SecretKey, SessionGate, Sessions, SharedClock, SignInGuard,
     SqlSessionStore, StoreError, Users,
 };
+use axum::response::Response;
 use axum::{
     middleware,
     routing::{get, post},
@@ -31,10 +37,11 @@ use std::{
     sync::{Arc, LazyLock},
 };
 use tokio::net::TcpListener;
-use tower::{Layer, ServiceBuilder};
-use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
-use tower_http::compression::CompressionLayer;
-use tower_http::trace::TraceLayer;
+use tower::{util::MapResponse, Layer, ServiceBuilder};
+use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
+use tower_http::compression::predicate::{And, DefaultPredicate, Predicate, SizeAbove};
+use tower_http::compression::{Compression, CompressionBody, CompressionLayer};
+use tower_http::trace::{Trace, TraceLayer};
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
 /// The demo account created on first start with `demo_account`.
@@ -67,7 +74,7 @@ pub enum StartError {
 /// A server bound to its port, ready to run.
 pub struct Application {
     listener: TcpListener,
-    router: Router,
+    router: AppService,
     state: AppState,
     changes: ChangeFollower,
 }
@@ -364,7 +371,7 @@ fn enforcement_layer(state: &AppState) -> SessionLayer {
 const COMPRESS_FROM_BYTES: u16 = 1024;
 
 /// The complete router: pages, form endpoints, health, with the session and security layers.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState) -> AppService {
     let session_layer = SessionManagerLayer::new(state.store.clone())
         .with_name(state.config.cookies().session_name())
         .with_http_only(true)
@@ -407,12 +414,11 @@ pub fn router(state: AppState) -> Router {
     // The layers, outermost first: a request passes them top-down, its answer bottom-up.
     // They wrap the router once (not each route). `web::edge` (allowed hosts, trailing
     // slashes) wraps all of this; see `run_until`.
-    let with_login = ServiceBuilder::new()
+    let login = ServiceBuilder::new()
         // axum-login over tower-sessions and the engine's store.
         .layer(auth_layer)
         // Protected pages need a signed-in person; the sign-in page does not.
-        .layer(middleware::from_fn(guard::page_guard))
-        .service(pages_and_api.clone());
+        .layer(middleware::from_fn(guard::page_guard));
     let app = ServiceBuilder::new()
         // Every request and its answer in the log.
         .layer(TraceLayer::new_for_http())
@@ -421,16 +427,38 @@ pub fn router(state: AppState) -> Router {
         // The engine's session rules: limits, activity, ended sessions made anonymous.
         .layer(enforcement_layer(&state))
         // The login layers only where a handler reads them (see `web::login_scope`).
-        .service(LoginScope::new(with_login, pages_and_api));
-
-    Router::new()
+        .service(LoginScope::new(login, pages_and_api));
+    // Pages, JSON and a bundle without pre-compressed files, compressed when the client
+    // accepts it (brotli or gzip; small answers are not worth it).
+    let compressed = CompressionLayer::new()
+        .compress_when(compress_predicate())
         // The client bundle needs no session and may be cached (see `web::assets`).
-        .merge(state.bundle.router())
-        .fallback_service(app)
-        // Pages, JSON and a bundle without pre-compressed files, compressed when the client
-        // accepts it (brotli or gzip; small answers are not worth it).
-        .layer(
-            CompressionLayer::new()
-                .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_FROM_BYTES))),
-        )
+        .layer(BundleOrApp::new(state.bundle.router(), app));
+    MapResponse::new(compressed, into_response as CompressedToResponse)
 }
+
+/// Turns the compressed answer back into an ordinary one (its body still compresses).
+type CompressedToResponse = fn(axum::http::Response<CompressionBody<axum::body::Body>>) -> Response;
+
+fn into_response(res: axum::http::Response<CompressionBody<axum::body::Body>>) -> Response {
+    res.map(axum::body::Body::new)
+}
+
+/// Which answers are compressed.
+type CompressPredicate = And<DefaultPredicate, SizeAbove>;
+
+fn compress_predicate() -> CompressPredicate {
+    DefaultPredicate::new().and(SizeAbove::new(COMPRESS_FROM_BYTES))
+}
+
+/// The application as one service: compression around the bundle's files beside the session
+/// and security layers over the router (see [`router`]).
+pub type AppService = MapResponse<
+    Compression<
+        BundleOrApp<
+            Trace<Policy<SessionService<LoginScope>>, SharedClassifier<ServerErrorsAsFailures>>,
+        >,
+        CompressPredicate,
+    >,
+    CompressedToResponse,
+>;

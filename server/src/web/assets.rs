@@ -118,6 +118,77 @@ impl Bundle {
     }
 }
 
+/// Sends requests under `/pkg/` to the bundle's files and every other request to the
+/// application: a static file passes no session, CSRF or no-store layer. One prefix test per
+/// request, no router and no boxed service in front of the application.
+#[derive(Debug, Clone)]
+pub struct BundleOrApp<A> {
+    bundle: Router,
+    app: A,
+}
+
+impl<A> BundleOrApp<A> {
+    /// `bundle` (see [`Bundle::router`]) beside `app`.
+    pub fn new(bundle: Router, app: A) -> Self {
+        Self { bundle, app }
+    }
+}
+
+/// Whether `path` names a file of the bundle.
+fn in_bundle(path: &str) -> bool {
+    path.strip_prefix(PKG_PREFIX)
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
+impl<A, B> tower::Service<axum::extract::Request> for BundleOrApp<A>
+where
+    A: tower::Service<
+        axum::extract::Request,
+        Response = axum::http::Response<B>,
+        Error = std::convert::Infallible,
+    >,
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = axum::response::Response;
+    type Error = std::convert::Infallible;
+    type Future = futures_util::future::Either<
+        tower::util::Oneshot<Router, axum::extract::Request>,
+        futures_util::future::MapOk<
+            A::Future,
+            fn(axum::http::Response<B>) -> axum::response::Response,
+        >,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.app.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: axum::extract::Request) -> Self::Future {
+        use futures_util::TryFutureExt;
+        use tower::ServiceExt;
+        if in_bundle(req.uri().path()) {
+            futures_util::future::Either::Left(self.bundle.clone().oneshot(req))
+        } else {
+            futures_util::future::Either::Right(
+                self.app.call(req).map_ok(with_axum_body::<B> as fn(_) -> _),
+            )
+        }
+    }
+}
+
+/// The same answer with its body boxed as axum's.
+fn with_axum_body<B>(res: axum::http::Response<B>) -> axum::response::Response
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    res.map(axum::body::Body::new)
+}
+
 /// A layer that gives a successful answer the `Cache-Control` `value` (an error is never
 /// cached: the file may appear with the next release).
 fn cache_for<B>(
@@ -175,6 +246,16 @@ mod tests {
         std::fs::write(dir.join("app.js"), js).unwrap();
         std::fs::write(dir.join("app.wasm"), wasm).unwrap();
         std::fs::write(dir.join("app.css"), css).unwrap();
+    }
+
+    #[test]
+    fn only_paths_under_the_prefix_are_bundle_files() {
+        for path in ["/pkg/auto-logout.js", "/pkg/x/y.css", "/pkg/"] {
+            assert!(in_bundle(path), "{path}");
+        }
+        for path in ["/pkg", "/pkgs/a.js", "/package", "/", "/home", "/api/pkg/a"] {
+            assert!(!in_bundle(path), "{path}");
+        }
     }
 
     #[test]

@@ -6,12 +6,14 @@
 //! and tell them nothing new.
 
 use super::error::is_api_path;
-use axum::{extract::Request, response::Response};
-use futures_util::future::Either;
+use axum::{extract::Request, response::Response, Router};
+use futures_util::future::{BoxFuture, Either};
 use std::{
     convert::Infallible,
+    sync::Arc,
     task::{Context, Poll},
 };
+use tower::{Layer, ServiceExt};
 
 /// The one JSON API path whose handler needs axum-login (to end a cookie session).
 pub const API_COOKIE_SIGN_OUT: &str = "/api/v1/auth/logout";
@@ -24,44 +26,60 @@ pub fn uses_login_session(path: &str) -> bool {
     !is_api_path(path) || path == API_COOKIE_SIGN_OUT
 }
 
-/// Sends each request to `with_login` (the application under the login layers) or to
-/// `without` (the same application without them), by [`uses_login_session`].
-#[derive(Debug, Clone)]
-pub struct LoginScope<L, P> {
-    with_login: L,
-    without: P,
+/// Runs one request through the login layers in front of the router.
+type ThroughLogin =
+    Arc<dyn Fn(Router, Request) -> BoxFuture<'static, Result<Response, Infallible>> + Send + Sync>;
+
+/// Sends each request to the router, through the login layers or straight, by
+/// [`uses_login_session`]. The layers are put in front of the router per request that needs
+/// them, so the others neither clone nor drop them (tower-sessions' configuration holds
+/// owned strings): a clone of this service is a clone of two `Arc`s.
+#[derive(Clone)]
+pub struct LoginScope {
+    through_login: ThroughLogin,
+    router: Router,
 }
 
-impl<L, P> LoginScope<L, P> {
-    /// Routes by path between the two services.
-    pub fn new(with_login: L, without: P) -> Self {
+impl std::fmt::Debug for LoginScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginScope").finish_non_exhaustive()
+    }
+}
+
+impl LoginScope {
+    /// Requests that use the login session pass `login` (axum-login, tower-sessions, the page
+    /// guard) before `router`; the others go to `router` directly.
+    pub fn new<L>(login: L, router: Router) -> Self
+    where
+        L: Layer<Router> + Send + Sync + 'static,
+        L::Service:
+            tower::Service<Request, Response = Response, Error = Infallible> + Send + 'static,
+        <L::Service as tower::Service<Request>>::Future: Send + 'static,
+    {
         Self {
-            with_login,
-            without,
+            through_login: Arc::new(move |router, req| Box::pin(login.layer(router).oneshot(req))),
+            router,
         }
     }
 }
 
-impl<L, P> tower::Service<Request> for LoginScope<L, P>
-where
-    L: tower::Service<Request, Response = Response, Error = Infallible> + Clone,
-    P: tower::Service<Request, Response = Response, Error = Infallible> + Clone,
-{
+impl tower::Service<Request> for LoginScope {
     type Response = Response;
     type Error = Infallible;
-    type Future = Either<tower::util::Oneshot<L, Request>, tower::util::Oneshot<P, Request>>;
+    type Future = Either<
+        BoxFuture<'static, Result<Response, Infallible>>,
+        tower::util::Oneshot<Router, Request>,
+    >;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        // Each request is sent to a clone of the service it needs, readied then.
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        use tower::ServiceExt;
         if uses_login_session(req.uri().path()) {
-            Either::Left(self.with_login.clone().oneshot(req))
+            Either::Left((self.through_login)(self.router.clone(), req))
         } else {
-            Either::Right(self.without.clone().oneshot(req))
+            Either::Right(self.router.clone().oneshot(req))
         }
     }
 }

@@ -203,28 +203,53 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+    /// A request without a credential goes on at once (nothing boxed, nothing cloned); one
+    /// with a session cookie or a bearer credential is checked first.
+    type Future = futures_util::future::Either<
+        S::Future,
+        Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>,
+    >;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request) -> Self::Future {
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        use futures_util::future::Either;
+        let (client, presented) = presented(&self.settings, &mut req);
+        let Some(presented) = presented else {
+            return Either::Left(self.inner.call(req));
+        };
         // The clone that was polled ready serves this request; a fresh clone stays behind.
         let ready = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, ready);
-        Box::pin(enforce(self.settings.clone(), inner, req))
+        let settings = self.settings.clone();
+        Either::Right(Box::pin(async move {
+            match presented {
+                Presented::Bearer(credential) => {
+                    enforce_bearer(&settings, inner, req, credential, &client).await
+                }
+                Presented::Cookie(id) => enforce_cookie(&settings, inner, req, id, &client).await,
+            }
+        }))
     }
 }
 
-async fn enforce<S>(
-    settings: Arc<Settings>,
-    mut inner: S,
-    mut req: Request,
-) -> Result<Response, S::Error>
-where
-    S: tower::Service<Request, Response = Response>,
-{
+/// What a request presents to be checked.
+enum Presented {
+    /// A bearer token or JWT (an API session).
+    Bearer(Credential),
+    /// A well-formed session cookie (a browser session).
+    Cookie(tower_sessions::session::Id),
+}
+
+/// Records the client on `req` and says what it presents: nothing (it goes on anonymous; a
+/// malformed session cookie is removed first so that nothing downstream reads it), a bearer
+/// credential (outside the open paths), or a session cookie.
+fn presented(
+    settings: &Settings,
+    req: &mut Request,
+) -> (super::sessions::ClientInfo, Option<Presented>) {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -237,17 +262,32 @@ where
         .iter()
         .any(|p| p.as_str() == req.uri().path());
     if let Some(credential) = credential_of(req.headers()).filter(|_| !open) {
-        return enforce_bearer(&settings, inner, req, credential, &client).await;
+        return (client, Some(Presented::Bearer(credential)));
     }
-    let id = match cookie::session_cookie_of(req.headers(), name) {
-        SessionCookie::Absent => return inner.call(req).await,
+    match cookie::session_cookie_of(req.headers(), name) {
+        SessionCookie::Absent => (client, None),
         SessionCookie::Malformed => {
-            // Nothing to check: make sure nothing downstream reads it either.
             strip_session_cookie(req.headers_mut(), name);
-            return inner.call(req).await;
+            (client, None)
         }
-        SessionCookie::Id(id) => id,
-    };
+        SessionCookie::Id(id) => (client, Some(Presented::Cookie(id))),
+    }
+}
+
+/// Checks the browser session `id` of the cookie: a live one goes on with its
+/// [`ActiveSession`](super::ActiveSession); an ended or unknown one goes on anonymous (its
+/// cookie removed) or, for JSON and actions, is refused.
+async fn enforce_cookie<S>(
+    settings: &Settings,
+    mut inner: S,
+    mut req: Request,
+    id: tower_sessions::session::Id,
+    client: &super::sessions::ClientInfo,
+) -> Result<Response, S::Error>
+where
+    S: tower::Service<Request, Response = Response>,
+{
+    let name = settings.cookies.session_name();
     let path = req.uri().path().to_owned();
     let activity = settings
         .passive
@@ -255,7 +295,7 @@ where
     let json = settings.is_json(&path);
     let verdict = match settings
         .gate
-        .check(&hash_secret(&id.to_string()), activity, &client)
+        .check(&hash_secret(&id.to_string()), activity, client)
         .await
     {
         Ok(verdict) => verdict,
