@@ -2,7 +2,7 @@
 # `make bench`: requests/s and p99 latency of the server's main paths beside a bare axum route,
 # in one run on this machine: release builds, fresh SQLite database, wrk with 2 threads and
 # 32 connections, 10 s per row (load generator and servers share the machine; compare ratios,
-# not absolute numbers, across machines).
+# not absolute numbers, across machines; bare runs first and last, ratios are to their mean).
 #   ./scripts/bench.sh [SECONDS]
 set -euo pipefail
 
@@ -41,24 +41,43 @@ token="$(curl -s -A "$ua" -X POST "$base/api/v1/auth/token" -H 'content-type: ap
 jwt="$(curl -s -A "$ua" -X POST "$base/api/v1/auth/jwt" -H 'content-type: application/json' -d "$body" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
 
-bare_rps=""
-row() {
+# Rows are measured first and printed at the end, with ratios to the mean of two bare runs
+# (one first, one last): on a shared 2-core machine one bare run alone moves by 10-20 %.
+# The server's CPU time per request (user + system, from /proc) moves far less: it is the
+# steadier comparison, and its ratio is bare's CPU per request over the row's.
+labels=() rates=() p99s=() errors=() cpus=()
+ticks="$(getconf CLK_TCK)"
+cpu_of() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+measure() {
   local label="$1" url="$2"; shift 2
-  local out rps p99 ratio
+  local out before after who="$pid"
+  case "$url" in "http://127.0.0.1:$bare_port/"*) who="$bare" ;; esac
+  before="$(cpu_of "$who")"
   out="$(wrk -t2 -c32 -d"${seconds}s" --latency -H "User-Agent: $ua" "$@" "$url")"
-  rps="$(awk '/Requests\/sec/ { print $2 }' <<<"$out")"
-  p99="$(awk '$1 == "99%" { print $2 }' <<<"$out")"
-  if [ -z "$bare_rps" ]; then bare_rps="$rps"; fi
-  ratio="$(python3 -c "print(f'{$rps / $bare_rps:.2f}')")"
-  printf '%-44s %10s req/s  p99 %9s  %s of bare%s\n' "$label" "$rps" "$p99" "$ratio" \
-    "$(awk '/Non-2xx/ { print "  (non-2xx: " $NF ")" }' <<<"$out")"
+  after="$(cpu_of "$who")"
+  cpus+=("$(python3 -c "print(($after - $before) / $ticks / $(awk '/requests in/ { print $1 }' <<<"$out") * 1e6)")")
+  labels+=("$label")
+  rates+=("$(awk '/Requests\/sec/ { print $2 }' <<<"$out")")
+  p99s+=("$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+  errors+=("$(awk '/Non-2xx/ { print "  (non-2xx: " $NF ")" }' <<<"$out")")
 }
 echo "==> ${seconds} s per row"
-row "bare axum GET /" "http://127.0.0.1:$bare_port/"
-row "anonymous GET /healthz" "$base/healthz"
-row "cookie GET /api/v1/session (passive)" "$base/api/v1/session" -H "Cookie: $cookie"
-row "cookie POST /api/v1/session/extend" "$base/api/v1/session/extend" -s "$root/scripts/bench-post.lua" -H "Cookie: $cookie" -H "Origin: $base"
-row "Bearer token GET /api/v1/session (passive)" "$base/api/v1/session" -H "Authorization: Bearer $token"
-row "Bearer JWT GET /api/v1/session (passive)" "$base/api/v1/session" -H "Authorization: Bearer $jwt"
-row "cookie GET /api/v1/sessions" "$base/api/v1/sessions" -H "Cookie: $cookie"
-row "cookie GET /home (server-rendered)" "$base/home" -H "Cookie: $cookie"
+measure "bare axum GET / (first run)" "http://127.0.0.1:$bare_port/"
+measure "anonymous GET /healthz" "$base/healthz"
+measure "cookie GET /api/v1/session (passive)" "$base/api/v1/session" -H "Cookie: $cookie"
+measure "cookie POST /api/v1/session/extend" "$base/api/v1/session/extend" -s "$root/scripts/bench-post.lua" -H "Cookie: $cookie" -H "Origin: $base"
+measure "Bearer token GET /api/v1/session (passive)" "$base/api/v1/session" -H "Authorization: Bearer $token"
+measure "Bearer JWT GET /api/v1/session (passive)" "$base/api/v1/session" -H "Authorization: Bearer $jwt"
+measure "cookie GET /api/v1/sessions" "$base/api/v1/sessions" -H "Cookie: $cookie"
+measure "cookie GET /home (server-rendered)" "$base/home" -H "Cookie: $cookie"
+measure "bare axum GET / (last run)" "http://127.0.0.1:$bare_port/"
+last=$(( ${#rates[@]} - 1 ))
+bare_rps="$(python3 -c "print((${rates[0]} + ${rates[$last]}) / 2)")"
+bare_cpu="$(python3 -c "print((${cpus[0]} + ${cpus[$last]}) / 2)")"
+printf '%-44s %10s        %13s  %-12s %s\n' "" "req/s" "p99" "of bare" "server CPU per request (bare / it)"
+for i in "${!labels[@]}"; do
+  ratio="$(python3 -c "print(f'{${rates[$i]} / $bare_rps:.2f}')")"
+  cpu="$(python3 -c "print(f'{${cpus[$i]}:6.1f} us ({$bare_cpu / ${cpus[$i]}:.2f})')")"
+  printf '%-44s %10s req/s  p99 %9s  %s of bare  %s%s\n' "${labels[$i]}" "${rates[$i]}" \
+    "${p99s[$i]}" "$ratio" "$cpu" "${errors[$i]}"
+done
