@@ -278,14 +278,22 @@ pub struct AuditEntry {
     pub detail: Option<String>,
 }
 
-/// `ms` since the epoch as `YYYY-MM-DD HH:MM:SS UTC`, the same on server and browser.
+/// `ms` since the epoch as `YYYY-MM-DD HH:MM:SS UTC`, the same on server and browser
+/// ("unknown" outside the years 1-9999). The calendar comes from `time`; the text is written
+/// here, which keeps `time`'s formatting engine out of the browser's bundle.
 pub fn format_utc(ms: i64) -> String {
-    let format =
-        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
-    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_else(|| "unknown".to_owned())
+    match time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)) {
+        Ok(t) if t.year() >= 1 => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        _ => "unknown".to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -296,6 +304,10 @@ mod tests {
     fn utc_format() {
         assert_eq!(format_utc(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(format_utc(1_795_414_976_104), "2026-11-23 06:22:56 UTC");
+        assert_eq!(format_utc(-1), "1969-12-31 23:59:59 UTC");
+        assert_eq!(format_utc(253_402_300_799_000), "9999-12-31 23:59:59 UTC");
+        assert_eq!(format_utc(i64::MAX), "unknown");
+        assert_eq!(format_utc(i64::MIN), "unknown");
     }
 
     #[test]
