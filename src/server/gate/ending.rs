@@ -93,7 +93,12 @@ impl SessionGate {
         }
     }
 
+    /// The mark of `id_hash`, if this instance is ending or has ended it. Nearly every check
+    /// finds none: `contains_key` answers that without recording a read.
     pub(super) fn end_mark(&self, id_hash: &str) -> Option<EndMark> {
+        if !self.inner.end_marks.contains_key(id_hash) {
+            return None;
+        }
         self.inner.end_marks.get(id_hash)
     }
 }
