@@ -28,16 +28,17 @@ struct EntryState {
     last_ip: Option<String>,
     /// When it started and when it was last active (as far as this instance knows).
     times: SessionTimes,
-    /// The activity the database holds, or that a write in flight is recording.
+    /// The activity the database holds.
     written_activity: UnixMillis,
+    /// The activity a write in flight is recording (not yet in the database).
+    writing: Option<UnixMillis>,
 }
 
 /// A claim on the activity write of a session: taken by the one request that writes, so that
-/// concurrent requests of the same session do not each write (and wait) too.
+/// concurrent requests of the same session do not each write (and wait) too. Say how it went:
+/// [`Entry::written`] or [`Entry::release`].
 #[derive(Debug, Clone, Copy)]
 pub(super) struct WriteClaim {
-    /// `written_activity` before the claim, put back if the write fails.
-    previous: UnixMillis,
     /// The activity being written.
     at: UnixMillis,
 }
@@ -86,8 +87,9 @@ impl Entry {
 
     /// Records activity at `now` and returns the times after it, plus the claim on the
     /// database write when one is due: `force` (the IP changed), or `window` milliseconds
-    /// passed since the written activity. No claim while another request's write is due
-    /// within the window, so at most one request per window writes.
+    /// passed since the activity written or being written. No claim while another request's
+    /// write is in flight within the window, so at most one request per window writes. A claim
+    /// whose request was abandoned mid-write only delays the next write to the next window.
     pub(super) fn touch(
         &self,
         now: UnixMillis,
@@ -96,23 +98,31 @@ impl Entry {
     ) -> (SessionTimes, Option<WriteClaim>) {
         let mut state = self.state();
         state.times = state.times.touched(now);
-        let due = force || now.as_millis() - state.written_activity.as_millis() >= window;
+        let covered = state
+            .writing
+            .map_or(state.written_activity, |w| w.max(state.written_activity));
+        let due = force || now.as_millis() - covered.as_millis() >= window;
         let claim = due.then(|| {
-            let claim = WriteClaim {
-                previous: state.written_activity,
-                at: now,
-            };
-            state.written_activity = state.written_activity.max(now);
-            claim
+            state.writing = Some(state.writing.map_or(now, |w| w.max(now)));
+            WriteClaim { at: now }
         });
         (state.times, claim)
     }
 
-    /// Gives back a claim whose write failed, so that the next request writes.
+    /// The claimed write is in the database.
+    pub(super) fn written(&self, claim: WriteClaim) {
+        let mut state = self.state();
+        state.written_activity = state.written_activity.max(claim.at);
+        if state.writing == Some(claim.at) {
+            state.writing = None;
+        }
+    }
+
+    /// The claimed write failed: the next request writes instead.
     pub(super) fn release(&self, claim: WriteClaim) {
         let mut state = self.state();
-        if state.written_activity == claim.at {
-            state.written_activity = claim.previous;
+        if state.writing == Some(claim.at) {
+            state.writing = None;
         }
     }
 }
@@ -160,8 +170,10 @@ impl SessionGate {
                     created_at: UnixMillis(row.created_at),
                     last_activity_at: last_activity,
                 },
+                // Only what is in the database: a write in flight on the old entry may fail.
                 written_activity: cached
                     .map_or(db_activity, |c| c.written_activity.max(db_activity)),
+                writing: None,
             }),
         })))
     }
@@ -186,6 +198,7 @@ mod tests {
                     last_activity_at: UnixMillis(ms),
                 },
                 written_activity: UnixMillis(ms),
+                writing: None,
             }),
         }
     }
@@ -205,6 +218,15 @@ mod tests {
         assert_eq!(times.last_activity_at, UnixMillis(5_001));
         // A changed IP is written at once.
         assert!(entry.touch(UnixMillis(5_002), 5_000, true).1.is_some());
+    }
+
+    #[test]
+    fn a_written_claim_counts_as_written_for_the_next_window() {
+        let entry = entry_written_at(0);
+        let claim = entry.touch(UnixMillis(5_000), 5_000, false).1.unwrap();
+        entry.written(claim);
+        assert!(entry.touch(UnixMillis(9_999), 5_000, false).1.is_none());
+        assert!(entry.touch(UnixMillis(10_000), 5_000, false).1.is_some());
     }
 
     #[test]

@@ -413,12 +413,14 @@ impl SessionGate {
                         }
                     };
                     if !live {
+                        entry.release(claim);
                         self.forget(id_hash);
                         return Ok(match self.inner.sessions.find(id_hash).await? {
                             Some(row) => Verdict::Ended(end_reason_of(&row)),
                             None => Verdict::Unknown,
                         });
                     }
+                    entry.written(claim);
                     entry.set_ip(ip);
                 }
                 times
