@@ -38,12 +38,22 @@ pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -
 pub fn client_info(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> ClientInfo {
     ClientInfo {
         ip: client_ip(peer, headers, trusted).map(|ip| ip.to_string()),
-        user_agent: headers.get(header::USER_AGENT).map(|v| {
-            String::from_utf8_lossy(v.as_bytes())
-                .chars()
-                .take(MAX_USER_AGENT)
-                .collect()
-        }),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .map(|v| bounded_user_agent(v.as_bytes())),
+    }
+}
+
+/// `raw` as text (invalid UTF-8 replaced) cut to [`MAX_USER_AGENT`] characters. The usual
+/// header, valid and short, is copied as it is.
+fn bounded_user_agent(raw: &[u8]) -> String {
+    match std::str::from_utf8(raw) {
+        // At most that many bytes is at most that many characters.
+        Ok(text) if text.len() <= MAX_USER_AGENT => text.to_owned(),
+        _ => String::from_utf8_lossy(raw)
+            .chars()
+            .take(MAX_USER_AGENT)
+            .collect(),
     }
 }
 
@@ -85,5 +95,25 @@ mod tests {
         let info = client_info(None, &h, &[]);
         assert_eq!(info.user_agent.unwrap().len(), MAX_USER_AGENT);
         assert_eq!(info.ip, None);
+    }
+
+    #[test]
+    fn user_agents_are_counted_in_characters_and_bad_bytes_replaced() {
+        // 300 two-byte characters: 600 bytes, kept whole.
+        assert_eq!(
+            bounded_user_agent("é".repeat(300).as_bytes()),
+            "é".repeat(300)
+        );
+        assert_eq!(
+            bounded_user_agent("é".repeat(600).as_bytes())
+                .chars()
+                .count(),
+            MAX_USER_AGENT
+        );
+        assert_eq!(
+            bounded_user_agent(b"Mozilla/5.0 \xff"),
+            "Mozilla/5.0 \u{fffd}"
+        );
+        assert_eq!(bounded_user_agent(b"curl/8.5.0"), "curl/8.5.0");
     }
 }

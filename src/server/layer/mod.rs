@@ -216,8 +216,7 @@ where
 
     fn call(&mut self, mut req: Request) -> Self::Future {
         use futures_util::future::Either;
-        let (client, presented) = presented(&self.settings, &mut req);
-        let Some(presented) = presented else {
+        let Some((presented, client)) = presented(&self.settings, &mut req) else {
             return Either::Left(self.inner.call(req));
         };
         // The clone that was polled ready serves this request; a fresh clone stays behind.
@@ -243,34 +242,45 @@ enum Presented {
     Cookie(tower_sessions::session::Id),
 }
 
-/// Records the client on `req` and says what it presents: nothing (it goes on anonymous; a
-/// malformed session cookie is removed first so that nothing downstream reads it), a bearer
-/// credential (outside the open paths), or a session cookie.
+/// Records the client on `req` and says what it presents, with a copy of the client for the
+/// check: a bearer credential (outside the open paths) or a session cookie. `None`: nothing,
+/// and it goes on anonymous (a malformed session cookie is removed first so that nothing
+/// downstream reads it).
 fn presented(
     settings: &Settings,
     req: &mut Request,
-) -> (super::sessions::ClientInfo, Option<Presented>) {
+) -> Option<(Presented, super::sessions::ClientInfo)> {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     let client = client::client_info(peer, req.headers(), &settings.trusted_proxies);
-    req.extensions_mut().insert(client.clone());
     let name = settings.cookies.session_name();
     let open = settings
         .open_paths
         .iter()
         .any(|p| p.as_str() == req.uri().path());
-    if let Some(credential) = credential_of(req.headers()).filter(|_| !open) {
-        return (client, Some(Presented::Bearer(credential)));
-    }
-    match cookie::session_cookie_of(req.headers(), name) {
-        SessionCookie::Absent => (client, None),
-        SessionCookie::Malformed => {
-            strip_session_cookie(req.headers_mut(), name);
-            (client, None)
+    let presented = match credential_of(req.headers()).filter(|_| !open) {
+        Some(credential) => Some(Presented::Bearer(credential)),
+        None => match cookie::session_cookie_of(req.headers(), name) {
+            SessionCookie::Absent => None,
+            SessionCookie::Malformed => {
+                strip_session_cookie(req.headers_mut(), name);
+                None
+            }
+            SessionCookie::Id(id) => Some(Presented::Cookie(id)),
+        },
+    };
+    // The check needs its own copy; an anonymous request only hands it on.
+    match presented {
+        Some(presented) => {
+            req.extensions_mut().insert(client.clone());
+            Some((presented, client))
         }
-        SessionCookie::Id(id) => (client, Some(Presented::Cookie(id))),
+        None => {
+            req.extensions_mut().insert(client);
+            None
+        }
     }
 }
 
