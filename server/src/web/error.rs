@@ -46,6 +46,22 @@ impl PathKind {
     }
 }
 
+/// Whether [`shaped`] would change `res`: an error whose shape differs from its path's (a
+/// server function's: a 500 carrying our error). Every success answer is left as it is, so
+/// callers can skip the (asynchronous) reshaping for them.
+pub fn needs_shaping(kind: PathKind, res: &Response) -> bool {
+    let status = res.status();
+    if kind == PathKind::ServerFn {
+        return status == StatusCode::INTERNAL_SERVER_ERROR
+            && res.headers().contains_key("serverfnerror");
+    }
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    (status.is_client_error() || status.is_server_error()) && (kind == PathKind::Api) != is_json
+}
+
 /// Makes an error answer agree with its path's shape: under `/api/v1` every error that is not
 /// already JSON (a refused cross-site request, a 503, an unknown path, a wrong method, a
 /// malformed body) becomes the JSON error; a page or form path's JSON error becomes a short
@@ -53,18 +69,14 @@ impl PathKind {
 /// (see [`server_fn_status`]). Status and headers such as `Retry-After` are kept. A success
 /// answer is returned untouched.
 pub async fn shaped(kind: PathKind, res: Response) -> Response {
+    if !needs_shaping(kind, &res) {
+        return res;
+    }
     if kind == PathKind::ServerFn {
         return server_fn_status(res).await;
     }
     let api = kind == PathKind::Api;
     let status = res.status();
-    let is_json = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || api == is_json {
-        return res;
-    }
     let (mut parts, body) = res.into_parts();
     let reshaped = if api {
         let (code, message) = ErrorCode::for_status(status.as_u16());
@@ -107,12 +119,8 @@ fn error_page(status: StatusCode, message: &str) -> Response {
 /// Server functions answer every error with 500; this gives each the status of its
 /// [`ErrorCode`] (400 for arguments that do not decode, 401, 503 with `Retry-After`…). A
 /// 500 whose body is not our error stays, so that a real server fault is visible.
+/// Only called for the answers [`needs_shaping`] picks.
 async fn server_fn_status(res: Response) -> Response {
-    if res.status() != StatusCode::INTERNAL_SERVER_ERROR
-        || !res.headers().contains_key("serverfnerror")
-    {
-        return res;
-    }
     let (mut parts, body) = res.into_parts();
     let bytes = axum::body::to_bytes(body, ERROR_BODY_LIMIT)
         .await

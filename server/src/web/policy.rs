@@ -1,6 +1,7 @@
 //! The request policy: the rules every page, form, server function and API call obeys, in one
-//! service with one boxed future per request (they were five `from_fn` layers, each boxing
-//! its future and cloning the rest of the stack on every request):
+//! service whose future boxes nothing unless an error must be reshaped (they were five
+//! `from_fn` layers, each boxing its future and cloning the rest of the stack on every
+//! request):
 //! - a state change sent by another site is refused with 403 ([`csrf`]);
 //! - no answer that may hold personal content is cached: `Cache-Control: no-store`, so that
 //!   neither a shared cache nor the Back button shows a page after sign-out (the client bundle
@@ -15,7 +16,7 @@ use super::{
 use crate::telemetry;
 use axum::{
     extract::Request,
-    http::{header, HeaderValue},
+    http::{header, HeaderValue, Method},
     response::Response,
 };
 use std::{
@@ -47,11 +48,10 @@ pub struct Policy<S> {
 impl<S> tower::Service<Request> for Policy<S>
 where
     S: tower::Service<Request, Response = Response, Error = Infallible>,
-    S::Future: Send + 'static,
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+    type Future = PolicyFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -61,20 +61,86 @@ where
         let started = Instant::now();
         let method = req.method().clone();
         let kind = PathKind::of(req.uri().path());
-        let answer = match csrf::refusal(&req) {
-            Some(refused) => Err(refused),
-            None => Ok(self.inner.call(req)),
+        let state = match csrf::refusal(&req) {
+            Some(refused) => State::Refused {
+                answer: Some(refused),
+            },
+            None => State::Inner {
+                inner: self.inner.call(req),
+            },
         };
-        Box::pin(async move {
-            let mut res = match answer {
-                Ok(pending) => pending.await?,
-                Err(refused) => refused,
+        PolicyFuture {
+            state,
+            kind,
+            method,
+            started,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The answer of [`Policy`]: the application's (or the CSRF refusal), marked `no-store`,
+    /// reshaped when it is an error of the wrong shape, its latency recorded. Nothing is boxed
+    /// unless an error needs reshaping.
+    pub struct PolicyFuture<F> {
+        #[pin]
+        state: State<F>,
+        kind: PathKind,
+        method: Method,
+        started: Instant,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<F> {
+        /// Refused before the application saw it.
+        Refused { answer: Option<Response> },
+        /// The application is answering.
+        Inner { #[pin] inner: F },
+        /// An error answer is being reshaped (its body may have to be read).
+        Shaping { shaping: Pin<Box<dyn Future<Output = Response> + Send>> },
+    }
+}
+
+impl<F> Future for PolicyFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            let this = self.as_mut().project();
+            let mut res = match this.state.project() {
+                StateProj::Refused { answer } => answer
+                    .take()
+                    .expect("PolicyFuture polled after it completed"),
+                StateProj::Inner { inner } => match inner.poll(cx) {
+                    Poll::Ready(Ok(res)) => res,
+                    Poll::Ready(Err(never)) => match never {},
+                    Poll::Pending => return Poll::Pending,
+                },
+                StateProj::Shaping { shaping } => match shaping.as_mut().poll(cx) {
+                    Poll::Ready(res) => {
+                        telemetry::record_latency(this.method, &res, *this.started);
+                        return Poll::Ready(Ok(res));
+                    }
+                    Poll::Pending => return Poll::Pending,
+                },
             };
             res.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            let res = error::shaped(kind, res).await;
-            telemetry::record_latency(&method, &res, started);
-            Ok(res)
-        })
+            if error::needs_shaping(*this.kind, &res) {
+                let shaping = Box::pin(error::shaped(*this.kind, res));
+                self.as_mut()
+                    .project()
+                    .state
+                    .set(State::Shaping { shaping });
+                continue;
+            }
+            telemetry::record_latency(this.method, &res, *this.started);
+            return Poll::Ready(Ok(res));
+        }
     }
 }
