@@ -5,7 +5,7 @@ use crate::{
     state::{AppState, Shared},
     telemetry,
     web::{
-        account_form, admin_forms, api_doc,
+        self, account_form, admin_forms, api_doc,
         assets::{Bundle, BundleOrApp},
         auth_routes, devices,
         edge::EdgeLayer,
@@ -434,15 +434,14 @@ pub fn router(state: AppState) -> AppService {
         .compress_when(compress_predicate())
         // The client bundle needs no session and may be cached (see `web::assets`).
         .layer(BundleOrApp::new(state.bundle.router(), app));
-    MapResponse::new(compressed, into_response as CompressedToResponse)
+    MapResponse::new(
+        compressed,
+        web::with_axum_body::<CompressionBody<axum::body::Body>> as CompressedToResponse,
+    )
 }
 
 /// Turns the compressed answer back into an ordinary one (its body still compresses).
 type CompressedToResponse = fn(axum::http::Response<CompressionBody<axum::body::Body>>) -> Response;
-
-fn into_response(res: axum::http::Response<CompressionBody<axum::body::Body>>) -> Response {
-    res.map(axum::body::Body::new)
-}
 
 /// Which answers are compressed.
 type CompressPredicate = And<DefaultPredicate, SizeAbove>;

@@ -174,19 +174,12 @@ where
             futures_util::future::Either::Left(self.bundle.clone().oneshot(req))
         } else {
             futures_util::future::Either::Right(
-                self.app.call(req).map_ok(with_axum_body::<B> as fn(_) -> _),
+                self.app
+                    .call(req)
+                    .map_ok(super::with_axum_body::<B> as fn(_) -> _),
             )
         }
     }
-}
-
-/// The same answer with its body boxed as axum's.
-fn with_axum_body<B>(res: axum::http::Response<B>) -> axum::response::Response
-where
-    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
-    B::Error: Into<axum::BoxError>,
-{
-    res.map(axum::body::Body::new)
 }
 
 /// A layer that gives a successful answer the `Cache-Control` `value` (an error is never

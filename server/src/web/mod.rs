@@ -17,3 +17,13 @@ pub mod hosts;
 pub mod login_scope;
 pub mod policy;
 pub mod slash;
+
+/// The same answer with its body boxed as axum's, for services whose answers carry another
+/// body type (compression, tracing) under one that expects axum's.
+pub fn with_axum_body<B>(res: axum::http::Response<B>) -> axum::response::Response
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    res.map(axum::body::Body::new)
+}

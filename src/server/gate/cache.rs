@@ -22,7 +22,7 @@ pub(super) struct Entry {
 }
 
 /// The part of a cached session that requests change.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct EntryState {
     /// The IP address last recorded in the database.
     last_ip: Option<String>,
@@ -152,11 +152,12 @@ impl SessionGate {
             .account_of(user_id)
             .await?
             .unwrap_or_default();
-        let cached = self.inner.cache.get(id_hash).map(|c| c.state().clone());
+        // What the cache has seen: its last activity and what it knows to be written.
+        let cached = self.inner.cache.get(id_hash).map(|c| {
+            let state = c.state();
+            (state.times.last_activity_at, state.written_activity)
+        });
         let db_activity = UnixMillis(row.last_seen_at);
-        let last_activity = cached
-            .as_ref()
-            .map_or(db_activity, |c| c.times.last_activity_at.max(db_activity));
         Ok(Ok(Arc::new(Entry {
             user_id,
             username,
@@ -168,11 +169,10 @@ impl SessionGate {
                 last_ip: row.last_ip.clone(),
                 times: SessionTimes {
                     created_at: UnixMillis(row.created_at),
-                    last_activity_at: last_activity,
+                    last_activity_at: cached.map_or(db_activity, |c| c.0.max(db_activity)),
                 },
                 // Only what is in the database: a write in flight on the old entry may fail.
-                written_activity: cached
-                    .map_or(db_activity, |c| c.written_activity.max(db_activity)),
+                written_activity: cached.map_or(db_activity, |c| c.1.max(db_activity)),
                 writing: None,
             }),
         })))
