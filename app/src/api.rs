@@ -32,8 +32,8 @@ pub async fn current_user() -> Result<Option<UserView>, AppError> {
 
 /// The one-time notice for the landing page (e.g. after signing out), consumed when shown.
 ///
-/// A page request made by `fetch` (the router following a form's redirect) does not consume it,
-/// so that the client-side navigation that follows still finds it.
+/// A page visit consumes it: the browser's own, or one fetched by [`crate::navigation`] (which
+/// says so with [`crate::SOFT_NAVIGATION_HEADER`]). Any other `fetch` of the page does not.
 #[server]
 pub async fn take_flash() -> Result<Option<String>, AppError> {
     use axum::http::{header, HeaderValue};
@@ -51,7 +51,8 @@ pub async fn take_flash() -> Result<Option<String>, AppError> {
         .get("sec-fetch-mode")
         .and_then(|v| v.to_str().ok());
     let is_server_fn_call = parts.uri.path().starts_with("/api/");
-    let is_navigation = matches!(fetch_mode, None | Some("navigate"));
+    let is_navigation = matches!(fetch_mode, None | Some("navigate"))
+        || parts.headers.contains_key(crate::SOFT_NAVIGATION_HEADER);
     if is_server_fn_call || is_navigation {
         let response = expect_context::<leptos_axum::ResponseOptions>();
         let cookies = use_context::<auto_logout::cookies::CookiePolicy>().unwrap_or_default();

@@ -1,14 +1,19 @@
 //! The Leptos application: the HTML shell, the routes and the pages.
 //!
-//! Pages render on the server (feature `ssr`) and hydrate in the browser (feature `hydrate`).
-//! State changes go through plain HTML forms (`POST /sign-in`, `POST /logout`) that the router's
-//! `<Form>` upgrades to fetch + client-side navigation once WebAssembly has loaded, so every page
-//! works with and without JavaScript.
+//! Pages render on the server (feature `ssr`) as plain HTML. Only the islands, the parts that
+//! live in the browser, are compiled to WebAssembly (feature `hydrate`) and hydrated there: the
+//! countdown ([`components::countdown`]), kept drafts ([`components::drafts`]) and the
+//! sign-out announcement ([`components::sign_out`]). State changes go through plain HTML forms
+//! (`POST /sign-in`, `POST /logout`); once WebAssembly has loaded, [`navigation`] turns links
+//! and forms into fetches that swap the page in place, so every page works with and without
+//! JavaScript and, with it, without full reloads.
 
 pub mod api;
 pub mod components;
 pub mod drafts;
 pub mod error;
+#[cfg(feature = "hydrate")]
+pub mod navigation;
 pub mod pages;
 
 use leptos::prelude::*;
@@ -18,12 +23,12 @@ use leptos_router::{
     path, SsrMode,
 };
 
-/// Counts sign-ins and sign-outs made in this tab; resources that depend on who is signed in
-/// refetch when it changes.
-#[derive(Clone, Copy)]
-pub struct AuthVersion(pub RwSignal<usize>);
+/// The request header [`navigation`] sends with each page it fetches: the server treats such
+/// a request as a page visit (a one-time notice is used up by it).
+pub const SOFT_NAVIGATION_HEADER: &str = "x-soft-navigation";
 
-/// The signed-in user (or `None`), shared by the navigation bar and the pages.
+/// The signed-in user (or `None`), read once per page on the server and shared by the
+/// navigation bar and the pages.
 #[derive(Clone, Copy)]
 pub struct CurrentUser(pub Resource<Result<Option<auto_logout::UserView>, error::AppError>>);
 
@@ -39,7 +44,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // The bundle's names come from `options.output_name`, which the server sets to
                 // the content-hashed name (cached for a year).
                 <HashedStylesheet options=options.clone() id="leptos" />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body>
@@ -47,6 +52,22 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// Called by the WebAssembly entry point before the page's islands hydrate: soft navigation
+/// takes over links and forms, sign-out forms are watched, and once the islands are hydrated (the next task: Leptos
+/// hydrates them in this one) `<body data-hydrated="true">` tells tests and CSS that the page
+/// is live.
+#[cfg(feature = "hydrate")]
+pub fn go_live() {
+    navigation::install();
+    components::sign_out::watch_sign_out_forms();
+    gloo_timers::callback::Timeout::new(0, || {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    })
+    .forget();
 }
 
 /// The application: navigation bar and routes.
@@ -57,26 +78,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let version = RwSignal::new(0usize);
-    provide_context(AuthVersion(version));
-    let user = Resource::new(move || version.get(), |_| api::current_user());
+    let user = Resource::new(|| (), |_| api::current_user());
     provide_context(CurrentUser(user));
-    // Effects run only in the browser: mark <body> once the app is live, for tests and CSS.
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
-    // Whoever is signed in (or nobody): drafts of other accounts and old drafts go.
-    Effect::new(move |_| {
-        if let Some(who) = user.get() {
-            let key = who.ok().flatten().map(|u| u.drafts);
-            #[cfg(feature = "hydrate")]
-            drafts::browser::set_account(key.as_ref());
-            #[cfg(not(feature = "hydrate"))]
-            let _ = key;
-        }
-    });
 
     view! {
         <Title text="auto-logout" />

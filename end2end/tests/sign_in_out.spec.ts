@@ -44,6 +44,45 @@ test('Back after a full-page sign-out does not show /home from any cache', async
   await expect(page.getByText(`Hello, ${DEMO.username}`)).toHaveCount(0);
 });
 
+test('links and forms swap the page in place; the countdown stops polling once signed out', async ({ page }) => {
+  const statusReads: string[] = [];
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/api/session_status') statusReads.push(r.url());
+  });
+  await page.goto('/sign-in');
+  await hydrated(page);
+  await page.evaluate(() => ((window as any).__sameDocument = true));
+  await submitSignIn(page);
+  await expect(page).toHaveURL(/\/home$/);
+
+  // A link, a form that posts and redirects, and Back: all in this document.
+  await page.getByRole('link', { name: 'Account' }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  // The demo account's greeting stays as the other tests expect it.
+  await page.getByLabel('Display name').fill(DEMO.username);
+  await page.getByTestId('save-account').click();
+  await expect(page.getByTestId('account-saved')).toBeVisible();
+  await expect(page).toHaveURL(/\/account\?saved=1$/);
+  await page.goBack();
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByTestId('account-saved')).toHaveCount(0);
+  await expect(page.getByTestId('idle-countdown')).toBeVisible();
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+
+  // The countdown of the page swapped in is live: it re-reads the server's view.
+  statusReads.length = 0;
+  await expect.poll(() => statusReads.length, { timeout: 5_000 }).toBeGreaterThan(0);
+
+  await page.getByTestId('sign-out').click();
+  await expect(page.getByTestId('flash')).toHaveText('You have been signed out.');
+  // The countdown left with the page: no status read follows (it re-reads every 2 s).
+  await page.waitForTimeout(500);
+  statusReads.length = 0;
+  await page.waitForTimeout(3_000);
+  expect(statusReads).toEqual([]);
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+});
+
 test('a wrong password shows one generic message', async ({ page }) => {
   await page.goto('/sign-in');
   await hydrated(page);

@@ -7,11 +7,8 @@
 //! message from another tab, and every few seconds.
 
 use super::sign_out::SignOutForm;
-use crate::{
-    api::{countdown_state, public_settings},
-    AuthVersion,
-};
-use auto_logout::{dto::ceil_seconds, CountdownState, PublicSettings};
+use crate::api::{countdown_state, public_settings};
+use auto_logout::{dto::ceil_seconds, CountdownState, DraftKey, PublicSettings};
 use leptos::prelude::*;
 
 #[cfg(feature = "hydrate")]
@@ -53,23 +50,30 @@ pub fn warning_sentence(seconds_left: u64, absolute_first: bool) -> String {
     }
 }
 
-/// The countdown bar shown on every signed-in page; renders nothing for anonymous visitors.
+/// The countdown bar shown on every signed-in page, rendered on the server with the session's
+/// state and made live in the browser by the [`LiveCountdown`] island; renders nothing when
+/// the session is not active. `account` is the signed-in account's draft key.
 #[component]
-pub fn SessionCountdown() -> impl IntoView {
-    let version = expect_context::<AuthVersion>().0;
-    let state = Resource::new(move || version.get(), |_| countdown_state());
+pub fn SessionCountdown(
+    /// The signed-in account's draft key.
+    account: DraftKey,
+) -> impl IntoView {
+    let state = Resource::new(|| (), |_| countdown_state());
     let settings = Resource::new(|| (), |_| public_settings());
     view! {
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                match (state.await, settings.await) {
-                    (Ok(state @ CountdownState::Active { .. }), Ok(settings)) => {
-                        view! { <LiveCountdown state settings /> }.into_any()
+        <Suspense fallback=|| ()>
+            {move || {
+                let account = account.clone();
+                Suspend::new(async move {
+                    match (state.await, settings.await) {
+                        (Ok(state @ CountdownState::Active { .. }), Ok(settings)) => {
+                            view! { <LiveCountdown state settings account /> }.into_any()
+                        }
+                        _ => ().into_any(),
                     }
-                    _ => ().into_any(),
-                }
-            })}
-        </Transition>
+                })
+            }}
+        </Suspense>
     }
 }
 
@@ -84,15 +88,27 @@ pub struct CountdownSignals {
     pub ended: RwSignal<Option<auto_logout::SignInReason>>,
 }
 
-#[component]
-fn LiveCountdown(state: CountdownState, settings: PublicSettings) -> impl IntoView {
+/// The live countdown: an island, hydrated in the browser with the state the server rendered.
+/// `account` tells the drafts whose page this is.
+#[leptos::island]
+fn LiveCountdown(
+    state: CountdownState,
+    settings: PublicSettings,
+    account: DraftKey,
+) -> impl IntoView {
     let signals = CountdownSignals {
         idle: RwSignal::new(state.idle_seconds()),
         session: RwSignal::new(state.session_seconds()),
         ended: RwSignal::new(None),
     };
+    let root = NodeRef::<leptos::html::Div>::new();
     #[cfg(feature = "hydrate")]
-    live::start(state.clone(), settings.clone(), signals);
+    {
+        crate::drafts::browser::set_account(Some(&account));
+        live::start(state.clone(), settings.clone(), signals, root);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = account;
     let CountdownSignals {
         idle,
         session,
@@ -145,10 +161,6 @@ fn LiveCountdown(state: CountdownState, settings: PublicSettings) -> impl IntoVi
         #[cfg(not(feature = "hydrate"))]
         let _ = shown;
     });
-    on_cleanup(move || {
-        #[cfg(feature = "hydrate")]
-        attention::update(None);
-    });
     let allow_notifications = move |_| {
         offer_notifications.set(false);
         #[cfg(feature = "hydrate")]
@@ -160,15 +172,18 @@ fn LiveCountdown(state: CountdownState, settings: PublicSettings) -> impl IntoVi
         #[cfg(feature = "hydrate")]
         live::report_now();
     };
-    let location = leptos_router::hooks::use_location();
+    // Only the browser ends a countdown, so only the browser builds this link.
     let sign_in_again = move || {
         ended.get().map(|reason| {
-            let here = format!("{}{}", location.pathname.get(), location.search.get());
+            #[cfg(feature = "hydrate")]
+            let here = live::here();
+            #[cfg(not(feature = "hydrate"))]
+            let here = String::new();
             auto_logout::redirect::sign_in_url(&here, Some(reason))
         })
     };
     view! {
-        <div class="countdown" role="timer" aria-label="Time left in this session">
+        <div class="countdown" role="timer" aria-label="Time left in this session" node_ref=root>
             {move || idle.get().map(|s| view! {
                 <span class="limit">
                     "Inactivity sign-out in "

@@ -1,35 +1,33 @@
-//! [`KeepDrafts`]: the area of a page whose forms are kept as drafts (see [`crate::drafts`]),
-//! with the note that says a draft was restored and the button that discards it.
+//! [`KeepDraftsOfUser`]: the area of a page whose forms are kept as drafts (see
+//! [`crate::drafts`]), with the note that says a draft was restored and the button that
+//! discards it.
 
 use crate::CurrentUser;
+use auto_logout::DraftKey;
 use leptos::prelude::*;
 
-/// Marks its children's forms as keepable. Once the page is live in the browser, a draft of
-/// this page kept for the signed-in account is filled in and
+/// Marks its children's forms as keepable for the signed-in `account`. An island: once the
+/// page is live in the browser, a draft of this page kept for that account is filled in and
 /// `[data-testid=draft-restored]` says so, holding `[data-testid=discard-draft]`.
 ///
 /// `saved` is true when the page confirms that the form was saved: the draft is deleted
 /// instead of restored.
-#[component]
-pub fn KeepDrafts(
+#[leptos::island]
+fn KeepDrafts(
+    /// The signed-in account's draft key.
+    account: DraftKey,
     /// The page confirms that its form was just saved.
-    #[prop(into)]
-    saved: Signal<bool>,
+    saved: bool,
     /// The area's content, holding the form(s).
     children: Children,
 ) -> impl IntoView {
     let restored = RwSignal::new(false);
-    let user = expect_context::<CurrentUser>().0;
     // Effects run only in the browser, after the forms are in the document.
     Effect::new(move |_| {
-        let saved = saved.get();
-        let Some(Ok(Some(user))) = user.get() else {
-            return;
-        };
         #[cfg(feature = "hydrate")]
         {
             use crate::drafts::browser;
-            browser::set_account(Some(&user.drafts));
+            browser::set_account(Some(&account));
             if saved {
                 browser::discard_page();
                 restored.set(false);
@@ -42,7 +40,7 @@ pub fn KeepDrafts(
             }
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = (saved, user);
+        let _ = (saved, &account);
     });
     let discard = move |_| {
         #[cfg(feature = "hydrate")]
@@ -64,5 +62,32 @@ pub fn KeepDrafts(
             </Show>
             {children()}
         </div>
+    }
+}
+
+/// [`KeepDrafts`] for whoever is signed in ([`CurrentUser`]); for an anonymous visitor the
+/// children are shown as they are.
+#[component]
+pub fn KeepDraftsOfUser(
+    /// The page confirms that its form was just saved.
+    saved: bool,
+    /// The area's content, holding the form(s).
+    children: ChildrenFn,
+) -> impl IntoView {
+    let user = expect_context::<CurrentUser>().0;
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    match user.await {
+                        Ok(Some(user)) => view! {
+                            <KeepDrafts account=user.drafts saved>{children()}</KeepDrafts>
+                        }.into_any(),
+                        _ => children().into_any(),
+                    }
+                })
+            }}
+        </Suspense>
     }
 }

@@ -18,7 +18,7 @@ pub fn NavBar() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match user.await {
                         Ok(Some(user)) => view! {
-                            <SessionCountdown />
+                            <SessionCountdown account=user.drafts.clone() />
                             <span class="who" data-testid="signed-in-as">{user.username}</span>
                             <A href="/home">"Home"</A>
                             <A href="/sessions">"Sessions"</A>

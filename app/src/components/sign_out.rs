@@ -1,29 +1,14 @@
-//! The sign-out form used everywhere (`POST /logout`).
+//! Signing out (`POST /logout`): the form used everywhere, what the browser does when one is
+//! sent, and the announcement to the other tabs once the server has ended the session.
 
-use crate::AuthVersion;
 use leptos::prelude::*;
-use leptos_router::components::Form;
-use std::sync::Arc;
 
-/// Tells this tab's countdown that a sign-out is under way, so that it does not race the
-/// form to the sign-in page, and deletes this browser's drafts: a person who signs out leaves
-/// nothing behind (no-op on the server).
-fn before_sign_out() {
-    #[cfg(feature = "hydrate")]
-    {
-        super::countdown::live::suppress();
-        crate::drafts::browser::clear_all();
-    }
-}
+/// The attribute that marks a sign-out form, so that the browser can react when one is sent.
+pub const SIGN_OUT_MARK: &str = "data-sign-out";
 
-/// Tells the other tabs of this browser that this one signed out (no-op on the server).
-fn after_sign_out() {
-    #[cfg(feature = "hydrate")]
-    super::countdown::live::announce("signed-out");
-}
-
-/// A form posting to `/logout`: a plain form without WebAssembly; once hydrated, a fetch that
-/// updates who is signed in, and tells the other tabs once the server has ended the session.
+/// A plain form posting to `/logout`. It works without WebAssembly; with it, the page is
+/// swapped in place ([`crate::navigation`]) and, as it is sent, this tab's countdown stands
+/// down and this browser's drafts are deleted ([`watch_sign_out_forms`]).
 #[component]
 pub fn SignOutForm(
     /// CSS class of the form.
@@ -32,17 +17,45 @@ pub fn SignOutForm(
     /// The button(s).
     children: Children,
 ) -> impl IntoView {
-    let version = expect_context::<AuthVersion>().0;
     view! {
-        <Form
-            method="post"
-            action="/logout"
-            version=version
-            on_form_data=Arc::new(|_: &_| before_sign_out())
-            on_response=Arc::new(|_: &_| after_sign_out())
-            attr:class=class
-        >
+        <form method="post" action="/logout" class=class data-sign-out="">
             {children()}
-        </Form>
+        </form>
     }
+}
+
+/// Put on the page that follows a sign-out (the landing page with its notice): once hydrated
+/// it tells the other tabs of this browser that the person signed out (they leave for the
+/// sign-in page), and deletes this browser's drafts. It shows nothing.
+#[leptos::island]
+pub fn AnnounceSignOut() -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    {
+        crate::drafts::browser::clear_all();
+        super::countdown::live::announce("signed-out");
+    }
+}
+
+/// Once, for the whole page: when a sign-out form is sent, this tab's countdown must not race
+/// the form to the sign-in page, and a person who signs out leaves no draft behind.
+#[cfg(feature = "hydrate")]
+pub fn watch_sign_out_forms() {
+    use wasm_bindgen::{closure::Closure, JsCast};
+    let on_submit = Closure::<dyn Fn(web_sys::Event)>::new(|event: web_sys::Event| {
+        let is_sign_out = event
+            .target()
+            .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+            .is_some_and(|form| form.has_attribute(SIGN_OUT_MARK));
+        if is_sign_out {
+            super::countdown::live::suppress();
+            crate::drafts::browser::clear_all();
+        }
+    });
+    // Capture phase: this runs before the navigation sends the form.
+    let _ = document().add_event_listener_with_callback_and_bool(
+        "submit",
+        on_submit.as_ref().unchecked_ref(),
+        true,
+    );
+    on_submit.forget();
 }

@@ -5,14 +5,14 @@
 //! - `GET /account/password`: change one's own password. The current one is asked again; on
 //!   success every other session of the account ends and this one stays signed in.
 
-use crate::{components::drafts::KeepDrafts, AuthVersion, CurrentUser};
+use crate::{components::drafts::KeepDraftsOfUser, CurrentUser};
 use auto_logout::{
     profile::{ProfileError, DISPLAY_NAME_MAX_CHARS, EMAIL_MAX_BYTES},
     redirect::sign_in_url,
 };
 use leptos::prelude::*;
 use leptos_router::{
-    components::{Form, Redirect, A},
+    components::{Redirect, A},
     hooks::use_query_map,
 };
 
@@ -20,9 +20,8 @@ use leptos_router::{
 #[component]
 pub fn Account() -> impl IntoView {
     let query = use_query_map();
-    let version = expect_context::<AuthVersion>().0;
     let user = expect_context::<CurrentUser>().0;
-    let saved = Signal::derive(move || query.read().get("saved").is_some());
+    let saved = move || query.read().get("saved").is_some();
     let error = move || {
         query.read().get("error").map(|code| {
             ProfileError::from_code(&code).map_or_else(
@@ -38,14 +37,14 @@ pub fn Account() -> impl IntoView {
                     Ok(Some(user)) => view! {
                         <section class="card narrow" data-testid="account">
                             <h1>"Your account"</h1>
-                            <Show when=move || saved.get()>
+                            {saved().then(|| view! {
                                 <p class="notice" role="status" data-testid="account-saved">"Your changes are saved."</p>
-                            </Show>
+                            })}
                             {move || error().map(|text| view! {
                                 <p class="error" role="alert" data-testid="account-error">{text}</p>
                             })}
-                            <KeepDrafts saved>
-                                <Form method="post" action="/account" version=version>
+                            <KeepDraftsOfUser saved=saved()>
+                                <form method="post" action="/account">
                                     <label>"Display name"
                                         <input
                                             name="display_name"
@@ -64,8 +63,8 @@ pub fn Account() -> impl IntoView {
                                         />
                                     </label>
                                     <button type="submit" data-testid="save-account">"Save"</button>
-                                </Form>
-                            </KeepDrafts>
+                                </form>
+                            </KeepDraftsOfUser>
                             <p><A href="/account/password">"Change your password"</A></p>
                         </section>
                     }.into_any(),
@@ -80,7 +79,6 @@ pub fn Account() -> impl IntoView {
 #[component]
 pub fn ChangePassword() -> impl IntoView {
     let query = use_query_map();
-    let version = expect_context::<AuthVersion>().0;
     let message = move || {
         let q = query.read();
         if let Some(n) = q.get("done") {
@@ -121,8 +119,8 @@ pub fn ChangePassword() -> impl IntoView {
             })}
             // Kept like every form of a signed-in page; it holds only password fields, which are
             // never kept, so it leaves nothing in the browser.
-            <KeepDrafts saved=Signal::derive(move || query.read().get("done").is_some())>
-                <Form method="post" action="/account/password" version=version>
+            <KeepDraftsOfUser saved=query.read().get("done").is_some()>
+                <form method="post" action="/account/password">
                     <label>"Current password"
                         <input type="password" name="current" required autocomplete="current-password" maxlength="1024" />
                     </label>
@@ -133,8 +131,8 @@ pub fn ChangePassword() -> impl IntoView {
                         <input type="password" name="confirm" required minlength="8" autocomplete="new-password" maxlength="1024" />
                     </label>
                     <button type="submit" data-testid="change-password">"Change password"</button>
-                </Form>
-            </KeepDrafts>
+                </form>
+            </KeepDraftsOfUser>
         </section>
     }
 }

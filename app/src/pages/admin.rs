@@ -1,9 +1,9 @@
 //! The admin console (administrators only; the server answers 403 to anyone else):
 //! `/admin/sessions`, `/admin/activity` and `/admin/users`. Filters are plain GET forms,
-//! actions plain POST forms, so every page works without JavaScript; once hydrated the router
-//! does both without full reloads.
+//! actions plain POST forms, so every page works without JavaScript; once WebAssembly has
+//! loaded, [`crate::navigation`] does both without full reloads.
 
-use crate::components::drafts::KeepDrafts;
+use crate::components::drafts::KeepDraftsOfUser;
 use crate::{
     api::{admin_activity, admin_sessions, admin_users},
     error::AppError,
@@ -13,7 +13,7 @@ use auto_logout::{
     AuditEvent, SessionKind,
 };
 use leptos::prelude::*;
-use leptos_router::{components::Form, hooks::use_query_map};
+use leptos_router::hooks::use_query_map;
 
 /// The console's own navigation.
 #[component]
@@ -47,7 +47,6 @@ pub fn AdminSessions() -> impl IntoView {
         query_value("kind"),
         query_value("cursor"),
     );
-    let version = RwSignal::new(0usize);
     let query = move || SessionsQuery {
         state: state().and_then(|s| match s.as_str() {
             "active" => Some(SessionState::Active),
@@ -63,7 +62,7 @@ pub fn AdminSessions() -> impl IntoView {
         cursor: cursor(),
         limit: Some(50),
     };
-    let page = Resource::new(move || (query(), version.get()), |(q, _)| admin_sessions(q));
+    let page = Resource::new(query, admin_sessions);
     let here = move || {
         format!(
             "/admin/sessions?state={}&user={}&kind={}",
@@ -76,7 +75,7 @@ pub fn AdminSessions() -> impl IntoView {
         <section class="card wide">
             <AdminNav />
             <h1>"Every session"</h1>
-            <Form method="get" action="/admin/sessions" attr:class="filters">
+            <form method="get" action="/admin/sessions" class="filters">
                 <label>"State "
                     <select name="state">
                         <option value="" selected=move || state().is_none()>"Any"</option>
@@ -93,7 +92,7 @@ pub fn AdminSessions() -> impl IntoView {
                     </select>
                 </label>
                 <button type="submit" data-testid="filter">"Filter"</button>
-            </Form>
+            </form>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match page.await {
@@ -111,7 +110,7 @@ pub fn AdminSessions() -> impl IntoView {
                                             <th scope="col"><span class="sr-only">"Action"</span></th>
                                         </tr></thead>
                                         <tbody>
-                                            {page.sessions.into_iter().map(|s| view! { <SessionRow session=s version back=here() /> }).collect_view()}
+                                            {page.sessions.into_iter().map(|s| view! { <SessionRow session=s back=here() /> }).collect_view()}
                                         </tbody>
                                     </table>
                                 </div>
@@ -127,7 +126,7 @@ pub fn AdminSessions() -> impl IntoView {
 }
 
 #[component]
-fn SessionRow(session: AdminSession, version: RwSignal<usize>, back: String) -> impl IntoView {
+fn SessionRow(session: AdminSession, back: String) -> impl IntoView {
     let d = &session.device;
     let live = session.ended_at.is_none();
     let ended = session.ended_at.map(|at| {
@@ -152,11 +151,11 @@ fn SessionRow(session: AdminSession, version: RwSignal<usize>, back: String) -> 
             <td>{ended.unwrap_or_else(|| "live".into())}</td>
             <td>
                 {live.then(|| view! {
-                    <Form method="post" action="/admin/sessions/end" version=version attr:class="inline">
+                    <form method="post" action="/admin/sessions/end" class="inline">
                         <input type="hidden" name="id" value=id />
                         <input type="hidden" name="back" value=back />
                         <button type="submit" data-testid="admin-end-session">"Sign out"</button>
-                    </Form>
+                    </form>
                 })}
             </td>
         </tr>
@@ -207,7 +206,7 @@ pub fn AdminActivity() -> impl IntoView {
         <section class="card wide">
             <AdminNav />
             <h1>"Activity"</h1>
-            <Form method="get" action="/admin/activity" attr:class="filters">
+            <form method="get" action="/admin/activity" class="filters">
                 <label>"User " <input name="user" value=move || user().unwrap_or_default() /></label>
                 <label>"Event "
                     <select name="event" data-testid="event-filter">
@@ -220,7 +219,7 @@ pub fn AdminActivity() -> impl IntoView {
                 <label>"From " <input type="date" name="since" value=move || since().unwrap_or_default() /></label>
                 <label>"To " <input type="date" name="until" value=move || until().unwrap_or_default() /></label>
                 <button type="submit" data-testid="filter">"Filter"</button>
-            </Form>
+            </form>
             <p><a href=csv data-testid="csv" rel="external" download="activity.csv">"Download as CSV"</a></p>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
@@ -278,8 +277,7 @@ fn day_start_ms(day: &str) -> Option<i64> {
 #[component]
 pub fn AdminUsers() -> impl IntoView {
     let (done, error) = (query_value("done"), query_value("error"));
-    let version = RwSignal::new(0usize);
-    let list = Resource::new(move || (version.get(), done(), error()), |_| admin_users());
+    let list = Resource::new(|| (), |_| admin_users());
     let message = move || {
         let error = error().map(|e| match e.as_str() {
             "exists" => "An account with that name exists already.",
@@ -322,7 +320,7 @@ pub fn AdminUsers() -> impl IntoView {
                                         <th scope="col"><span class="sr-only">"Actions"</span></th>
                                     </tr></thead>
                                     <tbody>
-                                        {users.into_iter().map(|u| view! { <UserRow user=u version /> }).collect_view()}
+                                        {users.into_iter().map(|u| view! { <UserRow user=u /> }).collect_view()}
                                     </tbody>
                                 </table>
                             </div>
@@ -332,20 +330,20 @@ pub fn AdminUsers() -> impl IntoView {
                 })}
             </Transition>
             <h2>"New account"</h2>
-            <KeepDrafts saved=Signal::derive(move || done().as_deref() == Some("created"))>
-                <Form method="post" action="/admin/users/create" version=version attr:class="filters">
+            <KeepDraftsOfUser saved=done().as_deref() == Some("created")>
+                <form method="post" action="/admin/users/create" class="filters">
                     <label>"Username " <input name="username" required maxlength="64" autocomplete="off" /></label>
                     <label>"Password " <input type="password" name="password" required minlength="8" autocomplete="new-password" /></label>
                     <label class="check"><input type="checkbox" name="admin" value="true" />" Administrator"</label>
                     <button type="submit" data-testid="create-user">"Create"</button>
-                </Form>
-            </KeepDrafts>
+                </form>
+            </KeepDraftsOfUser>
         </section>
     }
 }
 
 #[component]
-fn UserRow(user: UserSummary, version: RwSignal<usize>) -> impl IntoView {
+fn UserRow(user: UserSummary) -> impl IntoView {
     let (name, name_too) = (user.username.clone(), user.username.clone());
     let (toggle, label) = if user.disabled {
         ("/admin/users/enable", "Enable")
@@ -364,14 +362,14 @@ fn UserRow(user: UserSummary, version: RwSignal<usize>) -> impl IntoView {
             <td>{user.active_sessions}</td>
             <td>{user.last_sign_in.map(format_utc).unwrap_or_else(|| "never".into())}</td>
             <td class="actions">
-                <Form method="post" action=toggle version=version attr:class="inline">
+                <form method="post" action=toggle class="inline">
                     <input type="hidden" name="name" value=name />
                     <button type="submit" data-testid=format!("{}-user", label.to_lowercase())>{label}</button>
-                </Form>
-                <Form method="post" action="/admin/users/sign-out" version=version attr:class="inline">
+                </form>
+                <form method="post" action="/admin/users/sign-out" class="inline">
                     <input type="hidden" name="name" value=name_too />
                     <button type="submit" class="secondary" data-testid="sign-out-user">"Sign out everywhere"</button>
-                </Form>
+                </form>
             </td>
         </tr>
     }

@@ -1,6 +1,6 @@
 //! `GET /`: the public landing page, with the notice left by a sign-out.
 
-use crate::api::take_flash;
+use crate::{api::take_flash, components::sign_out::AnnounceSignOut};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -12,8 +12,10 @@ pub fn Landing() -> impl IntoView {
         <section class="card">
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
+                    // The only notice is the one a sign-out leaves.
                     flash.await.ok().flatten().map(|message| view! {
                         <p class="flash" role="status" data-testid="flash">{message}</p>
+                        <AnnounceSignOut />
                     })
                 })}
             </Suspense>

@@ -3,20 +3,19 @@
 use crate::{api::my_sessions, components::sign_out::SignOutForm};
 use auto_logout::{dto::format_utc, redirect::sign_in_url, DeviceSession};
 use leptos::prelude::*;
-use leptos_router::components::{Form, Redirect};
+use leptos_router::components::Redirect;
 
 /// The sessions page.
 #[component]
 pub fn Sessions() -> impl IntoView {
-    let version = RwSignal::new(0usize);
-    let list = Resource::new(move || version.get(), |_| my_sessions());
+    let list = Resource::new(|| (), |_| my_sessions());
     view! {
         <section class="card wide">
             <h1>"Where you are signed in"</h1>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match list.await {
-                        Ok(devices) => view! { <DeviceTable devices version /> }.into_any(),
+                        Ok(devices) => view! { <DeviceTable devices /> }.into_any(),
                         Err(_) => view! { <Redirect path=sign_in_url("/sessions", None) /> }.into_any(),
                     }
                 })}
@@ -26,7 +25,7 @@ pub fn Sessions() -> impl IntoView {
 }
 
 #[component]
-fn DeviceTable(devices: Vec<DeviceSession>, version: RwSignal<usize>) -> impl IntoView {
+fn DeviceTable(devices: Vec<DeviceSession>) -> impl IntoView {
     let others = devices.iter().filter(|d| !d.current).count();
     view! {
         <div class="table-scroll">
@@ -42,20 +41,20 @@ fn DeviceTable(devices: Vec<DeviceSession>, version: RwSignal<usize>) -> impl In
                 </tr>
             </thead>
             <tbody>
-                {devices.into_iter().map(|d| view! { <DeviceRow device=d version /> }).collect_view()}
+                {devices.into_iter().map(|d| view! { <DeviceRow device=d /> }).collect_view()}
             </tbody>
         </table>
         </div>
-        <Show when=move || { others > 0 }>
-            <Form method="post" action="/sessions/revoke-others" version=version>
+        {(others > 0).then(|| view! {
+            <form method="post" action="/sessions/revoke-others">
                 <button type="submit" data-testid="revoke-others">"Sign out all other sessions"</button>
-            </Form>
-        </Show>
+            </form>
+        })}
     }
 }
 
 #[component]
-fn DeviceRow(device: DeviceSession, version: RwSignal<usize>) -> impl IntoView {
+fn DeviceRow(device: DeviceSession) -> impl IntoView {
     let id = device.id.clone();
     let action = if device.current {
         view! {
@@ -67,10 +66,10 @@ fn DeviceRow(device: DeviceSession, version: RwSignal<usize>) -> impl IntoView {
         .into_any()
     } else {
         view! {
-            <Form method="post" action="/sessions/revoke" version=version attr:class="inline">
+            <form method="post" action="/sessions/revoke" class="inline">
                 <input type="hidden" name="id" value=id />
                 <button type="submit" data-testid="revoke">"Sign out"</button>
-            </Form>
+            </form>
         }
         .into_any()
     };

@@ -1,14 +1,11 @@
 //! `GET /sign-in`: the sign-in form. It posts to `POST /sign-in`, which redirects to `next`
-//! on success and back here with `error=…` ([`SignInError`]) on failure.
+//! on success and back here with `error=…` ([`SignInError`]) on failure; a refusal that asks
+//! the person to wait (429, 503) is this page, rendered with `error` and `retry_after`.
 
-use crate::{api::public_settings, AuthVersion};
+use crate::api::public_settings;
 use auto_logout::{SignInError, SignInReason};
 use leptos::prelude::*;
-use leptos_router::{
-    components::Form,
-    hooks::{use_navigate, use_query_map},
-};
-use std::sync::Arc;
+use leptos_router::hooks::use_query_map;
 
 /// The one message for every failed sign-in: it never says whether the user exists.
 pub const SIGN_IN_FAILED: &str = "Invalid username or password.";
@@ -36,48 +33,10 @@ pub fn refusal_message(error: SignInError, retry_after: Option<u64>) -> Option<S
     }
 }
 
-/// Once hydrated, a sign-in that the server refused with 429 or 503 (no redirect to follow)
-/// shows the same page a browser without WebAssembly gets.
-#[cfg(feature = "hydrate")]
-fn refusal_target(resp: &web_sys::Response, next: &str) -> Option<String> {
-    let error = match resp.status() {
-        429 => SignInError::Throttled,
-        503 => SignInError::Busy,
-        _ => return None,
-    }
-    .as_str();
-    let retry = resp
-        .headers()
-        .get("retry-after")
-        .ok()
-        .flatten()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .unwrap_or(1);
-    let next = encode_query_value(next);
-    Some(format!(
-        "/sign-in?error={error}&retry_after={retry}&next={next}"
-    ))
-}
-
-/// Percent-encodes a query value (the few characters that matter in a same-site path).
-#[cfg(feature = "hydrate")]
-fn encode_query_value(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// The sign-in page.
 #[component]
 pub fn SignIn() -> impl IntoView {
     let query = use_query_map();
-    let version = expect_context::<AuthVersion>().0;
     let next = move || query.read().get("next").unwrap_or_default();
     let error = move || {
         query
@@ -93,15 +52,6 @@ pub fn SignIn() -> impl IntoView {
             .and_then(|v| v.parse::<u64>().ok());
         error().and_then(|e| refusal_message(e, retry))
     };
-    let navigate = use_navigate();
-    let on_response = Arc::new(move |resp: &_| {
-        #[cfg(feature = "hydrate")]
-        if let Some(target) = refusal_target(resp, &next()) {
-            navigate(&target, Default::default());
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (resp, &navigate);
-    });
     let too_many = move || error() == Some(SignInError::SessionLimit);
     let reason = move || {
         query
@@ -144,7 +94,7 @@ pub fn SignIn() -> impl IntoView {
             {move || refusal().map(|text| view! {
                 <p class="error" role="alert" data-testid="sign-in-error">{text}</p>
             })}
-            <Form method="post" action="/sign-in" version=version on_response=on_response>
+            <form method="post" action="/sign-in">
                 <input type="hidden" name="next" value=next />
                 <label>
                     "Username"
@@ -159,7 +109,7 @@ pub fn SignIn() -> impl IntoView {
                     " Remember me"
                 </label>
                 <button type="submit" data-testid="sign-in-submit">"Sign in"</button>
-            </Form>
+            </form>
         </section>
     }
 }

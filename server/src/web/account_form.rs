@@ -1,5 +1,5 @@
 //! `POST /account`: saves the signed-in person's display name and email (a plain HTML form
-//! post; the page's `<Form>` upgrades it). The engine checks and stores; this only translates
+//! post; soft navigation sends it by fetch). The engine checks and stores; this only translates
 //! its answer into where the browser goes next.
 
 use super::error::AppError;

@@ -1,5 +1,5 @@
 //! The form endpoints behind the admin pages and `/account/password`: plain HTML form posts
-//! (they work without JavaScript; the pages' `<Form>` upgrades them), each redirecting back to
+//! (they work without JavaScript; soft navigation sends them by fetch), each redirecting back to
 //! its page with `done=…` or `error=…`. The engine decides; these only translate.
 
 use super::{

@@ -32,6 +32,8 @@ struct Live {
     deadlines: Deadlines,
     signals: CountdownSignals,
     settings: PublicSettings,
+    /// The countdown's element; the loop stops once it has left the document.
+    root: NodeRef<leptos::html::Div>,
     last_report: f64,
     input_since_report: bool,
     leaving: bool,
@@ -52,8 +54,15 @@ fn with_live<R>(f: impl FnOnce(&mut Live) -> R) -> Option<R> {
     LIVE.with(|cell| cell.borrow_mut().as_mut().map(f))
 }
 
-/// Starts the loop for this page's countdown (replacing any earlier one).
-pub fn start(state: CountdownState, settings: PublicSettings, signals: CountdownSignals) {
+/// Starts the loop for this page's countdown (replacing any earlier one). `root` is the
+/// countdown's element: once it has left the document (the page was swapped for one without a
+/// countdown), the loop stops.
+pub fn start(
+    state: CountdownState,
+    settings: PublicSettings,
+    signals: CountdownSignals,
+    root: NodeRef<leptos::html::Div>,
+) {
     let channel = BroadcastChannel::new(CHANNEL).ok();
     if let Some(channel) = &channel {
         let on_message = Closure::<dyn Fn(MessageEvent)>::new(|event: MessageEvent| {
@@ -70,17 +79,13 @@ pub fn start(state: CountdownState, settings: PublicSettings, signals: Countdown
         channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         on_message.forget();
     }
-    let client_activity = settings.client_activity;
+    stop();
     LIVE.with(|cell| {
-        if let Some(old) = cell.borrow_mut().take() {
-            if let Some(channel) = old.channel {
-                channel.close();
-            }
-        }
         *cell.borrow_mut() = Some(Live {
             deadlines: Deadlines::default(),
             signals,
             settings,
+            root,
             last_report: now(),
             input_since_report: false,
             leaving: false,
@@ -97,17 +102,37 @@ pub fn start(state: CountdownState, settings: PublicSettings, signals: Countdown
         Interval::new(REFRESH_MS, refresh),
     ];
     with_live(|live| live.timers = timers);
-    let mut handles = vec![
-        window_event_listener(ev::focus, |_| refresh()),
-        window_event_listener(ev::pageshow, |_| refresh()),
-        window_event_listener_untyped("online", |_| refresh()),
-    ];
-    if client_activity {
-        handles.push(window_event_listener(ev::keydown, |_| note_input()));
-        handles.push(window_event_listener(ev::pointerdown, |_| note_input()));
-        handles.push(window_event_listener(ev::scroll, |_| note_input()));
-        handles.push(window_event_listener(ev::touchstart, |_| note_input()));
+    listen_once();
+}
+
+/// Stops the loop, if one runs: its timers and channel close, and the tab's title is its own
+/// again.
+fn stop() {
+    let old = LIVE.with(|cell| cell.borrow_mut().take());
+    if let Some(old) = old {
+        if let Some(channel) = old.channel {
+            channel.close();
+        }
+        super::attention::update(None);
     }
+}
+
+/// The page's listeners, put in place once: they act on whichever loop runs, if any.
+fn listen_once() {
+    thread_local! {
+        static LISTENING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if LISTENING.with(|l| l.replace(true)) {
+        return;
+    }
+    // A handle that is dropped leaves its listener in place, for the life of the page.
+    let _ = window_event_listener(ev::focus, |_| refresh());
+    let _ = window_event_listener(ev::pageshow, |_| refresh());
+    let _ = window_event_listener_untyped("online", |_| refresh());
+    let _ = window_event_listener(ev::keydown, |_| note_input());
+    let _ = window_event_listener(ev::pointerdown, |_| note_input());
+    let _ = window_event_listener(ev::scroll, |_| note_input());
+    let _ = window_event_listener(ev::touchstart, |_| note_input());
     let on_visible = Closure::<dyn Fn()>::new(|| {
         if document().visibility_state() == web_sys::VisibilityState::Visible {
             refresh();
@@ -115,22 +140,7 @@ pub fn start(state: CountdownState, settings: PublicSettings, signals: Countdown
     });
     let _ = document()
         .add_event_listener_with_callback("visibilitychange", on_visible.as_ref().unchecked_ref());
-    let on_visible: JsValue = on_visible.into_js_value();
-
-    on_cleanup(move || {
-        for handle in handles {
-            handle.remove();
-        }
-        let _ = document()
-            .remove_event_listener_with_callback("visibilitychange", on_visible.unchecked_ref());
-        LIVE.with(|cell| {
-            if let Some(old) = cell.borrow_mut().take() {
-                if let Some(channel) = old.channel {
-                    channel.close();
-                }
-            }
-        });
-    });
+    on_visible.forget();
 }
 
 /// Takes the server's view as the new deadlines, or leaves the page if the session ended.
@@ -158,9 +168,15 @@ fn apply(state: &CountdownState) {
 /// One look at the clock: updates the visible seconds and leaves at zero.
 fn tick() {
     let t = now();
-    let Some((deadlines, signals)) = with_live(|live| (live.deadlines, live.signals)) else {
+    let Some((deadlines, signals, root)) =
+        with_live(|live| (live.deadlines, live.signals, live.root))
+    else {
         return;
     };
+    if root.get_untracked().is_some_and(|el| !el.is_connected()) {
+        stop();
+        return;
+    }
     let left = |at: Option<f64>| at.map(|at| (at - t).ceil() as i64);
     let (idle_ms, session_ms) = (left(deadlines.idle_at), left(deadlines.session_at));
     let idle = idle_ms.map(ceil_seconds);
@@ -198,6 +214,9 @@ pub fn refresh() {
 fn note_input() {
     let t = now();
     let due = with_live(|live| {
+        if !live.settings.client_activity {
+            return false;
+        }
         live.input_since_report = true;
         t - live.last_report >= REPORT_EVERY_MS
     })
@@ -259,11 +278,7 @@ fn leave(reason: SignInReason) {
         return;
     }
     let location = window().location();
-    let here = format!(
-        "{}{}",
-        location.pathname().unwrap_or_default(),
-        location.search().unwrap_or_default()
-    );
+    let here = here();
     let automatic = reason != SignInReason::Logout;
     let target = sign_in_url(&here, automatic.then_some(reason));
     // After an automatic sign-out, what was typed on this page is kept first (a few
@@ -275,4 +290,14 @@ fn leave(reason: SignInReason) {
         }
         let _ = location.replace(&target);
     });
+}
+
+/// This page's path and query, where the sign-in page sends the person back to.
+pub fn here() -> String {
+    let location = window().location();
+    format!(
+        "{}{}",
+        location.pathname().unwrap_or_default(),
+        location.search().unwrap_or_default()
+    )
 }

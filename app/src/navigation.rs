@@ -1,0 +1,307 @@
+//! Soft navigation: once WebAssembly has loaded, a click on a link to this site or the sending
+//! of a form fetches the next page and swaps it into this document, and the new page's islands
+//! are hydrated. Signing in and out, filters and actions then need no full reload (SPEC §4),
+//! while the server still renders every page in full, as it does for a browser without
+//! JavaScript.
+//!
+//! Anything else is left to the browser: links to other sites, new tabs and windows,
+//! downloads, a form with a `target`, a page that is not HTML, a network failure.
+
+use crate::SOFT_NAVIGATION_HEADER;
+use leptos::{prelude::*, task::spawn_local};
+use std::cell::Cell;
+use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    DomParser, Element, Event, FormData, HtmlAnchorElement, HtmlElement, HtmlFormElement,
+    MouseEvent, RequestCredentials, RequestInit, RequestRedirect, Response, SubmitEvent,
+    SupportedType, Url, UrlSearchParams,
+};
+
+thread_local! {
+    /// Numbers the navigations: only the newest one may swap the page.
+    static LATEST: Cell<u64> = const { Cell::new(0) };
+    /// The listeners are in place.
+    static INSTALLED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// What the browser's history gets once the new page is in place.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum History {
+    /// A new entry (a click, a form).
+    Push,
+    /// The current entry, with the address the page came from (Back and Forward).
+    Replace,
+}
+
+/// A request for the next page.
+struct Visit {
+    url: String,
+    /// The form's fields, for a `POST`.
+    body: Option<UrlSearchParams>,
+    /// The form being sent, sent by the browser itself if the fetch fails.
+    form: Option<HtmlFormElement>,
+}
+
+/// Takes over link clicks, form submissions and Back/Forward, once per page load.
+pub fn install() {
+    if INSTALLED.with(|i| i.replace(true)) {
+        return;
+    }
+    let on_click = Closure::<dyn Fn(MouseEvent)>::new(|event: MouseEvent| {
+        if let Some(url) = link_target(&event) {
+            event.prevent_default();
+            let visit = Visit {
+                url,
+                body: None,
+                form: None,
+            };
+            spawn_local(go(visit, History::Push));
+        }
+    });
+    let on_submit = Closure::<dyn Fn(SubmitEvent)>::new(|event: SubmitEvent| {
+        if let Some(visit) = form_visit(&event) {
+            event.prevent_default();
+            spawn_local(go(visit, History::Push));
+        }
+    });
+    let on_pop = Closure::<dyn Fn(Event)>::new(|_: Event| {
+        let url = window().location().href().unwrap_or_default();
+        let visit = Visit {
+            url,
+            body: None,
+            form: None,
+        };
+        spawn_local(go(visit, History::Replace));
+    });
+    let doc = document();
+    let _ = doc.add_event_listener_with_callback("click", on_click.as_ref().unchecked_ref());
+    let _ = doc.add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
+    let _ = window().add_event_listener_with_callback("popstate", on_pop.as_ref().unchecked_ref());
+    on_click.forget();
+    on_submit.forget();
+    on_pop.forget();
+}
+
+/// The address of a same-site page the click opens in this tab, if it is one to take over.
+fn link_target(event: &MouseEvent) -> Option<String> {
+    if event.default_prevented()
+        || event.button() != 0
+        || event.meta_key()
+        || event.ctrl_key()
+        || event.shift_key()
+        || event.alt_key()
+    {
+        return None;
+    }
+    let anchor: HtmlAnchorElement = event
+        .target()?
+        .dyn_into::<Element>()
+        .ok()?
+        .closest("a[href]")
+        .ok()??
+        .dyn_into()
+        .ok()?;
+    let external = anchor
+        .get_attribute("rel")
+        .is_some_and(|rel| rel.split_ascii_whitespace().any(|r| r == "external"));
+    if !anchor.target().is_empty() || anchor.has_attribute("download") || external {
+        return None;
+    }
+    let url = Url::new(&anchor.href()).ok()?;
+    let here = Url::new(&window().location().href().ok()?).ok()?;
+    if url.origin() != here.origin() {
+        return None;
+    }
+    // A jump within this page is the browser's.
+    let same_page = url.pathname() == here.pathname() && url.search() == here.search();
+    if same_page && !url.hash().is_empty() {
+        return None;
+    }
+    Some(url.href())
+}
+
+/// The request a form submission makes, if it is one to take over (`GET` or `POST` to this
+/// site, in this tab).
+fn form_visit(event: &SubmitEvent) -> Option<Visit> {
+    if event.default_prevented() {
+        return None;
+    }
+    let form: HtmlFormElement = event.target()?.dyn_into().ok()?;
+    if !form.target().is_empty() {
+        return None;
+    }
+    let url = Url::new(&form.action()).ok()?;
+    let here = Url::new(&window().location().href().ok()?).ok()?;
+    if url.origin() != here.origin() {
+        return None;
+    }
+    let fields = fields_of(&form, event.submitter())?;
+    match form.method().to_ascii_lowercase().as_str() {
+        "get" => {
+            url.set_search(&String::from(fields.to_string()));
+            Some(Visit {
+                url: url.href(),
+                body: None,
+                form: None,
+            })
+        }
+        "post" => Some(Visit {
+            url: url.href(),
+            body: Some(fields),
+            form: Some(form),
+        }),
+        _ => None,
+    }
+}
+
+/// The form's fields as the browser would send them, with the button that sent it if it has a
+/// name.
+fn fields_of(form: &HtmlFormElement, submitter: Option<HtmlElement>) -> Option<UrlSearchParams> {
+    let data = FormData::new_with_form(form).ok()?;
+    if let Some(button) = submitter {
+        if let Some(name) = button.get_attribute("name").filter(|n| !n.is_empty()) {
+            let value = button.get_attribute("value").unwrap_or_default();
+            let _ = data.append_with_str(&name, &value);
+        }
+    }
+    UrlSearchParams::new_with_str_sequence_sequence(&data).ok()
+}
+
+/// Fetches the page and swaps it in, unless a newer navigation started meanwhile.
+async fn go(visit: Visit, history: History) {
+    let number = LATEST.with(|latest| {
+        latest.set(latest.get() + 1);
+        latest.get()
+    });
+    let Some(response) = fetch(&visit).await else {
+        // The browser does it itself, and shows its own error if the network is down.
+        match &visit.form {
+            Some(form) => {
+                let _ = form.submit();
+            }
+            None => {
+                let _ = window().location().assign(&visit.url);
+            }
+        }
+        return;
+    };
+    let is_html = response
+        .headers()
+        .get("content-type")
+        .ok()
+        .flatten()
+        .is_some_and(|t| t.starts_with("text/html"));
+    let url = response.url();
+    if !is_html {
+        if visit.body.is_none() {
+            let _ = window().location().assign(&url);
+        } else {
+            // Not a page: the answer is shown as text, as a browser would show it.
+            let text = text_of(&response).await.unwrap_or_default();
+            if LATEST.with(Cell::get) == number {
+                if let Some(body) = document().body() {
+                    body.set_text_content(Some(&text));
+                }
+            }
+        }
+        return;
+    }
+    let Some(html) = text_of(&response).await else {
+        let _ = window().location().assign(&url);
+        return;
+    };
+    if LATEST.with(Cell::get) != number {
+        return;
+    }
+    swap(&html);
+    let state = JsValue::NULL;
+    let history_api = window().history().ok();
+    if let Some(api) = history_api {
+        let _ = match history {
+            History::Push => api.push_state_with_url(&state, "", Some(&url)),
+            History::Replace => api.replace_state_with_url(&state, "", Some(&url)),
+        };
+    }
+    hydrate_islands();
+    if history == History::Push {
+        window().scroll_to_with_x_and_y(0.0, 0.0);
+    }
+    focus_autofocus();
+}
+
+/// Sends the request; `None` if it could not be sent or answered.
+async fn fetch(visit: &Visit) -> Option<Response> {
+    let init = RequestInit::new();
+    init.set_credentials(RequestCredentials::SameOrigin);
+    init.set_redirect(RequestRedirect::Follow);
+    let headers = web_sys::Headers::new().ok()?;
+    headers.set("accept", "text/html").ok()?;
+    headers.set(SOFT_NAVIGATION_HEADER, "1").ok()?;
+    init.set_headers(&headers);
+    if let Some(body) = &visit.body {
+        init.set_method("POST");
+        init.set_body(body);
+    }
+    let promise = window().fetch_with_str_and_init(&visit.url, &init);
+    JsFuture::from(promise).await.ok()?.dyn_into().ok()
+}
+
+/// The answer's body as text.
+async fn text_of(response: &Response) -> Option<String> {
+    JsFuture::from(response.text().ok()?)
+        .await
+        .ok()?
+        .as_string()
+}
+
+/// Puts the new page's title and body in place of this one's (the head, with its scripts and
+/// styles, stays: every page shares it).
+fn swap(html: &str) {
+    let Ok(parser) = DomParser::new() else { return };
+    let Ok(next) = parser.parse_from_string(html, SupportedType::TextHtml) else {
+        return;
+    };
+    let doc = document();
+    doc.set_title(&next.title());
+    let (Some(body), Some(next_body)) = (doc.body(), next.body()) else {
+        return;
+    };
+    let nodes = js_sys::Array::from(&next_body.child_nodes());
+    body.replace_children_with_node(&nodes);
+}
+
+/// Hydrates the islands of the page just swapped in, with the function Leptos's island script
+/// left on `window`.
+fn hydrate_islands() {
+    let Ok(hydrate) = js_sys::Reflect::get(&window(), &JsValue::from_str("__hydrateIsland")) else {
+        return;
+    };
+    let Some(hydrate) = hydrate.dyn_ref::<js_sys::Function>() else {
+        return;
+    };
+    let Ok(islands) = document().query_selector_all("leptos-island") else {
+        return;
+    };
+    for i in 0..islands.length() {
+        let Some(island) = islands.item(i) else {
+            continue;
+        };
+        let Some(component) = island
+            .dyn_ref::<Element>()
+            .and_then(|el| el.get_attribute("data-component"))
+        else {
+            continue;
+        };
+        let _ = hydrate.call2(&JsValue::NULL, &island, &JsValue::from_str(&component));
+    }
+}
+
+/// Puts the focus where the new page asks for it (`autofocus`), as a page load would.
+fn focus_autofocus() {
+    if let Ok(Some(field)) = document().query_selector("[autofocus]") {
+        if let Some(field) = field.dyn_ref::<HtmlElement>() {
+            let _ = field.focus();
+        }
+    }
+}
