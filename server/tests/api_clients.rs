@@ -208,9 +208,9 @@ async fn revoking_from_a_browser_cuts_the_client_off_at_once(db: TestDb) {
     // The API sessions are on the /sessions page, and signed out from there.
     let page = app.page(&browser, "/sessions").await;
     assert_eq!(
-        page.matches("auto-logout-test-client").count(),
+        page.matches(" (API)</td>").count(),
         2,
-        "both listed"
+        "both listed: {page}"
     );
     let res = app.post(&browser, "/sessions/revoke-others").await;
     assert_eq!(res.status(), 303);
