@@ -1,5 +1,5 @@
 # The two commands of the README. Both install whatever is missing first.
-.PHONY: dev test setup bench bench-tabs bench-scale
+.PHONY: dev test setup release bench bench-tabs bench-scale
 
 dev:
 	./scripts/dev.sh
@@ -9,6 +9,11 @@ test:
 
 setup:
 	./scripts/setup.sh
+
+# The production site: release server, client bundle with brotli and gzip copies (best levels),
+# and the bundle's bytes over the wire.
+release:
+	./scripts/release.sh
 
 # Requests/s and p99 of the main paths beside a bare axum route (release builds, wrk).
 bench:
