@@ -54,12 +54,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Called by the WebAssembly entry point before the page's islands hydrate: soft navigation
-/// takes over links and forms, sign-out forms are watched, and once the islands are hydrated (the next task: Leptos
+/// Called by the WebAssembly entry point before the page's islands hydrate: drafts older than
+/// an hour are deleted, soft navigation takes over links and forms, sign-out forms are
+/// watched, and once the islands are hydrated (the next task: Leptos
 /// hydrates them in this one) `<body data-hydrated="true">` tells tests and CSS that the page
 /// is live.
 #[cfg(feature = "hydrate")]
 pub fn go_live() {
+    drafts::browser::purge_stale();
     navigation::install();
     components::sign_out::watch_sign_out_forms();
     gloo_timers::callback::Timeout::new(0, || {

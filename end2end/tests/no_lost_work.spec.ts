@@ -104,6 +104,22 @@ test('signing out yourself leaves no draft in the browser', async ({ page }) => 
   expect(await draftKeys(page)).toEqual([]);
 });
 
+test('a draft older than an hour is deleted at the next page load, even on the sign-in page', async ({ page }) => {
+  await page.goto(`${base}/sign-in`);
+  await hydrated(page);
+  const stale = 'auto-logout.draft.0123456789abcdef./account';
+  const recent = 'auto-logout.draft.0123456789abcdef./admin/users';
+  await page.evaluate(([stale, recent]) => {
+    const record = (age: number) => JSON.stringify({ at: Date.now() - age, iv: '00', data: '00' });
+    localStorage.setItem(stale, record(3_600_001));
+    localStorage.setItem(recent, record(60_000));
+  }, [stale, recent]);
+  await page.reload();
+  await hydrated(page);
+  // The recent one waits for its account to sign in again; the old one is gone unread.
+  expect(await draftKeys(page)).toEqual([recent]);
+});
+
 test('password fields are never kept', async ({ page }) => {
   await signInAs(page, base, ALICE);
   await page.goto(`${base}/account/password`);

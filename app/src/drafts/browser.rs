@@ -84,6 +84,11 @@ pub fn set_account(key: Option<&DraftKey>) {
     listen();
 }
 
+/// Deletes the drafts older than an hour, whoever is signed in (every page load does).
+pub fn purge_stale() {
+    purge(None);
+}
+
 /// Deletes the records that are too old, and when `keep_scope` is given those of every other
 /// account.
 fn purge(keep_scope: Option<&str>) {
