@@ -6,16 +6,15 @@ use std::str::FromStr;
 use tower_sessions::{cookie::Cookie, session::Id};
 
 /// Every `name=value` pair of the request's `Cookie` headers, parsed exactly as tower-cookies
-/// (and so tower-sessions) parses them: split on `;`, trimmed, percent-decoded.
-fn cookie_pairs(
-    headers: &HeaderMap,
-) -> impl Iterator<Item = (String, Option<Cookie<'static>>)> + '_ {
+/// (and so tower-sessions) parses them: split on `;`, trimmed, percent-decoded. The pairs
+/// borrow from the headers (nothing is copied unless percent-decoding changes it).
+fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = (&str, Option<Cookie<'_>>)> + '_ {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| std::str::from_utf8(v.as_bytes()).ok())
         .flat_map(|v| v.split(';'))
-        .map(|raw| (raw.to_owned(), Cookie::parse_encoded(raw.to_owned()).ok()))
+        .map(|raw| (raw, Cookie::parse_encoded(raw).ok()))
 }
 
 /// What the request's session cookie says.
