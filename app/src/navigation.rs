@@ -227,7 +227,7 @@ async fn go(visit: Visit, history: History) {
     if history == History::Push {
         window().scroll_to_with_x_and_y(0.0, 0.0);
     }
-    focus_autofocus();
+    focus_new_page();
 }
 
 /// Sends the request; `None` if it could not be sent or answered.
@@ -297,11 +297,23 @@ fn hydrate_islands() {
     }
 }
 
-/// Puts the focus where the new page asks for it (`autofocus`), as a page load would.
-fn focus_autofocus() {
-    if let Ok(Some(field)) = document().query_selector("[autofocus]") {
+/// Puts the focus where the new page asks for it (`autofocus`), as a page load would, or else
+/// on the page's main heading, so that a screen reader announces the new page (the heading
+/// takes focus without joining the Tab order).
+fn focus_new_page() {
+    let doc = document();
+    if let Ok(Some(field)) = doc.query_selector("[autofocus]") {
         if let Some(field) = field.dyn_ref::<HtmlElement>() {
             let _ = field.focus();
+            return;
+        }
+    }
+    if let Ok(Some(heading)) = doc.query_selector("main h1") {
+        if let Some(heading) = heading.dyn_ref::<HtmlElement>() {
+            if !heading.has_attribute("tabindex") {
+                let _ = heading.set_attribute("tabindex", "-1");
+            }
+            let _ = heading.focus();
         }
     }
 }

@@ -58,6 +58,9 @@ test('links and forms swap the page in place; the countdown stops polling once s
   // A link, a form that posts and redirects, and Back: all in this document.
   await page.getByRole('link', { name: 'Account' }).click();
   await expect(page).toHaveURL(/\/account$/);
+  // As on a page load, focus starts afresh: on the new page's heading, which a screen reader
+  // then announces.
+  await expect(page.locator('main h1')).toBeFocused();
   // The demo account's greeting stays as the other tests expect it.
   await page.getByLabel('Display name').fill(DEMO.username);
   await page.getByTestId('save-account').click();
