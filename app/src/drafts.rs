@@ -3,8 +3,9 @@
 //! it away. After signing in again as the same account, the page opens with it filled in.
 //!
 //! What is kept, and how:
-//! - Only forms inside a [`crate::components::drafts::KeepDrafts`] area, and in them every field
-//!   but password fields (by type or by `autocomplete`), hidden fields, files and buttons.
+//! - Only forms inside a [`crate::components::drafts::KeepDraftsOfUser`] area, and in them
+//!   every field but password fields (by type or by `autocomplete`), hidden fields, files and
+//!   buttons.
 //! - One record per account and page path, under `auto-logout.draft.<scope>.<path>`, holding the
 //!   time it was written and the fields encrypted with AES-256-GCM (WebCrypto) under the
 //!   account's draft key ([`auto_logout::DraftKey`]), with the record's name as associated data.
@@ -13,7 +14,7 @@
 //!   again, and `scope` names no one.
 //! - A record goes away when the page confirms the form was saved, on "Discard", when the
 //!   person signs out (in any tab), when another account signs in on this browser, and one hour
-//!   after it was last written (looked at on every page load).
+//!   after it was last written (looked at whenever the client loads, and on signed-in pages).
 //!
 //! The rules that need no browser are here; the browser half is [`browser`].
 

@@ -4,16 +4,19 @@
 //! while the server still renders every page in full, as it does for a browser without
 //! JavaScript.
 //!
-//! Anything else is left to the browser: links to other sites, new tabs and windows,
-//! downloads, a form with a `target`, a page that is not HTML, a network failure.
+//! Left to the browser: links to other sites, new tabs and windows, downloads, a form with a
+//! `target`, jumps within the page, a link whose answer is not HTML or cannot be fetched, and a
+//! page built with another client bundle (after a new release: the page is loaded in full).
+//! A form whose answer is not HTML shows that answer as text; one that cannot be sent is not
+//! sent again (it may have reached the server): the page says so and stays.
 
 use crate::SOFT_NAVIGATION_HEADER;
 use leptos::{prelude::*, task::spawn_local};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    DomParser, Element, Event, FormData, HtmlAnchorElement, HtmlElement, HtmlFormElement,
+    Document, DomParser, Element, Event, FormData, HtmlAnchorElement, HtmlElement, HtmlFormElement,
     MouseEvent, RequestCredentials, RequestInit, RequestRedirect, Response, SubmitEvent,
     SupportedType, Url, UrlSearchParams,
 };
@@ -23,6 +26,19 @@ thread_local! {
     static LATEST: Cell<u64> = const { Cell::new(0) };
     /// The listeners are in place.
     static INSTALLED: Cell<bool> = const { Cell::new(false) };
+    /// The path and query of the page shown, to tell Back and Forward between pages from a
+    /// jump within this one.
+    static SHOWN: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// The current address's path and query.
+fn path_and_query() -> String {
+    let location = window().location();
+    format!(
+        "{}{}",
+        location.pathname().unwrap_or_default(),
+        location.search().unwrap_or_default()
+    )
 }
 
 /// What the browser's history gets once the new page is in place.
@@ -48,6 +64,7 @@ pub fn install() {
     if INSTALLED.with(|i| i.replace(true)) {
         return;
     }
+    SHOWN.with(|shown| *shown.borrow_mut() = path_and_query());
     let on_click = Closure::<dyn Fn(MouseEvent)>::new(|event: MouseEvent| {
         if let Some(url) = link_target(&event) {
             event.prevent_default();
@@ -66,6 +83,10 @@ pub fn install() {
         }
     });
     let on_pop = Closure::<dyn Fn(Event)>::new(|_: Event| {
+        // Back from `#section` to the top of the same page is the browser's.
+        if SHOWN.with(|shown| *shown.borrow() == path_and_query()) {
+            return;
+        }
         let url = window().location().href().unwrap_or_default();
         let visit = Visit {
             url,
@@ -174,15 +195,17 @@ async fn go(visit: Visit, history: History) {
         latest.set(latest.get() + 1);
         latest.get()
     });
+    let is_latest = || LATEST.with(Cell::get) == number;
     let Some(response) = fetch(&visit).await else {
-        // The browser does it itself, and shows its own error if the network is down.
-        match &visit.form {
-            Some(form) => {
-                let _ = form.submit();
-            }
-            None => {
-                let _ = window().location().assign(&visit.url);
-            }
+        if !is_latest() {
+            return;
+        }
+        if visit.form.is_some() {
+            // It may have reached the server: sending it again could act twice.
+            say_not_sent();
+        } else {
+            // The browser follows the link itself, and shows its own error if offline.
+            let _ = window().location().assign(&visit.url);
         }
         return;
     };
@@ -192,14 +215,21 @@ async fn go(visit: Visit, history: History) {
         .ok()
         .flatten()
         .is_some_and(|t| t.starts_with("text/html"));
-    let url = response.url();
+    // The answer's address has no `#fragment`: a link's own address keeps it.
+    let url = if response.redirected() {
+        response.url()
+    } else {
+        visit.url.clone()
+    };
     if !is_html {
         if visit.body.is_none() {
-            let _ = window().location().assign(&url);
+            if is_latest() {
+                let _ = window().location().assign(&url);
+            }
         } else {
             // Not a page: the answer is shown as text, as a browser would show it.
             let text = text_of(&response).await.unwrap_or_default();
-            if LATEST.with(Cell::get) == number {
+            if is_latest() {
                 if let Some(body) = document().body() {
                     body.set_text_content(Some(&text));
                 }
@@ -207,27 +237,74 @@ async fn go(visit: Visit, history: History) {
         }
         return;
     }
-    let Some(html) = text_of(&response).await else {
+    let html = text_of(&response).await;
+    if !is_latest() {
+        return;
+    }
+    let next = html.and_then(|html| parse(&html));
+    let Some(next) = next.filter(same_bundle) else {
+        // A page of another release (or unreadable): loaded in full, with its own bundle.
         let _ = window().location().assign(&url);
         return;
     };
-    if LATEST.with(Cell::get) != number {
-        return;
-    }
-    swap(&html);
+    swap(&next);
+    SHOWN.with(|shown| {
+        *shown.borrow_mut() = Url::new(&url)
+            .map(|u| format!("{}{}", u.pathname(), u.search()))
+            .unwrap_or_default();
+    });
+    // Following a link to the page shown replaces its entry, as the browser does.
+    let same_address = window().location().href().is_ok_and(|here| here == url);
     let state = JsValue::NULL;
-    let history_api = window().history().ok();
-    if let Some(api) = history_api {
-        let _ = match history {
-            History::Push => api.push_state_with_url(&state, "", Some(&url)),
-            History::Replace => api.replace_state_with_url(&state, "", Some(&url)),
+    if let Ok(api) = window().history() {
+        let _ = if history == History::Replace || same_address {
+            api.replace_state_with_url(&state, "", Some(&url))
+        } else {
+            api.push_state_with_url(&state, "", Some(&url))
         };
     }
     hydrate_islands();
     if history == History::Push {
-        window().scroll_to_with_x_and_y(0.0, 0.0);
+        scroll_to_fragment(&url);
     }
     focus_new_page();
+}
+
+/// Scrolls to the element the address's `#fragment` names, or to the top.
+fn scroll_to_fragment(url: &str) {
+    let fragment = Url::new(url).ok().map(|u| u.hash()).filter(|h| h.len() > 1);
+    let target = fragment.and_then(|hash| {
+        let id = js_sys::decode_uri_component(&hash[1..]).ok()?;
+        document().get_element_by_id(&String::from(id))
+    });
+    match target {
+        Some(el) => el.scroll_into_view(),
+        None => window().scroll_to_with_x_and_y(0.0, 0.0),
+    }
+}
+
+/// Says, at the top of the page, that the form could not be sent. The page stays as it is,
+/// with what was typed.
+fn say_not_sent() {
+    let doc = document();
+    let Ok(notice) = doc.create_element("p") else {
+        return;
+    };
+    notice.set_class_name("error");
+    let _ = notice.set_attribute("role", "alert");
+    let _ = notice.set_attribute("data-testid", "not-sent");
+    notice.set_text_content(Some(
+        "The server could not be reached, so this may not have been saved. \
+         Check your connection and try again.",
+    ));
+    let place = doc
+        .query_selector("main")
+        .ok()
+        .flatten()
+        .or_else(|| doc.body().map(Into::into));
+    if let Some(place) = place {
+        let _ = place.prepend_with_node_1(&notice);
+    }
 }
 
 /// Sends the request; `None` if it could not be sent or answered.
@@ -255,13 +332,30 @@ async fn text_of(response: &Response) -> Option<String> {
         .as_string()
 }
 
+/// The page in `html`, parsed (its scripts do not run).
+fn parse(html: &str) -> Option<Document> {
+    DomParser::new()
+        .ok()?
+        .parse_from_string(html, SupportedType::TextHtml)
+        .ok()
+}
+
+/// The address of a page's stylesheet, which names its release's bundle (content-hashed).
+fn bundle_of(doc: &Document) -> Option<String> {
+    doc.query_selector("link#leptos")
+        .ok()
+        .flatten()?
+        .get_attribute("href")
+}
+
+/// Whether `next` was built with the bundle this page runs: its islands can be hydrated here.
+fn same_bundle(next: &Document) -> bool {
+    bundle_of(next) == bundle_of(&document())
+}
+
 /// Puts the new page's title and body in place of this one's (the head, with its scripts and
-/// styles, stays: every page shares it).
-fn swap(html: &str) {
-    let Ok(parser) = DomParser::new() else { return };
-    let Ok(next) = parser.parse_from_string(html, SupportedType::TextHtml) else {
-        return;
-    };
+/// styles, stays: every page of one release shares it).
+fn swap(next: &Document) {
     let doc = document();
     doc.set_title(&next.title());
     let (Some(body), Some(next_body)) = (doc.body(), next.body()) else {

@@ -86,6 +86,46 @@ test('links and forms swap the page in place; the countdown stops polling once s
   expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
 });
 
+test('a form whose post fails is not sent again: the page stays and says so', async ({ page }) => {
+  await page.goto('/sign-in');
+  await hydrated(page);
+  await submitSignIn(page);
+  await expect(page).toHaveURL(/\/home$/);
+  await page.getByRole('link', { name: 'Account' }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  let posts = 0;
+  await page.route('**/account', (route) => {
+    if (route.request().method() !== 'POST') return route.continue();
+    posts += 1;
+    return route.abort('connectionreset');
+  });
+  await page.getByLabel('Display name').fill('typed while offline');
+  await page.getByTestId('save-account').click();
+  await expect(page.getByTestId('not-sent')).toBeVisible();
+  expect(posts).toBe(1);
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByLabel('Display name')).toHaveValue('typed while offline');
+});
+
+test('a page of another release is loaded in full, with its own bundle', async ({ page }) => {
+  await page.goto('/sign-in');
+  await hydrated(page);
+  await submitSignIn(page);
+  await expect(page).toHaveURL(/\/home$/);
+  // The next page, fetched in place, names another stylesheet: a new release was deployed.
+  await page.route('**/sessions', async (route) => {
+    if (!route.request().headers()['x-soft-navigation']) return route.continue();
+    const response = await route.fetch();
+    const html = (await response.text()).replace(/(<link id="leptos"[^>]*href=")[^"]*"/, '$1/pkg/next-release.css"');
+    return route.fulfill({ response, body: html });
+  });
+  await page.evaluate(() => ((window as any).__sameDocument = true));
+  await page.getByRole('link', { name: 'Sessions' }).click();
+  await expect(page).toHaveURL(/\/sessions$/);
+  await expect(page.getByTestId('sessions-table')).toBeVisible();
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBeUndefined();
+});
+
 test('a wrong password shows one generic message', async ({ page }) => {
   await page.goto('/sign-in');
   await hydrated(page);
