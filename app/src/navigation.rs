@@ -31,8 +31,9 @@ thread_local! {
     static SHOWN: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
-/// The current address's path and query.
-fn path_and_query() -> String {
+/// This page's path and query (where the sign-in page sends the person back to, and what
+/// tells Back and Forward between pages from a jump within one).
+pub fn here() -> String {
     let location = window().location();
     format!(
         "{}{}",
@@ -55,8 +56,6 @@ struct Visit {
     url: String,
     /// The form's fields, for a `POST`.
     body: Option<UrlSearchParams>,
-    /// The form being sent, sent by the browser itself if the fetch fails.
-    form: Option<HtmlFormElement>,
 }
 
 /// Takes over link clicks, form submissions and Back/Forward, once per page load.
@@ -64,15 +63,11 @@ pub fn install() {
     if INSTALLED.with(|i| i.replace(true)) {
         return;
     }
-    SHOWN.with(|shown| *shown.borrow_mut() = path_and_query());
+    SHOWN.with(|shown| *shown.borrow_mut() = here());
     let on_click = Closure::<dyn Fn(MouseEvent)>::new(|event: MouseEvent| {
         if let Some(url) = link_target(&event) {
             event.prevent_default();
-            let visit = Visit {
-                url,
-                body: None,
-                form: None,
-            };
+            let visit = Visit { url, body: None };
             spawn_local(go(visit, History::Push));
         }
     });
@@ -84,15 +79,11 @@ pub fn install() {
     });
     let on_pop = Closure::<dyn Fn(Event)>::new(|_: Event| {
         // Back from `#section` to the top of the same page is the browser's.
-        if SHOWN.with(|shown| *shown.borrow() == path_and_query()) {
+        if SHOWN.with(|shown| *shown.borrow() == here()) {
             return;
         }
         let url = window().location().href().unwrap_or_default();
-        let visit = Visit {
-            url,
-            body: None,
-            form: None,
-        };
+        let visit = Visit { url, body: None };
         spawn_local(go(visit, History::Replace));
     });
     let doc = document();
@@ -130,16 +121,19 @@ fn link_target(event: &MouseEvent) -> Option<String> {
         return None;
     }
     let url = Url::new(&anchor.href()).ok()?;
-    let here = Url::new(&window().location().href().ok()?).ok()?;
-    if url.origin() != here.origin() {
-        return None;
-    }
+    let here = this_site(&url)?;
     // A jump within this page is the browser's.
     let same_page = url.pathname() == here.pathname() && url.search() == here.search();
     if same_page && !url.hash().is_empty() {
         return None;
     }
     Some(url.href())
+}
+
+/// This page's address, when `url` is on the same site (origin) as it; `None` otherwise.
+fn this_site(url: &Url) -> Option<Url> {
+    let here = Url::new(&window().location().href().ok()?).ok()?;
+    (url.origin() == here.origin()).then_some(here)
 }
 
 /// The request a form submission makes, if it is one to take over (`GET` or `POST` to this
@@ -153,10 +147,7 @@ fn form_visit(event: &SubmitEvent) -> Option<Visit> {
         return None;
     }
     let url = Url::new(&form.action()).ok()?;
-    let here = Url::new(&window().location().href().ok()?).ok()?;
-    if url.origin() != here.origin() {
-        return None;
-    }
+    this_site(&url)?;
     let fields = fields_of(&form, event.submitter())?;
     match form.method().to_ascii_lowercase().as_str() {
         "get" => {
@@ -164,13 +155,11 @@ fn form_visit(event: &SubmitEvent) -> Option<Visit> {
             Some(Visit {
                 url: url.href(),
                 body: None,
-                form: None,
             })
         }
         "post" => Some(Visit {
             url: url.href(),
             body: Some(fields),
-            form: Some(form),
         }),
         _ => None,
     }
@@ -200,7 +189,7 @@ async fn go(visit: Visit, history: History) {
         if !is_latest() {
             return;
         }
-        if visit.form.is_some() {
+        if visit.body.is_some() {
             // It may have reached the server: sending it again could act twice.
             say_not_sent();
         } else {
@@ -248,11 +237,6 @@ async fn go(visit: Visit, history: History) {
         return;
     };
     swap(&next);
-    SHOWN.with(|shown| {
-        *shown.borrow_mut() = Url::new(&url)
-            .map(|u| format!("{}{}", u.pathname(), u.search()))
-            .unwrap_or_default();
-    });
     // Following a link to the page shown replaces its entry, as the browser does.
     let same_address = window().location().href().is_ok_and(|here| here == url);
     let state = JsValue::NULL;
@@ -263,6 +247,7 @@ async fn go(visit: Visit, history: History) {
             api.push_state_with_url(&state, "", Some(&url))
         };
     }
+    SHOWN.with(|shown| *shown.borrow_mut() = here());
     hydrate_islands();
     if history == History::Push {
         scroll_to_fragment(&url);

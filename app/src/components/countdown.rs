@@ -176,7 +176,7 @@ fn LiveCountdown(
     let sign_in_again = move || {
         ended.get().map(|reason| {
             #[cfg(feature = "hydrate")]
-            let here = live::here();
+            let here = crate::navigation::here();
             #[cfg(not(feature = "hydrate"))]
             let here = String::new();
             auto_logout::redirect::sign_in_url(&here, Some(reason))

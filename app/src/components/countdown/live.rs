@@ -278,7 +278,7 @@ fn leave(reason: SignInReason) {
         return;
     }
     let location = window().location();
-    let here = here();
+    let here = crate::navigation::here();
     let automatic = reason != SignInReason::Logout;
     let target = sign_in_url(&here, automatic.then_some(reason));
     // After an automatic sign-out, what was typed on this page is kept first (a few
@@ -290,14 +290,4 @@ fn leave(reason: SignInReason) {
         }
         let _ = location.replace(&target);
     });
-}
-
-/// This page's path and query, where the sign-in page sends the person back to.
-pub fn here() -> String {
-    let location = window().location();
-    format!(
-        "{}{}",
-        location.pathname().unwrap_or_default(),
-        location.search().unwrap_or_default()
-    )
 }
