@@ -5,9 +5,11 @@ use crate::{
     state::{AppState, Shared},
     telemetry,
     web::{
-        self, account_form, admin_forms, api_doc,
+        account_form, admin_forms, api_doc,
         assets::{Bundle, BundleOrApp},
-        auth_routes, devices,
+        auth_routes,
+        compress::{Compress, CompressLayer},
+        devices,
         edge::EdgeLayer,
         guard,
         login_scope::LoginScope,
@@ -23,7 +25,6 @@ use auto_logout::server::{
     LoginAttempts, RefreshTokens, SecretKey, SessionGate, Sessions, SharedClock, SignInGuard,
     SqlSessionStore, StoreError, Users,
 };
-use axum::response::Response;
 use axum::{
     middleware,
     routing::{get, post},
@@ -37,11 +38,7 @@ use std::{
     sync::{Arc, LazyLock},
 };
 use tokio::net::TcpListener;
-use tower::{util::MapResponse, Layer, ServiceBuilder};
-use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
-use tower_http::compression::predicate::{And, DefaultPredicate, Predicate, SizeAbove};
-use tower_http::compression::{Compression, CompressionBody, CompressionLayer};
-use tower_http::trace::{Trace, TraceLayer};
+use tower::{Layer, ServiceBuilder};
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
 /// The demo account created on first start with `demo_account`.
@@ -367,9 +364,6 @@ fn enforcement_layer(state: &AppState) -> SessionLayer {
         .open_path("/api/v1/openapi.json")
 }
 
-/// Answers smaller than this are sent uncompressed (they fit in a packet either way).
-const COMPRESS_FROM_BYTES: u16 = 1024;
-
 /// The complete router: pages, form endpoints, health, with the session and security layers.
 pub fn router(state: AppState) -> AppService {
     let session_layer = SessionManagerLayer::new(state.store.clone())
@@ -420,44 +414,18 @@ pub fn router(state: AppState) -> AppService {
         // Protected pages need a signed-in person; the sign-in page does not.
         .layer(middleware::from_fn(guard::page_guard));
     let app = ServiceBuilder::new()
-        // Every request and its answer in the log.
-        .layer(TraceLayer::new_for_http())
-        // CSRF, no-store, error shapes, latency (see `web::policy`).
+        // CSRF, no-store, error shapes, the request's log span, latency (see `web::policy`).
         .layer(PolicyLayer)
         // The engine's session rules: limits, activity, ended sessions made anonymous.
         .layer(enforcement_layer(&state))
         // The login layers only where a handler reads them (see `web::login_scope`).
         .service(LoginScope::new(login, pages_and_api));
     // Pages, JSON and a bundle without pre-compressed files, compressed when the client
-    // accepts it (brotli or gzip; small answers are not worth it).
-    let compressed = CompressionLayer::new()
-        .compress_when(compress_predicate())
-        // The client bundle needs no session and may be cached (see `web::assets`).
-        .layer(BundleOrApp::new(state.bundle.router(), app));
-    MapResponse::new(
-        compressed,
-        web::with_axum_body::<CompressionBody<axum::body::Body>> as CompressedToResponse,
-    )
-}
-
-/// Turns the compressed answer back into an ordinary one (its body still compresses).
-type CompressedToResponse = fn(axum::http::Response<CompressionBody<axum::body::Body>>) -> Response;
-
-/// Which answers are compressed.
-type CompressPredicate = And<DefaultPredicate, SizeAbove>;
-
-fn compress_predicate() -> CompressPredicate {
-    DefaultPredicate::new().and(SizeAbove::new(COMPRESS_FROM_BYTES))
+    // accepts it (brotli or gzip; small answers are not worth it; see `web::compress`).
+    // The client bundle needs no session and may be cached (see `web::assets`).
+    CompressLayer.layer(BundleOrApp::new(state.bundle.router(), app))
 }
 
 /// The application as one service: compression around the bundle's files beside the session
 /// and security layers over the router (see [`router`]).
-pub type AppService = MapResponse<
-    Compression<
-        BundleOrApp<
-            Trace<Policy<SessionService<LoginScope>>, SharedClassifier<ServerErrorsAsFailures>>,
-        >,
-        CompressPredicate,
-    >,
-    CompressedToResponse,
->;
+pub type AppService = Compress<BundleOrApp<Policy<SessionService<LoginScope>>>>;

@@ -19,7 +19,7 @@ use std::{
     pin::Pin,
     sync::{LazyLock, OnceLock, PoisonError, RwLock},
     task::{Context, Poll},
-    time::Instant,
+    time::Duration,
 };
 use tracing::{Event, Subscriber};
 use tracing_subscriber::{
@@ -74,12 +74,12 @@ pub async fn metrics_text(State(state): State<AppState>) -> Response {
 /// clients send: the route is the router's template (`unmatched` for an answer from outside the
 /// router, see [`RouteOnAnswerLayer`]) and a method outside HTTP's standard ones is `OTHER`.
 /// The histogram of each pair is looked up once and kept, so a request allocates nothing here.
-pub fn record_latency(method: &Method, res: &Response, started: Instant) {
+pub fn record_latency(method: &Method, res: &Response, latency: Duration) {
     let route = res
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str);
-    latency_histogram(method_label(method), route).record(started.elapsed().as_secs_f64());
+    latency_histogram(method_label(method), route).record(latency.as_secs_f64());
 }
 
 /// The label of `method`: its name when it is one of HTTP's standard methods, else `OTHER`.

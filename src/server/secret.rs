@@ -6,7 +6,14 @@ use sha2::{Digest, Sha256};
 ///
 /// Only this hash is stored, so a leaked database row cannot be replayed as a cookie or token.
 pub fn hash_secret(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
+    let digest = Sha256::digest(secret.as_bytes());
+    // Every request with a session hashes its id: the digits are written by table into one
+    // buffer (hex's `encode` builds the string a character at a time).
+    let mut digits = [0u8; 64];
+    match hex::encode_to_slice(digest, &mut digits).map(|()| String::from_utf8(digits.to_vec())) {
+        Ok(Ok(hex)) => hex,
+        _ => hex::encode(digest),
+    }
 }
 
 #[cfg(test)]

@@ -140,24 +140,19 @@ fn in_bundle(path: &str) -> bool {
         .is_some_and(|rest| rest.starts_with('/'))
 }
 
-impl<A, B> tower::Service<axum::extract::Request> for BundleOrApp<A>
+impl<A> tower::Service<axum::extract::Request> for BundleOrApp<A>
 where
     A: tower::Service<
         axum::extract::Request,
-        Response = axum::http::Response<B>,
+        Response = axum::response::Response,
         Error = std::convert::Infallible,
     >,
-    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
-    B::Error: Into<axum::BoxError>,
 {
     type Response = axum::response::Response;
     type Error = std::convert::Infallible;
     type Future = futures_util::future::Either<
         tower::util::Oneshot<Router, axum::extract::Request>,
-        futures_util::future::MapOk<
-            A::Future,
-            fn(axum::http::Response<B>) -> axum::response::Response,
-        >,
+        A::Future,
     >;
 
     fn poll_ready(
@@ -168,16 +163,11 @@ where
     }
 
     fn call(&mut self, req: axum::extract::Request) -> Self::Future {
-        use futures_util::TryFutureExt;
         use tower::ServiceExt;
         if in_bundle(req.uri().path()) {
             futures_util::future::Either::Left(self.bundle.clone().oneshot(req))
         } else {
-            futures_util::future::Either::Right(
-                self.app
-                    .call(req)
-                    .map_ok(super::with_axum_body::<B> as fn(_) -> _),
-            )
+            futures_util::future::Either::Right(self.app.call(req))
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod api_auth;
 pub mod api_doc;
 pub mod assets;
 pub mod auth_routes;
+pub mod compress;
 pub mod csrf;
 pub mod devices;
 pub mod edge;
@@ -19,7 +20,7 @@ pub mod policy;
 pub mod slash;
 
 /// The same answer with its body boxed as axum's, for services whose answers carry another
-/// body type (compression, tracing) under one that expects axum's.
+/// body type (compression) under one that expects axum's.
 pub fn with_axum_body<B>(res: axum::http::Response<B>) -> axum::response::Response
 where
     B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,

@@ -7,7 +7,10 @@
 //!   neither a shared cache nor the Back button shows a page after sign-out (the client bundle
 //!   under `/pkg/` is routed outside this service and cached; see `web::assets`);
 //! - errors take the shape their path wants ([`error::shaped`]);
-//! - each request's latency is recorded by route template ([`telemetry::record_latency`]).
+//! - each request's latency is recorded by route template ([`telemetry::record_latency`]);
+//! - each request has a `request` span (method, URI, version) at `debug`, entered while the
+//!   application answers, and its answer is logged: `debug` with status and latency, `error`
+//!   for a server error (what tower-http's trace layer did, without wrapping the body).
 
 use super::{
     csrf,
@@ -24,8 +27,9 @@ use std::{
     future::Future,
     pin::Pin,
     task::{Context, Poll},
-    time::Instant,
+    time::{Duration, Instant},
 };
+use tracing::Span;
 
 /// Wraps the application in [`Policy`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -61,6 +65,12 @@ where
         let started = Instant::now();
         let method = req.method().clone();
         let kind = PathKind::of(req.uri().path());
+        let span = tracing::debug_span!(
+            "request",
+            method = %req.method(),
+            uri = %req.uri(),
+            version = ?req.version(),
+        );
         let state = match csrf::refusal(&req) {
             Some(refused) => State::Refused {
                 answer: Some(refused),
@@ -74,6 +84,7 @@ where
             kind,
             method,
             started,
+            span,
         }
     }
 }
@@ -88,6 +99,7 @@ pin_project_lite::pin_project! {
         kind: PathKind,
         method: Method,
         started: Instant,
+        span: Span,
     }
 }
 
@@ -112,6 +124,7 @@ where
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         loop {
             let this = self.as_mut().project();
+            let _entered = this.span.enter();
             let mut res = match this.state.project() {
                 StateProj::Refused { answer } => answer
                     .take()
@@ -123,7 +136,7 @@ where
                 },
                 StateProj::Shaping { shaping } => match shaping.as_mut().poll(cx) {
                     Poll::Ready(res) => {
-                        telemetry::record_latency(this.method, &res, *this.started);
+                        answered(this.method, &res, this.started.elapsed());
                         return Poll::Ready(Ok(res));
                     }
                     Poll::Pending => return Poll::Pending,
@@ -133,14 +146,34 @@ where
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             if error::needs_shaping(*this.kind, &res) {
                 let shaping = Box::pin(error::shaped(*this.kind, res));
+                drop(_entered);
                 self.as_mut()
                     .project()
                     .state
                     .set(State::Shaping { shaping });
                 continue;
             }
-            telemetry::record_latency(this.method, &res, *this.started);
+            answered(this.method, &res, this.started.elapsed());
             return Poll::Ready(Ok(res));
         }
+    }
+}
+
+/// Records the answer's latency and logs it (inside the request's span).
+fn answered(method: &Method, res: &Response, latency: Duration) {
+    telemetry::record_latency(method, res, latency);
+    let status = res.status();
+    if status.is_server_error() {
+        tracing::error!(
+            status = status.as_u16(),
+            latency_ms = latency.as_secs_f64() * 1e3,
+            "answered with a server error"
+        );
+    } else {
+        tracing::debug!(
+            status = status.as_u16(),
+            latency_ms = latency.as_secs_f64() * 1e3,
+            "answered"
+        );
     }
 }
