@@ -15,7 +15,8 @@ setup:
 release:
 	./scripts/release.sh
 
-# Requests/s and p99 of the main paths beside a bare axum route (release builds, wrk).
+# Requests/s and p99 of the main paths beside a bare axum route (release builds, wrk; medians
+# of 3 rounds): ./scripts/bench.sh [SECONDS] [ROUNDS]
 bench:
 	./scripts/bench.sh
 

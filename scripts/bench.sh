@@ -3,13 +3,15 @@
 # in one run on this machine: release builds, fresh SQLite database, wrk with 2 threads and
 # 32 connections, 10 s per row (load generator and servers share the machine; compare ratios,
 # not absolute numbers, across machines; bare runs between every two rows, and each row's
-# ratio is to the bare runs beside it).
-#   ./scripts/bench.sh [SECONDS]
+# ratio is to the bare runs beside it). The rows are measured in ROUNDS rounds (3 unless
+# given); each cell is the median of the rounds, the ratio's range across them beside it.
+#   ./scripts/bench.sh [SECONDS] [ROUNDS]
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 seconds="${1:-10}"
+rounds="${2:-3}"
 export PATH="$HOME/.cargo/bin:$PATH"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 
@@ -46,54 +48,41 @@ jwt="$(curl -s -A "$ua" -X POST "$base/api/v1/auth/jwt" -H 'content-type: applic
 # minute to minute), so bare axum runs between every two rows and each row is compared with
 # the mean of the bare runs just before and just after it. Two columns: requests/s over bare's,
 # and the server's CPU time per request (user + system, from /proc), bare's over the row's.
-labels=() rates=() p99s=() errors=() cpus=() bare_rates=() bare_cpus=()
+# Every run is one line of $results: round, label, req/s, p99, CPU per request, non-2xx.
+results="$data/results.tsv"
+: >"$results"
 ticks="$(getconf CLK_TCK)"
 cpu_of() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# run WHO URL [wrk args…]: sets out (wrk's output) and cpu (µs of WHO's CPU per request).
+# run ROUND LABEL WHO URL [wrk args…]: one wrk run, one line of $results.
 run() {
-  local who="$1" url="$2"; shift 2
-  local before after
+  local round="$1" label="$2" who="$3" url="$4"; shift 4
+  local before after out requests
   before="$(cpu_of "$who")"
   out="$(wrk -t2 -c32 -d"${seconds}s" --latency -H "User-Agent: $ua" "$@" "$url")"
   after="$(cpu_of "$who")"
-  cpu="$(python3 -c "print(($after - $before) / $ticks / $(awk '/requests in/ { print $1 }' <<<"$out") * 1e6)")"
+  requests="$(awk '/requests in/ { print $1 }' <<<"$out")"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$label" \
+    "$(awk '/Requests\/sec/ { print $2 }' <<<"$out")" \
+    "$(awk '$1 == "99%" { print $2 }' <<<"$out")" \
+    "$(python3 -c "print(($after - $before) / $ticks / $requests * 1e6)")" \
+    "$(awk '/Non-2xx/ { print $NF }' <<<"$out")" >>"$results"
 }
-bare_run() {
-  run "$bare" "http://127.0.0.1:$bare_port/"
-  bare_rates+=("$(awk '/Requests\/sec/ { print $2 }' <<<"$out")")
-  bare_cpus+=("$cpu")
-}
+bare_run() { run "$1" "bare" "$bare" "http://127.0.0.1:$bare_port/"; }
 measure() {
-  local label="$1" url="$2"; shift 2
-  run "$pid" "$url" "$@"
-  labels+=("$label")
-  cpus+=("$cpu")
-  rates+=("$(awk '/Requests\/sec/ { print $2 }' <<<"$out")")
-  p99s+=("$(awk '$1 == "99%" { print $2 }' <<<"$out")")
-  errors+=("$(awk '/Non-2xx/ { print "  (non-2xx: " $NF ")" }' <<<"$out")")
-  bare_run
+  local round="$1" label="$2" url="$3"; shift 3
+  run "$round" "$label" "$pid" "$url" "$@"
+  bare_run "$round"
 }
-echo "==> ${seconds} s per row, bare axum between every two rows"
-bare_run
-measure "anonymous GET /healthz" "$base/healthz"
-measure "cookie GET /api/v1/session (passive)" "$base/api/v1/session" -H "Cookie: $cookie"
-measure "cookie POST /api/v1/session/extend" "$base/api/v1/session/extend" -s "$root/scripts/bench-post.lua" -H "Cookie: $cookie" -H "Origin: $base"
-measure "Bearer token GET /api/v1/session (passive)" "$base/api/v1/session" -H "Authorization: Bearer $token"
-measure "Bearer JWT GET /api/v1/session (passive)" "$base/api/v1/session" -H "Authorization: Bearer $jwt"
-measure "cookie GET /api/v1/sessions" "$base/api/v1/sessions" -H "Cookie: $cookie"
-measure "cookie GET /home (server-rendered)" "$base/home" -H "Cookie: $cookie"
-printf '%-44s %10s        %13s  %-12s %s\n' "" "req/s" "p99" "of bare" "server CPU per request (bare / it)"
-for i in "${!labels[@]}"; do
-  read -r bare_rps bare_cpu < <(python3 -c "print((${bare_rates[$i]} + ${bare_rates[$((i + 1))]}) / 2, (${bare_cpus[$i]} + ${bare_cpus[$((i + 1))]}) / 2)")
-  ratio="$(python3 -c "print(f'{${rates[$i]} / $bare_rps:.2f}')")"
-  cpu="$(python3 -c "print(f'{${cpus[$i]}:6.1f} us ({$bare_cpu / ${cpus[$i]}:.2f})')")"
-  printf '%-44s %10s req/s  p99 %9s  %s of bare  %s%s\n' "${labels[$i]}" "${rates[$i]}" \
-    "${p99s[$i]}" "$ratio" "$cpu" "${errors[$i]}"
+echo "==> ${seconds} s per row, bare axum between every two rows, ${rounds} rounds"
+for round in $(seq 1 "$rounds"); do
+  echo "    round $round of $rounds"
+  bare_run "$round"
+  measure "$round" "anonymous GET /healthz" "$base/healthz"
+  measure "$round" "cookie GET /api/v1/session (passive)" "$base/api/v1/session" -H "Cookie: $cookie"
+  measure "$round" "cookie POST /api/v1/session/extend" "$base/api/v1/session/extend" -s "$root/scripts/bench-post.lua" -H "Cookie: $cookie" -H "Origin: $base"
+  measure "$round" "Bearer token GET /api/v1/session (passive)" "$base/api/v1/session" -H "Authorization: Bearer $token"
+  measure "$round" "Bearer JWT GET /api/v1/session (passive)" "$base/api/v1/session" -H "Authorization: Bearer $jwt"
+  measure "$round" "cookie GET /api/v1/sessions" "$base/api/v1/sessions" -H "Cookie: $cookie"
+  measure "$round" "cookie GET /home (server-rendered)" "$base/home" -H "Cookie: $cookie"
 done
-python3 - "${bare_rates[@]}" "${bare_cpus[@]}" <<'PY'
-import sys
-values = [float(v) for v in sys.argv[1:]]
-rates, cpus = values[: len(values) // 2], values[len(values) // 2 :]
-print(f"bare axum GET /, {len(rates)} runs: {min(rates):.0f}-{max(rates):.0f} req/s, "
-      f"{min(cpus):.1f}-{max(cpus):.1f} us CPU per request")
-PY
+python3 "$root/scripts/bench_table.py" "$results"
