@@ -41,8 +41,11 @@ curl -s -o /dev/null -A "$ua" -c "$data/jar" -X POST "$base/sign-in" \
 cookie="auto_logout_session=$(awk '$6 == "auto_logout_session" { print $7 }' "$data/jar")"
 token="$(curl -s -A "$ua" -X POST "$base/api/v1/auth/token" -H 'content-type: application/json' -d "$body" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
-jwt="$(curl -s -A "$ua" -X POST "$base/api/v1/auth/jwt" -H 'content-type: application/json' -d "$body" \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+# A JWT lives minutes (AUTO_LOGOUT_JWT_TTL): each round signs in for a fresh one.
+fresh_jwt() {
+  curl -s -A "$ua" -X POST "$base/api/v1/auth/jwt" -H 'content-type: application/json' -d "$body" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
+}
 
 # The machine's speed drifts (a shared 2-core VM: one bare run alone moves by 10-20 % from
 # minute to minute), so bare axum runs between every two rows and each row is compared with
@@ -76,6 +79,7 @@ measure() {
 echo "==> ${seconds} s per row, bare axum between every two rows, ${rounds} rounds"
 for round in $(seq 1 "$rounds"); do
   echo "    round $round of $rounds"
+  jwt="$(fresh_jwt)"
   bare_run "$round"
   measure "$round" "anonymous GET /healthz" "$base/healthz"
   measure "$round" "cookie GET /api/v1/session (passive)" "$base/api/v1/session" -H "Cookie: $cookie"
