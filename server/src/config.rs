@@ -28,16 +28,16 @@ impl AllowedHosts {
     pub fn allows(&self, host: &str) -> bool {
         match self {
             AllowedHosts::Any => true,
-            AllowedHosts::Only(names) => {
-                host_name_of(host).is_some_and(|name| names.contains(&name))
-            }
+            // The names are kept lower-cased; no copy of the request's host is made.
+            AllowedHosts::Only(names) => host_name_of(host)
+                .is_some_and(|name| names.iter().any(|n| n.eq_ignore_ascii_case(name))),
         }
     }
 }
 
-/// The host part of a `Host` header value (`name`, `name:port`, `[v6]`, `[v6]:port`),
-/// lower-cased; `None` when it is malformed.
-pub fn host_name_of(host: &str) -> Option<String> {
+/// The host part of a `Host` header value (`name`, `name:port`, `[v6]`, `[v6]:port`), as
+/// written (host names compare without regard to case); `None` when it is malformed.
+pub fn host_name_of(host: &str) -> Option<&str> {
     let host = host.trim();
     let name = if let Some(rest) = host.strip_prefix('[') {
         let end = rest.find(']')?;
@@ -58,7 +58,7 @@ pub fn host_name_of(host: &str) -> Option<String> {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'));
-    valid.then(|| name.to_ascii_lowercase())
+    valid.then_some(name)
 }
 
 fn is_port(text: &str) -> bool {
@@ -494,7 +494,9 @@ fn parse_allowed_hosts(entries: &[String]) -> Option<AllowedHosts> {
     entries
         .into_iter()
         .map(|entry| {
-            host_name_of(entry).filter(|name| !entry.contains(':') || name.starts_with('['))
+            host_name_of(entry)
+                .filter(|name| !entry.contains(':') || name.starts_with('['))
+                .map(str::to_ascii_lowercase)
         })
         .collect::<Option<Vec<_>>>()
         .map(AllowedHosts::Only)

@@ -1,11 +1,20 @@
 //! JWT access tokens: HMAC-SHA256 over `sub`, `sid`, `iat`, `exp`, with the algorithm fixed by
 //! the server. A JWT only says which session it speaks for; whether that session is still live
 //! is the gate's question on every request.
+//!
+//! A mobile client sends the same token with every request until it refreshes it, so the
+//! tokens verified here are remembered (bounded in number, each no longer than its own
+//! lifetime): the signature and JSON of a token seen before are not checked again, which was
+//! a tenth of such a request's cost. Only tokens that verified are remembered; a token is
+//! found only by its exact text; its `exp` is still read against the injected clock each time.
 
 use crate::clock::UnixMillis;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
+
+/// The most verified tokens remembered at once; beyond it the least used are verified again.
+pub const VERIFIED_CAPACITY: u64 = 10_000;
 
 /// The claims of an access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,13 +49,17 @@ pub fn is_expired(exp: i64, now: UnixMillis) -> bool {
     now.as_millis() >= exp.saturating_mul(1000)
 }
 
-/// Signs and checks access tokens with one HMAC key.
+/// Tokens that verified, by their text (see the module documentation).
+type Verified = moka::sync::Cache<Box<str>, Arc<Claims>, foldhash::fast::RandomState>;
+
+/// Signs and checks access tokens with one HMAC key. Clones share the tokens verified so far.
 #[derive(Clone)]
 pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
     ttl: Duration,
+    verified: Verified,
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -73,6 +86,12 @@ impl JwtKeys {
             decoding: DecodingKey::from_secret(secret).map_err(|_| JwtError::Key)?,
             validation,
             ttl,
+            verified: moka::sync::Cache::builder()
+                .max_capacity(VERIFIED_CAPACITY)
+                // No token outlives its ttl (nor is remembered beyond a day: moka refuses
+                // lifetimes of centuries); its `exp` is read on every use regardless.
+                .time_to_live(ttl.min(Duration::from_secs(86_400)))
+                .build_with_hasher(foldhash::fast::RandomState::default()),
         })
     }
 
@@ -104,12 +123,22 @@ impl JwtKeys {
     /// # Errors
     /// [`JwtError`] saying why not.
     pub fn verify(&self, token: &str, now: UnixMillis) -> Result<Claims, JwtError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| JwtError::Invalid)?;
-        if is_expired(data.claims.exp, now) {
+        let claims = match self.verified.get(token) {
+            Some(claims) => claims,
+            None => {
+                let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+                    .map_err(|_| JwtError::Invalid)?;
+                let claims = Arc::new(data.claims);
+                if !is_expired(claims.exp, now) {
+                    self.verified.insert(token.into(), claims.clone());
+                }
+                claims
+            }
+        };
+        if is_expired(claims.exp, now) {
             return Err(JwtError::Expired);
         }
-        Ok(data.claims)
+        Ok(Claims::clone(&claims))
     }
 }
 
@@ -134,6 +163,26 @@ mod tests {
         assert!(keys().verify(&token, late).is_ok());
         let expired = UnixMillis(NOW.as_millis() + 300_000);
         assert_eq!(keys().verify(&token, expired), Err(JwtError::Expired));
+    }
+
+    #[test]
+    fn a_remembered_token_still_expires_and_a_changed_one_is_verified_again() {
+        let keys = keys();
+        let token = keys.issue(42, "abc", NOW).unwrap();
+        assert!(keys.verify(&token, NOW).is_ok());
+        // Remembered now; its `exp` is still read against the clock.
+        let expired = UnixMillis(NOW.as_millis() + 300_000);
+        assert_eq!(keys.verify(&token, expired), Err(JwtError::Expired));
+        assert!(keys.clone().verify(&token, NOW).is_ok(), "clones share it");
+        // One character of the signature changed: not the remembered token.
+        let at = token.rfind('.').unwrap() + 1;
+        let changed = if &token[at..=at] == "A" { "B" } else { "A" };
+        let forged = format!("{}{changed}{}", &token[..at], &token[at + 1..]);
+        assert_eq!(keys.verify(&forged, NOW), Err(JwtError::Invalid));
+        // A token that has expired when first seen is not remembered as valid.
+        let old = keys.issue(7, "old", UnixMillis(0)).unwrap();
+        assert_eq!(keys.verify(&old, NOW), Err(JwtError::Expired));
+        assert_eq!(keys.verify(&old, UnixMillis(0)).unwrap().sid, "old");
     }
 
     #[test]
