@@ -6,6 +6,9 @@
 # ratio is to the bare runs beside it). The rows are measured in ROUNDS rounds (3 unless
 # given); each cell is the median of the rounds, the ratio's range across them beside it.
 #   ./scripts/bench.sh [SECONDS] [ROUNDS]
+# BENCH_SERVER=path/to/server measures that server binary instead of this tree's release build
+# (an older commit's, to show a change's before and after on one machine; its routes and
+# sign-in must be these).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,8 +26,10 @@ bare_port=3399
 base="http://127.0.0.1:$port"
 data="$(mktemp -d)"
 export DATABASE_URL="sqlite://$data/bench.db?mode=rwc" LEPTOS_SITE_ADDR="127.0.0.1:$port"
-printf 'benchmark password\n' | target/release/server user add bench >/dev/null
-RUST_LOG=error target/release/server serve >/dev/null 2>&1 &
+server="${BENCH_SERVER:-target/release/server}"
+[ -x "$server" ] || { echo "no server binary at $server" >&2; exit 1; }
+printf 'benchmark password\n' | "$server" user add bench >/dev/null
+RUST_LOG=error "$server" serve >/dev/null 2>&1 &
 pid=$!
 target/release/bare-axum "127.0.0.1:$bare_port" &
 bare=$!
