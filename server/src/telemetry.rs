@@ -15,9 +15,10 @@ use axum::{
 use metrics::Histogram;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::{
+    cell::RefCell,
     collections::HashMap,
     pin::Pin,
-    sync::{LazyLock, OnceLock, PoisonError, RwLock},
+    sync::OnceLock,
     task::{Context, Poll},
     time::Duration,
 };
@@ -73,13 +74,16 @@ pub async fn metrics_text(State(state): State<AppState>) -> Response {
 /// Records one request's latency by route template and method. Labels stay bounded whatever
 /// clients send: the route is the router's template (`unmatched` for an answer from outside the
 /// router, see [`RouteOnAnswerLayer`]) and a method outside HTTP's standard ones is `OTHER`.
-/// The histogram of each pair is looked up once and kept, so a request allocates nothing here.
+/// The histogram of each pair is looked up once per thread and kept, so a request allocates
+/// nothing here and shares no lock with the other threads.
 pub fn record_latency(method: &Method, res: &Response, latency: Duration) {
     let route = res
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str);
-    latency_histogram(method_label(method), route).record(latency.as_secs_f64());
+    with_latency_histogram(method_label(method), route, |histogram| {
+        histogram.record(latency.as_secs_f64());
+    });
 }
 
 /// The label of `method`: its name when it is one of HTTP's standard methods, else `OTHER`.
@@ -98,33 +102,33 @@ pub fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// The latency histograms registered so far, by method label and route template.
-type LatencyHistograms = RwLock<HashMap<&'static str, HashMap<Box<str>, Histogram>>>;
+/// Histogram handles by route template.
+type ByRoute = HashMap<Box<str>, Histogram, foldhash::fast::RandomState>;
 
-/// The histogram of one method label and route template, registered on first use.
-fn latency_histogram(method: &'static str, route: &str) -> Histogram {
-    static HISTOGRAMS: LazyLock<LatencyHistograms> = LazyLock::new(|| {
+thread_local! {
+    /// The latency histograms this thread has used, by method label and route template. Every
+    /// thread's handle of a pair records into the one histogram of the recorder; a thread of
+    /// its own keeps look-ups free of a lock (or a reference count) shared between cores, which
+    /// every request would otherwise take. Bounded: the labels are.
+    static LATENCY_HISTOGRAMS: RefCell<HashMap<&'static str, ByRoute, foldhash::fast::RandomState>> =
+        RefCell::new(HashMap::default());
+}
+
+/// Runs `record` with the histogram of one method label and route template, registered on
+/// this thread's first use of the pair.
+fn with_latency_histogram(method: &'static str, route: &str, record: impl FnOnce(&Histogram)) {
+    LATENCY_HISTOGRAMS.with_borrow_mut(|methods| {
+        let routes = methods.entry(method).or_default();
+        if let Some(histogram) = routes.get(route) {
+            return record(histogram);
+        }
         // Handles are bound to the recorder installed when they are made: install it first.
         prometheus();
-        RwLock::default()
-    });
-    let known = HISTOGRAMS
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(method)
-        .and_then(|routes| routes.get(route))
-        .cloned();
-    known.unwrap_or_else(|| {
         let histogram =
             metrics::histogram!(REQUEST_DURATION, "route" => route.to_owned(), "method" => method);
-        HISTOGRAMS
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(method)
-            .or_default()
-            .insert(route.into(), histogram.clone());
-        histogram
-    })
+        record(&histogram);
+        routes.insert(route.into(), histogram);
+    });
 }
 
 /// Copies the route template the router matched ([`MatchedPath`]) from the request onto its
