@@ -3,8 +3,8 @@
 //! is the gate's question on every request.
 //!
 //! A mobile client sends the same token with every request until it refreshes it, so the
-//! tokens verified here are remembered (bounded in number, each no longer than its own
-//! lifetime): the signature and JSON of a token seen before are not checked again, which was
+//! tokens verified here are remembered (bounded in number, each for at most a token's lifetime
+//! after it was first seen): the signature and JSON of a token seen before are not checked again, which was
 //! a tenth of such a request's cost. Only tokens that verified are remembered; a token is
 //! found only by its exact text; its `exp` is still read against the injected clock each time.
 
