@@ -28,7 +28,7 @@ def main(path: str) -> None:
         runs = [line.rstrip("\n").split("\t") for line in f if line.strip()]
     rows: dict[str, list[dict]] = {}
     bare_rates, bare_cpus = [], []
-    for i, (round_, label, rate, p99, cpu, non2xx) in enumerate(runs):
+    for i, (_round, label, rate, p99, cpu, non2xx) in enumerate(runs):
         if label == "bare":
             bare_rates.append(float(rate))
             bare_cpus.append(float(cpu))
@@ -38,7 +38,6 @@ def main(path: str) -> None:
         bare_cpu = (float(before[4]) + float(after[4])) / 2
         rows.setdefault(label, []).append(
             {
-                "round": round_,
                 "rate": float(rate),
                 "p99": millis(p99),
                 "cpu": float(cpu),

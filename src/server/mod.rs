@@ -47,3 +47,8 @@ pub use sessions::{ClientInfo, SessionMeta, SessionRow, SessionSearch, Sessions}
 pub use store::SqlSessionStore;
 pub use tokens::{ApiAuth, ApiRefresh, ApiSignIn, Grant, Issued, JwtKeys, RefreshTokens};
 pub use users::{User, Users};
+
+/// How the caches every request looks into hash their keys (session id hashes, JWTs): SipHash,
+/// the default, is several times slower on such keys. Seeded per process, so keys cannot be
+/// chosen to collide.
+pub(crate) type CacheHasher = foldhash::fast::RandomState;

@@ -19,11 +19,11 @@ pub(super) enum EndMark {
 static NEXT_GUARD: AtomicU64 = AtomicU64::new(1);
 
 /// The bounded, expiring store of end marks.
-pub(super) fn end_marks() -> moka::sync::Cache<String, EndMark, super::KeyHasher> {
+pub(super) fn end_marks() -> moka::sync::Cache<String, EndMark, crate::server::CacheHasher> {
     moka::sync::Cache::builder()
         .max_capacity(super::CACHE_CAPACITY)
         .time_to_live(ENDED_MARK_TTL)
-        .build_with_hasher(super::KeyHasher::default())
+        .build_with_hasher(crate::server::CacheHasher::default())
 }
 
 /// Marks sessions as being ended while their end is written. Say how it went:

@@ -178,20 +178,15 @@ pub enum Verdict {
     Active(ActiveSession),
 }
 
-/// How the gate's caches hash session id hashes: every request with a session looks its id up
-/// twice, and SipHash (the default) is several times slower on such keys. Seeded per process,
-/// so keys cannot be chosen to collide.
-type KeyHasher = foldhash::fast::RandomState;
-
 struct Inner {
     sessions: Sessions,
     limits: Limits,
     bind_user_agent: bool,
     clock: SharedClock,
     /// Live sessions, bounded in number and dropped when unused.
-    cache: moka::sync::Cache<String, Arc<Entry>, KeyHasher>,
+    cache: moka::sync::Cache<String, Arc<Entry>, super::CacheHasher>,
     /// Sessions this instance is ending or has ended (bounded, expiring).
-    end_marks: moka::sync::Cache<String, EndMark, KeyHasher>,
+    end_marks: moka::sync::Cache<String, EndMark, super::CacheHasher>,
     activity_writes: AtomicU64,
     loads: AtomicU64,
 }
@@ -237,7 +232,7 @@ impl SessionGate {
                     .max_capacity(CACHE_CAPACITY)
                     .time_to_idle(CACHE_IDLE)
                     .support_invalidation_closures()
-                    .build_with_hasher(KeyHasher::default()),
+                    .build_with_hasher(super::CacheHasher::default()),
                 end_marks: end_marks(),
                 activity_writes: AtomicU64::new(0),
                 loads: AtomicU64::new(0),

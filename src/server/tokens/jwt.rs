@@ -50,7 +50,7 @@ pub fn is_expired(exp: i64, now: UnixMillis) -> bool {
 }
 
 /// Tokens that verified, by their text (see the module documentation).
-type Verified = moka::sync::Cache<Box<str>, Arc<Claims>, foldhash::fast::RandomState>;
+type Verified = moka::sync::Cache<Box<str>, Arc<Claims>, crate::server::CacheHasher>;
 
 /// Signs and checks access tokens with one HMAC key. Clones share the tokens verified so far.
 #[derive(Clone)]
@@ -91,7 +91,7 @@ impl JwtKeys {
                 // No token outlives its ttl (nor is remembered beyond a day: moka refuses
                 // lifetimes of centuries); its `exp` is read on every use regardless.
                 .time_to_live(ttl.min(Duration::from_secs(86_400)))
-                .build_with_hasher(foldhash::fast::RandomState::default()),
+                .build_with_hasher(crate::server::CacheHasher::default()),
         })
     }
 
