@@ -29,6 +29,12 @@ impl UnixMillis {
         Self(self.0.saturating_add(millis))
     }
 
+    /// This instant moved back by `duration`, saturating instead of overflowing.
+    pub fn minus(self, duration: Duration) -> Self {
+        let millis = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+        Self(self.0.saturating_sub(millis))
+    }
+
     /// Milliseconds from `self` until `later` (negative when `later` is in the past).
     pub fn millis_until(self, later: UnixMillis) -> i64 {
         later.0.saturating_sub(self.0)

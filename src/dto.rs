@@ -276,6 +276,15 @@ pub struct AuditEntry {
     pub actor_id: Option<i64>,
     /// Free text.
     pub detail: Option<String>,
+    /// How many events this row stands for: refused sign-in attempts of one username or
+    /// address within one minute share one `login_throttled` row; 1 for every other event.
+    #[serde(default = "one")]
+    pub repeat_count: i64,
+}
+
+/// The default of [`AuditEntry::repeat_count`].
+fn one() -> i64 {
+    1
 }
 
 /// `ms` since the epoch as `YYYY-MM-DD HH:MM:SS UTC`, the same on server and browser

@@ -5,11 +5,13 @@
 //!
 //! - [`policy`]: idle and absolute limits, deadlines and [`SessionStatus`].
 //! - [`event`]: why a session ended and the audit events we record.
+//! - [`export`]: CSV export cells that no spreadsheet runs as a formula.
 //! - [`profile`]: what a person may say about themselves (display name, email).
 //! - [`redirect`]: which `next` targets are safe to send a browser to.
 //! - [`session_limit`]: which sessions a sign-in ends, or whether it is refused, at the limit.
 //! - [`sign_in_query`]: why the sign-in page is shown (`reason`, `error`).
 //! - [`throttle`]: when failed sign-ins make further attempts wait.
+//! - [`username`]: which usernames are acceptable, and when two are the same name.
 //! - [`dto`]: the data that the server and the browser exchange.
 //! - [`api_error`]: the API's error codes and the JSON shape of its errors.
 //! - [`cookies`]: the cookies' names and attributes.
@@ -24,12 +26,14 @@ pub mod clock;
 pub mod cookies;
 pub mod dto;
 pub mod event;
+pub mod export;
 pub mod policy;
 pub mod profile;
 pub mod redirect;
 pub mod session_limit;
 pub mod sign_in_query;
 pub mod throttle;
+pub mod username;
 
 #[cfg(feature = "server")]
 pub mod server;

@@ -121,6 +121,34 @@ impl Deadlines {
     }
 }
 
+/// How long before the first limit the expiry warning shows when the operator sets no
+/// `warn_before` and every limit is long enough (SPEC §3).
+pub const DEFAULT_WARN_BEFORE: Duration = Duration::from_secs(60);
+
+/// The `warn_before` to use when the operator set none: [`DEFAULT_WARN_BEFORE`], or half of
+/// the shortest of `limits` when that is shorter, so that a default never contradicts a short
+/// limit (`idle_time = 30s` alone warns 15 s before the end instead of refusing to start).
+/// Zero durations are disabled limits and are ignored; with none left, the default stands.
+///
+/// `limits` are the limits of the sessions that show the warning: the ordinary, "Remember
+/// me" and administrators' idle and absolute limits (API clients show no dialog).
+///
+/// ```
+/// use auto_logout::policy::{default_warn_before, DEFAULT_WARN_BEFORE};
+/// use std::time::Duration;
+/// let secs = Duration::from_secs;
+/// assert_eq!(default_warn_before([secs(600), secs(3600)]), DEFAULT_WARN_BEFORE);
+/// assert_eq!(default_warn_before([secs(30), secs(3600)]), secs(15));
+/// assert_eq!(default_warn_before([secs(0), secs(90)]), secs(45));
+/// ```
+pub fn default_warn_before(limits: impl IntoIterator<Item = Duration>) -> Duration {
+    limits
+        .into_iter()
+        .filter(|limit| !limit.is_zero())
+        .map(|limit| limit / 2)
+        .fold(DEFAULT_WARN_BEFORE, Duration::min)
+}
+
 /// Whole seconds from `now` until `deadline`, rounded up and never negative: a countdown shows
 /// `0` exactly when the deadline has been reached.
 fn seconds_left(now: UnixMillis, deadline: UnixMillis) -> u64 {
@@ -224,7 +252,36 @@ mod tests {
         assert_eq!(t.last_activity_at, at(10 * MIN));
     }
 
+    #[test]
+    fn the_default_warning_fits_the_shortest_limit() {
+        let secs = Duration::from_secs;
+        assert_eq!(default_warn_before([]), DEFAULT_WARN_BEFORE);
+        assert_eq!(default_warn_before([secs(0), secs(0)]), DEFAULT_WARN_BEFORE);
+        assert_eq!(default_warn_before([secs(120), secs(3600)]), secs(60));
+        assert_eq!(default_warn_before([secs(600), secs(30)]), secs(15));
+        assert_eq!(
+            default_warn_before([secs(3600), secs(0), secs(20)]),
+            secs(10)
+        );
+        assert_eq!(
+            default_warn_before([Duration::from_millis(1)]),
+            Duration::from_micros(500)
+        );
+    }
+
     proptest! {
+        #[test]
+        fn the_default_warning_shows_before_every_limit(
+            limits in proptest::collection::vec(0u64..10_000_000, 0..8),
+        ) {
+            let limits: Vec<Duration> = limits.into_iter().map(Duration::from_millis).collect();
+            let warn = default_warn_before(limits.iter().copied());
+            prop_assert!(warn <= DEFAULT_WARN_BEFORE);
+            for limit in limits.iter().filter(|l| !l.is_zero()) {
+                prop_assert!(warn < *limit, "{warn:?} vs {limit:?}");
+            }
+        }
+
         #[test]
         fn remaining_seconds_never_grow_without_activity(
             idle in 0u64..10_000, abs in 0u64..100_000,

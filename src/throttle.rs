@@ -42,6 +42,11 @@ impl Attempt {
     }
 }
 
+/// How many times the failures of one client IP its wider network may have (an IPv6 /48
+/// holds 65,536 /64 networks, each counted as one client IP): more than one client's share,
+/// far fewer than 65,536 clients' worth.
+pub const NETWORK_FACTOR: u32 = 4;
+
 /// How many failures are allowed in which window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottlePolicy {
@@ -59,6 +64,12 @@ impl ThrottlePolicy {
         i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX)
     }
 
+    /// Failures from one client network (an IPv6 /48) within `window` before it is throttled
+    /// (0: never): [`NETWORK_FACTOR`] times `max_per_ip`.
+    pub fn max_per_network(&self) -> u32 {
+        self.max_per_ip.saturating_mul(NETWORK_FACTOR)
+    }
+
     /// Whether the policy can throttle at all (a zero window or zero limits switch it off).
     pub fn is_enabled(&self) -> bool {
         !self.window.is_zero() && (self.max_per_user > 0 || self.max_per_ip > 0)
@@ -71,12 +82,14 @@ impl ThrottlePolicy {
 }
 
 /// Which count made an attempt wait.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ThrottleScope {
     /// Too many failures for the username.
     Username,
     /// Too many failures from the client IP.
     ClientIp,
+    /// Too many failures from the client's wider network (an IPv6 /48).
+    ClientNetwork,
 }
 
 impl ThrottleScope {
@@ -85,6 +98,7 @@ impl ThrottleScope {
         match self {
             ThrottleScope::Username => "username",
             ThrottleScope::ClientIp => "client IP",
+            ThrottleScope::ClientNetwork => "client network",
         }
     }
 }
@@ -166,6 +180,19 @@ pub fn decide(
     ip_attempts: &[Attempt],
     now: UnixMillis,
 ) -> ThrottleDecision {
+    decide_with_network(policy, user_attempts, ip_attempts, &[], now)
+}
+
+/// [`decide`], also counting the attempts from the client's wider network (an IPv6 /48;
+/// none for IPv4) against [`ThrottlePolicy::max_per_network`]. When several counts are over
+/// their limit, the one that frees last is named.
+pub fn decide_with_network(
+    policy: &ThrottlePolicy,
+    user_attempts: &[Attempt],
+    ip_attempts: &[Attempt],
+    network_attempts: &[Attempt],
+    now: UnixMillis,
+) -> ThrottleDecision {
     if !policy.is_enabled() {
         return ThrottleDecision::Allow;
     }
@@ -173,16 +200,16 @@ pub fn decide(
         .map(|until| (ThrottleScope::Username, until));
     let by_ip = throttled_until(policy.max_per_ip, ip_attempts, policy, now)
         .map(|until| (ThrottleScope::ClientIp, until));
-    match (by_user, by_ip) {
-        (None, None) => ThrottleDecision::Allow,
-        (Some((scope, until)), None) | (None, Some((scope, until))) => {
+    let by_network = throttled_until(policy.max_per_network(), network_attempts, policy, now)
+        .map(|until| (ThrottleScope::ClientNetwork, until));
+    // The later release wins; on a tie the narrower count is named.
+    [by_user, by_ip, by_network]
+        .into_iter()
+        .flatten()
+        .reduce(|a, b| if b.1 > a.1 { b } else { a })
+        .map_or(ThrottleDecision::Allow, |(scope, until)| {
             ThrottleDecision::Throttled { scope, until }
-        }
-        (Some(user), Some(ip)) => {
-            let (scope, until) = if ip.1 > user.1 { ip } else { user };
-            ThrottleDecision::Throttled { scope, until }
-        }
-    }
+        })
 }
 
 #[cfg(test)]
@@ -283,6 +310,29 @@ mod tests {
                 scope: ThrottleScope::ClientIp,
                 until: at(18),
             }
+        );
+    }
+
+    #[test]
+    fn a_network_is_throttled_at_four_times_one_clients_limit() {
+        // 199 failures spread over many /64s of one /48: each /64 is under its limit.
+        let network = failed((0..199).map(|_| at(1)));
+        assert_eq!(
+            decide_with_network(&policy(), &[], &[], &network, at(2)),
+            ThrottleDecision::Allow
+        );
+        let network = failed((0..200).map(|_| at(1)));
+        assert_eq!(
+            decide_with_network(&policy(), &[], &[], &network, at(2)),
+            ThrottleDecision::Throttled {
+                scope: ThrottleScope::ClientNetwork,
+                until: at(16)
+            }
+        );
+        // Without network attempts (IPv4) the rule is `decide`'s.
+        assert_eq!(
+            decide_with_network(&policy(), &[], &failed(vec![at(1); 50]), &[], at(2)),
+            decide(&policy(), &[], &failed(vec![at(1); 50]), at(2))
         );
     }
 

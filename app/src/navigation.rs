@@ -317,7 +317,11 @@ async fn text_of(response: &Response) -> Option<String> {
         .as_string()
 }
 
-/// The page in `html`, parsed (its scripts do not run).
+/// The page in `html`, parsed (its scripts do not run, nor do they once swapped in: a parsed
+/// document's scripts are marked as already started). None is needed: the islands are
+/// hydrated by the script this document already runs ([`hydrate_islands`]). And none could
+/// run: the document's Content-Security-Policy allows only its own answer's nonce, and each
+/// fetched page's inline scripts carry another.
 fn parse(html: &str) -> Option<Document> {
     DomParser::new()
         .ok()?

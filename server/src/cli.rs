@@ -117,7 +117,7 @@ pub enum CliError {
 /// The administrator operations over the configured database (actor: the command line).
 async fn admin_of(config: &Config, clock: &SharedClock) -> Result<Admin, CliError> {
     let db = open_database(config).await?;
-    let key = SecretKey::load_or_create(&db, SERVER_KEY, clock).await?;
+    let key = SecretKey::resolve(&db, config.secret_key.as_ref(), SERVER_KEY, clock).await?;
     let users = Users::new(
         db.clone(),
         clock.clone(),

@@ -4,7 +4,11 @@
 
 pub use auto_logout::session_limit::OnMaxSessions;
 use auto_logout::{
-    server::Limits, session_limit::SessionLimit, throttle::ThrottlePolicy, TimeoutPolicy,
+    policy::default_warn_before,
+    server::{telemetry::MetricsToken, Limits, SecretKey},
+    session_limit::SessionLimit,
+    throttle::ThrottlePolicy,
+    TimeoutPolicy,
 };
 use figment::{
     providers::{Format, Serialized, Toml},
@@ -72,7 +76,10 @@ pub struct Config {
     pub idle_time: Duration,
     /// Sign out this long after sign-in (zero: no absolute limit).
     pub session_time: Duration,
-    /// Show the expiry warning this long before the first limit.
+    /// Show the expiry warning this long before the first limit. When the operator sets none:
+    /// 60 s, or half of the shortest enabled browser-session limit (idle, absolute, "Remember
+    /// me" and administrators') when that is shorter ([`default_warn_before`]), so that a
+    /// default never stops start-up.
     pub warn_before: Duration,
     /// Shown on the sign-in page after an automatic sign-out.
     pub message: String,
@@ -116,6 +123,13 @@ pub struct Config {
     pub login_lockout: Duration,
     /// Create the demo account on an empty user table.
     pub demo_account: bool,
+    /// The bearer token `/metrics` requires; `None`: `/metrics` answers loopback clients only.
+    pub metrics_token: Option<MetricsToken>,
+    /// The root secret from which the server's signing and derivation keys are derived (kept
+    /// out of the database); `None`: those keys are generated once and kept in the database.
+    pub secret_key: Option<SecretKey>,
+    /// Audit rows older than this are deleted, in batches (zero: kept forever).
+    pub audit_retention: Duration,
     /// `sqlite://…` or `postgres://…`.
     pub database_url: String,
     /// Listen address.
@@ -131,6 +145,9 @@ impl fmt::Debug for Config {
             .field("session_time", &self.session_time)
             .field("warn_before", &self.warn_before)
             .field("cookie_secure", &self.cookie_secure)
+            .field("metrics_token", &self.metrics_token)
+            .field("secret_key", &self.secret_key)
+            .field("audit_retention", &self.audit_retention)
             .field(
                 "database_url",
                 &auto_logout::server::db::redact_url(&self.database_url),
@@ -189,11 +206,12 @@ pub enum ConfigError {
 }
 
 /// Every key with its default (SPEC §3), as the TOML a configuration file would hold. The
-/// file and then the environment are layered over these by figment.
+/// file and then the environment are layered over these by figment. An empty duration where a
+/// limit is inherited or adapted (`warn_before`, `admin_*`) means "not set by the operator".
 const DEFAULTS: &str = r#"
 idle_time = "10m"
 session_time = "1h"
-warn_before = "60s"
+warn_before = ""
 message = "The session has expired. Please login again to continue."
 redirect_to_login_immediately = true
 remember_idle_time = "7d"
@@ -215,6 +233,9 @@ login_max_failures = 5
 login_max_failures_per_ip = 50
 login_lockout = "15m"
 demo_account = false
+metrics_token = ""
+secret_key = ""
+audit_retention = "400d"
 database_url = "sqlite://data/auto-logout.db?mode=rwc"
 site_addr = "127.0.0.1:3000"
 site_root = "target/site"
@@ -252,6 +273,9 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     ("login_lockout", "AUTO_LOGOUT_LOGIN_LOCKOUT"),
     ("demo_account", "AUTO_LOGOUT_DEMO_ACCOUNT"),
+    ("metrics_token", "AUTO_LOGOUT_METRICS_TOKEN"),
+    ("secret_key", "AUTO_LOGOUT_SECRET_KEY"),
+    ("audit_retention", "AUTO_LOGOUT_AUDIT_RETENTION"),
     ("database_url", "DATABASE_URL"),
     ("site_addr", "LEPTOS_SITE_ADDR"),
     ("site_root", "LEPTOS_SITE_ROOT"),
@@ -265,8 +289,8 @@ struct Values {
     idle_time: Duration,
     #[serde(deserialize_with = "values::duration")]
     session_time: Duration,
-    #[serde(deserialize_with = "values::duration")]
-    warn_before: Duration,
+    #[serde(deserialize_with = "values::inherited_duration")]
+    warn_before: Option<Duration>,
     #[serde(deserialize_with = "values::text")]
     message: String,
     #[serde(deserialize_with = "values::flag")]
@@ -309,6 +333,12 @@ struct Values {
     login_lockout: Duration,
     #[serde(deserialize_with = "values::flag")]
     demo_account: bool,
+    #[serde(deserialize_with = "values::text")]
+    metrics_token: String,
+    #[serde(deserialize_with = "values::text")]
+    secret_key: String,
+    #[serde(deserialize_with = "values::duration")]
+    audit_retention: Duration,
     #[serde(deserialize_with = "values::text")]
     database_url: String,
     #[serde(deserialize_with = "values::text")]
@@ -611,32 +641,61 @@ impl Values {
             }
             secret => Some(secret.to_owned()),
         };
+        let secret_key = match self.secret_key.as_str() {
+            "" => None,
+            short if short.len() < 32 => {
+                // Never echo a secret, even a bad one.
+                return Err(ConfigError::Contradiction {
+                    message: format!(
+                        "secret_key ({}) is too short: use at least 32 random characters (for \
+                         example the output of `openssl rand -hex 32`), or leave it unset to \
+                         have keys generated and kept in the database",
+                        raw.origin("secret_key").1
+                    ),
+                });
+            }
+            secret => Some(SecretKey::from_bytes(secret.as_bytes().to_vec())),
+        };
         if message.is_empty() || message.len() > 500 {
             return Err(raw.invalid("message", "expected between 1 and 500 characters"));
         }
 
-        let (idle_time, session_time, warn_before) =
-            (self.idle_time, self.session_time, self.warn_before);
-        for (key, limit) in [
-            ("idle_time", idle_time),
-            ("session_time", session_time),
-            ("admin_idle_time", self.admin_idle_time.unwrap_or(idle_time)),
-            (
-                "admin_session_time",
-                self.admin_session_time.unwrap_or(session_time),
-            ),
-        ] {
-            if !limit.is_zero() && warn_before >= limit {
-                return Err(ConfigError::Contradiction {
-                    message: format!(
-                        "warn_before ({}) must be shorter than {key} ({}): the warning would \
-                         show before the session starts",
-                        humantime::format_duration(warn_before),
-                        humantime::format_duration(limit)
-                    ),
-                });
+        let (idle_time, session_time) = (self.idle_time, self.session_time);
+        let (admin_idle_time, admin_session_time) = (
+            self.admin_idle_time.unwrap_or(idle_time),
+            self.admin_session_time.unwrap_or(session_time),
+        );
+        // Only a warning the operator set can contradict a limit; an unset one adapts.
+        let warn_before = match self.warn_before {
+            Some(warn_before) => {
+                for (key, limit) in [
+                    ("idle_time", idle_time),
+                    ("session_time", session_time),
+                    ("admin_idle_time", admin_idle_time),
+                    ("admin_session_time", admin_session_time),
+                ] {
+                    if !limit.is_zero() && warn_before >= limit {
+                        return Err(ConfigError::Contradiction {
+                            message: format!(
+                                "warn_before ({}) must be shorter than {key} ({}): the warning \
+                                 would show before the session starts",
+                                humantime::format_duration(warn_before),
+                                humantime::format_duration(limit)
+                            ),
+                        });
+                    }
+                }
+                warn_before
             }
-        }
+            None => default_warn_before([
+                idle_time,
+                session_time,
+                admin_idle_time,
+                admin_session_time,
+                self.remember_idle_time,
+                self.remember_session_time,
+            ]),
+        };
         Ok(Config {
             idle_time,
             session_time,
@@ -652,8 +711,8 @@ impl Values {
             on_max_sessions,
             trusted_proxies,
             allowed_hosts,
-            admin_idle_time: self.admin_idle_time.unwrap_or(idle_time),
-            admin_session_time: self.admin_session_time.unwrap_or(session_time),
+            admin_idle_time,
+            admin_session_time,
             api_idle_time: self.api_idle_time,
             api_session_time: self.api_session_time,
             jwt_ttl,
@@ -662,6 +721,9 @@ impl Values {
             login_max_failures_per_ip: self.login_max_failures_per_ip,
             login_lockout: self.login_lockout,
             demo_account: self.demo_account,
+            metrics_token: MetricsToken::new(&self.metrics_token),
+            secret_key,
+            audit_retention: self.audit_retention,
             database_url,
             site_addr: self
                 .site_addr
@@ -911,6 +973,99 @@ mod tests {
             ]),
         )
         .is_ok());
+    }
+
+    #[test]
+    fn the_metrics_token_is_read_and_never_printed() {
+        let c = Config::from_sources(None, env_of(&[])).unwrap();
+        assert!(c.metrics_token.is_none(), "unset by default");
+        let c = Config::from_sources(
+            None,
+            env_of(&[("AUTO_LOGOUT_METRICS_TOKEN", "scrape-me-please-123")]),
+        )
+        .unwrap();
+        let token = c.metrics_token.as_ref().expect("set from the environment");
+        assert!(token.matches("scrape-me-please-123"));
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("scrape-me-please-123"), "{printed}");
+        assert!(
+            printed.contains("metrics_token: Some(MetricsToken([redacted]))"),
+            "{printed}"
+        );
+        let c = Config::from_sources(
+            Some((
+                std::path::Path::new("x.toml"),
+                "metrics_token = \"from-the-file\"",
+            )),
+            env_of(&[]),
+        )
+        .unwrap();
+        assert!(c.metrics_token.unwrap().matches("from-the-file"));
+    }
+
+    #[test]
+    fn an_unset_warning_adapts_to_short_limits() {
+        let c = Config::from_sources(None, env_of(&[("AUTO_LOGOUT_IDLE_TIME", "30s")])).unwrap();
+        assert_eq!(c.warn_before, Duration::from_secs(15));
+        assert!(c.limits().normal.warn_before < c.idle_time);
+        let c = Config::from_sources(None, env_of(&[("AUTO_LOGOUT_ADMIN_SESSION_TIME", "1m")]))
+            .unwrap();
+        assert_eq!(
+            c.warn_before,
+            Duration::from_secs(30),
+            "administrators' limits too"
+        );
+        let c = Config::from_sources(
+            Some((
+                std::path::Path::new("x.toml"),
+                "remember_idle_time = \"40s\"",
+            )),
+            env_of(&[]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.warn_before,
+            Duration::from_secs(20),
+            "\"Remember me\" limits too"
+        );
+        // API clients show no warning: their limits leave it alone.
+        let c =
+            Config::from_sources(None, env_of(&[("AUTO_LOGOUT_API_IDLE_TIME", "10s")])).unwrap();
+        assert_eq!(c.warn_before, Duration::from_secs(60));
+        // Disabled limits do not count.
+        let c = Config::from_sources(
+            None,
+            env_of(&[
+                ("AUTO_LOGOUT_IDLE_TIME", "0"),
+                ("AUTO_LOGOUT_SESSION_TIME", "90s"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.warn_before, Duration::from_secs(45));
+    }
+
+    #[test]
+    fn a_warning_set_in_the_file_is_checked_like_one_from_the_environment() {
+        let err = Config::from_sources(
+            Some((std::path::Path::new("x.toml"), "warn_before = \"60s\"")),
+            env_of(&[("AUTO_LOGOUT_IDLE_TIME", "30s")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("warn_before (1m)") && err.contains("idle_time (30s)"),
+            "{err}"
+        );
+        let c = Config::from_sources(
+            Some((std::path::Path::new("x.toml"), "warn_before = \"20s\"")),
+            env_of(&[("AUTO_LOGOUT_IDLE_TIME", "30s")]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.warn_before,
+            Duration::from_secs(20),
+            "an explicit value is kept"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::{
         guard,
         login_scope::LoginScope,
         policy::{Policy, PolicyLayer},
+        security_headers::{self, SecurityHeadersLayer},
     },
 };
 use app::{shell, App};
@@ -21,6 +22,7 @@ use auto_logout::server::{
     changes,
     keys::{JWT_KEY, SERVER_KEY},
     layer::{PassiveRule, SessionLayer, SessionService},
+    telemetry::LiveSessionGauges,
     Admin, ApiAuth, AuditLog, Backend, Caches, ChangeFollower, Database, HashLimiter, JwtKeys,
     LoginAttempts, RefreshTokens, SecretKey, SessionGate, Sessions, SharedClock, SignInGuard,
     SqlSessionStore, StoreError, Users,
@@ -93,7 +95,7 @@ impl Application {
     pub async fn build(config: Config, clock: SharedClock) -> Result<Self, StartError> {
         telemetry::prometheus();
         let db = open_database(&config).await?;
-        let key = SecretKey::load_or_create(&db, SERVER_KEY, &clock).await?;
+        let key = SecretKey::resolve(&db, config.secret_key.as_ref(), SERVER_KEY, &clock).await?;
         let users = Users::new(
             db.clone(),
             clock.clone(),
@@ -163,13 +165,14 @@ impl Application {
         );
         let jwt_secret = match &config.jwt_secret {
             Some(secret) => secret.as_bytes().to_vec(),
-            None => SecretKey::load_or_create(&db, JWT_KEY, &clock)
+            None => SecretKey::resolve(&db, config.secret_key.as_ref(), JWT_KEY, &clock)
                 .await?
                 .as_bytes()
                 .to_vec(),
         };
         let jwt = JwtKeys::new(&jwt_secret, config.jwt_ttl)
-            .map_err(|e| StartError::Key(e.to_string()))?;
+            .map_err(|e| StartError::Key(e.to_string()))?
+            .with_registry(RefreshTokens::new(db.clone()));
         let api = ApiAuth::new(
             sign_in.clone(),
             store.clone(),
@@ -179,7 +182,10 @@ impl Application {
         );
         let (users_for_admin, sessions_for_admin, gate_for_admin, audit_for_admin) =
             (users.clone(), sessions.clone(), gate.clone(), audit.clone());
+        let live_sessions =
+            LiveSessionGauges::new(sessions.clone(), LiveSessionGauges::DEFAULT_MAX_AGE);
         let state = AppState::new(Shared {
+            live_sessions,
             gate,
             sessions,
             audit,
@@ -223,19 +229,40 @@ impl Application {
         &self.state
     }
 
-    /// Starts the background expiry sweep (every second) and, every minute, the pruning of
-    /// sign-in attempts that no longer count, of refresh tokens of ended sessions and of old
-    /// change-log rows, on the current runtime.
+    /// Starts the background expiry sweep (every second), the writing of throttled attempts'
+    /// counts to their audit rows (every 5 seconds) and, every minute, the pruning of sign-in
+    /// attempts that no longer count, of refresh tokens of ended sessions, of old change-log
+    /// rows and of audit rows older than `audit_retention`, on the current runtime.
     pub fn spawn_sweep(&self) {
         let gate = self.state.gate.clone();
         tokio::spawn(gate.sweep_forever(std::time::Duration::from_secs(1)));
         let sign_in = self.state.sign_in.clone();
         let api = self.state.api.clone();
         let (db, clock) = (self.state.db.clone(), self.state.clock.clone());
+        let audit = self.state.audit.clone();
+        let retention = self.state.config.audit_retention;
+        let counts = sign_in.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+            loop {
+                every.tick().await;
+                if let Err(err) = counts.flush_throttle_audit().await {
+                    tracing::warn!(error = %err, "writing throttled attempts' counts failed");
+                }
+            }
+        });
         tokio::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
             loop {
                 every.tick().await;
+                if !retention.is_zero() {
+                    let before = clock.now().minus(retention);
+                    match audit.prune(before).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(rows = n, "pruned audit rows past audit_retention"),
+                        Err(err) => tracing::warn!(error = %err, "pruning the audit log failed"),
+                    }
+                }
                 if let Err(err) = sign_in.prune().await {
                     tracing::warn!(error = %err, "pruning old sign-in attempts failed");
                 }
@@ -257,6 +284,13 @@ impl Application {
     ) -> std::io::Result<()> {
         // The Host check comes first: a request for another host never reaches anything else.
         let app = EdgeLayer::new(self.state.config.allowed_hosts.clone()).layer(self.router);
+        // Around everything, the security headers of every answer (see `web::security_headers`).
+        let options = &self.state.leptos_options;
+        let app = SecurityHeadersLayer::new(
+            self.state.config.cookie_secure,
+            options.reload_external_port.unwrap_or(options.reload_port),
+        )
+        .layer(app);
         let changes = tokio::spawn(self.changes.run());
         let served = axum::serve(
             self.listener,
@@ -319,6 +353,8 @@ pub fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'stat
         leptos::context::provide_context(state.gate.clone());
         leptos::context::provide_context(state.config.cookies());
         leptos::context::provide_context(state.admin.clone());
+        // The page's inline scripts carry this render's nonce: its policy must allow it.
+        security_headers::report_page_nonce();
     }
 }
 
@@ -362,6 +398,8 @@ fn enforcement_layer(state: &AppState) -> SessionLayer {
         .open_path("/api/v1/auth/jwt")
         .open_path("/api/v1/auth/jwt/refresh")
         .open_path("/api/v1/openapi.json")
+        // `/metrics` reads its own bearer token (`metrics_token`), not an API session's.
+        .open_path("/metrics")
 }
 
 /// The complete router: pages, form endpoints, health, with the session and security layers.
@@ -378,6 +416,11 @@ pub fn router(state: AppState) -> AppService {
 
     let routes = ROUTES.clone();
     let leptos_options: LeptosOptions = state.leptos_options.clone();
+    // The not-found page renders with the pages' context (its nonce; see `page_context`).
+    let not_found = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        page_context(&state),
+        shell,
+    );
     let pages_and_api = Router::new()
         .route("/sign-in", post(auth_routes::sign_in))
         .route("/logout", post(auth_routes::logout))
@@ -399,7 +442,7 @@ pub fn router(state: AppState) -> AppService {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(not_found)
         // The layers below wrap the router once, not each route: they see the route it
         // matched on the answer.
         .layer(telemetry::RouteOnAnswerLayer)
@@ -415,7 +458,7 @@ pub fn router(state: AppState) -> AppService {
         .layer(middleware::from_fn(guard::page_guard));
     let app = ServiceBuilder::new()
         // CSRF, no-store, error shapes, the request's log span, latency (see `web::policy`).
-        .layer(PolicyLayer)
+        .layer(PolicyLayer::new(state.config.cookies()))
         // The engine's session rules: limits, activity, ended sessions made anonymous.
         .layer(enforcement_layer(&state))
         // The login layers only where a handler reads them (see `web::login_scope`).

@@ -2,8 +2,8 @@
 
 use crate::config::Config;
 use auto_logout::server::{
-    Admin, ApiAuth, AuditLog, Database, SessionGate, Sessions, SharedClock, SignInGuard,
-    SqlSessionStore, Users,
+    telemetry::LiveSessionGauges, Admin, ApiAuth, AuditLog, Database, SessionGate, Sessions,
+    SharedClock, SignInGuard, SqlSessionStore, Users,
 };
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -60,6 +60,8 @@ pub struct Shared {
     pub api: ApiAuth,
     /// What administrators may do.
     pub admin: Admin,
+    /// The live-session gauges of `/metrics` (counted at most once per few seconds).
+    pub live_sessions: LiveSessionGauges,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -3,13 +3,13 @@
 //! lines). The engine counts its own events (`auto_logout::server::telemetry`).
 
 use crate::state::AppState;
-use auto_logout::{
-    server::telemetry::{self, REQUEST_DURATION},
-    SessionKind,
+use auto_logout::server::{
+    telemetry::{self, metrics_access, MetricsAccess, REQUEST_DURATION},
+    ClientInfo,
 };
 use axum::{
     extract::{MatchedPath, Request, State},
-    http::{header, Method},
+    http::{header, Method, StatusCode},
     response::{IntoResponse, Response},
 };
 use metrics::Histogram;
@@ -47,19 +47,47 @@ pub fn prometheus() -> &'static PrometheusHandle {
     })
 }
 
-/// `GET /metrics`: the Prometheus text format, with the live-session gauges read now.
-pub async fn metrics_text(State(state): State<AppState>) -> Response {
-    match state.sessions.count_active_by_kind().await {
-        Ok(counts) => {
-            for kind in [SessionKind::Browser, SessionKind::Api] {
-                let n = counts
-                    .iter()
-                    .find(|(k, _)| *k == kind)
-                    .map_or(0, |(_, n)| *n);
-                telemetry::active_sessions(kind, n);
-            }
+/// `GET /metrics`: the Prometheus text format, for whom [`metrics_access`] lets in: the
+/// bearer of `metrics_token` when one is configured (else 401 with `WWW-Authenticate:
+/// Bearer`), otherwise loopback clients only (else 403). The client is the one the session
+/// layer computed ([`ClientInfo`]: the socket peer, or `X-Forwarded-For` from a trusted proxy).
+/// The live-session gauges are counted at most once per
+/// [`LiveSessionGauges::DEFAULT_MAX_AGE`](auto_logout::server::telemetry::LiveSessionGauges),
+/// not once per read.
+pub async fn metrics_text(State(state): State<AppState>, req: Request) -> Response {
+    let client_ip = req
+        .extensions()
+        .get::<ClientInfo>()
+        .and_then(|client| client.ip.as_deref()?.parse().ok());
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.as_bytes());
+    match metrics_access(
+        state.config.metrics_token.as_ref(),
+        authorization,
+        client_ip,
+    ) {
+        MetricsAccess::Allowed => {}
+        MetricsAccess::Unauthorized => {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "Send the metrics token: Authorization: Bearer <metrics_token>.",
+            )
+                .into_response();
         }
-        Err(err) => tracing::warn!(error = %err, "counting live sessions for /metrics failed"),
+        MetricsAccess::LoopbackOnly => {
+            return (
+                StatusCode::FORBIDDEN,
+                "The metrics are served to this machine only; set metrics_token to read them \
+                 from elsewhere.",
+            )
+                .into_response();
+        }
+    }
+    if let Err(err) = state.live_sessions.refresh().await {
+        tracing::warn!(error = %err, "counting live sessions for /metrics failed");
     }
     (
         [(

@@ -330,7 +330,11 @@ async fn forged_expired_and_orphaned_jwts_are_refused(db: TestDb) {
     let sid = body["session_id"].as_str().unwrap().to_owned();
     let alice = app.user("alice").await.id.to_string();
     let now = app.state.clock.now().as_millis() / 1000;
-    let claims = json!({"sub": alice, "sid": sid, "iat": now, "exp": now + 300});
+    // The issued token's own random id: only its holder knows it (the database has its hash).
+    let payload = jwt.split('.').nth(1).unwrap();
+    let issued: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let jti = issued["jti"].as_str().expect("a jti").to_owned();
+    let claims = json!({"sub": alice, "sid": sid, "jti": jti, "iat": now, "exp": now + 300});
     use jsonwebtoken::Algorithm::{HS256, HS512};
     let key = SECRET.as_bytes();
     // The server's own algorithm and key over these claims are accepted: each forgery below
@@ -353,7 +357,7 @@ async fn forged_expired_and_orphaned_jwts_are_refused(db: TestDb) {
             "unknown sid",
             signed(
                 HS256,
-                &json!({"sub": alice, "sid": "0".repeat(64), "iat": now, "exp": now + 300}),
+                &json!({"sub": alice, "sid": "0".repeat(64), "jti": jti, "iat": now, "exp": now + 300}),
                 key,
             ),
         ),
@@ -361,7 +365,25 @@ async fn forged_expired_and_orphaned_jwts_are_refused(db: TestDb) {
             "another user's sub",
             signed(
                 HS256,
-                &json!({"sub": "999", "sid": sid, "iat": now, "exp": now + 300}),
+                &json!({"sub": "999", "sid": sid, "jti": jti, "iat": now, "exp": now + 300}),
+                key,
+            ),
+        ),
+        // What a copy of the database and the key could make: a live sid, but no jti that
+        // was ever issued for it.
+        (
+            "no jti",
+            signed(
+                HS256,
+                &json!({"sub": alice, "sid": sid, "iat": now, "exp": now + 300}),
+                key,
+            ),
+        ),
+        (
+            "a jti never issued",
+            signed(
+                HS256,
+                &json!({"sub": alice, "sid": sid, "jti": "0".repeat(32), "iat": now, "exp": now + 300}),
                 key,
             ),
         ),

@@ -227,7 +227,12 @@ async fn api_errors_are_always_json(db: TestDb) {
         .await
         .unwrap();
     check(res, 404, "not_found").await;
-    let res = client.put(app.url("/api/v1/session")).send().await.unwrap();
+    let res = client
+        .put(app.url("/api/v1/session"))
+        .header("origin", &app.address)
+        .send()
+        .await
+        .unwrap();
     check(res, 405, "method_not_allowed").await;
     let res = browser()
         .get(app.url("/api/v1/sessions"))

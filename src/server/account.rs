@@ -13,8 +13,9 @@ use super::{
     backend::AuthSession,
     error::StoreError,
     gate::SessionGate,
-    session_start::SessionError,
+    session_start::{cycle_session_id, SessionError},
     sessions::ClientInfo,
+    store::{id_hash, SqlSessionStore},
     users::Users,
 };
 use crate::profile::{parse_profile, Profile, ProfileError};
@@ -100,23 +101,41 @@ pub struct PasswordForm<'a> {
     pub confirm: &'a str,
 }
 
+/// The parts a password change works with.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountServices<'a> {
+    /// Checks the current password (throttled like a sign-in).
+    pub guard: &'a SignInGuard,
+    /// Stores the new password and audits it.
+    pub admin: &'a Admin,
+    /// Ends the other sessions.
+    pub gate: &'a SessionGate,
+    /// Gives this session its new id.
+    pub store: &'a SqlSessionStore,
+}
+
 /// Changes the signed-in user's password; see the module documentation. Audited
-/// `password_changed` (and `revoked` for each other session).
+/// `password_changed` (and `revoked` for each other session). This session stays signed in
+/// under a new id (the response carries its cookie); the old id is refused from now on.
 ///
 /// # Errors
 /// [`SessionError`] when storage fails (nothing is reported as changed then).
 pub async fn change_own_password(
     auth: &mut AuthSession,
-    guard: &SignInGuard,
-    admin: &Admin,
-    gate: &SessionGate,
-    current_session: &str,
+    services: AccountServices<'_>,
     form: PasswordForm<'_>,
     client: &ClientInfo,
 ) -> Result<PasswordChange, SessionError> {
-    let Some(user) = auth.user.clone() else {
+    let AccountServices {
+        guard,
+        admin,
+        gate,
+        store,
+    } = services;
+    let (Some(user), Some(id)) = (auth.user.clone(), auth.session.id()) else {
         return Ok(PasswordChange::WrongPassword);
     };
+    let current_session = id_hash(&id);
     if form.new != form.confirm {
         return Ok(PasswordChange::Mismatch);
     }
@@ -140,9 +159,11 @@ pub async fn change_own_password(
         Err(err) => return Err(err.into()),
     };
     let others_ended = gate
-        .password_changed_except(user.id, current_session, client)
+        .password_changed_except(user.id, &current_session, client)
         .await?;
-    // This session now carries the new password's auth hash, so it stays signed in.
+    // This session now carries the new password's auth hash, so it stays signed in, under a
+    // new id: a copy of the old cookie is worth nothing from here on.
     auth.login(&changed).await?;
+    cycle_session_id(auth, store, gate, client).await?;
     Ok(PasswordChange::Changed { others_ended })
 }

@@ -8,7 +8,8 @@ use super::{
     error::StoreError,
     login_attempts::{AttemptKeys, LoginAttempts},
     sessions::ClientInfo,
-    users::{validate_username, PasswordCheck, User, Users},
+    throttle_view::{AuditSlot, ThrottleAudit, ThrottleView, ThrottledKey},
+    users::{PasswordCheck, User, Users},
 };
 use crate::{
     event::AuditEvent,
@@ -39,7 +40,7 @@ pub enum SignInDecision {
     },
 }
 
-/// Checks sign-in attempts. Cheap to clone.
+/// Checks sign-in attempts. Cheap to clone; clones share what they remember of the throttle.
 #[derive(Debug, Clone)]
 pub struct SignInGuard {
     users: Users,
@@ -47,6 +48,39 @@ pub struct SignInGuard {
     audit: AuditLog,
     policy: ThrottlePolicy,
     clock: SharedClock,
+    view: ThrottleView,
+    throttle_audit: ThrottleAudit,
+}
+
+/// The keys of `keys` the throttle may remember as throttled.
+fn throttled_keys(keys: &AttemptKeys) -> Vec<ThrottledKey> {
+    let mut all = vec![
+        ThrottledKey {
+            scope: ThrottleScope::Username,
+            key: keys.user.clone(),
+        },
+        ThrottledKey {
+            scope: ThrottleScope::ClientIp,
+            key: keys.ip.clone(),
+        },
+    ];
+    if let Some(net) = &keys.net {
+        all.push(ThrottledKey {
+            scope: ThrottleScope::ClientNetwork,
+            key: net.clone(),
+        });
+    }
+    all
+}
+
+/// The key of `keys` that `scope` counts by.
+fn key_of(keys: &AttemptKeys, scope: ThrottleScope) -> ThrottledKey {
+    let key = match scope {
+        ThrottleScope::Username => keys.user.clone(),
+        ThrottleScope::ClientIp => keys.ip.clone(),
+        ThrottleScope::ClientNetwork => keys.net.clone().unwrap_or_else(|| keys.ip.clone()),
+    };
+    ThrottledKey { scope, key }
 }
 
 impl SignInGuard {
@@ -62,8 +96,10 @@ impl SignInGuard {
             users,
             attempts,
             audit,
+            view: ThrottleView::new(policy.window),
             policy,
             clock,
+            throttle_audit: ThrottleAudit::default(),
         }
     }
 
@@ -75,9 +111,14 @@ impl SignInGuard {
     /// Decides one sign-in attempt for `username` with `password` from `client`.
     ///
     /// The throttle is consulted before the password is checked, and a throttled attempt is
-    /// refused even with the right password. A wrong password is counted as a failure as soon
-    /// as it is known (before anything else can fail); a success clears the username's
-    /// failures. The audit log gets the typed username only when such a user exists.
+    /// refused even with the right password. A username, address or network this instance
+    /// already found throttled is refused from memory, before it takes a place among the
+    /// password checks or touches the database; the audit log gets one `login_throttled` row
+    /// per username or address per minute, counting the refusals it stands for. A wrong
+    /// password is counted as a failure as soon as it is known (before anything else can
+    /// fail), and so is any password for a disabled account, right or wrong (the throttle must
+    /// not tell which was right); a success clears the username's failures. The audit log gets
+    /// the typed username only when such a user exists.
     ///
     /// # Errors
     /// Database errors (callers answer 503; no session was started).
@@ -106,7 +147,18 @@ impl SignInGuard {
         password: &str,
         client: &ClientInfo,
     ) -> Result<SignInDecision, StoreError> {
-        // A place among the password checks first: when there is none, the answer costs
+        let now = self.clock.now();
+        let keys = self.attempts.keys(username, client.ip.as_deref());
+        // Known to be throttled: refused from memory, before anything costs.
+        if self.policy.is_enabled() {
+            if let Some((scope, until)) = self.view.throttled(&throttled_keys(&keys), now) {
+                let throttled = throttled_decision(scope, until, now);
+                self.record_throttled(username, &keys, client, now, &throttled)
+                    .await?;
+                return Ok(throttled);
+            }
+        }
+        // A place among the password checks next: when there is none, the answer costs
         // nothing, not even a database write.
         let permit = match self.users.hashing().try_admit() {
             Ok(permit) => permit,
@@ -115,11 +167,9 @@ impl SignInGuard {
             }
             Err(other) => return Err(other),
         };
-        let now = self.clock.now();
-        let keys = self.attempts.keys(username, client.ip.as_deref());
         // Already throttled by recorded failures: refuse without writing an attempt.
         if let Some(throttled) = self.throttle(&keys, None, now).await? {
-            self.record_throttled(username, client, now, &throttled)
+            self.record_throttled(username, &keys, client, now, &throttled)
                 .await?;
             return Ok(throttled);
         }
@@ -134,7 +184,7 @@ impl SignInGuard {
         };
         if let Some(throttled) = throttled {
             self.attempts.withdraw(attempt).await?;
-            self.record_throttled(username, client, now, &throttled)
+            self.record_throttled(username, &keys, client, now, &throttled)
                 .await?;
             return Ok(throttled);
         }
@@ -151,10 +201,11 @@ impl SignInGuard {
             }
         };
         match check {
-            // A disabled account is refused like a wrong password (no hint), but a right
-            // password is no guess: it does not count as a failure.
+            // A disabled account is refused like a wrong password (no hint), and counted like
+            // one whether the password was right or not: if only wrong ones counted, the
+            // moment the throttle starts would tell a guesser which password was right.
             PasswordCheck::Correct(user) if user.disabled => {
-                self.attempts.withdraw(attempt).await?;
+                self.attempts.mark_failed(attempt).await?;
                 self.audit
                     .record(NewAuditEntry {
                         user_id: Some(user.id),
@@ -206,28 +257,40 @@ impl SignInGuard {
                 self.policy.max_per_ip,
             )
             .await?;
-        let decision = throttle::decide(&self.policy, &recent.user, &recent.ip, now);
+        let decision =
+            throttle::decide_with_network(&self.policy, &recent.user, &recent.ip, &recent.net, now);
         Ok(match decision {
             ThrottleDecision::Allow => None,
             ThrottleDecision::Throttled { scope, until } => {
-                let retry_after_secs = decision.retry_after_secs(now).unwrap_or(1);
-                tracing::warn!(
-                    scope = scope.as_str(),
-                    retry_after_secs,
-                    "sign-in throttled"
-                );
-                Some(SignInDecision::Throttled {
-                    scope,
-                    until,
-                    retry_after_secs,
-                })
+                // Failures keep a key throttled until `until`: from now on this instance
+                // refuses it from memory. A wait of a few seconds only (attempts still being
+                // checked) may end sooner, when those attempts succeed: not remembered.
+                if until > now.plus(throttle::PENDING_WAIT) {
+                    self.view.remember(&key_of(keys, scope), until);
+                }
+                let throttled = throttled_decision(scope, until, now);
+                if let SignInDecision::Throttled {
+                    retry_after_secs, ..
+                } = throttled
+                {
+                    tracing::warn!(
+                        scope = scope.as_str(),
+                        retry_after_secs,
+                        "sign-in throttled"
+                    );
+                }
+                Some(throttled)
             }
         })
     }
 
+    /// Audits a throttled attempt: the first of its minute for its username or address
+    /// writes a `login_throttled` row; the others are counted in memory and added to that row
+    /// by [`SignInGuard::flush_throttle_audit`].
     async fn record_throttled(
         &self,
         username: &str,
+        keys: &AttemptKeys,
         client: &ClientInfo,
         now: UnixMillis,
         throttled: &SignInDecision,
@@ -240,25 +303,51 @@ impl SignInGuard {
         else {
             return Ok(());
         };
-        // Only an existing user is named; what was typed otherwise is never stored.
-        let known = if validate_username(username).is_ok() {
-            self.users.find_by_username(username).await?
-        } else {
-            None
+        let counted = key_of(keys, *scope);
+        let slot_key = format!("{}:{}", scope.as_str(), counted.key);
+        let AuditSlot::Write { key, minute } = self.throttle_audit.refused(&slot_key, now) else {
+            return Ok(());
         };
-        self.audit
-            .record(NewAuditEntry {
-                user_id: known.as_ref().map(|u| u.id),
-                username: known.map(|u| u.username),
-                ip: client.ip.clone(),
-                user_agent: client.user_agent.clone(),
-                detail: Some(format!(
-                    "too many recent sign-in attempts for this {}; next attempt allowed in {retry_after_secs} s",
-                    scope.as_str()
-                )),
-                ..NewAuditEntry::new(AuditEvent::LoginThrottled, now)
-            })
-            .await
+        let written = async {
+            // Only an existing user is named; what was typed otherwise is never stored.
+            let known = self.users.find_by_username(username).await?;
+            self.audit
+                .record_returning_id(NewAuditEntry {
+                    user_id: known.as_ref().map(|u| u.id),
+                    username: known.map(|u| u.username),
+                    ip: client.ip.clone(),
+                    user_agent: client.user_agent.clone(),
+                    detail: Some(format!(
+                        "too many recent sign-in attempts for this {}; next attempt allowed in {retry_after_secs} s",
+                        scope.as_str()
+                    )),
+                    ..NewAuditEntry::new(AuditEvent::LoginThrottled, now)
+                })
+                .await
+        }
+        .await;
+        self.throttle_audit
+            .written(&key, minute, written.as_ref().ok().copied());
+        written.map(|_| ())
+    }
+
+    /// Adds the throttled attempts counted in memory to their audit rows (`repeat_count`);
+    /// returns how many were added. Run it every few seconds.
+    ///
+    /// # Errors
+    /// Database errors; the counts not yet written are lost (their rows keep what they had).
+    pub async fn flush_throttle_audit(&self) -> Result<u64, StoreError> {
+        let mut added = 0;
+        for (row, count) in self.throttle_audit.take_counts(self.clock.now()) {
+            self.audit.add_repeats(row, count).await?;
+            added += count;
+        }
+        Ok(added)
+    }
+
+    /// Forgets what this instance remembers of throttled keys (the database still knows).
+    pub fn forget_throttled(&self) {
+        self.view.clear();
     }
 
     async fn record_failure(
@@ -279,8 +368,23 @@ impl SignInGuard {
     }
 
     /// Deletes attempts that no longer count in any window; returns how many.
+    ///
+    /// # Errors
+    /// Database errors.
     pub async fn prune(&self) -> Result<u64, StoreError> {
         let now = self.clock.now();
         self.attempts.prune(self.policy.window_start(now)).await
+    }
+}
+
+/// The refusal of an attempt throttled by `scope` until `until`, seen at `now`.
+fn throttled_decision(scope: ThrottleScope, until: UnixMillis, now: UnixMillis) -> SignInDecision {
+    let retry_after_secs = ThrottleDecision::Throttled { scope, until }
+        .retry_after_secs(now)
+        .unwrap_or(1);
+    SignInDecision::Throttled {
+        scope,
+        until,
+        retry_after_secs,
     }
 }

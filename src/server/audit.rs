@@ -3,7 +3,7 @@
 use super::{db::Database, error::StoreError, filters::FilteredQuery};
 use crate::{clock::UnixMillis, event::AuditEvent};
 
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Row};
 
 /// An event to record.
 #[derive(Debug, Clone, Default)]
@@ -70,26 +70,39 @@ fn clean(value: Option<String>, max: usize) -> Option<String> {
     value.map(|v| v.chars().filter(|c| !c.is_control()).take(max).collect())
 }
 
+/// The statement that writes one entry.
+const INSERT_ENTRY: &str = "INSERT INTO audit_log \
+    (event, at, user_id, username, session_hash, ip, user_agent, actor_id, detail) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+/// `query` with the values of `entry` bound in [`INSERT_ENTRY`]'s order.
+fn bind_entry<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    entry: NewAuditEntry,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let event = entry.event.unwrap_or(AuditEvent::Login);
+    query
+        .bind(event.as_str())
+        .bind(entry.at.as_millis())
+        .bind(entry.user_id)
+        .bind(clean(entry.username, 64))
+        .bind(entry.session_hash)
+        .bind(clean(entry.ip, 64))
+        .bind(clean(entry.user_agent, 512))
+        .bind(entry.actor_id)
+        .bind(clean(entry.detail, 512))
+}
+
 /// Writes `entry` on `conn` (so it can share a transaction with the change it records).
 pub async fn record_on(conn: &mut AnyConnection, entry: NewAuditEntry) -> Result<(), StoreError> {
-    let event = entry.event.unwrap_or(AuditEvent::Login);
-    sqlx::query(
-        "INSERT INTO audit_log (event, at, user_id, username, session_hash, ip, user_agent, actor_id, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(event.as_str())
-    .bind(entry.at.as_millis())
-    .bind(entry.user_id)
-    .bind(clean(entry.username, 64))
-    .bind(entry.session_hash)
-    .bind(clean(entry.ip, 64))
-    .bind(clean(entry.user_agent, 512))
-    .bind(entry.actor_id)
-    .bind(clean(entry.detail, 512))
-    .execute(conn)
-    .await?;
+    bind_entry(sqlx::query(INSERT_ENTRY), entry)
+        .execute(conn)
+        .await?;
     Ok(())
 }
+
+/// The most rows one pruning statement deletes (see [`AuditLog::prune`]).
+pub const PRUNE_BATCH: i64 = 5_000;
 
 impl AuditLog {
     /// The audit log stored in `db`.
@@ -98,9 +111,64 @@ impl AuditLog {
     }
 
     /// Records one event.
+    ///
+    /// # Errors
+    /// Database errors (nothing was recorded).
     pub async fn record(&self, entry: NewAuditEntry) -> Result<(), StoreError> {
         let mut conn = self.db.pool().acquire().await?;
         record_on(&mut conn, entry).await
+    }
+
+    /// Records one event; returns its row id.
+    ///
+    /// # Errors
+    /// Database errors (nothing was recorded).
+    pub async fn record_returning_id(&self, entry: NewAuditEntry) -> Result<i64, StoreError> {
+        let sql = format!("{INSERT_ENTRY} RETURNING id");
+        let row = bind_entry(sqlx::query(&sql), entry)
+            .fetch_one(self.db.pool())
+            .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    /// Adds `count` to the number of events row `id` stands for (`repeat_count`: refused
+    /// attempts counted under one `login_throttled` row).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn add_repeats(&self, id: i64, count: u64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE audit_log SET repeat_count = repeat_count + $1 WHERE id = $2")
+            .bind(i64::try_from(count).unwrap_or(i64::MAX))
+            .bind(id)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes the entries recorded before `before`, at most [`PRUNE_BATCH`] at a time (oldest
+    /// first), until none is left; returns how many went. Each batch is its own statement, so
+    /// a large backlog never holds the log for long.
+    ///
+    /// # Errors
+    /// Database errors (the batches already deleted stay deleted).
+    pub async fn prune(&self, before: UnixMillis) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        loop {
+            let done = sqlx::query(
+                "DELETE FROM audit_log WHERE id IN \
+                 (SELECT id FROM audit_log WHERE at < $1 ORDER BY at LIMIT $2)",
+            )
+            .bind(before.as_millis())
+            .bind(PRUNE_BATCH)
+            .execute(self.db.pool())
+            .await?
+            .rows_affected();
+            deleted += done;
+            if done < u64::try_from(PRUNE_BATCH).unwrap_or(u64::MAX) {
+                return Ok(deleted);
+            }
+            tokio::task::yield_now().await;
+        }
     }
 
     /// Entries matching `filter`, newest first.
@@ -109,7 +177,7 @@ impl AuditLog {
         // (username, id), (event, id) and primary-key indexes on a large log.
         let mut query = FilteredQuery::new(
             "SELECT id, event, at, user_id, username, session_hash, ip, user_agent, actor_id, \
-             detail FROM audit_log WHERE 1 = 1",
+             detail, repeat_count FROM audit_log WHERE 1 = 1",
         );
         if let Some(username) = &filter.username {
             query.push(" AND username = ").bind(username.clone());

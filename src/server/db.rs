@@ -90,15 +90,19 @@ impl Database {
         })
     }
 
-    /// Applies the migrations under `migrations/<engine>/` that are not yet applied.
+    /// Applies the migrations under `migrations/<engine>/` that are not yet applied, then
+    /// gives accounts made before usernames were compared by their NFKC case-folded form their
+    /// key ([`super::users::fill_username_keys`]; look-alike pairs are logged as warnings).
     ///
     /// # Errors
-    /// [`StoreError::Migrate`] when a migration fails or the recorded ones differ from ours.
+    /// [`StoreError::Migrate`] when a migration fails or the recorded ones differ from ours;
+    /// database errors.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self.kind {
             DbKind::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
             DbKind::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
         }
+        super::users::fill_username_keys(self).await?;
         Ok(())
     }
 

@@ -1,5 +1,8 @@
-//! Server-wide secret keys, generated once and kept in the database so that every instance on
-//! one database uses the same ones, and a restart keeps them (sessions stay signed in).
+//! Server-wide secret keys. With a root secret configured (`secret_key`, kept outside the
+//! database like Django's `SECRET_KEY`), each key is derived from it by name, so that a copy of
+//! the database alone cannot sign a JWT, forge a session's auth hash or reveal a draft key.
+//! Without one, each key is generated once and kept in the database, so that every instance on
+//! one database uses the same ones and a restart keeps them (sessions stay signed in).
 
 use super::{clock::SharedClock, db::Database, error::StoreError};
 use hmac::{Hmac, Mac};
@@ -50,6 +53,28 @@ impl SecretKey {
         hex::encode(self.mac(parts))
     }
 
+    /// The key named `name` derived from this root secret (HMAC-SHA256 of the name).
+    pub fn derive(&self, name: &str) -> Self {
+        Self(self.mac(&[b"auto-logout key", name.as_bytes()]).to_vec())
+    }
+
+    /// The key `name`: derived from `root` when a root secret is configured (nothing is read
+    /// from or written to the database then), else [`SecretKey::load_or_create`].
+    ///
+    /// # Errors
+    /// As [`SecretKey::load_or_create`].
+    pub async fn resolve(
+        db: &Database,
+        root: Option<&SecretKey>,
+        name: &str,
+        clock: &SharedClock,
+    ) -> Result<Self, StoreError> {
+        match root {
+            Some(root) => Ok(root.derive(name)),
+            None => Self::load_or_create(db, name, clock).await,
+        }
+    }
+
     /// Loads the key `name`, generating and storing a random one first when there is none.
     /// Instances racing to create it all end up with the one stored first.
     ///
@@ -94,5 +119,16 @@ mod tests {
         assert_ne!(a.mac(&[b"ab", b"c"]), a.mac(&[b"a", b"bc"]));
         assert_eq!(a.mac_hex(&[b"x"]).len(), 64);
         assert!(!format!("{a:?}").contains('1'));
+    }
+
+    #[test]
+    fn derived_keys_differ_by_name_and_root() {
+        let root = SecretKey::from_bytes(b"an operator's secret of some length".to_vec());
+        let other = SecretKey::from_bytes(b"another operator's secret, as long".to_vec());
+        assert_eq!(root.derive(SERVER_KEY), root.derive(SERVER_KEY));
+        assert_ne!(root.derive(SERVER_KEY), root.derive(JWT_KEY));
+        assert_ne!(root.derive(SERVER_KEY), other.derive(SERVER_KEY));
+        assert_eq!(root.derive(JWT_KEY).as_bytes().len(), 32);
+        assert_ne!(root.derive(JWT_KEY).as_bytes(), root.as_bytes());
     }
 }

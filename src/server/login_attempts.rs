@@ -17,10 +17,13 @@ use std::net::IpAddr;
 /// Keys under which attempts are counted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptKeys {
-    /// Keyed hash of the username as typed (trimmed, lower-cased).
+    /// Keyed hash of the username as sign-in matches it ([`crate::username::username_key`] of
+    /// at most [`super::users::MAX_USERNAME_LEN`] characters as typed).
     pub user: String,
     /// The client IP; IPv6 addresses by their /64 network, which one client usually holds.
     pub ip: String,
+    /// The client's wider network: an IPv6 address's /48 (a site); `None` for IPv4.
+    pub net: Option<String>,
 }
 
 /// Hex digits of the username tag kept (32 bits).
@@ -33,6 +36,8 @@ pub struct RecentAttempts {
     pub user: Vec<Attempt>,
     /// Other attempts from the IP, newest first.
     pub ip: Vec<Attempt>,
+    /// Other attempts from the IP's wider network (IPv6 only), newest first.
+    pub net: Vec<Attempt>,
 }
 
 /// Which count an attempt is looked up by.
@@ -40,6 +45,7 @@ pub struct RecentAttempts {
 enum KeyColumn {
     User,
     Ip,
+    Net,
 }
 
 impl KeyColumn {
@@ -47,6 +53,7 @@ impl KeyColumn {
         match self {
             KeyColumn::User => "user_key",
             KeyColumn::Ip => "ip_key",
+            KeyColumn::Net => "net_key",
         }
     }
 }
@@ -56,6 +63,18 @@ impl KeyColumn {
 pub struct LoginAttempts {
     db: Database,
     key: SecretKey,
+}
+
+/// The throttle's key for a client's wider network: the /48 of an IPv6 address (not mapped
+/// from IPv4); `None` otherwise.
+pub fn net_key(ip: Option<&str>) -> Option<String> {
+    match ip.and_then(|ip| ip.parse::<IpAddr>().ok()) {
+        Some(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            Some(format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]))
+        }
+        _ => None,
+    }
 }
 
 /// The throttle's key for a client IP: the address, or its /64 network for IPv6.
@@ -79,24 +98,30 @@ impl LoginAttempts {
         Self { db, key }
     }
 
-    /// The keys of an attempt for `username` from `ip`.
+    /// The keys of an attempt for `username` from `ip`. Only the first
+    /// [`MAX_USERNAME_LEN`](super::users::MAX_USERNAME_LEN) characters of what was typed are
+    /// looked at (no longer name exists), so the work does not grow with the input.
     pub fn keys(&self, username: &str, ip: Option<&str>) -> AttemptKeys {
-        let normalised = username.trim().to_lowercase();
+        let typed = crate::username::truncate_typed(username);
+        let normalised = crate::username::username_key(typed.trim());
         let mut user = self.key.mac_hex(&[b"login-user", normalised.as_bytes()]);
         user.truncate(USER_KEY_HEX_DIGITS);
         AttemptKeys {
             user,
             ip: ip_key(ip),
+            net: net_key(ip),
         }
     }
 
     /// Records an attempt at `at` before its password is checked (pending); returns its id.
     pub async fn begin(&self, keys: &AttemptKeys, at: UnixMillis) -> Result<i64, StoreError> {
         let row = sqlx::query(
-            "INSERT INTO login_attempts (user_key, ip_key, at) VALUES ($1, $2, $3) RETURNING id",
+            "INSERT INTO login_attempts (user_key, ip_key, net_key, at) VALUES ($1, $2, $3, $4) \
+             RETURNING id",
         )
         .bind(&keys.user)
         .bind(&keys.ip)
+        .bind(keys.net.as_deref())
         .bind(at.as_millis())
         .fetch_one(self.db.pool())
         .await?;
@@ -123,6 +148,14 @@ impl LoginAttempts {
             ip: self
                 .newest(KeyColumn::Ip, &keys.ip, since, except, ip_limit)
                 .await?,
+            net: match &keys.net {
+                Some(net) => {
+                    let limit = ip_limit.saturating_mul(crate::throttle::NETWORK_FACTOR);
+                    self.newest(KeyColumn::Net, net, since, except, limit)
+                        .await?
+                }
+                None => Vec::new(),
+            },
         })
     }
 
@@ -217,5 +250,21 @@ mod tests {
         assert_eq!(ip_key(Some("::ffff:198.51.100.1")), "198.51.100.1");
         assert_eq!(ip_key(None), "unknown");
         assert_eq!(ip_key(Some("not an ip")), "unknown");
+    }
+
+    #[test]
+    fn ipv6_clients_are_also_counted_by_their_site() {
+        assert_eq!(
+            net_key(Some("2001:db8:1:2::1")),
+            net_key(Some("2001:db8:1:ffff::9"))
+        );
+        assert_eq!(net_key(Some("2001:db8:1:2::1")).unwrap(), "2001:db8:1::/48");
+        assert_ne!(
+            net_key(Some("2001:db8:1::1")),
+            net_key(Some("2001:db8:2::1"))
+        );
+        assert_eq!(net_key(Some("203.0.113.7")), None);
+        assert_eq!(net_key(Some("::ffff:198.51.100.1")), None);
+        assert_eq!(net_key(None), None);
     }
 }

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod backend;
 pub mod changes;
 pub mod clock;
+pub mod csrf;
 pub mod db;
 pub mod devices;
 pub mod error;
@@ -23,6 +24,7 @@ pub mod session_start;
 pub mod sessions;
 pub mod store;
 pub mod telemetry;
+pub mod throttle_view;
 pub mod tokens;
 pub mod users;
 

@@ -6,7 +6,10 @@ use super::{
     error::StoreError,
     gate::SessionGate,
     sessions::{ClientInfo, Ending, SessionMeta, META_KEY},
-    store::{id_hash, is_session_limit_refusal},
+    store::{
+        id_hash, is_account_change_refusal, is_session_limit_refusal, SqlSessionStore,
+        CYCLED_FROM_KEY,
+    },
     users::User,
 };
 use crate::{cookies::remember_cookie_expiry, event::EndReason, SessionKind};
@@ -18,6 +21,9 @@ pub enum SessionStart {
     Started,
     /// `max_sessions_per_user` with `deny_new` refused it (audited); nobody is signed in.
     LimitReached,
+    /// The account's password changed or it was disabled after the password was checked
+    /// (audited `login_failed`); nobody is signed in. Answer as a failed sign-in.
+    AccountChanged,
 }
 
 /// Why a session could not be started or ended.
@@ -79,6 +85,7 @@ pub async fn start_session(
         remember,
         created_at: now,
         client: client.clone(),
+        credential_epoch: user.credential_epoch,
     };
     auth.session.insert(META_KEY, &meta).await?;
     auth.login(user).await?;
@@ -87,9 +94,64 @@ pub async fn start_session(
         if is_session_limit_refusal(&err) {
             return Ok(SessionStart::LimitReached);
         }
+        if is_account_change_refusal(&err) {
+            return Ok(SessionStart::AccountChanged);
+        }
         return Err(err.into());
     }
     Ok(SessionStart::Started)
+}
+
+/// Gives the request's signed-in session a new id after a credential change (TRAPS: "id not
+/// cycled"), keeping everything else: the same row, device, sign-in time and limits. The old
+/// id is refused at once, here and (through the change log) on every instance; the response
+/// carries the new cookie. Does nothing for a request without a session.
+///
+/// # Errors
+/// [`SessionError`] when the new id could not be stored, or the session ended meanwhile (it is
+/// not brought back); the caller answers 503 or sends the person to sign in.
+pub async fn cycle_session_id(
+    auth: &mut AuthSession,
+    store: &SqlSessionStore,
+    gate: &SessionGate,
+    client: &ClientInfo,
+) -> Result<(), SessionError> {
+    let Some(old) = auth.session.id() else {
+        return Ok(());
+    };
+    let old_hash = id_hash(&old);
+    store.prepare_cycle(&old_hash)?;
+    auth.session.insert(CYCLED_FROM_KEY, &old_hash).await?;
+    let cycled = async {
+        auth.session.cycle_id().await?;
+        auth.session.save().await
+    }
+    .await;
+    // Whatever happened, nothing may serve the old id from memory any more.
+    gate.forget(&old_hash);
+    store.forget(&old_hash);
+    if let Err(err) = cycled {
+        // Not cycled: the old id must not live on either (fail closed).
+        if store.take_prepared_cycle(&old_hash) {
+            let _ = gate
+                .end_session(
+                    &old_hash,
+                    Ending {
+                        reason: EndReason::Revoked,
+                        at: gate.clock().now(),
+                        actor_id: None,
+                        detail: Some(
+                            "the session id could not be renewed after a credential change".into(),
+                        ),
+                        client: client.clone(),
+                    },
+                )
+                .await;
+        }
+        auth.session.clear().await;
+        return Err(err.into());
+    }
+    Ok(())
 }
 
 /// Ends the request's own session (audited `logout`, final) and signs `auth` out. Returns

@@ -42,6 +42,10 @@ pub struct SessionMeta {
     pub created_at: UnixMillis,
     /// Where the sign-in came from.
     pub client: ClientInfo,
+    /// The account's credential epoch when its password was checked ([`super::User`]): the
+    /// session is stored only while the account still has it and is not disabled.
+    #[serde(default)]
+    pub credential_epoch: i64,
 }
 
 /// One row of the sessions table (without the session data).

@@ -45,6 +45,24 @@ pub fn is_session_limit_refusal(err: &tower_sessions::session::Error) -> bool {
     matches!(err, tower_sessions::session::Error::Store(session_store::Error::Backend(msg)) if msg == SESSION_LIMIT_REFUSED)
 }
 
+/// The message of the store error that refuses a new session because its account changed
+/// (password, disabled) after the password was checked; see [`is_account_change_refusal`].
+pub const ACCOUNT_CHANGED_REFUSED: &str =
+    "the account changed after the password was checked: sign-in refused";
+
+/// Whether a failed `Session::save` was a sign-in refused because its account changed since
+/// its password was checked (a password change or a disable won the race).
+pub fn is_account_change_refusal(err: &tower_sessions::session::Error) -> bool {
+    matches!(err, tower_sessions::session::Error::Store(session_store::Error::Backend(msg)) if msg == ACCOUNT_CHANGED_REFUSED)
+}
+
+/// The key in the session data that asks the store to give the session `id_hash` (the value)
+/// the record's new id in place; see [`SqlSessionStore::prepare_cycle`].
+pub const CYCLED_FROM_KEY: &str = "auto_logout.cycled_from";
+
+/// The most id cycles under way at once in one process (each lasts one request).
+const MAX_PENDING_CYCLES: usize = 10_000;
+
 /// The per-user session limit, enforced where new sessions are stored.
 #[derive(Clone)]
 struct Admission {
@@ -65,6 +83,8 @@ struct StoreInner {
     clock: SharedClock,
     records: moka::sync::Cache<String, Record>,
     admission: Option<Admission>,
+    /// Id hashes whose next `delete` is the first half of an id cycle (not an end).
+    cycling: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// Why storing a new session failed.
@@ -73,6 +93,10 @@ enum CreateError {
     Collision,
     /// The session limit refused it.
     Refused,
+    /// The account changed (password, disabled) since the sign-in checked its password.
+    AccountChanged,
+    /// The session being cycled has ended meanwhile: it is not brought back.
+    Ended,
     /// Anything else.
     Other(String),
 }
@@ -148,6 +172,7 @@ impl SqlSessionStore {
                     .time_to_idle(RECORD_CACHE_IDLE)
                     .build(),
                 admission,
+                cycling: std::sync::Mutex::default(),
             }),
         }
     }
@@ -199,6 +224,26 @@ impl SqlSessionStore {
             return Ok(());
         };
         let mut tx = self.inner.db.pool().begin().await?;
+        // The first statement writes: it waits for any other admission or credential change of
+        // this account (row lock on PostgreSQL, the write lock on SQLite), then stores nothing
+        // unless the account still has the credential epoch the password was checked under
+        // and is not disabled. A password change or disable that committed first wins; one
+        // that commits later sees this session when it ends the account's sessions.
+        let unchanged = sqlx::query(
+            "UPDATE users SET credential_epoch = credential_epoch \
+             WHERE id = $1 AND credential_epoch = $2 AND disabled_at IS NULL",
+        )
+        .bind(meta.user_id)
+        .bind(meta.credential_epoch)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !unchanged {
+            tx.rollback().await?;
+            self.record_account_changed(meta, now).await?;
+            return Err(CreateError::AccountChanged);
+        }
         let mut guard = None;
         if let Some(admission) = self.inner.admission.as_ref().filter(|a| a.limit.max > 0) {
             match self.admit(admission, &mut tx, meta, now).await? {
@@ -278,12 +323,7 @@ impl SqlSessionStore {
         meta: &SessionMeta,
         now: UnixMillis,
     ) -> Result<LimitDecision, CreateError> {
-        // The first statement writes: it waits for any other admission of this user (row lock
-        // on PostgreSQL, the write lock on SQLite) and then sees what that one committed.
-        sqlx::query("UPDATE users SET created_at = created_at WHERE id = $1")
-            .bind(meta.user_id)
-            .execute(&mut *tx)
-            .await?;
+        // `insert` has locked the account row: other admissions of this user wait for this one.
         let admin = sqlx::query("SELECT is_admin FROM users WHERE id = $1")
             .bind(meta.user_id)
             .fetch_optional(&mut *tx)
@@ -323,6 +363,91 @@ impl SqlSessionStore {
             }
         }
         Ok(session_limit::admit(&admission.limit, &live))
+    }
+
+    /// Audits a sign-in whose session was not stored because its account changed meanwhile.
+    async fn record_account_changed(
+        &self,
+        meta: &SessionMeta,
+        now: UnixMillis,
+    ) -> Result<(), CreateError> {
+        AuditLog::new(self.inner.db.clone())
+            .record(NewAuditEntry {
+                user_id: Some(meta.user_id),
+                username: Some(meta.username.clone()).filter(|u| !u.is_empty()),
+                ip: meta.client.ip.clone(),
+                user_agent: meta.client.user_agent.clone(),
+                detail: Some(
+                    "the password was changed or the account disabled during the sign-in"
+                        .to_owned(),
+                ),
+                ..NewAuditEntry::new(AuditEvent::LoginFailed, now)
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Marks the session `id_hash` for an id cycle: the store's next `delete` of it does not
+    /// end it, and the `create` that follows (with [`CYCLED_FROM_KEY`] in its data) moves the
+    /// row to the new id in place. Used by [`super::session_start::cycle_session_id`].
+    ///
+    /// # Errors
+    /// [`StoreError::Busy`](super::StoreError::Busy) when too many cycles are under way.
+    pub fn prepare_cycle(&self, id_hash: &str) -> Result<(), super::StoreError> {
+        let mut cycling = self
+            .inner
+            .cycling
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cycling.len() >= MAX_PENDING_CYCLES {
+            return Err(super::StoreError::Busy {
+                retry_after_secs: 1,
+            });
+        }
+        cycling.insert(id_hash.to_owned());
+        Ok(())
+    }
+
+    /// Forgets a cycle prepared for `id_hash` that did not happen; whether one was prepared.
+    pub fn take_prepared_cycle(&self, id_hash: &str) -> bool {
+        self.take_cycle(id_hash)
+    }
+
+    /// Forgets a cycle prepared for `id_hash`; whether one was.
+    fn take_cycle(&self, id_hash: &str) -> bool {
+        self.inner
+            .cycling
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(id_hash)
+    }
+
+    /// Whether a cycle is prepared for `id_hash`.
+    fn is_cycling(&self, id_hash: &str) -> bool {
+        self.inner
+            .cycling
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(id_hash)
+    }
+
+    /// The second half of an id cycle: the live row of `old_hash` takes the record's id and
+    /// data. Nothing is stored when that session has ended meanwhile.
+    async fn cycle(&self, old_hash: &str, record: &Record, data: &str) -> Result<(), CreateError> {
+        let done = sqlx::query(
+            "UPDATE sessions SET id_hash = $1, data = $2, expires_at = $3 \
+             WHERE id_hash = $4 AND ended_at IS NULL",
+        )
+        .bind(id_hash(&record.id))
+        .bind(data)
+        .bind(millis(record.expiry_date))
+        .bind(old_hash)
+        .execute(self.inner.db.pool())
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(CreateError::Ended);
+        }
+        Ok(())
     }
 
     async fn record_refusal(
@@ -366,6 +491,29 @@ fn millis(date: OffsetDateTime) -> i64 {
 #[async_trait]
 impl SessionStore for SqlSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        if let Some(old) = record.data.remove(CYCLED_FROM_KEY) {
+            let old = old.as_str().unwrap_or_default().to_owned();
+            let data = serde_json::to_string(&record.data).map_err(backend)?;
+            let cycled = if self.take_cycle(&old) {
+                self.inner.records.invalidate(&old);
+                let mut result = Err(CreateError::Collision);
+                for _ in 0..4 {
+                    result = self.cycle(&old, record, &data).await;
+                    if !matches!(result, Err(CreateError::Collision)) {
+                        break;
+                    }
+                    record.id = Id::default();
+                }
+                result
+            } else {
+                Err(CreateError::Ended)
+            };
+            return match cycled {
+                Ok(()) => Ok(()),
+                Err(CreateError::Ended) => Err(backend("the session has ended")),
+                Err(_) => Err(backend("the session id could not be cycled")),
+            };
+        }
         let meta: Option<SessionMeta> = record
             .data
             .get(META_KEY)
@@ -378,6 +526,8 @@ impl SessionStore for SqlSessionStore {
                 Ok(()) => return Ok(()),
                 Err(CreateError::Collision) => record.id = Id::default(),
                 Err(CreateError::Refused) => return Err(backend(SESSION_LIMIT_REFUSED)),
+                Err(CreateError::AccountChanged) => return Err(backend(ACCOUNT_CHANGED_REFUSED)),
+                Err(CreateError::Ended) => return Err(backend("the session has ended")),
                 Err(CreateError::Other(e)) => return Err(backend(e)),
             }
         }
@@ -437,6 +587,10 @@ impl SessionStore for SqlSessionStore {
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
         self.inner.records.invalidate(&id_hash(session_id));
+        // The first half of an id cycle: the row lives on under the new id (see `create`).
+        if self.is_cycling(&id_hash(session_id)) {
+            return Ok(());
+        }
         // Ending (not removing) keeps the row for the sessions list and makes the end final.
         // Handlers end sessions with their true reason and an audit entry before this runs;
         // this is the fallback for ends that tower-sessions starts itself.

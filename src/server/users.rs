@@ -9,11 +9,10 @@ use super::{
 };
 use crate::dto::{DraftKey, UserView};
 use crate::profile::Profile;
+use crate::username::username_key;
+pub use crate::username::MAX_USERNAME_LEN;
 use sqlx::Row;
 use std::fmt;
-
-/// The longest username accepted.
-pub const MAX_USERNAME_LEN: usize = 64;
 
 /// A stored account. `Debug` never prints the password hash.
 #[derive(Clone, PartialEq, Eq)]
@@ -37,6 +36,9 @@ pub struct User {
     pub email: Option<String>,
     /// The key and scope their browser keeps drafts under (derived, never stored).
     pub drafts: DraftKey,
+    /// How many credential changes (password, disabled or enabled) the account has seen: a
+    /// session is stored only if this is still the epoch its password was checked under.
+    pub credential_epoch: i64,
 }
 
 impl fmt::Debug for User {
@@ -51,6 +53,7 @@ impl fmt::Debug for User {
             .field("display_name", &self.display_name)
             .field("email", &self.email)
             .field("drafts", &self.drafts)
+            .field("credential_epoch", &self.credential_epoch)
             .finish()
     }
 }
@@ -107,26 +110,74 @@ impl fmt::Debug for Users {
     }
 }
 
-/// Checks a username: 1 to 64 characters of letters, digits, `.`, `_`, `-` and `@`.
+/// Checks a new username (see [`crate::username::check_username`]).
 ///
 /// # Errors
 /// [`StoreError::InvalidUsername`] saying what is wrong.
 pub fn validate_username(name: &str) -> Result<(), StoreError> {
-    if name.is_empty() {
-        return Err(StoreError::InvalidUsername("it is empty"));
+    crate::username::check_username(name).map_err(|e| StoreError::InvalidUsername(e.message()))
+}
+
+/// What [`fill_username_keys`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsernameKeyFill {
+    /// Accounts that got their key.
+    pub filled: u64,
+    /// Accounts that could not: `(this account's name, the name of the account that has the
+    /// same key)`. They still sign in, by their exact name only, until one is renamed.
+    pub collisions: Vec<(String, String)>,
+}
+
+/// Gives every account made before usernames were compared by [`username_key`] its key, so
+/// that sign-in finds it by any case or width of its name. An account whose key another
+/// account already holds (two old accounts `frank` and `FRANK`) keeps no key and is reported;
+/// both accounts keep working. Idempotent; cheap once done.
+///
+/// # Errors
+/// Database errors.
+pub async fn fill_username_keys(db: &Database) -> Result<UsernameKeyFill, StoreError> {
+    let rows = sqlx::query("SELECT id, username FROM users WHERE username_key IS NULL ORDER BY id")
+        .fetch_all(db.pool())
+        .await?;
+    let mut fill = UsernameKeyFill::default();
+    for row in rows {
+        let id: i64 = row.try_get("id")?;
+        let username: String = row.try_get("username")?;
+        let key = username_key(&username);
+        let holder = sqlx::query("SELECT username FROM users WHERE username_key = $1")
+            .bind(&key)
+            .fetch_optional(db.pool())
+            .await?;
+        if let Some(holder) = holder {
+            fill.collisions
+                .push((username, holder.try_get("username")?));
+            continue;
+        }
+        match sqlx::query(
+            "UPDATE users SET username_key = $1 WHERE id = $2 AND username_key IS NULL",
+        )
+        .bind(&key)
+        .bind(id)
+        .execute(db.pool())
+        .await
+        {
+            Ok(done) => fill.filled += done.rows_affected(),
+            // Another instance filled the same key meanwhile.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                fill.collisions.push((username, key));
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
-    if name.len() > MAX_USERNAME_LEN {
-        return Err(StoreError::InvalidUsername("use at most 64 characters"));
+    for (name, other) in &fill.collisions {
+        tracing::warn!(
+            account = %name,
+            same_as = %other,
+            "two accounts have usernames that differ only in case, width or normalisation; \
+             `{name}` signs in by its exact name only until one of them is renamed"
+        );
     }
-    if !name
-        .chars()
-        .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
-    {
-        return Err(StoreError::InvalidUsername(
-            "use letters, digits, '.', '_', '-' and '@' only",
-        ));
-    }
-    Ok(())
+    Ok(fill)
 }
 
 /// The session auth hash of a password hash under `key` (see [`User::auth_hash`]).
@@ -150,8 +201,8 @@ pub fn derive_draft_key(key: &SecretKey, id: i64, username: &str) -> DraftKey {
 macro_rules! select_users {
     ($rest:literal) => {
         concat!(
-            "SELECT id, username, password_hash, is_admin, disabled_at, display_name, email \
-             FROM users ",
+            "SELECT id, username, password_hash, is_admin, disabled_at, display_name, email, \
+             credential_epoch FROM users ",
             $rest
         )
     };
@@ -190,6 +241,7 @@ impl Users {
             disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
             display_name: row.try_get("display_name")?,
             email: row.try_get("email")?,
+            credential_epoch: row.try_get("credential_epoch")?,
         })
     }
 
@@ -225,10 +277,11 @@ impl Users {
         }
         let hash = hash_password(&self.inner.hashing, password.to_owned()).await?;
         let result = sqlx::query(
-            "INSERT INTO users (username, password_hash, is_admin, created_at) \
-             VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO users (username, username_key, password_hash, is_admin, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(username)
+        .bind(username_key(username))
         .bind(&hash)
         .bind(i64::from(is_admin))
         .bind(self.inner.clock.now().as_millis())
@@ -247,6 +300,7 @@ impl Users {
                     disabled: false,
                     display_name: None,
                     email: None,
+                    credential_epoch: 0,
                 })
             }
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
@@ -256,12 +310,24 @@ impl Users {
         }
     }
 
-    /// The account named `username`, if any.
+    /// The account named `username`, if any: the one with exactly this name, else the one
+    /// whose name is the same after NFKC and case folding ([`username_key`]). (Only old
+    /// accounts can share a key, see [`fill_username_keys`]; each keeps its exact name.) Only the first
+    /// Text that no name can be ([`crate::username::could_be_username`]) finds nobody,
+    /// without a lookup.
     pub async fn find_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query(select_users!("WHERE username = $1"))
-            .bind(username)
-            .fetch_optional(self.inner.db.pool())
-            .await?;
+        if !crate::username::could_be_username(username) {
+            return Ok(None);
+        }
+        // The exact name first: of two old look-alike accounts, each keeps its own name.
+        let row = sqlx::query(select_users!(
+            "WHERE username_key = $1 OR username = $2 \
+             ORDER BY CASE WHEN username = $2 THEN 0 ELSE 1 END LIMIT 1"
+        ))
+        .bind(username_key(username))
+        .bind(username)
+        .fetch_optional(self.inner.db.pool())
+        .await?;
         Ok(row.as_ref().map(|r| self.user_from_row(r)).transpose()?)
     }
 
@@ -344,11 +410,9 @@ impl Users {
         username: &str,
         password: &str,
     ) -> Result<PasswordCheck, StoreError> {
-        let user = if validate_username(username).is_ok() {
-            self.find_by_username(username).await?
-        } else {
-            None
-        };
+        // Any text may be looked up (old accounts may predate today's rules); only what no
+        // name can be is not.
+        let user = self.find_by_username(username).await?;
         let stored = user.as_ref().map(|u| u.password_hash.clone());
         let ok = verify_password(permit, password.to_owned(), stored).await?;
         Ok(match user {
@@ -376,11 +440,16 @@ impl Users {
             .find_by_username(username)
             .await?
             .ok_or_else(|| StoreError::NoSuchUser(username.to_owned()))?;
-        sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
-            .bind(disabled.then(|| self.inner.clock.now().as_millis()))
-            .bind(user.id)
-            .execute(self.inner.db.pool())
-            .await?;
+        // A new credential epoch: a sign-in checked before this never stores its session.
+        let row = sqlx::query(
+            "UPDATE users SET disabled_at = $1, credential_epoch = credential_epoch + 1 \
+             WHERE id = $2 RETURNING credential_epoch",
+        )
+        .bind(disabled.then(|| self.inner.clock.now().as_millis()))
+        .bind(user.id)
+        .fetch_one(self.inner.db.pool())
+        .await?;
+        user.credential_epoch = row.try_get("credential_epoch")?;
         user.disabled = disabled;
         self.inner.by_id.invalidate(&user.id);
         Ok(user)
@@ -416,11 +485,16 @@ impl Users {
             .ok_or_else(|| StoreError::NoSuchUser(username.to_owned()))?;
         check_new_password(password)?;
         let hash = hash_password(&self.inner.hashing, password.to_owned()).await?;
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(&hash)
-            .bind(user.id)
-            .execute(self.inner.db.pool())
-            .await?;
+        // A new credential epoch: a sign-in checked before this never stores its session.
+        let row = sqlx::query(
+            "UPDATE users SET password_hash = $1, credential_epoch = credential_epoch + 1 \
+             WHERE id = $2 RETURNING credential_epoch",
+        )
+        .bind(&hash)
+        .bind(user.id)
+        .fetch_one(self.inner.db.pool())
+        .await?;
+        user.credential_epoch = row.try_get("credential_epoch")?;
         user.auth_hash = derive_auth_hash(&self.inner.key, &hash);
         user.password_hash = hash;
         self.inner.by_id.invalidate(&user.id);
@@ -439,6 +513,7 @@ mod tests {
         assert!(validate_username("").is_err());
         assert!(validate_username("x'; DROP TABLE users; --").is_err());
         assert!(validate_username(&"a".repeat(65)).is_err());
+        assert!(validate_username("fr\u{430}nk").is_err(), "mixed scripts");
     }
 
     #[test]
@@ -456,6 +531,7 @@ mod tests {
                 scope: "00".into(),
                 key: "feedface".into(),
             },
+            credential_epoch: 0,
         };
         let debug = format!("{user:?}");
         assert!(!debug.contains("secret"));

@@ -190,10 +190,18 @@ fn LiveCountdown(
                     <strong data-testid="idle-countdown" data-seconds=s>{format_clock(s)}</strong>
                     {idle_limit_ms.map(|limit| {
                         let percent = idle_percent(s, limit);
+                        // A <progress> element: its value is an attribute, where a bar
+                        // drawn with an inline style would need `'unsafe-inline'` in the
+                        // pages' Content-Security-Policy.
                         view! {
-                            <span class="idle-bar" aria-hidden="true" data-testid="idle-progress" data-percent=percent>
-                                <span style=format!("width: {percent}%")></span>
-                            </span>
+                            <progress
+                                class="idle-bar"
+                                max="100"
+                                value=percent
+                                aria-hidden="true"
+                                data-testid="idle-progress"
+                                data-percent=percent
+                            ></progress>
                         }
                     })}
                 </span>

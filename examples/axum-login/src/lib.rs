@@ -148,6 +148,7 @@ async fn login(
     match start_session(&mut auth, &app.gate, &user, false, &client).await {
         Ok(SessionStart::Started) => StatusCode::NO_CONTENT,
         Ok(SessionStart::LimitReached) => StatusCode::FORBIDDEN,
+        Ok(SessionStart::AccountChanged) => StatusCode::UNAUTHORIZED,
         Err(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }

@@ -10,9 +10,10 @@ use crate::state::AppState;
 use auto_logout::{
     api_error::ErrorCode,
     dto::ActivityQuery,
+    export::spreadsheet_safe,
     redirect::safe_next,
     server::{
-        account::{change_own_password, PasswordChange, PasswordForm},
+        account::{change_own_password, AccountServices, PasswordChange, PasswordForm},
         AuthSession, ClientInfo, CurrentSession, StoreError,
     },
 };
@@ -130,19 +131,25 @@ pub async fn activity_csv(
         "actor_id",
         "detail",
     ];
-    let written = csv.write_record(header).and_then(|()| {
+    let written = write_safe_record(&mut csv, header).and_then(|()| {
         page.entries.iter().try_for_each(|e| {
-            csv.write_record([
-                e.id.to_string(),
-                auto_logout::dto::format_utc(e.at),
-                e.event.clone(),
-                e.username.clone().unwrap_or_default(),
-                e.session_hash.clone().unwrap_or_default(),
-                e.ip.clone().unwrap_or_default(),
-                e.user_agent.clone().unwrap_or_default(),
-                e.actor_id.map(|a| a.to_string()).unwrap_or_default(),
-                e.detail.clone().unwrap_or_default(),
-            ])
+            write_safe_record(
+                &mut csv,
+                [
+                    e.id.to_string().as_str(),
+                    auto_logout::dto::format_utc(e.at).as_str(),
+                    e.event.as_str(),
+                    e.username.as_deref().unwrap_or_default(),
+                    e.session_hash.as_deref().unwrap_or_default(),
+                    e.ip.as_deref().unwrap_or_default(),
+                    e.user_agent.as_deref().unwrap_or_default(),
+                    e.actor_id
+                        .map(|a| a.to_string())
+                        .unwrap_or_default()
+                        .as_str(),
+                    e.detail.as_deref().unwrap_or_default(),
+                ],
+            )
         })
     });
     let bytes = written
@@ -165,6 +172,19 @@ pub async fn activity_csv(
         .into_response())
 }
 
+/// Writes one CSV record, each cell made [`spreadsheet_safe`] first (SPEC §6: no cell of an
+/// export starts like a formula). Every CSV export writes its records through this.
+fn write_safe_record<'a, W: std::io::Write>(
+    csv: &mut csv::Writer<W>,
+    cells: impl IntoIterator<Item = &'a str>,
+) -> csv::Result<()> {
+    for cell in cells {
+        csv.write_field(spreadsheet_safe(cell).as_bytes())?;
+    }
+    // An empty iterator ends the record whose fields were written one by one.
+    csv.write_record(std::iter::empty::<&[u8]>())
+}
+
 /// The password change form.
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -183,15 +203,17 @@ pub async fn change_password(
     mut auth: AuthSession,
     Form(form): Form<PasswordChangeForm>,
 ) -> Result<Redirect, AppError> {
-    let Some(CurrentSession(me)) = me else {
+    if me.is_none() {
         return Ok(Redirect::to("/sign-in?next=%2Faccount%2Fpassword"));
-    };
+    }
     let outcome = change_own_password(
         &mut auth,
-        &state.sign_in,
-        &state.admin,
-        &state.gate,
-        &me.id_hash,
+        AccountServices {
+            guard: &state.sign_in,
+            admin: &state.admin,
+            gate: &state.gate,
+            store: &state.store,
+        },
         PasswordForm {
             current: &form.current,
             new: &form.new,

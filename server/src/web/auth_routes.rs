@@ -155,6 +155,11 @@ pub async fn sign_in(
             next.as_deref(),
         ))
         .into_response()),
+        // The password changed or the account was disabled while this one was checked: the
+        // same answer as a wrong password.
+        SessionStart::AccountChanged => {
+            Ok(Redirect::to(&failure_target(SignInError::Failed, next.as_deref())).into_response())
+        }
     }
 }
 

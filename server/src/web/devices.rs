@@ -44,6 +44,10 @@ fn outcome(outcome: RevokeOutcome) -> Result<Response, AppError> {
             ErrorCode::NoSessionsNamed,
             "Name the sessions to sign out with token_id=ID (repeatable), or use scope=others.",
         )),
+        RevokeOutcome::TooMany { .. } => Err(AppError::new(
+            ErrorCode::BadRequest,
+            "Too many sessions named at once (at most 100); nothing was changed. Use scope=others to sign out every other session.",
+        )),
     }
 }
 
@@ -90,7 +94,7 @@ pub struct DeleteQuery {
     ),
     responses(
         (status = 204, description = "Signed out"),
-        (status = 400, description = "No session named, or a bad scope", body = ErrorBody),
+        (status = 400, description = "No session named, more than 100 named, or a bad scope", body = ErrorBody),
         (status = 401, description = "No session, or it has ended", body = ErrorBody),
         (status = 404, description = "An id is not a live session of the caller's; nothing changed", body = ErrorBody),
         (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),

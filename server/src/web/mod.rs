@@ -17,6 +17,7 @@ pub mod guard;
 pub mod hosts;
 pub mod login_scope;
 pub mod policy;
+pub mod security_headers;
 pub mod slash;
 
 /// The same answer with its body boxed as axum's, for services whose answers carry another

@@ -2,7 +2,8 @@
 //! service whose future boxes nothing unless an error must be reshaped (they were five
 //! `from_fn` layers, each boxing its future and cloning the rest of the stack on every
 //! request):
-//! - a state change sent by another site is refused with 403 ([`csrf`]);
+//! - a state change sent by another site, or one carrying the session cookie but no sign of
+//!   where it came from, is refused with 403 ([`csrf`]);
 //! - no answer that may hold personal content is cached: `Cache-Control: no-store`, so that
 //!   neither a shared cache nor the Back button shows a page after sign-out (the client bundle
 //!   under `/pkg/` is routed outside this service and cached; see `web::assets`);
@@ -17,6 +18,7 @@ use super::{
     error::{self, PathKind},
 };
 use crate::telemetry;
+use auto_logout::cookies::CookiePolicy;
 use axum::{
     extract::Request,
     http::{header, HeaderValue, Method},
@@ -33,13 +35,26 @@ use tracing::Span;
 
 /// Wraps the application in [`Policy`].
 #[derive(Debug, Clone, Copy, Default)]
-pub struct PolicyLayer;
+pub struct PolicyLayer {
+    cookies: CookiePolicy,
+}
+
+impl PolicyLayer {
+    /// The policy for a server whose session cookie is sent as `cookies` says (the CSRF check
+    /// looks for that cookie).
+    pub fn new(cookies: CookiePolicy) -> Self {
+        Self { cookies }
+    }
+}
 
 impl<S> tower::Layer<S> for PolicyLayer {
     type Service = Policy<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Policy { inner }
+        Policy {
+            inner,
+            cookies: self.cookies,
+        }
     }
 }
 
@@ -47,6 +62,7 @@ impl<S> tower::Layer<S> for PolicyLayer {
 #[derive(Debug, Clone)]
 pub struct Policy<S> {
     inner: S,
+    cookies: CookiePolicy,
 }
 
 impl<S> tower::Service<Request> for Policy<S>
@@ -71,7 +87,7 @@ where
             uri = %req.uri(),
             version = ?req.version(),
         );
-        let state = match csrf::refusal(&req) {
+        let state = match csrf::refusal(&req, self.cookies) {
             Some(refused) => State::Refused {
                 answer: Some(refused),
             },

@@ -9,6 +9,10 @@ use super::{
 };
 use crate::{clock::UnixMillis, event::EndReason, policy::SessionTimes};
 
+/// The most distinct sessions one revocation may name (a person has a few devices; an
+/// administrator signing a user out everywhere uses another call).
+pub const MAX_REVOKE_IDS: usize = 100;
+
 /// What a revocation did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RevokeOutcome {
@@ -18,6 +22,27 @@ pub enum RevokeOutcome {
     NotFound,
     /// No id was given; nothing changed.
     NothingNamed,
+    /// More than [`MAX_REVOKE_IDS`] distinct ids were named; nothing changed.
+    TooMany {
+        /// The most that may be named at once.
+        max: usize,
+    },
+}
+
+/// The distinct ids of `ids` (first occurrence kept, empty ones dropped), or `None` when more
+/// than `max` remain. Stops reading at the first id beyond `max`, however many were sent.
+pub fn distinct_ids(ids: &[String], max: usize) -> Option<Vec<&str>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut distinct = Vec::new();
+    for id in ids.iter().filter(|id| !id.is_empty()) {
+        if seen.insert(id.as_str()) {
+            if distinct.len() == max {
+                return None;
+            }
+            distinct.push(id.as_str());
+        }
+    }
+    Some(distinct)
 }
 
 impl SessionGate {
@@ -61,7 +86,8 @@ impl SessionGate {
     ///
     /// All or nothing: if any id is not a live session of `owner` (another user's, ended,
     /// unknown), nothing changes and the answer is [`RevokeOutcome::NotFound`]. An empty list
-    /// changes nothing either.
+    /// changes nothing either. An id named twice counts once; more than [`MAX_REVOKE_IDS`]
+    /// distinct ids are refused before any database work ([`RevokeOutcome::TooMany`]).
     pub async fn revoke(
         &self,
         owner: i64,
@@ -69,10 +95,15 @@ impl SessionGate {
         actor_id: i64,
         client: &ClientInfo,
     ) -> Result<RevokeOutcome, StoreError> {
+        let Some(ids) = distinct_ids(ids, MAX_REVOKE_IDS) else {
+            return Ok(RevokeOutcome::TooMany {
+                max: MAX_REVOKE_IDS,
+            });
+        };
         if ids.is_empty() {
             return Ok(RevokeOutcome::NothingNamed);
         }
-        let live: Vec<String> = self
+        let live: std::collections::HashSet<String> = self
             .inner
             .sessions
             .active_for_user(owner)
@@ -80,7 +111,7 @@ impl SessionGate {
             .into_iter()
             .map(|row| row.id_hash)
             .collect();
-        if !ids.iter().all(|id| live.contains(id)) {
+        if !ids.iter().all(|id| live.contains(*id)) {
             return Ok(RevokeOutcome::NotFound);
         }
         let mut ended = 0;
@@ -201,5 +232,26 @@ impl SessionGate {
             },
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn repeated_ids_count_once_and_too_many_are_refused() {
+        assert_eq!(
+            distinct_ids(&ids(&["a", "b", "a", "", "b"]), 2),
+            Some(vec!["a", "b"])
+        );
+        assert_eq!(distinct_ids(&ids(&["a", "b", "c"]), 2), None);
+        let repeated = vec!["x".to_owned(); 100_000];
+        assert_eq!(distinct_ids(&repeated, MAX_REVOKE_IDS), Some(vec!["x"]));
+        assert_eq!(distinct_ids(&[], MAX_REVOKE_IDS), Some(vec![]));
     }
 }

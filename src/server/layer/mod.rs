@@ -367,8 +367,9 @@ where
             let Some(keys) = &settings.jwt else {
                 return invalid();
             };
-            match keys.verify(&token, now) {
+            match keys.verify(&token, now).await {
                 Ok(claims) => (claims.sid, Some(claims.sub)),
+                Err(JwtError::Unavailable) => return Ok(error::unavailable(1, true)),
                 Err(JwtError::Expired) => {
                     return Ok(error::json_error(
                         ErrorCode::InvalidToken,

@@ -18,7 +18,7 @@ use super::{
     secret::hash_secret,
     session_start::SessionError,
     sessions::{ClientInfo, Ending, SessionMeta, META_KEY},
-    store::{is_session_limit_refusal, SqlSessionStore},
+    store::{is_account_change_refusal, is_session_limit_refusal, SqlSessionStore},
     users::User,
 };
 use crate::{
@@ -106,6 +106,16 @@ pub enum ApiRefresh {
     Refused,
 }
 
+/// What storing a new API session did.
+enum Created {
+    /// Stored; the session's secret.
+    Stored(String),
+    /// The session limit refused it.
+    LimitReached,
+    /// The account changed since its password was checked.
+    AccountChanged,
+}
+
 /// API sign-in, refresh and sign-out. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct ApiAuth {
@@ -164,17 +174,26 @@ impl ApiAuth {
                 return Ok(ApiSignIn::Busy { retry_after_secs })
             }
         };
-        let Some(secret) = self.create_session(&user, remember, client).await? else {
-            return Ok(ApiSignIn::LimitReached);
+        let secret = match self.create_session(&user, remember, client).await? {
+            Created::Stored(secret) => secret,
+            Created::LimitReached => return Ok(ApiSignIn::LimitReached),
+            // The password changed or the account was disabled during this sign-in.
+            Created::AccountChanged => return Ok(ApiSignIn::Rejected),
         };
         let session_id = hash_secret(&secret);
         let now = self.gate.clock().now();
         let issued = match grant {
             Grant::Token => Issued::Token { token: secret },
-            Grant::Jwt => Issued::Jwt {
-                access_token: self.access_token(user.id, &session_id)?,
-                refresh_token: self.refresh.issue(&session_id, now).await?,
-            },
+            Grant::Jwt => {
+                let jti = jwt::fresh_jti();
+                Issued::Jwt {
+                    refresh_token: self
+                        .refresh
+                        .issue(&session_id, &hash_secret(&jti), now)
+                        .await?,
+                    access_token: self.access_token(user.id, &session_id, &jti)?,
+                }
+            }
         };
         let policy = self.gate.limits().api;
         let times = SessionTimes {
@@ -188,20 +207,25 @@ impl ApiAuth {
         })
     }
 
-    fn access_token(&self, user_id: i64, session_id: &str) -> Result<String, SessionError> {
+    fn access_token(
+        &self,
+        user_id: i64,
+        session_id: &str,
+        jti: &str,
+    ) -> Result<String, SessionError> {
         self.jwt
-            .issue(user_id, session_id, self.gate.clock().now())
+            .issue(user_id, session_id, jti, self.gate.clock().now())
             .map_err(|e| SessionError::Store(StoreError::Corrupt(e.to_string())))
     }
 
-    /// Stores a new `api` session for `user` (session limit and `login` audit in one
-    /// transaction) and returns its secret; `None` when the session limit refused it.
+    /// Stores a new `api` session for `user` (session limit, the account re-check and `login`
+    /// audit in one transaction).
     async fn create_session(
         &self,
         user: &User,
         remember: bool,
         client: &ClientInfo,
-    ) -> Result<Option<String>, SessionError> {
+    ) -> Result<Created, SessionError> {
         let now = self.gate.clock().now();
         let meta = SessionMeta {
             user_id: user.id,
@@ -210,6 +234,7 @@ impl ApiAuth {
             remember,
             created_at: now,
             client: client.clone(),
+            credential_epoch: user.credential_epoch,
         };
         let meta = serde_json::to_value(&meta)
             .map_err(|e| SessionError::Store(StoreError::Corrupt(e.to_string())))?;
@@ -219,11 +244,13 @@ impl ApiAuth {
             expiry_date: remember_cookie_expiry(now, self.gate.limits().api.absolute),
         };
         match self.store.create(&mut record).await {
-            Ok(()) => Ok(Some(record.id.to_string())),
+            Ok(()) => Ok(Created::Stored(record.id.to_string())),
             Err(err) => {
                 let err = tower_sessions::session::Error::Store(err);
                 if is_session_limit_refusal(&err) {
-                    Ok(None)
+                    Ok(Created::LimitReached)
+                } else if is_account_change_refusal(&err) {
+                    Ok(Created::AccountChanged)
                 } else {
                     Err(err.into())
                 }
@@ -242,7 +269,12 @@ impl ApiAuth {
         client: &ClientInfo,
     ) -> Result<ApiRefresh, SessionError> {
         let now = self.gate.clock().now();
-        let (session_id, next) = match self.refresh.rotate(refresh_token, now).await? {
+        let jti = jwt::fresh_jti();
+        let rotation = self
+            .refresh
+            .rotate(refresh_token, &hash_secret(&jti), now)
+            .await?;
+        let (session_id, next) = match rotation {
             Rotation::Unknown | Rotation::Ended => return Ok(ApiRefresh::Refused),
             Rotation::Reused { session_id } => {
                 self.gate
@@ -270,7 +302,7 @@ impl ApiAuth {
             _ => return Ok(ApiRefresh::Refused),
         };
         Ok(ApiRefresh::Refreshed {
-            access_token: self.access_token(active.user_id, &session_id)?,
+            access_token: self.access_token(active.user_id, &session_id, &jti)?,
             session_id,
             refresh_token: next,
             status: active.status,

@@ -46,17 +46,25 @@ impl RefreshTokens {
         Self { db }
     }
 
-    /// A new refresh token for the session `session_id` (only its hash is stored).
+    /// A new refresh token for the session `session_id` (only its hash is stored), recording
+    /// `access_hash`, the SHA-256 of the `jti` of the access token issued with it.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn issue(&self, session_id: &str, now: UnixMillis) -> Result<String, StoreError> {
+    pub async fn issue(
+        &self,
+        session_id: &str,
+        access_hash: &str,
+        now: UnixMillis,
+    ) -> Result<String, StoreError> {
         let token = fresh_token();
         sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, session_hash, created_at) VALUES ($1, $2, $3)",
+            "INSERT INTO refresh_tokens (token_hash, session_hash, access_hash, created_at) \
+             VALUES ($1, $2, $3, $4)",
         )
         .bind(hash_secret(&token))
         .bind(session_id)
+        .bind(access_hash)
         .bind(now.as_millis())
         .execute(self.db.pool())
         .await?;
@@ -78,12 +86,34 @@ impl RefreshTokens {
         .rows_affected())
     }
 
-    /// Uses `token` once: the first presentation rotates it, any later one is a reuse.
+    /// Whether an access token with the `jti` whose SHA-256 is `access_hash` was issued for
+    /// the session `session_id` (see [`super::jwt`]).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn is_issued(&self, session_id: &str, access_hash: &str) -> Result<bool, StoreError> {
+        Ok(sqlx::query(
+            "SELECT 1 AS found FROM refresh_tokens WHERE access_hash = $1 AND session_hash = $2",
+        )
+        .bind(access_hash)
+        .bind(session_id)
+        .fetch_optional(self.db.pool())
+        .await?
+        .is_some())
+    }
+
+    /// Uses `token` once: the first presentation rotates it, any later one is a reuse. The
+    /// next token records `next_access_hash` (the access token issued with it).
     /// Concurrent presentations of one token rotate it exactly once.
     ///
     /// # Errors
     /// Database errors (nothing is used then).
-    pub async fn rotate(&self, token: &str, now: UnixMillis) -> Result<Rotation, StoreError> {
+    pub async fn rotate(
+        &self,
+        token: &str,
+        next_access_hash: &str,
+        now: UnixMillis,
+    ) -> Result<Rotation, StoreError> {
         let hash = hash_secret(token);
         let mut tx = self.db.pool().begin().await?;
         let row = sqlx::query(
@@ -118,10 +148,12 @@ impl RefreshTokens {
         }
         let next = fresh_token();
         sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, session_hash, created_at) VALUES ($1, $2, $3)",
+            "INSERT INTO refresh_tokens (token_hash, session_hash, access_hash, created_at) \
+             VALUES ($1, $2, $3, $4)",
         )
         .bind(hash_secret(&next))
         .bind(&session_id)
+        .bind(next_access_hash)
         .bind(now.as_millis())
         .execute(&mut *tx)
         .await?;
