@@ -469,7 +469,9 @@ async fn generated_hostile_requests_never_break_the_server(db: TestDb) {
         .flat_map(|record| record.iter().map(str::to_owned).collect::<Vec<_>>())
     {
         assert!(
-            !cell.starts_with(['=', '+', '-', '@', '\t', '\r', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}', '\u{ff20}']),
+            !cell.starts_with([
+                '=', '+', '-', '@', '\t', '\r', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}', '\u{ff20}'
+            ]),
             "a formula in the export: {cell:?}"
         );
     }

@@ -257,7 +257,12 @@ mod tests {
     #[test]
     fn only_paths_under_the_prefix_are_bundle_files() {
         let too_long = format!("/pkg/auto-logout.css{}", "a".repeat(300));
-        for path in ["/pkg/auto-logout.js", "/pkg/x/y.css", "/pkg/", too_long.as_str()] {
+        for path in [
+            "/pkg/auto-logout.js",
+            "/pkg/x/y.css",
+            "/pkg/",
+            too_long.as_str(),
+        ] {
             assert!(in_bundle(path), "{path}");
         }
         for path in ["/pkg", "/pkgs/a.js", "/package", "/", "/home", "/api/pkg/a"] {
