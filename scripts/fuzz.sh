@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs each fuzz target (fuzz/fuzz_targets: next, cookie, forwarded_for, config_values) for a
+# Runs each fuzz target (fuzz/fuzz_targets: next, cookie, forwarded_for, config_values,
+# username, spreadsheet, csrf, throttle) for a
 # while with libFuzzer through cargo-fuzz, installing cargo-fuzz when missing.
 #   ./scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
 # cargo-fuzz needs nightly compiler flags; RUSTC_BOOTSTRAP=1 lets the pinned stable toolchain
@@ -12,7 +13,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 seconds="${1:-120}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(next cookie forwarded_for config_values)
+[ ${#targets[@]} -gt 0 ] || targets=(next cookie forwarded_for config_values username spreadsheet csrf throttle)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "==> installing cargo-fuzz"

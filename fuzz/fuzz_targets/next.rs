@@ -14,6 +14,6 @@ fuzz_target!(|data: &[u8]| {
         // What is safe stays safe when checked again (the redirect is built from it).
         assert_eq!(auto_logout::safe_next(&path).as_deref(), Some(path.as_str()));
     }
-    let url = auto_logout::redirect::sign_in_url(text, Some("idle"));
+    let url = auto_logout::redirect::sign_in_url(text, Some(auto_logout::SignInReason::Idle));
     assert!(url.starts_with("/sign-in"), "{url:?}");
 });
