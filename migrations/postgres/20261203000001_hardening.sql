@@ -3,6 +3,10 @@
 -- credential_epoch: counts the account's credential changes (password, disabled or enabled).
 -- A sign-in remembers the epoch its password was checked under; storing its session re-checks
 -- it in the same transaction, so a sign-in checked before a change never yields a live session.
+-- Each session keeps the epoch it was made under: one whose account has moved on (or is
+-- disabled) is refused, and ended, when next presented, even if the change's own ending of the
+-- account's sessions never finished.
+ALTER TABLE sessions ADD COLUMN credential_epoch BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE users ADD COLUMN credential_epoch BIGINT NOT NULL DEFAULT 0;
 
 -- username_key: the name as sign-in matches it (Unicode NFKC, then case folding), unique.

@@ -41,6 +41,8 @@ db_tests!(
     an_ipv6_site_cannot_spread_its_guesses_over_its_networks,
     a_huge_typed_username_is_a_plain_failure,
     old_audit_rows_are_pruned_in_batches,
+    sessions_left_behind_by_a_cut_short_password_change_are_refused,
+    sessions_left_behind_by_a_cut_short_disable_are_refused,
 );
 
 /// Posts `form` to `path` as a same-origin page would.
@@ -672,4 +674,80 @@ async fn old_audit_rows_are_pruned_in_batches(db: TestDb) {
         .collect();
     assert!(left.contains(&"399 days old".to_owned()));
     assert!(!left.contains(&"401 days old".to_owned()));
+}
+
+/// Signs in for an opaque API token: (token, session id).
+async fn token_sign_in(app: &TestApp) -> (String, String) {
+    let res = reqwest::Client::new()
+        .post(app.url("/api/v1/auth/token"))
+        .json(&json!({"username": "alice", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.unwrap();
+    (
+        body["token"].as_str().unwrap().to_owned(),
+        body["session_id"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn sessions_left_behind_by_a_cut_short_password_change_are_refused(db: TestDb) {
+    let app = spawn_app(db).await;
+    let (token, sid) = token_sign_in(&app).await;
+    let (jwt, _) = jwt_sign_in(&app).await;
+    let (laptop, _) = app.signed_in_with_cookie().await;
+    assert_eq!(status_with_bearer(&app, &token).await, 200);
+    assert_eq!(status_with_bearer(&app, &jwt).await, 200);
+    // The password changes, and the request that changed it goes no further: nothing ended
+    // the account's sessions (a client that disconnected, a proxy's timeout).
+    app.state
+        .users
+        .set_password("alice", "the password after the leak")
+        .await
+        .unwrap();
+    assert_eq!(live_sessions_of(&app, "alice").await, 3, "none was ended");
+    // Each is refused when next presented (as soon as the change reaches the caches: at once
+    // on PostgreSQL, within a quarter of a second on SQLite), and ended then, audited.
+    refused_within_a_second(&app, &token).await;
+    assert_eq!(status_with_bearer(&app, &jwt).await, 401);
+    assert_eq!(app.status_json(&laptop).await["error"], "session_ended");
+    let row = app.session_row(&sid).await;
+    assert_eq!(row.end_reason.as_deref(), Some("revoked"));
+    assert_eq!(row.detail.as_deref(), Some("password changed"));
+    assert_eq!(live_sessions_of(&app, "alice").await, 0);
+}
+
+async fn sessions_left_behind_by_a_cut_short_disable_are_refused(db: TestDb) {
+    let app = spawn_app(db).await;
+    let (token, sid) = token_sign_in(&app).await;
+    let (other, _) = token_sign_in(&app).await;
+    app.state.users.set_disabled("alice", true).await.unwrap();
+    // Not listed as a device any more, and refused when presented.
+    let user = app.user("alice").await;
+    assert!(app
+        .state
+        .gate
+        .devices_of(user.id, None)
+        .await
+        .unwrap()
+        .is_empty());
+    refused_within_a_second(&app, &token).await;
+    let row = app.session_row(&sid).await;
+    assert_eq!(row.detail.as_deref(), Some("the account was disabled"));
+    // Enabled again: the sessions of before stay refused.
+    app.state.users.set_disabled("alice", false).await.unwrap();
+    assert_eq!(status_with_bearer(&app, &other).await, 401);
+}
+
+/// Presents `token` until it is refused (401), for at most a second.
+async fn refused_within_a_second(app: &TestApp, token: &str) {
+    let started = std::time::Instant::now();
+    while status_with_bearer(app, token).await != 401 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "still served a second after the change"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

@@ -8,11 +8,12 @@
 //!   account. This session stays signed in.
 
 use super::{
-    admin::{Actor, Admin},
+    admin::{run_to_the_end, Actor, Admin},
     admission::{SignInDecision, SignInGuard},
     backend::AuthSession,
     error::StoreError,
     gate::SessionGate,
+    password::check_new_password,
     session_start::{cycle_session_id, SessionError},
     sessions::ClientInfo,
     store::{id_hash, SqlSessionStore},
@@ -132,12 +133,14 @@ pub async fn change_own_password(
         gate,
         store,
     } = services;
-    let (Some(user), Some(id)) = (auth.user.clone(), auth.session.id()) else {
+    let (Some(user), Some(_)) = (auth.user.clone(), auth.session.id()) else {
         return Ok(PasswordChange::WrongPassword);
     };
-    let current_session = id_hash(&id);
     if form.new != form.confirm {
         return Ok(PasswordChange::Mismatch);
+    }
+    if let Err(StoreError::InvalidPassword(why)) = check_new_password(form.new) {
+        return Ok(PasswordChange::Unacceptable(why));
     }
     match guard.sign_in(&user.username, form.current, client).await? {
         SignInDecision::Accepted(_) => {}
@@ -153,17 +156,32 @@ pub async fn change_own_password(
         id: Some(user.id),
         client: client.clone(),
     };
-    let changed = match admin.set_password(&actor, &user.username, form.new).await {
+    // This session first moves to a new id: a copy of the old cookie is worth nothing from
+    // here on (and if the request goes no further, the person signs in again).
+    cycle_session_id(auth, store, gate, client).await?;
+    let Some(current) = auth.session.id().map(|id| id_hash(&id)) else {
+        return Err(SessionError::Store(StoreError::Corrupt(
+            "the session has no id after cycling it".into(),
+        )));
+    };
+    // The new password and this session's move to the new credential epoch commit together:
+    // from then on every other session of the account is refused, ended below or not.
+    let changed = match admin
+        .set_password_keeping(&actor, &user.username, form.new, Some(&current))
+        .await
+    {
         Ok(changed) => changed,
         Err(StoreError::InvalidPassword(why)) => return Ok(PasswordChange::Unacceptable(why)),
         Err(err) => return Err(err.into()),
     };
-    let others_ended = gate
-        .password_changed_except(user.id, &current_session, client)
-        .await?;
-    // This session now carries the new password's auth hash, so it stays signed in, under a
-    // new id: a copy of the old cookie is worth nothing from here on.
+    let (gate_for_others, user_id, client_for_others) = (gate.clone(), user.id, client.clone());
+    let others_ended = run_to_the_end(async move {
+        gate_for_others
+            .password_changed_except(user_id, &current, &client_for_others)
+            .await
+    })
+    .await?;
+    // This session now carries the new password's auth hash, so it stays signed in.
     auth.login(&changed).await?;
-    cycle_session_id(auth, store, gate, client).await?;
     Ok(PasswordChange::Changed { others_ended })
 }

@@ -245,20 +245,24 @@ impl Admin {
         disabled: bool,
     ) -> Result<usize, StoreError> {
         let user = self.users.set_disabled(username, disabled).await?;
-        let ended = if disabled {
-            self.gate
-                .revoke_everywhere(user.id, actor.id, "the account was disabled", &actor.client)
-                .await?
-        } else {
-            0
-        };
+        // From here every session of the account is refused when presented (its credential
+        // epoch moved on), whatever happens to the rest of this request.
+        self.gate.forget_user(user.id);
         let event = if disabled {
             AuditEvent::UserDisabled
         } else {
             AuditEvent::UserEnabled
         };
         self.record(actor, event, &user, None).await?;
-        Ok(ended)
+        if !disabled {
+            return Ok(0);
+        }
+        let (gate, actor) = (self.gate.clone(), actor.clone());
+        run_to_the_end(async move {
+            gate.revoke_everywhere(user.id, actor.id, "the account was disabled", &actor.client)
+                .await
+        })
+        .await
     }
 
     /// Signs `username` out of every session (audit `revoked`, actor recorded). Returns how
@@ -292,7 +296,28 @@ impl Admin {
         username: &str,
         password: &str,
     ) -> Result<User, StoreError> {
-        let user = self.users.set_password(username, password).await?;
+        self.set_password_keeping(actor, username, password, None)
+            .await
+    }
+
+    /// [`Admin::set_password`], keeping the session `keep` good (see
+    /// [`Users::set_password_keeping`]); every other session of the account is refused from
+    /// now on, ended or not.
+    ///
+    /// # Errors
+    /// As [`Admin::set_password`].
+    pub async fn set_password_keeping(
+        &self,
+        actor: &Actor,
+        username: &str,
+        password: &str,
+        keep: Option<&str>,
+    ) -> Result<User, StoreError> {
+        let user = self
+            .users
+            .set_password_keeping(username, password, keep)
+            .await?;
+        self.gate.forget_user(user.id);
         self.record(actor, AuditEvent::PasswordChanged, &user, None)
             .await?;
         Ok(user)
@@ -310,6 +335,21 @@ impl Admin {
         password: &str,
     ) -> Result<usize, StoreError> {
         let user = self.set_password(actor, username, password).await?;
-        self.gate.password_changed(user.id).await
+        let gate = self.gate.clone();
+        run_to_the_end(async move { gate.password_changed(user.id).await }).await
     }
+}
+
+/// Runs `work` to its end even when the request that started it goes away (a client that
+/// disconnects must not stop the ending of an account's sessions half-way), and returns its
+/// result to a request still waiting.
+///
+/// # Errors
+/// `work`'s errors; [`StoreError::Task`] if it panicked.
+pub async fn run_to_the_end<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::spawn(work)
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
 }

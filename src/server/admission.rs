@@ -308,6 +308,14 @@ impl SignInGuard {
         let AuditSlot::Write { key, minute } = self.throttle_audit.refused(&slot_key, now) else {
             return Ok(());
         };
+        // If this request is dropped before the row is written, the slot is given back (the
+        // next refusal of that key and minute writes it), not left waiting for an id forever.
+        let mut slot = SlotGuard {
+            audit: &self.throttle_audit,
+            key: &key,
+            minute,
+            row: None,
+        };
         let written = async {
             // Only an existing user is named; what was typed otherwise is never stored.
             let known = self.users.find_by_username(username).await?;
@@ -326,8 +334,8 @@ impl SignInGuard {
                 .await
         }
         .await;
-        self.throttle_audit
-            .written(&key, minute, written.as_ref().ok().copied());
+        slot.row = written.as_ref().ok().copied();
+        drop(slot);
         written.map(|_| ())
     }
 
@@ -374,6 +382,20 @@ impl SignInGuard {
     pub async fn prune(&self) -> Result<u64, StoreError> {
         let now = self.clock.now();
         self.attempts.prune(self.policy.window_start(now)).await
+    }
+}
+
+/// Says what became of an audit slot when dropped: the row written, or none (given back).
+struct SlotGuard<'a> {
+    audit: &'a ThrottleAudit,
+    key: &'a str,
+    minute: i64,
+    row: Option<i64>,
+}
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        self.audit.written(self.key, self.minute, self.row);
     }
 }
 

@@ -121,6 +121,11 @@ pub async fn cycle_session_id(
     };
     let old_hash = id_hash(&old);
     store.prepare_cycle(&old_hash)?;
+    // However this ends (the request may be dropped at any await), the mark goes.
+    let _prepared = PreparedCycle {
+        store,
+        id_hash: &old_hash,
+    };
     auth.session.insert(CYCLED_FROM_KEY, &old_hash).await?;
     let cycled = async {
         auth.session.cycle_id().await?;
@@ -152,6 +157,19 @@ pub async fn cycle_session_id(
         return Err(err.into());
     }
     Ok(())
+}
+
+/// Forgets a prepared id cycle when dropped (see [`SqlSessionStore::prepare_cycle`]): the
+/// store's `create` has used it by then, or it never will.
+struct PreparedCycle<'a> {
+    store: &'a SqlSessionStore,
+    id_hash: &'a str,
+}
+
+impl Drop for PreparedCycle<'_> {
+    fn drop(&mut self) {
+        self.store.take_prepared_cycle(self.id_hash);
+    }
 }
 
 /// Ends the request's own session (audited `logout`, final) and signs `auth` out. Returns

@@ -77,10 +77,42 @@ pub struct SessionRow {
     pub ended_by: Option<i64>,
     /// Extra detail (e.g. why it was suspended).
     pub detail: Option<String>,
+    /// The account's credential epoch when the session was made (or its password last
+    /// changed by this session's own person): the session is good only while they agree.
+    #[serde(default)]
+    pub credential_epoch: i64,
+}
+
+/// What the gate needs of a session's account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountState {
+    /// The username.
+    pub username: String,
+    /// An administrator (the administrators' limits apply).
+    pub admin: bool,
+    /// Disabled: none of its sessions is good.
+    pub disabled: bool,
+    /// Its credential epoch (see [`SessionRow::credential_epoch`]).
+    pub credential_epoch: i64,
+}
+
+impl AccountState {
+    /// Why a session of this account made under `session_epoch` is no longer good, if it is
+    /// not: the account is disabled, or its password changed since.
+    pub fn refuses(&self, session_epoch: i64) -> Option<&'static str> {
+        if self.disabled {
+            Some("the account was disabled")
+        } else if session_epoch != self.credential_epoch {
+            Some("password changed")
+        } else {
+            None
+        }
+    }
 }
 
 const ROW_COLUMNS: &str = "id_hash, user_id, kind, remember, created_at, last_seen_at, ip, \
-                           last_ip, user_agent, ended_at, end_reason, ended_by, detail";
+                           last_ip, user_agent, ended_at, end_reason, ended_by, detail, \
+                           credential_epoch";
 
 fn row_from(row: &sqlx::any::AnyRow) -> Result<SessionRow, sqlx::Error> {
     Ok(SessionRow {
@@ -97,6 +129,7 @@ fn row_from(row: &sqlx::any::AnyRow) -> Result<SessionRow, sqlx::Error> {
         end_reason: row.try_get("end_reason")?,
         ended_by: row.try_get("ended_by")?,
         detail: row.try_get("detail")?,
+        credential_epoch: row.try_get("credential_epoch")?,
     })
 }
 
@@ -430,18 +463,22 @@ impl Sessions {
             .map_err(StoreError::from)
     }
 
-    /// The username of account `user_id`, and whether it is an administrator.
-    pub async fn account_of(&self, user_id: i64) -> Result<Option<(String, bool)>, StoreError> {
-        let row = sqlx::query("SELECT username, is_admin FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(self.db.pool())
-            .await?;
+    /// What the gate needs of account `user_id`, if it exists.
+    pub async fn account_of(&self, user_id: i64) -> Result<Option<AccountState>, StoreError> {
+        let row = sqlx::query(
+            "SELECT username, is_admin, disabled_at, credential_epoch FROM users WHERE id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(self.db.pool())
+        .await?;
         Ok(row
             .map(|r| {
-                Ok::<_, sqlx::Error>((
-                    r.try_get("username")?,
-                    r.try_get::<i64, _>("is_admin")? != 0,
-                ))
+                Ok::<_, sqlx::Error>(AccountState {
+                    username: r.try_get("username")?,
+                    admin: r.try_get::<i64, _>("is_admin")? != 0,
+                    disabled: r.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+                    credential_epoch: r.try_get("credential_epoch")?,
+                })
             })
             .transpose()?)
     }

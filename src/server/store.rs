@@ -130,8 +130,8 @@ async fn insert_row(
     let created_at = meta.map_or(now, |m| m.created_at);
     sqlx::query(
         "INSERT INTO sessions (id_hash, user_id, kind, data, remember, created_at, \
-         last_seen_at, expires_at, ip, last_ip, user_agent) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         last_seen_at, expires_at, ip, last_ip, user_agent, credential_epoch) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(id_hash(&record.id))
     .bind(meta.map(|m| m.user_id))
@@ -144,6 +144,7 @@ async fn insert_row(
     .bind(meta.and_then(|m| m.client.ip.clone()))
     .bind(meta.and_then(|m| m.client.ip.clone()))
     .bind(meta.and_then(|m| m.client.user_agent.clone()))
+    .bind(meta.map_or(0, |m| m.credential_epoch))
     .execute(conn)
     .await?;
     Ok(())
@@ -593,16 +594,23 @@ impl SessionStore for SqlSessionStore {
         }
         // Ending (not removing) keeps the row for the sessions list and makes the end final.
         // Handlers end sessions with their true reason and an audit entry before this runs;
-        // this is the fallback for ends that tower-sessions starts itself.
-        sqlx::query(
-            "UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE id_hash = $3 AND ended_at IS NULL",
+        // this is the fallback for ends that tower-sessions or axum-login start themselves
+        // (a session whose account's password changed), audited like any other end.
+        let mut tx = self.inner.db.pool().begin().await.map_err(backend)?;
+        end_on(
+            &mut tx,
+            &id_hash(session_id),
+            Ending {
+                reason: EndReason::Logout,
+                at: self.inner.clock.now(),
+                actor_id: None,
+                detail: Some("ended by the session framework".to_owned()),
+                client: super::sessions::ClientInfo::default(),
+            },
         )
-        .bind(self.inner.clock.now().as_millis())
-        .bind(EndReason::Logout.as_str())
-        .bind(id_hash(session_id))
-        .execute(self.inner.db.pool())
         .await
         .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
         Ok(())
     }
 }

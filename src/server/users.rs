@@ -474,27 +474,56 @@ impl Users {
         Ok(())
     }
 
-    /// Replaces the password of `username`.
+    /// Replaces the password of `username`. Every session made before is no longer good (a new
+    /// credential epoch), and no sign-in checked before stores one.
     ///
     /// # Errors
     /// [`StoreError::NoSuchUser`], [`StoreError::InvalidPassword`], or a database error.
     pub async fn set_password(&self, username: &str, password: &str) -> Result<User, StoreError> {
+        self.set_password_keeping(username, password, None).await
+    }
+
+    /// [`Users::set_password`], keeping the session `keep` good (the one whose person proved
+    /// the current password to make the change): it moves to the new epoch in the same
+    /// transaction, so that no moment exists in which it is refused, nor one in which the
+    /// password changed and the other sessions are still good.
+    ///
+    /// # Errors
+    /// As [`Users::set_password`].
+    pub async fn set_password_keeping(
+        &self,
+        username: &str,
+        password: &str,
+        keep: Option<&str>,
+    ) -> Result<User, StoreError> {
         let mut user = self
             .find_by_username(username)
             .await?
             .ok_or_else(|| StoreError::NoSuchUser(username.to_owned()))?;
         check_new_password(password)?;
         let hash = hash_password(&self.inner.hashing, password.to_owned()).await?;
-        // A new credential epoch: a sign-in checked before this never stores its session.
+        let mut tx = self.inner.db.pool().begin().await?;
         let row = sqlx::query(
             "UPDATE users SET password_hash = $1, credential_epoch = credential_epoch + 1 \
              WHERE id = $2 RETURNING credential_epoch",
         )
         .bind(&hash)
         .bind(user.id)
-        .fetch_one(self.inner.db.pool())
+        .fetch_one(&mut *tx)
         .await?;
         user.credential_epoch = row.try_get("credential_epoch")?;
+        if let Some(keep) = keep {
+            sqlx::query(
+                "UPDATE sessions SET credential_epoch = $1 \
+                 WHERE id_hash = $2 AND user_id = $3 AND ended_at IS NULL",
+            )
+            .bind(user.credential_epoch)
+            .bind(keep)
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         user.auth_hash = derive_auth_hash(&self.inner.key, &hash);
         user.password_hash = hash;
         self.inner.by_id.invalidate(&user.id);

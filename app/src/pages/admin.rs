@@ -243,7 +243,14 @@ pub fn AdminActivity() -> impl IntoView {
                                                     <td>{e.event.clone()}</td>
                                                     <td>{e.username.clone().unwrap_or_default()}</td>
                                                     <td>{e.ip.clone().unwrap_or_default()}</td>
-                                                    <td>{e.detail.clone().unwrap_or_default()}</td>
+                                                    <td>
+                                                        {e.detail.clone().unwrap_or_default()}
+                                                        {(e.repeat_count > 1).then(|| view! {
+                                                            <span class="repeats" data-testid="repeat-count">
+                                                                {format!(" ({} attempts)", e.repeat_count)}
+                                                            </span>
+                                                        })}
+                                                    </td>
                                                 </tr>
                                             }).collect_view()}
                                         </tbody>

@@ -130,6 +130,7 @@ pub async fn activity_csv(
         "user_agent",
         "actor_id",
         "detail",
+        "count",
     ];
     let written = write_safe_record(&mut csv, header).and_then(|()| {
         page.entries.iter().try_for_each(|e| {
@@ -148,6 +149,7 @@ pub async fn activity_csv(
                         .unwrap_or_default()
                         .as_str(),
                     e.detail.as_deref().unwrap_or_default(),
+                    e.repeat_count.to_string().as_str(),
                 ],
             )
         })

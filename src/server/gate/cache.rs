@@ -133,6 +133,7 @@ impl SessionGate {
     pub(super) async fn load(
         &self,
         id_hash: &str,
+        client: &crate::server::sessions::ClientInfo,
     ) -> Result<Result<Arc<Entry>, Verdict>, StoreError> {
         self.inner
             .loads
@@ -146,12 +147,26 @@ impl SessionGate {
         let Some(user_id) = row.user_id else {
             return Ok(Err(Verdict::Unknown));
         };
-        let (username, admin) = self
-            .inner
-            .sessions
-            .account_of(user_id)
-            .await?
-            .unwrap_or_default();
+        let Some(account) = self.inner.sessions.account_of(user_id).await? else {
+            return Ok(Err(Verdict::Unknown));
+        };
+        // Made before the account's password changed, or the account is disabled: whatever
+        // happened to the change's own ending of the sessions, this one ends now.
+        if let Some(why) = account.refuses(row.credential_epoch) {
+            self.end_session(
+                id_hash,
+                crate::server::sessions::Ending {
+                    reason: crate::event::EndReason::Revoked,
+                    at: self.inner.clock.now(),
+                    actor_id: None,
+                    detail: Some(why.to_owned()),
+                    client: client.clone(),
+                },
+            )
+            .await?;
+            return Ok(Err(Verdict::Ended(crate::event::EndReason::Revoked)));
+        }
+        let (username, admin) = (account.username, account.admin);
         // What the cache has seen: its last activity and what it knows to be written.
         let cached = self.inner.cache.get(id_hash).map(|c| {
             let state = c.state();

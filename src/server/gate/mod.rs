@@ -344,7 +344,7 @@ impl SessionGate {
         let mut reloaded = !from_cache;
         let mut entry = match cached {
             Some(entry) => entry,
-            None => match self.load(id_hash).await? {
+            None => match self.load(id_hash, client).await? {
                 Ok(entry) => entry,
                 Err(verdict) => {
                     self.forget(id_hash);
@@ -356,7 +356,7 @@ impl SessionGate {
         if from_cache && policy.expiry(entry.times(), now).is_some() {
             // Before ending it, make sure: activity written elsewhere may not have reached
             // this cache yet.
-            entry = match self.load(id_hash).await? {
+            entry = match self.load(id_hash, client).await? {
                 Ok(entry) => entry,
                 Err(verdict) => {
                     self.forget(id_hash);

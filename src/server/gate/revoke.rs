@@ -54,15 +54,15 @@ impl SessionGate {
         current: Option<&str>,
     ) -> Result<Vec<crate::dto::DeviceSession>, StoreError> {
         let now = self.inner.clock.now();
-        let admin = self
-            .inner
-            .sessions
-            .account_of(user_id)
-            .await?
-            .is_some_and(|(_, admin)| admin);
+        let Some(account) = self.inner.sessions.account_of(user_id).await? else {
+            return Ok(Vec::new());
+        };
+        let admin = account.admin;
         let rows = self.inner.sessions.active_for_user(user_id).await?;
         Ok(rows
             .iter()
+            // A session its account's credential change left behind is no longer good.
+            .filter(|row| account.refuses(row.credential_epoch).is_none())
             .filter(|row| {
                 let times = SessionTimes {
                     created_at: UnixMillis(row.created_at),
