@@ -37,10 +37,15 @@ def post_sign_in(conn, host, port, username, password, ip):
 
 def audit_rows(db_file):
     with sqlite3.connect(db_file) as db:
-        rows, attempts = db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(repeat_count), 0) FROM audit_log "
-            "WHERE event = 'login_throttled'"
-        ).fetchone()
+        try:
+            rows, attempts = db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(repeat_count), 0) FROM audit_log "
+                "WHERE event = 'login_throttled'"
+            ).fetchone()
+        except sqlite3.OperationalError:  # a build from before rows stood for several attempts
+            rows = attempts = db.execute(
+                "SELECT COUNT(*) FROM audit_log WHERE event = 'login_throttled'"
+            ).fetchone()[0]
         total = db.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]
     return rows, attempts, total
 
