@@ -366,22 +366,6 @@ async fn administrators_get_their_own_limits(db: TestDb) {
     assert!(page.contains(r#"data-seconds="120""#), "{page}");
 }
 
-/// Posts a form as a same-origin page would.
-async fn post_form(
-    app: &TestApp,
-    client: &reqwest::Client,
-    path: &str,
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    client
-        .post(app.url(path))
-        .header("origin", &app.address)
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn the_admin_pages_work_without_javascript(db: TestDb) {
     let app = spawn_app(db).await;
     let root = app.admin().await;

@@ -45,22 +45,6 @@ db_tests!(
     sessions_left_behind_by_a_cut_short_disable_are_refused,
 );
 
-/// Posts `form` to `path` as a same-origin page would.
-async fn post_form(
-    app: &TestApp,
-    client: &reqwest::Client,
-    path: &str,
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    client
-        .post(app.url(path))
-        .header("origin", &app.address)
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-}
-
 /// A sign-in attempt from `ip` (the server must trust 127.0.0.1 as a proxy).
 async fn sign_in_from(app: &TestApp, ip: &str, username: &str, password: &str) -> u16 {
     browser()
@@ -159,23 +143,34 @@ async fn a_password_change_cycles_the_session_id(db: TestDb) {
     );
 }
 
+/// A sign-in of `alice` whose password check has passed (its session not yet stored).
+async fn checked_sign_in(app: &TestApp, password: &str) -> auto_logout::server::User {
+    match app
+        .state
+        .sign_in
+        .sign_in("alice", password, &ClientInfo::default())
+        .await
+        .unwrap()
+    {
+        SignInDecision::Accepted(user) => user,
+        other => panic!("the right password is accepted, not {other:?}"),
+    }
+}
+
+/// The command line as the actor of an administrator's change.
+fn command_line() -> Actor {
+    Actor {
+        id: None,
+        client: ClientInfo::default(),
+    }
+}
+
 async fn a_sign_in_checked_before_a_password_change_stores_no_session(db: TestDb) {
     let app = spawn_app(db).await;
     // 1. The sign-in's password check passes.
-    let SignInDecision::Accepted(checked) = app
-        .state
-        .sign_in
-        .sign_in("alice", PASSWORD, &ClientInfo::default())
-        .await
-        .unwrap()
-    else {
-        panic!("the right password is accepted");
-    };
+    let checked = checked_sign_in(&app, PASSWORD).await;
     // 2. Meanwhile the password changes, which ends every session the account has.
-    let actor = Actor {
-        id: None,
-        client: ClientInfo::default(),
-    };
+    let actor = command_line();
     app.state
         .admin
         .change_password(&actor, "alice", "the password after the leak")
@@ -195,38 +190,15 @@ async fn a_sign_in_checked_before_a_password_change_stores_no_session(db: TestDb
         .as_deref()
         .is_some_and(|d| d.contains("during the sign-in")));
     // A sign-in with the new password, checked after the change, works.
-    let SignInDecision::Accepted(fresh) = app
-        .state
-        .sign_in
-        .sign_in(
-            "alice",
-            "the password after the leak",
-            &ClientInfo::default(),
-        )
-        .await
-        .unwrap()
-    else {
-        panic!("the new password is accepted");
-    };
+    let fresh = checked_sign_in(&app, "the password after the leak").await;
     store_session_for(&app, &fresh).await.unwrap();
     assert_eq!(live_sessions_of(&app, "alice").await, 1);
 }
 
 async fn a_sign_in_checked_before_a_disable_stores_no_session(db: TestDb) {
     let app = spawn_app(db).await;
-    let SignInDecision::Accepted(checked) = app
-        .state
-        .sign_in
-        .sign_in("alice", PASSWORD, &ClientInfo::default())
-        .await
-        .unwrap()
-    else {
-        panic!("the right password is accepted");
-    };
-    let actor = Actor {
-        id: None,
-        client: ClientInfo::default(),
-    };
+    let checked = checked_sign_in(&app, PASSWORD).await;
+    let actor = command_line();
     app.state
         .admin
         .set_disabled(&actor, "alice", true)
@@ -353,10 +325,7 @@ async fn a_flood_from_one_address_leaves_other_addresses_signing_in(db: TestDb) 
 
 async fn a_disabled_account_counts_right_passwords_like_wrong_ones(db: TestDb) {
     let app = spawn_app_env(db, &[("AUTO_LOGOUT_LOGIN_MAX_FAILURES", "3")]).await;
-    let actor = Actor {
-        id: None,
-        client: ClientInfo::default(),
-    };
+    let actor = command_line();
     app.state
         .admin
         .set_disabled(&actor, "alice", true)

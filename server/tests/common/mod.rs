@@ -167,6 +167,22 @@ pub async fn spawn_joining(db: TestDb, env: &[(&'static str, &str)]) -> TestApp 
     .await
 }
 
+/// Posts `form` to `path` of `app` as a same-origin page would.
+pub async fn post_form(
+    app: &TestApp,
+    client: &Client,
+    path: &str,
+    form: &[(&str, &str)],
+) -> Response {
+    client
+        .post(app.url(path))
+        .header("origin", &app.address)
+        .form(form)
+        .send()
+        .await
+        .expect("form post")
+}
+
 /// Posts the sign-in form to the server at `address` as a same-origin browser would (for
 /// spawned tasks, which cannot borrow a [`TestApp`]).
 pub async fn sign_in_to(
