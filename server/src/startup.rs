@@ -23,9 +23,9 @@ use auto_logout::server::{
     keys::{JWT_KEY, SERVER_KEY},
     layer::{PassiveRule, SessionLayer, SessionService},
     telemetry::LiveSessionGauges,
-    Admin, ApiAuth, AuditLog, Backend, Caches, ChangeFollower, Database, HashLimiter, JwtKeys,
-    LoginAttempts, RefreshTokens, SecretKey, SessionGate, Sessions, SharedClock, SignInGuard,
-    SqlSessionStore, StoreError, Users,
+    Actor, Admin, ApiAuth, AuditLog, Backend, Caches, ChangeFollower, Database, HashLimiter,
+    JwtKeys, LoginAttempts, RefreshTokens, SecretKey, SessionGate, Sessions, SharedClock,
+    SignInGuard, SqlSessionStore, StoreError, Users,
 };
 use axum::{
     middleware,
@@ -147,10 +147,11 @@ impl Application {
             config.bind_user_agent,
             clock.clone(),
         );
-        if !config.demo_account {
-            retire_demo_password(&users, &gate).await?;
-        }
         let audit = AuditLog::new(db.clone());
+        if !config.demo_account {
+            let admin = Admin::new(users.clone(), sessions.clone(), gate.clone(), audit.clone());
+            retire_demo_password(&users, &admin).await?;
+        }
         let sign_in = SignInGuard::new(
             users.clone(),
             LoginAttempts::new(db.clone(), key),
@@ -306,7 +307,7 @@ impl Application {
 /// Without `demo_account`, an account `demo` that still has the published demo password (made
 /// by an earlier version, or by `make dev` on this database) gets a random password instead:
 /// no server answers to a password printed in the README unless asked to.
-async fn retire_demo_password(users: &Users, gate: &SessionGate) -> Result<(), StoreError> {
+async fn retire_demo_password(users: &Users, admin: &Admin) -> Result<(), StoreError> {
     // Only an existing `demo` is worth a password check (an unknown name would still cost a
     // full hash against the dummy, at every start).
     if users.find_by_username(DEMO_USERNAME).await?.is_none()
@@ -319,11 +320,11 @@ async fn retire_demo_password(users: &Users, gate: &SessionGate) -> Result<(), S
     }
     let mut random = [0u8; 24];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut random);
-    let demo = users
-        .set_password(DEMO_USERNAME, &hex::encode(random))
+    // Like any password change: audited `password_changed` (the server itself as actor), and
+    // every session of the account ends (SPEC §6), audited `revoked`.
+    admin
+        .change_password(&Actor::default(), DEMO_USERNAME, &hex::encode(random))
         .await?;
-    // A password change ends the account's sessions (SPEC §6), audited `revoked`.
-    gate.password_changed(demo.id).await?;
     tracing::warn!(
         "the account `{DEMO_USERNAME}` had the published demo password; it now has a random \
          one (set one with `server user passwd {DEMO_USERNAME}`, or start with \

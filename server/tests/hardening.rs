@@ -58,6 +58,12 @@ async fn the_demo_password_is_retired_without_demo_account(db: TestDb) {
         .session_row(&auto_logout::server::secret::hash_secret(&cookie))
         .await;
     assert_eq!(row.end_reason.as_deref(), Some("revoked"));
+    // Audited like any password change.
+    let changed = production
+        .audit_events(Some(auto_logout::AuditEvent::PasswordChanged))
+        .await;
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].username.as_deref(), Some("demo"));
 }
 
 async fn session_data_holds_no_password_hash(db: TestDb) {
