@@ -158,7 +158,7 @@ pub async fn change_own_password(
     };
     // This session first moves to a new id: a copy of the old cookie is worth nothing from
     // here on (and if the request goes no further, the person signs in again).
-    cycle_session_id(auth, store, gate, client).await?;
+    cycle_session_id(auth, store, gate).await?;
     let Some(current) = auth.session.id().map(|id| id_hash(&id)) else {
         return Err(SessionError::Store(StoreError::Corrupt(
             "the session has no id after cycling it".into(),

@@ -52,35 +52,26 @@ pub struct SignInGuard {
     throttle_audit: ThrottleAudit,
 }
 
-/// The keys of `keys` the throttle may remember as throttled.
+/// The keys of `keys` the throttle may remember as throttled (no network for IPv4).
 fn throttled_keys(keys: &AttemptKeys) -> Vec<ThrottledKey> {
-    let mut all = vec![
-        ThrottledKey {
-            scope: ThrottleScope::Username,
-            key: keys.user.clone(),
-        },
-        ThrottledKey {
-            scope: ThrottleScope::ClientIp,
-            key: keys.ip.clone(),
-        },
-    ];
-    if let Some(net) = &keys.net {
-        all.push(ThrottledKey {
-            scope: ThrottleScope::ClientNetwork,
-            key: net.clone(),
-        });
-    }
-    all
+    [
+        ThrottleScope::Username,
+        ThrottleScope::ClientIp,
+        ThrottleScope::ClientNetwork,
+    ]
+    .into_iter()
+    .filter_map(|scope| key_of(keys, scope))
+    .collect()
 }
 
-/// The key of `keys` that `scope` counts by.
-fn key_of(keys: &AttemptKeys, scope: ThrottleScope) -> ThrottledKey {
+/// The key of `keys` that `scope` counts by; `None` for the network of an IPv4 client.
+fn key_of(keys: &AttemptKeys, scope: ThrottleScope) -> Option<ThrottledKey> {
     let key = match scope {
         ThrottleScope::Username => keys.user.clone(),
         ThrottleScope::ClientIp => keys.ip.clone(),
-        ThrottleScope::ClientNetwork => keys.net.clone().unwrap_or_else(|| keys.ip.clone()),
+        ThrottleScope::ClientNetwork => keys.net.clone()?,
     };
-    ThrottledKey { scope, key }
+    Some(ThrottledKey { scope, key })
 }
 
 impl SignInGuard {
@@ -265,8 +256,10 @@ impl SignInGuard {
                 // Failures keep a key throttled until `until`: from now on this instance
                 // refuses it from memory. A wait of a few seconds only (attempts still being
                 // checked) may end sooner, when those attempts succeed: not remembered.
-                if until > now.plus(throttle::PENDING_WAIT) {
-                    self.view.remember(&key_of(keys, scope), until);
+                if let Some(key) =
+                    key_of(keys, scope).filter(|_| until > now.plus(throttle::PENDING_WAIT))
+                {
+                    self.view.remember(&key, until);
                 }
                 let throttled = throttled_decision(scope, until, now);
                 if let SignInDecision::Throttled {
@@ -303,8 +296,8 @@ impl SignInGuard {
         else {
             return Ok(());
         };
-        let counted = key_of(keys, *scope);
-        let slot_key = format!("{}:{}", scope.as_str(), counted.key);
+        // A scope only ever throttles a key it has (no network count without a network).
+        let slot_key = key_of(keys, *scope).map_or_else(String::new, |k| k.cache_key());
         let AuditSlot::Write { key, minute } = self.throttle_audit.refused(&slot_key, now) else {
             return Ok(());
         };
@@ -351,11 +344,6 @@ impl SignInGuard {
             added += count;
         }
         Ok(added)
-    }
-
-    /// Forgets what this instance remembers of throttled keys (the database still knows).
-    pub fn forget_throttled(&self) {
-        self.view.clear();
     }
 
     async fn record_failure(

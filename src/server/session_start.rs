@@ -102,10 +102,11 @@ pub async fn start_session(
     Ok(SessionStart::Started)
 }
 
-/// Gives the request's signed-in session a new id after a credential change (TRAPS: "id not
+/// Gives the request's signed-in session a new id for a credential change (TRAPS: "id not
 /// cycled"), keeping everything else: the same row, device, sign-in time and limits. The old
 /// id is refused at once, here and (through the change log) on every instance; the response
-/// carries the new cookie. Does nothing for a request without a session.
+/// carries the new cookie. Does nothing for a request without a session. Call it before the
+/// change is stored: when it fails, the session keeps its id and nothing has changed yet.
 ///
 /// # Errors
 /// [`SessionError`] when the new id could not be stored, or the session ended meanwhile (it is
@@ -114,7 +115,6 @@ pub async fn cycle_session_id(
     auth: &mut AuthSession,
     store: &SqlSessionStore,
     gate: &SessionGate,
-    client: &ClientInfo,
 ) -> Result<(), SessionError> {
     let Some(old) = auth.session.id() else {
         return Ok(());
@@ -132,27 +132,10 @@ pub async fn cycle_session_id(
         auth.session.save().await
     }
     .await;
-    // Whatever happened, nothing may serve the old id from memory any more.
+    // Whatever happened, the gate serves the old id from the database again (the store's
+    // own copy went with its `delete`).
     gate.forget(&old_hash);
-    store.forget(&old_hash);
     if let Err(err) = cycled {
-        // Not cycled: the old id must not live on either (fail closed).
-        if store.take_prepared_cycle(&old_hash) {
-            let _ = gate
-                .end_session(
-                    &old_hash,
-                    Ending {
-                        reason: EndReason::Revoked,
-                        at: gate.clock().now(),
-                        actor_id: None,
-                        detail: Some(
-                            "the session id could not be renewed after a credential change".into(),
-                        ),
-                        client: client.clone(),
-                    },
-                )
-                .await;
-        }
         auth.session.clear().await;
         return Err(err.into());
     }

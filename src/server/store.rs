@@ -409,13 +409,8 @@ impl SqlSessionStore {
         Ok(())
     }
 
-    /// Forgets a cycle prepared for `id_hash` that did not happen; whether one was prepared.
+    /// Forgets a cycle prepared for `id_hash` (used, or given up); whether one was prepared.
     pub fn take_prepared_cycle(&self, id_hash: &str) -> bool {
-        self.take_cycle(id_hash)
-    }
-
-    /// Forgets a cycle prepared for `id_hash`; whether one was.
-    fn take_cycle(&self, id_hash: &str) -> bool {
         self.inner
             .cycling
             .lock()
@@ -495,7 +490,7 @@ impl SessionStore for SqlSessionStore {
         if let Some(old) = record.data.remove(CYCLED_FROM_KEY) {
             let old = old.as_str().unwrap_or_default().to_owned();
             let data = serde_json::to_string(&record.data).map_err(backend)?;
-            let cycled = if self.take_cycle(&old) {
+            let cycled = if self.take_prepared_cycle(&old) {
                 self.inner.records.invalidate(&old);
                 let mut result = Err(CreateError::Collision);
                 for _ in 0..4 {
@@ -587,9 +582,10 @@ impl SessionStore for SqlSessionStore {
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
-        self.inner.records.invalidate(&id_hash(session_id));
+        let hash = id_hash(session_id);
+        self.inner.records.invalidate(&hash);
         // The first half of an id cycle: the row lives on under the new id (see `create`).
-        if self.is_cycling(&id_hash(session_id)) {
+        if self.is_cycling(&hash) {
             return Ok(());
         }
         // Ending (not removing) keeps the row for the sessions list and makes the end final.
@@ -599,7 +595,7 @@ impl SessionStore for SqlSessionStore {
         let mut tx = self.inner.db.pool().begin().await.map_err(backend)?;
         end_on(
             &mut tx,
-            &id_hash(session_id),
+            &hash,
             Ending {
                 reason: EndReason::Logout,
                 at: self.inner.clock.now(),

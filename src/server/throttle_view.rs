@@ -39,7 +39,8 @@ pub struct ThrottledKey {
 }
 
 impl ThrottledKey {
-    fn cache_key(&self) -> String {
+    /// The key's text with its scope in front: the same text under two scopes is two keys.
+    pub fn cache_key(&self) -> String {
         format!("{}:{}", self.scope.as_str(), self.key)
     }
 }
@@ -92,11 +93,6 @@ impl ThrottleView {
                 None => None,
             }
         })
-    }
-
-    /// Forgets everything (the next attempts ask the database).
-    pub fn clear(&self) {
-        self.until.invalidate_all();
     }
 }
 

@@ -144,15 +144,6 @@ pub async fn fill_username_keys(db: &Database) -> Result<UsernameKeyFill, StoreE
         let id: i64 = row.try_get("id")?;
         let username: String = row.try_get("username")?;
         let key = username_key(&username);
-        let holder = sqlx::query("SELECT username FROM users WHERE username_key = $1")
-            .bind(&key)
-            .fetch_optional(db.pool())
-            .await?;
-        if let Some(holder) = holder {
-            fill.collisions
-                .push((username, holder.try_get("username")?));
-            continue;
-        }
         match sqlx::query(
             "UPDATE users SET username_key = $1 WHERE id = $2 AND username_key IS NULL",
         )
@@ -162,9 +153,14 @@ pub async fn fill_username_keys(db: &Database) -> Result<UsernameKeyFill, StoreE
         .await
         {
             Ok(done) => fill.filled += done.rows_affected(),
-            // Another instance filled the same key meanwhile.
+            // Another account has the key (an older one, or one another instance just filled).
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                fill.collisions.push((username, key));
+                let holder = sqlx::query("SELECT username FROM users WHERE username_key = $1")
+                    .bind(&key)
+                    .fetch_one(db.pool())
+                    .await?;
+                fill.collisions
+                    .push((username, holder.try_get("username")?));
             }
             Err(e) => return Err(e.into()),
         }
@@ -312,7 +308,7 @@ impl Users {
 
     /// The account named `username`, if any: the one with exactly this name, else the one
     /// whose name is the same after NFKC and case folding ([`username_key`]). (Only old
-    /// accounts can share a key, see [`fill_username_keys`]; each keeps its exact name.) Only the first
+    /// accounts can share a key, see [`fill_username_keys`]; each keeps its exact name.)
     /// Text that no name can be ([`crate::username::could_be_username`]) finds nobody,
     /// without a lookup.
     pub async fn find_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {

@@ -48,12 +48,7 @@ fn refusal_page(
     next: Option<&str>,
     retry_after_secs: u64,
 ) -> Response {
-    let escape = |text: &str| {
-        text.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
+    let escape = super::escape_html;
     let message =
         app::pages::sign_in::refusal_message(error, Some(retry_after_secs)).unwrap_or_default();
     let html = format!(

@@ -100,10 +100,7 @@ pub async fn shaped(kind: PathKind, res: Response) -> Response {
 
 /// A short HTML page saying `message`.
 fn error_page(status: StatusCode, message: &str) -> Response {
-    let escaped = message
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
+    let escaped = super::escape_html(message);
     let title = status.canonical_reason().unwrap_or("Error");
     Html(format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\

@@ -20,6 +20,15 @@ pub mod policy;
 pub mod security_headers;
 pub mod slash;
 
+/// `text` made safe for HTML element content and quoted attribute values (for the few pages
+/// written without Leptos, which escapes on its own).
+pub fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// The same answer with its body boxed as axum's, for services whose answers carry another
 /// body type (compression) under one that expects axum's.
 pub fn with_axum_body<B>(res: axum::http::Response<B>) -> axum::response::Response
