@@ -75,6 +75,9 @@ test('changing the password ends the other device and keeps this one', async ({ 
   await signInAs(laptop, base, ALICE);
   const phone = await newPage(browser);
   await signInAs(phone, base, ALICE);
+  const sessionCookie = async () =>
+    (await laptop.context().cookies()).find((c) => c.name === 'auto_logout_session')?.value;
+  const before = await sessionCookie();
   await laptop.goto(`${base}/account/password`);
   await hydrated(laptop);
   await laptop.getByLabel('Current password').fill(ALICE.password);
@@ -85,6 +88,16 @@ test('changing the password ends the other device and keeps this one', async ({ 
   await phone.waitForURL(/reason=revoked/, { timeout: 3_000 });
   await laptop.goto(`${base}/home`);
   await expect(laptop.getByTestId('greeting')).toContainText('alice');
+  // This browser went on under a new session id; a copy of the old cookie is refused.
+  const after = await sessionCookie();
+  expect(before).toBeTruthy();
+  expect(after).toBeTruthy();
+  expect(after).not.toBe(before);
+  const thief = await newPage(browser);
+  await thief.context().addCookies([{ name: 'auto_logout_session', value: before!, url: base }]);
+  await thief.goto(`${base}/home`);
+  await expect(thief).toHaveURL(/\/sign-in/);
+  await thief.context().close();
   // Put the old password back for the other tests.
   await laptop.goto(`${base}/account/password`);
   await hydrated(laptop);

@@ -269,6 +269,37 @@ async fn a_throttled_flood_is_refused_from_memory_with_one_audit_row(db: TestDb)
         (1, 201),
         "one row for the minute, counting every refusal"
     );
+    // Administrators see the count on the activity page and in its export.
+    app.state
+        .users
+        .create("root", PASSWORD, true)
+        .await
+        .unwrap();
+    let admin = browser();
+    assert_eq!(
+        app.sign_in(&admin, "root", PASSWORD, "").await.status(),
+        303
+    );
+    let page = app
+        .page(&admin, "/admin/activity?event=login_throttled")
+        .await;
+    assert!(page.contains("data-testid=\"repeat-count\""), "{page}");
+    assert!(page.contains("(201 attempts)"), "{page}");
+    let csv = admin
+        .get(app.url("/admin/activity.csv?event=login_throttled"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut rows = csv::Reader::from_reader(csv.as_bytes());
+    assert_eq!(rows.headers().unwrap().iter().last(), Some("count"));
+    let counts: Vec<String> = rows
+        .records()
+        .map(|r| r.unwrap().iter().last().unwrap().to_owned())
+        .collect();
+    assert_eq!(counts, ["201"]);
     // The next minute gets its own row.
     app.clock
         .as_ref()
