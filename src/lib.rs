@@ -4,8 +4,10 @@
 //! (policy, session times, now) so that every rule is a plain unit test:
 //!
 //! - [`policy`]: idle and absolute limits, deadlines and [`SessionStatus`].
+//! - [`limits`]: which limits apply to a session (the one table of limit classes).
 //! - [`event`]: why a session ended and the audit events we record.
 //! - [`export`]: CSV export cells that no spreadsheet runs as a formula.
+//! - [`passwords`]: which new passwords are acceptable.
 //! - [`profile`]: what a person may say about themselves (display name, email).
 //! - [`redirect`]: which `next` targets are safe to send a browser to.
 //! - [`session_limit`]: which sessions a sign-in ends, or whether it is refused, at the limit.
@@ -27,6 +29,8 @@ pub mod cookies;
 pub mod dto;
 pub mod event;
 pub mod export;
+pub mod limits;
+pub mod passwords;
 pub mod policy;
 pub mod profile;
 pub mod redirect;

@@ -5,6 +5,37 @@
 use crate::clock::UnixMillis;
 use serde::{Deserialize, Serialize};
 
+/// Why the session store refused to store a new signed-in session. tower-sessions' store
+/// errors carry only a message, so the refusal travels as [`StoreRefusal::message`] and is
+/// read back with [`StoreRefusal::from_message`]: the one place the text is compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreRefusal {
+    /// The person is at `max_sessions_per_user` and `on_max_sessions = deny_new`.
+    SessionLimit,
+    /// The account changed (password, disabled) after its password was checked.
+    AccountChanged,
+}
+
+impl StoreRefusal {
+    /// Every refusal.
+    pub const ALL: [StoreRefusal; 2] = [StoreRefusal::SessionLimit, StoreRefusal::AccountChanged];
+
+    /// The store error's message for this refusal.
+    pub const fn message(self) -> &'static str {
+        match self {
+            StoreRefusal::SessionLimit => "session limit reached: sign-in refused",
+            StoreRefusal::AccountChanged => {
+                "the account changed after the password was checked: sign-in refused"
+            }
+        }
+    }
+
+    /// The refusal whose message is `message`, if any.
+    pub fn from_message(message: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.message() == message)
+    }
+}
+
 /// What happens when a user with the maximum number of live sessions signs in again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -74,6 +105,14 @@ pub fn admit(limit: &SessionLimit, live: &[LiveSession]) -> LimitDecision {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_is_read_back_from_its_message_only() {
+        for refusal in StoreRefusal::ALL {
+            assert_eq!(StoreRefusal::from_message(refusal.message()), Some(refusal));
+        }
+        assert_eq!(StoreRefusal::from_message("database is locked"), None);
+    }
 
     fn live(n: usize) -> Vec<LiveSession> {
         // Listed newest first, as the sessions page shows them.

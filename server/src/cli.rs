@@ -3,11 +3,10 @@
 
 use crate::{
     config::{Config, ConfigError},
-    startup::{open_database, Application, StartError},
+    startup::{engine_builder, open_database, Application, StartError},
 };
 use auto_logout::server::{
-    keys::SERVER_KEY, Actor, Admin, AuditLog, HashLimiter, SecretKey, SessionGate, SessionSearch,
-    Sessions, SharedClock, StoreError, SystemClock, Users,
+    Actor, Admin, HashLimiter, SessionSearch, SharedClock, StoreError, SystemClock,
 };
 use clap::{Parser, Subcommand};
 use std::{
@@ -114,24 +113,16 @@ pub enum CliError {
     NoSuchSession(String),
 }
 
-/// The administrator operations over the configured database (actor: the command line).
+/// The administrator operations over the configured database (actor: the command line). One
+/// password hash at a time: a command checks at most one.
 async fn admin_of(config: &Config, clock: &SharedClock) -> Result<Admin, CliError> {
     let db = open_database(config).await?;
-    let key = SecretKey::resolve(&db, config.secret_key.as_ref(), SERVER_KEY, clock).await?;
-    let users = Users::new(
-        db.clone(),
-        clock.clone(),
-        key,
-        HashLimiter::new(1, 1, std::time::Duration::from_secs(60)),
-    );
-    let sessions = Sessions::new(db.clone());
-    let gate = SessionGate::new(
-        sessions.clone(),
-        config.limits(),
-        config.bind_user_agent,
-        clock.clone(),
-    );
-    Ok(Admin::new(users, sessions, gate, AuditLog::new(db)))
+    let engine = engine_builder(config, db, clock.clone())
+        .password_hashing(HashLimiter::new(1, 1, std::time::Duration::from_secs(60)))
+        .build()
+        .await
+        .map_err(StartError::from)?;
+    Ok(engine.admin().clone())
 }
 
 /// Reads a password: prompted twice on a terminal, else the first line of stdin.

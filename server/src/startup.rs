@@ -19,29 +19,24 @@ use crate::{
 };
 use app::{shell, App};
 use auto_logout::server::{
-    changes,
-    keys::{JWT_KEY, SERVER_KEY},
     layer::{PassiveRule, SessionLayer, SessionService},
     telemetry::LiveSessionGauges,
-    Actor, Admin, ApiAuth, AuditLog, Backend, Caches, ChangeFollower, Database, HashLimiter,
-    JwtKeys, LoginAttempts, RefreshTokens, SecretKey, SessionGate, Sessions, SharedClock,
-    SignInGuard, SqlSessionStore, StoreError, Users,
+    Actor, Admin, Background, Database, Engine, EngineBuilder, EngineError, SharedClock,
+    StoreError, Users,
 };
 use axum::{
     middleware,
     routing::{get, post},
     Router, ServiceExt,
 };
-use axum_login::AuthManagerLayerBuilder;
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use std::{
     net::SocketAddr,
-    sync::{Arc, LazyLock},
+    sync::{Arc, LazyLock, OnceLock},
 };
 use tokio::net::TcpListener;
 use tower::{Layer, ServiceBuilder};
-use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
 /// The demo account created on first start with `demo_account`.
 pub const DEMO_USERNAME: &str = "demo";
@@ -62,9 +57,9 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
-    /// The JWT signing key is unusable.
-    #[error("jwt_secret: {0}")]
-    Key(String),
+    /// The engine could not be built (its keys, its change log).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
     /// Leptos' settings are unusable.
     #[error("Leptos configuration error: {0}")]
     Leptos(String),
@@ -75,7 +70,7 @@ pub struct Application {
     listener: TcpListener,
     router: AppService,
     state: AppState,
-    changes: ChangeFollower,
+    sweeps: OnceLock<Background>,
 }
 
 /// Opens the database named in `config` and applies migrations.
@@ -83,6 +78,38 @@ pub async fn open_database(config: &Config) -> Result<Database, StoreError> {
     let db = Database::connect(&config.database_url).await?;
     db.migrate().await?;
     Ok(db)
+}
+
+/// The engine as `config` describes it (limits, throttle, session limit, cookies, proxies,
+/// keys), over the database `db` and this clock; the session layer knows this server's
+/// passive requests, JSON API, server functions and open paths.
+pub fn engine_builder(config: &Config, db: Database, clock: SharedClock) -> EngineBuilder {
+    let mut builder = Engine::builder()
+        .database(db)
+        .migrate(false)
+        // The server starts its own: the change follower while it serves, the sweeps when told.
+        .background(false)
+        .clock(clock)
+        .limits(config.limits())
+        .bind_user_agent(config.bind_user_agent)
+        .throttle(config.throttle())
+        .max_sessions(config.session_limit())
+        .secure_cookies(config.cookie_secure)
+        .trusted_proxies(config.trusted_proxies.clone())
+        .jwt_ttl(config.jwt_ttl)
+        .audit_retention(config.audit_retention)
+        .status_path(STATUS_PATH)
+        .configure_layer({
+            let message = config.message.clone();
+            move |layer| configure_session_layer(layer, message)
+        });
+    if let Some(key) = &config.secret_key {
+        builder = builder.secret_key(key.clone());
+    }
+    if let Some(secret) = &config.jwt_secret {
+        builder = builder.jwt_secret(secret.as_bytes());
+    }
+    builder
 }
 
 impl Application {
@@ -95,13 +122,8 @@ impl Application {
     pub async fn build(config: Config, clock: SharedClock) -> Result<Self, StartError> {
         telemetry::prometheus();
         let db = open_database(&config).await?;
-        let key = SecretKey::resolve(&db, config.secret_key.as_ref(), SERVER_KEY, &clock).await?;
-        let users = Users::new(
-            db.clone(),
-            clock.clone(),
-            key.clone(),
-            HashLimiter::for_this_machine(),
-        );
+        let engine = engine_builder(&config, db, clock).build().await?;
+        let users = engine.users();
         if users.count().await? == 0 {
             if config.demo_account {
                 users.create(DEMO_USERNAME, DEMO_PASSWORD, false).await?;
@@ -118,6 +140,9 @@ impl Application {
                     "No accounts yet. Create the first administrator with: server user add NAME --admin"
                 );
             }
+        }
+        if !config.demo_account {
+            retire_demo_password(users, engine.admin()).await?;
         }
         let listener = TcpListener::bind(config.site_addr)
             .await
@@ -140,83 +165,23 @@ impl Application {
         .await;
         // Pages refer to the bundle by its content-hashed name (see `web::assets`).
         leptos_options.output_name = bundle.versioned_name().into();
-        let sessions = Sessions::new(db.clone());
-        let gate = SessionGate::new(
-            sessions.clone(),
-            config.limits(),
-            config.bind_user_agent,
-            clock.clone(),
+        let live_sessions = LiveSessionGauges::new(
+            engine.sessions().clone(),
+            LiveSessionGauges::DEFAULT_MAX_AGE,
         );
-        let audit = AuditLog::new(db.clone());
-        if !config.demo_account {
-            let admin = Admin::new(users.clone(), sessions.clone(), gate.clone(), audit.clone());
-            retire_demo_password(&users, &admin).await?;
-        }
-        let sign_in = SignInGuard::new(
-            users.clone(),
-            LoginAttempts::new(db.clone(), key),
-            audit.clone(),
-            config.throttle(),
-            clock.clone(),
-        );
-        let store = SqlSessionStore::new(db.clone(), clock.clone()).with_session_limit(
-            config.session_limit(),
-            gate.clone(),
-            audit.clone(),
-        );
-        let jwt_secret = match &config.jwt_secret {
-            Some(secret) => secret.as_bytes().to_vec(),
-            None => SecretKey::resolve(&db, config.secret_key.as_ref(), JWT_KEY, &clock)
-                .await?
-                .as_bytes()
-                .to_vec(),
-        };
-        let jwt = JwtKeys::new(&jwt_secret, config.jwt_ttl)
-            .map_err(|e| StartError::Key(e.to_string()))?
-            .with_registry(RefreshTokens::new(db.clone()));
-        let api = ApiAuth::new(
-            sign_in.clone(),
-            store.clone(),
-            gate.clone(),
-            RefreshTokens::new(db.clone()),
-            jwt,
-        );
-        let (users_for_admin, sessions_for_admin, gate_for_admin, audit_for_admin) =
-            (users.clone(), sessions.clone(), gate.clone(), audit.clone());
-        let live_sessions =
-            LiveSessionGauges::new(sessions.clone(), LiveSessionGauges::DEFAULT_MAX_AGE);
         let state = AppState::new(Shared {
-            live_sessions,
-            gate,
-            sessions,
-            audit,
-            users,
-            db,
-            clock,
+            engine,
             config: Arc::new(config),
             leptos_options,
             bundle,
-            sign_in,
-            store,
-            api,
-            admin: Admin::new(
-                users_for_admin,
-                sessions_for_admin,
-                gate_for_admin,
-                audit_for_admin,
-            ),
+            live_sessions,
         });
-        let changes = ChangeFollower::start(
-            state.db.clone(),
-            Caches::new(state.gate.clone(), state.store.clone(), state.users.clone()),
-        )
-        .await?;
         let router = router(state.clone());
         Ok(Self {
             listener,
             router,
             state,
-            changes,
+            sweeps: OnceLock::new(),
         })
     }
 
@@ -233,48 +198,11 @@ impl Application {
     /// Starts the background expiry sweep (every second), the writing of throttled attempts'
     /// counts to their audit rows (every 5 seconds) and, every minute, the pruning of sign-in
     /// attempts that no longer count, of refresh tokens of ended sessions, of old change-log
-    /// rows and of audit rows older than `audit_retention`, on the current runtime.
+    /// rows and of audit rows older than `audit_retention`, on the current runtime, for as long
+    /// as the process runs.
     pub fn spawn_sweep(&self) {
-        let gate = self.state.gate.clone();
-        tokio::spawn(gate.sweep_forever(std::time::Duration::from_secs(1)));
-        let sign_in = self.state.sign_in.clone();
-        let api = self.state.api.clone();
-        let (db, clock) = (self.state.db.clone(), self.state.clock.clone());
-        let audit = self.state.audit.clone();
-        let retention = self.state.config.audit_retention;
-        let counts = sign_in.clone();
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
-            loop {
-                every.tick().await;
-                if let Err(err) = counts.flush_throttle_audit().await {
-                    tracing::warn!(error = %err, "writing throttled attempts' counts failed");
-                }
-            }
-        });
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
-            loop {
-                every.tick().await;
-                if !retention.is_zero() {
-                    let before = clock.now().minus(retention);
-                    match audit.prune(before).await {
-                        Ok(0) => {}
-                        Ok(n) => tracing::info!(rows = n, "pruned audit rows past audit_retention"),
-                        Err(err) => tracing::warn!(error = %err, "pruning the audit log failed"),
-                    }
-                }
-                if let Err(err) = sign_in.prune().await {
-                    tracing::warn!(error = %err, "pruning old sign-in attempts failed");
-                }
-                if let Err(err) = api.prune().await {
-                    tracing::warn!(error = %err, "pruning refresh tokens of ended sessions failed");
-                }
-                if let Err(err) = changes::prune(&db, clock.now()).await {
-                    tracing::warn!(error = %err, "pruning the change log failed");
-                }
-            }
-        });
+        // Kept until the server stops (`run_until` returns); a second call starts nothing.
+        self.sweeps.get_or_init(|| self.state.engine.spawn_sweeps());
     }
 
     /// Serves requests until `shutdown` completes, then finishes in-flight requests. Changes
@@ -292,7 +220,7 @@ impl Application {
             options.reload_external_port.unwrap_or(options.reload_port),
         )
         .layer(app);
-        let changes = tokio::spawn(self.changes.run());
+        let changes = self.state.engine.follow_changes();
         let served = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -351,9 +279,9 @@ pub fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'stat
     move || {
         leptos::context::provide_context(state.clone());
         leptos::context::provide_context(settings.clone());
-        leptos::context::provide_context(state.gate.clone());
+        leptos::context::provide_context(state.engine.gate().clone());
         leptos::context::provide_context(state.config.cookies());
-        leptos::context::provide_context(state.admin.clone());
+        leptos::context::provide_context(state.engine.admin().clone());
         // The page's inline scripts carry this render's nonce: its policy must allow it.
         security_headers::report_page_nonce();
     }
@@ -384,17 +312,15 @@ pub fn passive_rule() -> PassiveRule {
         .path("/metrics")
 }
 
-/// The engine's session layer as this server configures it: its cookie, passive requests,
-/// trusted proxies, the JSON API under `/api/v1/` and the server functions under `/api/`.
-fn enforcement_layer(state: &AppState) -> SessionLayer {
-    SessionLayer::new(state.gate.clone())
-        .cookies(state.config.cookies())
+/// The engine's session layer as this server configures it: passive requests, the JSON API
+/// under `/api/v1/`, the server functions under `/api/`, the paths that ignore credentials and
+/// the ended-session message (cookie, proxies and JWT keys come from the engine).
+fn configure_session_layer(layer: SessionLayer, ended_message: String) -> SessionLayer {
+    layer
         .passive(passive_rule())
-        .trusted_proxies(state.config.trusted_proxies.clone())
         .json_api("/api/v1/")
         .actions("/api/")
-        .ended_message(state.config.message.clone())
-        .jwt(state.api.jwt().clone())
+        .ended_message(ended_message)
         .open_path("/api/v1/auth/token")
         .open_path("/api/v1/auth/jwt")
         .open_path("/api/v1/auth/jwt/refresh")
@@ -405,15 +331,7 @@ fn enforcement_layer(state: &AppState) -> SessionLayer {
 
 /// The complete router: pages, form endpoints, health, with the session and security layers.
 pub fn router(state: AppState) -> AppService {
-    let session_layer = SessionManagerLayer::new(state.store.clone())
-        .with_name(state.config.cookies().session_name())
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_path("/")
-        .with_secure(state.config.cookie_secure)
-        .with_expiry(Expiry::OnSessionEnd);
-    let backend = Backend::new(state.users.clone());
-    let auth_layer = AuthManagerLayerBuilder::new(backend, session_layer).build();
+    let auth_layer = state.engine.auth_layer();
 
     let routes = ROUTES.clone();
     let leptos_options: LeptosOptions = state.leptos_options.clone();
@@ -461,7 +379,7 @@ pub fn router(state: AppState) -> AppService {
         // CSRF, no-store, error shapes, the request's log span, latency (see `web::policy`).
         .layer(PolicyLayer::new(state.config.cookies()))
         // The engine's session rules: limits, activity, ended sessions made anonymous.
-        .layer(enforcement_layer(&state))
+        .layer(state.engine.session_layer())
         // The login layers only where a handler reads them (see `web::login_scope`).
         .service(LoginScope::new(login, pages_and_api));
     // Pages, JSON and a bundle without pre-compressed files, compressed when the client

@@ -1,10 +1,7 @@
-//! What every handler can reach: storage, the clock and the configuration.
+//! What every handler can reach: the engine, the configuration and Leptos' options.
 
 use crate::config::Config;
-use auto_logout::server::{
-    telemetry::LiveSessionGauges, Admin, ApiAuth, AuditLog, Database, SessionGate, Sessions,
-    SharedClock, SignInGuard, SqlSessionStore, Users,
-};
+use auto_logout::server::{telemetry::LiveSessionGauges, Engine};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
@@ -31,35 +28,17 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// What every handler can reach.
+/// What every handler can reach: the engine, the configuration and what the pages need.
 #[derive(Debug)]
 pub struct Shared {
-    /// The database.
-    pub db: Database,
-    /// Accounts.
-    pub users: Users,
-    /// The sessions table.
-    pub sessions: Sessions,
-    /// The audit log.
-    pub audit: AuditLog,
-    /// Limits, activity and expiry of live sessions.
-    pub gate: SessionGate,
-    /// The one clock.
-    pub clock: SharedClock,
+    /// The session engine: storage, rules, sign-in, tokens, administration.
+    pub engine: Engine,
     /// Settings.
     pub config: Arc<Config>,
     /// Leptos' own settings (site root, output name).
     pub leptos_options: LeptosOptions,
     /// The client bundle and its content-hashed names.
     pub bundle: Bundle,
-    /// Who may sign in: password checks, throttling, bounded hashing.
-    pub sign_in: SignInGuard,
-    /// The session store (only hashes of ids; the session limit applied on create).
-    pub store: SqlSessionStore,
-    /// API clients: bearer tokens, JWTs and refresh tokens.
-    pub api: ApiAuth,
-    /// What administrators may do.
-    pub admin: Admin,
     /// The live-session gauges of `/metrics` (counted at most once per few seconds).
     pub live_sessions: LiveSessionGauges,
 }

@@ -35,14 +35,16 @@ impl TestApp {
     async fn admin(&self) -> reqwest::Client {
         if self
             .state
-            .users
+            .engine
+            .users()
             .find_by_username("root")
             .await
             .unwrap()
             .is_none()
         {
             self.state
-                .users
+                .engine
+                .users()
                 .create("root", PASSWORD, true)
                 .await
                 .unwrap();
@@ -225,7 +227,7 @@ async fn the_activity_log_filters_and_pages(db: TestDb) {
         4,
         "3 failures and a login, each once"
     );
-    let future = app.state.clock.now().as_millis() + 60_000;
+    let future = app.state.engine.clock().now().as_millis() + 60_000;
     let (_, none) = app
         .admin_call(
             &root,

@@ -329,7 +329,7 @@ async fn forged_expired_and_orphaned_jwts_are_refused(db: TestDb) {
     let jwt = body["access_token"].as_str().unwrap().to_owned();
     let sid = body["session_id"].as_str().unwrap().to_owned();
     let alice = app.user("alice").await.id.to_string();
-    let now = app.state.clock.now().as_millis() / 1000;
+    let now = app.state.engine.clock().now().as_millis() / 1000;
     // The issued token's own random id: only its holder knows it (the database has its hash).
     let payload = jwt.split('.').nth(1).unwrap();
     let issued: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
@@ -480,8 +480,8 @@ async fn refresh_tokens_rotate_and_a_reused_one_ends_the_session(db: TestDb) {
         (401, Some("invalid_token"))
     );
     // The ended session's refresh tokens (used and unused) are pruned.
-    assert_eq!(app.state.api.prune().await.unwrap(), 2);
-    assert_eq!(app.state.api.prune().await.unwrap(), 0);
+    assert_eq!(app.state.engine.api().prune().await.unwrap(), 2);
+    assert_eq!(app.state.engine.api().prune().await.unwrap(), 0);
 }
 
 async fn tokens_are_stored_only_as_hashes(db: TestDb) {
@@ -496,7 +496,7 @@ async fn tokens_are_stored_only_as_hashes(db: TestDb) {
     let mut stored = String::new();
     for table in ["sessions", "refresh_tokens", "audit_log"] {
         let rows = sqlx::query(&format!("SELECT * FROM {table}"))
-            .fetch_all(app.state.db.pool())
+            .fetch_all(app.state.engine.database().pool())
             .await
             .unwrap();
         for row in rows {

@@ -227,7 +227,7 @@ async fn database_holds_no_raw_session_id(db: TestDb) {
     let id = session_cookie(&res).unwrap();
     client.get(app.url("/home")).send().await.unwrap();
     let rows = sqlx::query("SELECT id_hash, data FROM sessions")
-        .fetch_all(app.state.db.pool())
+        .fetch_all(app.state.engine.database().pool())
         .await
         .unwrap();
     assert_eq!(rows.len(), 1);
@@ -236,7 +236,7 @@ async fn database_holds_no_raw_session_id(db: TestDb) {
     assert_eq!(id_hash, hash_secret(&id));
     assert!(!id_hash.contains(&id) && !data.contains(&id));
     let audit = sqlx::query("SELECT COALESCE(session_hash, '') AS h FROM audit_log")
-        .fetch_all(app.state.db.pool())
+        .fetch_all(app.state.engine.database().pool())
         .await
         .unwrap();
     for row in audit {
@@ -307,7 +307,7 @@ async fn hostile_input_is_a_plain_failure(db: TestDb) {
         assert_eq!(res.status(), 303);
     }
     // Unknown ids create nothing.
-    assert_eq!(app.state.sessions.count_all().await.unwrap(), 0);
+    assert_eq!(app.state.engine.sessions().count_all().await.unwrap(), 0);
 }
 
 async fn signed_in_pages_are_not_cached(db: TestDb) {
@@ -344,7 +344,7 @@ async fn a_lost_database_fails_closed(db: TestDb) {
         client.get(app.url("/home")).send().await.unwrap().status(),
         200
     );
-    app.state.db.close().await;
+    app.state.engine.database().close().await;
     // Cached sessions stay trusted only while the change log can be read: once the server
     // notices (within its safety-net period, 10 s), requests fail, and none is ever answered
     // as anonymous meanwhile.

@@ -469,7 +469,8 @@ async fn simultaneous_sign_ins_respect_the_session_limit(db: TestDb) {
     let alice = app.user("alice").await;
     assert_eq!(
         app.state
-            .sessions
+            .engine
+            .sessions()
             .active_for_user(alice.id)
             .await
             .unwrap()

@@ -42,7 +42,8 @@ async fn the_activity_csv_never_starts_a_cell_with_a_formula(db: TestDb) {
         );
     }
     app.state
-        .users
+        .engine
+        .users()
         .create("root", PASSWORD, true)
         .await
         .unwrap();

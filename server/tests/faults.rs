@@ -18,8 +18,8 @@ db_tests!(
 /// Makes every audit insert of `event` fail inside the database (a fault in the middle of the
 /// end's transaction, after its UPDATE).
 async fn inject_audit_fault(app: &TestApp, event: &str) {
-    let pool = app.state.db.pool();
-    match app.state.db.kind() {
+    let pool = app.state.engine.database().pool();
+    match app.state.engine.database().kind() {
         DbKind::Sqlite => {
             sqlx::query(&format!(
                 "CREATE TRIGGER injected_fault BEFORE INSERT ON audit_log WHEN NEW.event = '{event}' \
@@ -50,8 +50,8 @@ async fn inject_audit_fault(app: &TestApp, event: &str) {
 }
 
 async fn clear_audit_fault(app: &TestApp) {
-    let pool = app.state.db.pool();
-    sqlx::query(match app.state.db.kind() {
+    let pool = app.state.engine.database().pool();
+    sqlx::query(match app.state.engine.database().kind() {
         DbKind::Sqlite => "DROP TRIGGER injected_fault",
         DbKind::Postgres => "DROP TRIGGER injected_fault ON audit_log",
     })
@@ -128,7 +128,7 @@ async fn a_revoke_the_database_refuses_changes_nothing(db: TestDb) {
 /// through), PostgreSQL refusing connections with every server connection terminated
 /// (`pg_terminate_backend`). Returns what undoes it.
 async fn take_database_away(app: &TestApp, url: &str) -> Box<dyn std::any::Any + Send> {
-    match app.state.db.kind() {
+    match app.state.engine.database().kind() {
         DbKind::Sqlite => {
             use sqlx::Connection;
             // In WAL mode an exclusive lock keeps every writer out (reads still see the last
@@ -198,7 +198,7 @@ async fn the_database_going_away_and_coming_back(db: TestDb) {
     let live = app.signed_in().await;
     let (ended, ended_cookie) = app.signed_in_with_cookie().await;
     assert_eq!(app.logout(&ended).await.status(), 303);
-    let kind = app.state.db.kind();
+    let kind = app.state.engine.database().kind();
     let away = take_database_away(&app, &url).await;
     // Requests keep arriving: none is answered 5xx other than a deliberate 503, and the ended
     // session is never served as signed in.

@@ -22,7 +22,7 @@ db_tests!(
 
 async fn an_empty_user_table_stays_empty_without_demo_account(db: TestDb) {
     let app = spawn_joining(db, &[]).await;
-    assert_eq!(app.state.users.count().await.unwrap(), 0);
+    assert_eq!(app.state.engine.users().count().await.unwrap(), 0);
     let res = app
         .sign_in(&browser(), "demo", "auto-logout-demo", "")
         .await;
@@ -75,7 +75,7 @@ async fn session_data_holds_no_password_hash(db: TestDb) {
     );
     let user = app.user("alice").await;
     let rows = sqlx::query("SELECT data FROM sessions")
-        .fetch_all(app.state.db.pool())
+        .fetch_all(app.state.engine.database().pool())
         .await
         .unwrap();
     assert!(!rows.is_empty());
@@ -98,7 +98,8 @@ async fn a_password_change_still_ends_sessions(db: TestDb) {
     let app = spawn_app(db).await;
     let client = app.signed_in().await;
     app.state
-        .users
+        .engine
+        .users()
         .set_password("alice", "a brand new password")
         .await
         .unwrap();
@@ -247,7 +248,7 @@ async fn api_errors_are_always_json(db: TestDb) {
         .unwrap();
     assert_eq!(res.headers()["www-authenticate"], "Bearer");
     check(res, 401, "unauthenticated").await;
-    app.state.db.close().await;
+    app.state.engine.database().close().await;
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     let res = client.get(app.url("/api/v1/session")).send().await.unwrap();
     assert!(res.headers().contains_key("retry-after"));
@@ -289,7 +290,7 @@ async fn two_instances_hold_the_session_limit_together(db: TestDb) {
         "exactly one sign-in admitted across both instances"
     );
     let live = sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE ended_at IS NULL")
-        .fetch_one(a.state.db.pool())
+        .fetch_one(a.state.engine.database().pool())
         .await
         .unwrap()
         .try_get::<i64, _>("n")

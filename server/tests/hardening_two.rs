@@ -11,7 +11,7 @@ use auto_logout::{
     server::{
         secret::hash_secret,
         sessions::{ClientInfo, SessionMeta, META_KEY},
-        store::is_account_change_refusal,
+        store::refusal_of,
         Actor, SignInDecision,
     },
     AuditEvent, SessionKind,
@@ -65,7 +65,7 @@ async fn store_session_for(
     app: &TestApp,
     user: &auto_logout::server::User,
 ) -> Result<(), tower_sessions::session_store::Error> {
-    let now = app.state.clock.now();
+    let now = app.state.engine.clock().now();
     let meta = SessionMeta {
         user_id: user.id,
         username: user.username.clone(),
@@ -80,13 +80,14 @@ async fn store_session_for(
         data: HashMap::from([(META_KEY.to_owned(), serde_json::to_value(&meta).unwrap())]),
         expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
     };
-    app.state.store.create(&mut record).await
+    app.state.engine.store().create(&mut record).await
 }
 
 async fn live_sessions_of(app: &TestApp, name: &str) -> usize {
     let user = app.user(name).await;
     app.state
-        .sessions
+        .engine
+        .sessions()
         .active_for_user(user.id)
         .await
         .unwrap()
@@ -131,7 +132,8 @@ async fn a_password_change_cycles_the_session_id(db: TestDb) {
     assert_eq!(after.ended_at, None);
     assert!(app
         .state
-        .sessions
+        .engine
+        .sessions()
         .find(&hash_secret(&old))
         .await
         .unwrap()
@@ -147,7 +149,8 @@ async fn a_password_change_cycles_the_session_id(db: TestDb) {
 async fn checked_sign_in(app: &TestApp, password: &str) -> auto_logout::server::User {
     match app
         .state
-        .sign_in
+        .engine
+        .sign_in_guard()
         .sign_in("alice", password, &ClientInfo::default())
         .await
         .unwrap()
@@ -172,7 +175,8 @@ async fn a_sign_in_checked_before_a_password_change_stores_no_session(db: TestDb
     // 2. Meanwhile the password changes, which ends every session the account has.
     let actor = command_line();
     app.state
-        .admin
+        .engine
+        .admin()
         .change_password(&actor, "alice", "the password after the leak")
         .await
         .unwrap();
@@ -180,9 +184,10 @@ async fn a_sign_in_checked_before_a_password_change_stores_no_session(db: TestDb
     let err = store_session_for(&app, &checked)
         .await
         .expect_err("no session for a password that was changed");
-    assert!(is_account_change_refusal(
-        &tower_sessions::session::Error::Store(err)
-    ));
+    assert_eq!(
+        refusal_of(&tower_sessions::session::Error::Store(err)),
+        Some(auto_logout::session_limit::StoreRefusal::AccountChanged)
+    );
     assert_eq!(live_sessions_of(&app, "alice").await, 0);
     let failed = app.audit_events(Some(AuditEvent::LoginFailed)).await;
     assert!(failed[0]
@@ -200,14 +205,16 @@ async fn a_sign_in_checked_before_a_disable_stores_no_session(db: TestDb) {
     let checked = checked_sign_in(&app, PASSWORD).await;
     let actor = command_line();
     app.state
-        .admin
+        .engine
+        .admin()
         .set_disabled(&actor, "alice", true)
         .await
         .unwrap();
     assert!(store_session_for(&app, &checked).await.is_err());
     // Enabled again: the check made before still counts for nothing.
     app.state
-        .admin
+        .engine
+        .admin()
         .set_disabled(&actor, "alice", false)
         .await
         .unwrap();
@@ -217,14 +224,19 @@ async fn a_sign_in_checked_before_a_disable_stores_no_session(db: TestDb) {
 
 /// How many `login_throttled` rows there are, and the attempts they stand for.
 async fn throttled_rows(app: &TestApp) -> (usize, i64) {
-    app.state.sign_in.flush_throttle_audit().await.unwrap();
+    app.state
+        .engine
+        .sign_in_guard()
+        .flush_throttle_audit()
+        .await
+        .unwrap();
     let rows = app.audit_events(Some(AuditEvent::LoginThrottled)).await;
     (rows.len(), rows.iter().map(|r| r.repeat_count).sum())
 }
 
 async fn count(app: &TestApp, table: &str) -> i64 {
     sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
-        .fetch_one(app.state.db.pool())
+        .fetch_one(app.state.engine.database().pool())
         .await
         .unwrap()
         .try_get("n")
@@ -250,7 +262,7 @@ async fn a_throttled_flood_is_refused_from_memory_with_one_audit_row(db: TestDb)
     assert_eq!(first.status(), 429);
     let attempts = count(&app, "login_attempts").await;
     // Every place among the password checks is taken: a throttled attempt needs none.
-    let hashing = app.state.users.hashing().clone();
+    let hashing = app.state.engine.users().hashing().clone();
     let held: Vec<_> = std::iter::from_fn(|| hashing.try_admit().ok()).collect();
     assert!(!held.is_empty());
     for _ in 0..200 {
@@ -271,7 +283,8 @@ async fn a_throttled_flood_is_refused_from_memory_with_one_audit_row(db: TestDb)
     );
     // Administrators see the count on the activity page and in its export.
     app.state
-        .users
+        .engine
+        .users()
         .create("root", PASSWORD, true)
         .await
         .unwrap();
@@ -294,10 +307,10 @@ async fn a_throttled_flood_is_refused_from_memory_with_one_audit_row(db: TestDb)
         .await
         .unwrap();
     let mut rows = csv::Reader::from_reader(csv.as_bytes());
-    assert_eq!(rows.headers().unwrap().iter().last(), Some("count"));
+    assert_eq!(rows.headers().unwrap().iter().next_back(), Some("count"));
     let counts: Vec<String> = rows
         .records()
-        .map(|r| r.unwrap().iter().last().unwrap().to_owned())
+        .map(|r| r.unwrap().iter().next_back().unwrap().to_owned())
         .collect();
     assert_eq!(counts, ["201"]);
     // The next minute gets its own row.
@@ -358,7 +371,8 @@ async fn a_disabled_account_counts_right_passwords_like_wrong_ones(db: TestDb) {
     let app = spawn_app_env(db, &[("AUTO_LOGOUT_LOGIN_MAX_FAILURES", "3")]).await;
     let actor = command_line();
     app.state
-        .admin
+        .engine
+        .admin()
         .set_disabled(&actor, "alice", true)
         .await
         .unwrap();
@@ -381,7 +395,8 @@ async fn a_disabled_account_counts_right_passwords_like_wrong_ones(db: TestDb) {
 async fn look_alike_usernames_are_one_name(db: TestDb) {
     let app = spawn_app(db).await;
     app.state
-        .users
+        .engine
+        .users()
         .create("root", PASSWORD, true)
         .await
         .unwrap();
@@ -424,7 +439,7 @@ async fn look_alike_usernames_are_one_name(db: TestDb) {
     let res = app.sign_in(&browser(), "fr\u{430}nk", PASSWORD, "").await;
     assert!(location(&res).starts_with("/sign-in?error=1"));
     // One account, named as it was created.
-    let users = app.state.users.list().await.unwrap();
+    let users = app.state.engine.users().list().await.unwrap();
     let names: Vec<&str> = users.iter().map(|u| u.username.as_str()).collect();
     assert_eq!(names, ["alice", "frank", "root"]);
 }
@@ -439,11 +454,11 @@ async fn old_look_alike_accounts_keep_signing_in_after_the_upgrade(db: TestDb) {
         )
         .bind(name)
         .bind(&alice.password_hash)
-        .execute(app.state.db.pool())
+        .execute(app.state.engine.database().pool())
         .await
         .unwrap();
     }
-    let fill = auto_logout::server::users::fill_username_keys(&app.state.db)
+    let fill = auto_logout::server::users::fill_username_keys(app.state.engine.database())
         .await
         .unwrap();
     assert_eq!(fill.filled, 1);
@@ -456,7 +471,7 @@ async fn old_look_alike_accounts_keep_signing_in_after_the_upgrade(db: TestDb) {
         assert_eq!(app.status_json(&client).await["user"], name);
     }
     // Running it again changes nothing.
-    let again = auto_logout::server::users::fill_username_keys(&app.state.db)
+    let again = auto_logout::server::users::fill_username_keys(app.state.engine.database())
         .await
         .unwrap();
     assert_eq!(again.filled, 0);
@@ -495,7 +510,7 @@ async fn a_copy_of_the_database_mints_no_jwt(db: TestDb) {
     assert_eq!(status_with_bearer(&app, &jwt).await, 200);
     // Everything a backup holds: the signing key and the live session's public id.
     let key: String = sqlx::query("SELECT value FROM server_keys WHERE name = 'jwt_hmac'")
-        .fetch_one(app.state.db.pool())
+        .fetch_one(app.state.engine.database().pool())
         .await
         .unwrap()
         .try_get("value")
@@ -508,7 +523,7 @@ async fn a_copy_of_the_database_mints_no_jwt(db: TestDb) {
     )
     .unwrap();
     let stored: Vec<String> = sqlx::query("SELECT access_hash FROM refresh_tokens")
-        .fetch_all(app.state.db.pool())
+        .fetch_all(app.state.engine.database().pool())
         .await
         .unwrap()
         .iter()
@@ -516,7 +531,7 @@ async fn a_copy_of_the_database_mints_no_jwt(db: TestDb) {
         .collect();
     let jti = payload["jti"].as_str().unwrap();
     assert_eq!(stored, [hash_secret(jti)], "only the jti's hash is stored");
-    let now = app.state.clock.now().as_millis() / 1000;
+    let now = app.state.engine.clock().now().as_millis() / 1000;
     for forged_jti in [None, Some("0".repeat(32)), Some(stored[0].clone())] {
         let mut claims = json!({"sub": payload["sub"], "sid": sid, "iat": now, "exp": now + 300});
         if let Some(forged) = forged_jti {
@@ -642,11 +657,12 @@ async fn a_huge_typed_username_is_a_plain_failure(db: TestDb) {
 
 async fn old_audit_rows_are_pruned_in_batches(db: TestDb) {
     let app = spawn_app(db).await;
-    let now = app.state.clock.now();
+    let now = app.state.engine.clock().now();
     let day = std::time::Duration::from_secs(86_400);
     for age in [500, 401, 399, 1] {
         app.state
-            .audit
+            .engine
+            .audit()
             .record(auto_logout::server::NewAuditEntry {
                 detail: Some(format!("{age} days old")),
                 ..auto_logout::server::NewAuditEntry::new(
@@ -660,7 +676,8 @@ async fn old_audit_rows_are_pruned_in_batches(db: TestDb) {
     let before = count(&app, "audit_log").await;
     let pruned = app
         .state
-        .audit
+        .engine
+        .audit()
         .prune(now.minus(app.state.config.audit_retention))
         .await
         .unwrap();
@@ -702,7 +719,8 @@ async fn sessions_left_behind_by_a_cut_short_password_change_are_refused(db: Tes
     // The password changes, and the request that changed it goes no further: nothing ended
     // the account's sessions (a client that disconnected, a proxy's timeout).
     app.state
-        .users
+        .engine
+        .users()
         .set_password("alice", "the password after the leak")
         .await
         .unwrap();
@@ -722,12 +740,18 @@ async fn sessions_left_behind_by_a_cut_short_disable_are_refused(db: TestDb) {
     let app = spawn_app(db).await;
     let (token, sid) = token_sign_in(&app).await;
     let (other, _) = token_sign_in(&app).await;
-    app.state.users.set_disabled("alice", true).await.unwrap();
+    app.state
+        .engine
+        .users()
+        .set_disabled("alice", true)
+        .await
+        .unwrap();
     // Not listed as a device any more, and refused when presented.
     let user = app.user("alice").await;
     assert!(app
         .state
-        .gate
+        .engine
+        .gate()
         .devices_of(user.id, None)
         .await
         .unwrap()
@@ -736,7 +760,12 @@ async fn sessions_left_behind_by_a_cut_short_disable_are_refused(db: TestDb) {
     let row = app.session_row(&sid).await;
     assert_eq!(row.detail.as_deref(), Some("the account was disabled"));
     // Enabled again: the sessions of before stay refused.
-    app.state.users.set_disabled("alice", false).await.unwrap();
+    app.state
+        .engine
+        .users()
+        .set_disabled("alice", false)
+        .await
+        .unwrap();
     assert_eq!(status_with_bearer(&app, &other).await, 401);
 }
 

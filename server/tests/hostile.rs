@@ -370,7 +370,7 @@ fn generate(
 async fn generated_hostile_requests_never_break_the_server(db: TestDb) {
     count_panics();
     let app = spawn_app_env(db, &[("AUTO_LOGOUT_TRUSTED_PROXIES", "127.0.0.1")]).await;
-    let cases = match app.state.db.kind() {
+    let cases = match app.state.engine.database().kind() {
         DbKind::Sqlite => 10_000,
         DbKind::Postgres => 3_000,
     };
@@ -398,7 +398,8 @@ async fn generated_hostile_requests_never_break_the_server(db: TestDb) {
         .unwrap();
     assert_eq!(ended.status(), 204);
     app.state
-        .users
+        .engine
+        .users()
         .create("root", PASSWORD, true)
         .await
         .unwrap();

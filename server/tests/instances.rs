@@ -230,11 +230,15 @@ async fn an_idle_tab_costs_the_database_nothing(db: TestDb) {
     .await;
     let (client, _) = app.device("alice", CHROME_UA).await;
     assert_eq!(status_of(&app, &client).await, 200, "warm the cache");
-    let loads = app.state.gate.loads();
+    let loads = app.state.engine.gate().loads();
     let clock = app.clock.as_ref().unwrap();
     for _ in 0..200 {
         clock.advance(Duration::from_millis(100));
         assert_eq!(status_of(&app, &client).await, 200);
     }
-    assert_eq!(app.state.gate.loads(), loads, "no session was read again");
+    assert_eq!(
+        app.state.engine.gate().loads(),
+        loads,
+        "no session was read again"
+    );
 }

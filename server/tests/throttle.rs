@@ -201,7 +201,7 @@ async fn unknown_usernames_are_never_stored(db: TestDb) {
         .iter()
         .all(|e| e.username.is_none() && e.user_id.is_none()));
     let rows = sqlx::query("SELECT user_key, ip_key FROM login_attempts")
-        .fetch_all(app.state.db.pool())
+        .fetch_all(app.state.engine.database().pool())
         .await
         .unwrap();
     assert!(!rows.is_empty());

@@ -172,8 +172,12 @@ async fn sweep_records_the_deadline_not_the_sweep_time(db: TestDb) {
     client.get(app.url("/home")).send().await.unwrap();
     let last_activity = clock_now(&app);
     clock.advance(20 * MIN);
-    assert_eq!(app.state.gate.sweep_once().await.unwrap(), 1);
-    assert_eq!(app.state.gate.sweep_once().await.unwrap(), 0, "ended once");
+    assert_eq!(app.state.engine.gate().sweep_once().await.unwrap(), 1);
+    assert_eq!(
+        app.state.engine.gate().sweep_once().await.unwrap(),
+        0,
+        "ended once"
+    );
     let row = app.session_row(&hash_secret(&id)).await;
     assert_eq!(row.end_reason.as_deref(), Some("idle_timeout"));
     let event = last_event(&app).await;
@@ -199,15 +203,20 @@ async fn one_sweep_ends_a_mass_expiry_each_at_its_own_deadline(db: TestDb) {
                 $1, $1 + i * 1000, $1 + 86400000, NULL, NULL, NULL FROM n",
     )
     .bind(start)
-    .execute(app.state.db.pool())
+    .execute(app.state.engine.database().pool())
     .await
     .unwrap();
     clock.advance(20 * MIN);
-    assert_eq!(app.state.gate.sweep_once().await.unwrap(), 250);
-    assert_eq!(app.state.gate.sweep_once().await.unwrap(), 0, "ended once");
+    assert_eq!(app.state.engine.gate().sweep_once().await.unwrap(), 250);
+    assert_eq!(
+        app.state.engine.gate().sweep_once().await.unwrap(),
+        0,
+        "ended once"
+    );
     let idle = app
         .state
-        .audit
+        .engine
+        .audit()
         .list(&auto_logout::server::audit::AuditFilter {
             event: Some(auto_logout::AuditEvent::IdleTimeout),
             limit: Some(1_000),
@@ -274,13 +283,13 @@ async fn activity_writes_are_coalesced(db: TestDb) {
     let app = manual_app(db).await;
     let clock = app.clock.clone().unwrap();
     let client = app.signed_in().await;
-    let before = app.state.gate.activity_writes();
+    let before = app.state.engine.gate().activity_writes();
     for _ in 0..1_000 {
         clock.advance(Duration::from_millis(20));
         let res = app.post(&client, "/api/v1/session/extend").await;
         assert_eq!(res.status(), 200);
     }
-    let writes = app.state.gate.activity_writes() - before;
+    let writes = app.state.engine.gate().activity_writes() - before;
     println!("1000 active requests over 20 s -> {writes} activity writes (window 5 s)");
     assert!(
         (3..=5).contains(&writes),
@@ -363,7 +372,7 @@ async fn the_sweep_applies_each_sessions_own_limits(db: TestDb) {
     let plain_id =
         hash_secret(&session_cookie(&app.sign_in(&plain, "alice", PASSWORD, "").await).unwrap());
     clock.advance(2 * 60 * MIN);
-    assert_eq!(app.state.gate.sweep_once().await.unwrap(), 1);
+    assert_eq!(app.state.engine.gate().sweep_once().await.unwrap(), 1);
     assert_eq!(
         app.session_row(&plain_id).await.end_reason.as_deref(),
         Some("idle_timeout")

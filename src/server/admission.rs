@@ -7,6 +7,7 @@ use super::{
     clock::SharedClock,
     error::StoreError,
     login_attempts::{AttemptKeys, LoginAttempts},
+    password::HashPermit,
     sessions::ClientInfo,
     throttle_view::{AuditSlot, ThrottleAudit, ThrottleView, ThrottledKey},
     users::{PasswordCheck, User, Users},
@@ -120,8 +121,32 @@ impl SignInGuard {
         password: &str,
         client: &ClientInfo,
     ) -> Result<SignInDecision, StoreError> {
+        let users = self.users.clone();
+        self.sign_in_checked(username, client, |permit| async move {
+            users.check_admitted(permit, username, password).await
+        })
+        .await
+    }
+
+    /// [`SignInGuard::sign_in`] with the credential check done by `check` (an application's
+    /// own, see [`super::adopt`]): it runs holding a place among the password checks, only
+    /// when the throttle allows the attempt, and says whether the credentials were right for
+    /// which of the engine's accounts.
+    ///
+    /// # Errors
+    /// As [`SignInGuard::sign_in`], and `check`'s.
+    pub async fn sign_in_checked<F, Fut>(
+        &self,
+        username: &str,
+        client: &ClientInfo,
+        check: F,
+    ) -> Result<SignInDecision, StoreError>
+    where
+        F: FnOnce(HashPermit) -> Fut,
+        Fut: std::future::Future<Output = Result<PasswordCheck, StoreError>>,
+    {
         use super::telemetry::{sign_in, SignInOutcome};
-        let decision = self.decide(username, password, client).await;
+        let decision = self.decide(username, client, check).await;
         match &decision {
             Ok(SignInDecision::Rejected) => sign_in(SignInOutcome::Failed),
             Ok(SignInDecision::Throttled { .. }) => sign_in(SignInOutcome::Throttled),
@@ -132,12 +157,16 @@ impl SignInGuard {
         decision
     }
 
-    async fn decide(
+    async fn decide<F, Fut>(
         &self,
         username: &str,
-        password: &str,
         client: &ClientInfo,
-    ) -> Result<SignInDecision, StoreError> {
+        check: F,
+    ) -> Result<SignInDecision, StoreError>
+    where
+        F: FnOnce(HashPermit) -> Fut,
+        Fut: std::future::Future<Output = Result<PasswordCheck, StoreError>>,
+    {
         let now = self.clock.now();
         let keys = self.attempts.keys(username, client.ip.as_deref());
         // Known to be throttled: refused from memory, before anything costs.
@@ -179,7 +208,7 @@ impl SignInGuard {
                 .await?;
             return Ok(throttled);
         }
-        let check = match self.users.check_admitted(permit, username, password).await {
+        let check = match check(permit).await {
             Ok(check) => check,
             Err(err) => {
                 let _ = self.attempts.withdraw(attempt).await;

@@ -183,7 +183,7 @@ impl LogCursor {
 }
 
 /// The caches a change reaches.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Caches {
     gate: SessionGate,
     store: SqlSessionStore,
@@ -223,7 +223,7 @@ impl Caches {
 }
 
 /// Applies the changes other writers make to this server's caches, for as long as it runs.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct ChangeFollower {
     db: Database,
     caches: Caches,

@@ -36,6 +36,9 @@ pub enum StoreError {
         /// How long the client should wait before trying again.
         retry_after_secs: u64,
     },
+    /// The application's own account check (its axum-login backend) failed.
+    #[error("the application's account check failed: {0}")]
+    Application(String),
     /// A blocking task (password hashing) was cancelled or panicked.
     #[error("background task failed: {0}")]
     Task(String),

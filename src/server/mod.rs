@@ -5,6 +5,7 @@
 pub mod account;
 pub mod admin;
 pub mod admission;
+pub mod adopt;
 pub mod audit;
 pub mod backend;
 pub mod changes;
@@ -12,9 +13,11 @@ pub mod clock;
 pub mod csrf;
 pub mod db;
 pub mod devices;
+pub mod engine;
 pub mod error;
 pub mod filters;
 pub mod gate;
+pub mod handlers;
 pub mod keys;
 pub mod layer;
 pub mod login_attempts;
@@ -30,16 +33,19 @@ pub mod users;
 
 pub use admin::{Actor, Admin};
 pub use admission::{SignInDecision, SignInGuard};
+pub use adopt::{Account, AccountInfo, AdoptError, Adopted};
 pub use audit::{AuditEntry, AuditLog, NewAuditEntry};
 pub use backend::{AuthSession, Backend, Credentials};
 pub use changes::{Caches, ChangeFollower};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use db::Database;
+pub use engine::{Background, Engine, EngineBuilder, EngineError, EngineLayers, SignIn};
 pub use error::StoreError;
 pub use gate::{
     ActiveSession, Activity, EndingGuard, Limits, RevokeOutcome, SessionClass, SessionEnded,
     SessionGate, Verdict,
 };
+pub use handlers::{AdoptedSession, AutoLogout};
 pub use keys::SecretKey;
 pub use layer::{CurrentSession, PassiveRule, SessionLayer};
 pub use login_attempts::LoginAttempts;

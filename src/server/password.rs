@@ -11,10 +11,7 @@ use std::{
 };
 use tokio::sync::Semaphore;
 
-/// The shortest password `user add` and `user passwd` accept.
-pub const MIN_PASSWORD_LEN: usize = 8;
-/// The longest password accepted anywhere; longer input is refused before hashing.
-pub const MAX_PASSWORD_LEN: usize = 1024;
+pub use crate::passwords::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 
 /// The most password hashes that wait for a free core, per core, before new ones are refused.
 pub const QUEUE_PER_CORE: usize = 16;
@@ -155,13 +152,8 @@ impl HashPermit {
 /// [`StoreError::InvalidPassword`] when the length is outside
 /// [`MIN_PASSWORD_LEN`]..=[`MAX_PASSWORD_LEN`].
 pub fn check_new_password(password: &str) -> Result<(), StoreError> {
-    if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(StoreError::InvalidPassword("use at least 8 characters"));
-    }
-    if password.len() > MAX_PASSWORD_LEN {
-        return Err(StoreError::InvalidPassword("use at most 1024 bytes"));
-    }
-    Ok(())
+    crate::passwords::check_new_password(password)
+        .map_err(|rule| StoreError::InvalidPassword(rule.message()))
 }
 
 /// Hashes `password` into a PHC string (`$argon2id$v=19$…`) on a blocking thread, within the

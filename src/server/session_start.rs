@@ -1,18 +1,20 @@
 //! Starting a session once a sign-in is accepted, and ending the caller's own session: the
 //! two steps every sign-in and sign-out endpoint shares, in one place.
 
+use axum_login::AuthnBackend;
+
 use super::{
-    backend::{AuthSession, Backend},
+    backend::AuthSession,
     error::StoreError,
     gate::SessionGate,
     sessions::{ClientInfo, Ending, SessionMeta, META_KEY},
-    store::{
-        id_hash, is_account_change_refusal, is_session_limit_refusal, SqlSessionStore,
-        CYCLED_FROM_KEY,
-    },
+    store::{id_hash, refusal_of, SqlSessionStore, CYCLED_FROM_KEY},
     users::User,
 };
-use crate::{cookies::remember_cookie_expiry, event::EndReason, SessionKind};
+use crate::{
+    cookies::remember_cookie_expiry, event::EndReason, limits::SessionClass,
+    session_limit::StoreRefusal, SessionKind,
+};
 
 /// What starting a session did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,9 +37,15 @@ pub enum SessionError {
     /// The session could not be written or read.
     #[error("the session could not be saved: {0}")]
     Session(#[from] tower_sessions::session::Error),
-    /// axum-login could not record the sign-in or sign-out.
+    /// axum-login could not record the sign-in or sign-out (its message).
     #[error("the sign-in could not be recorded: {0}")]
-    Login(#[from] axum_login::Error<Backend>),
+    Login(String),
+}
+
+impl<B: AuthnBackend> From<axum_login::Error<B>> for SessionError {
+    fn from(err: axum_login::Error<B>) -> Self {
+        Self::Login(err.to_string())
+    }
 }
 
 /// Signs `user` in on `auth` after an accepted sign-in (see
@@ -52,6 +60,23 @@ pub async fn start_session(
     auth: &mut AuthSession,
     gate: &SessionGate,
     user: &User,
+    remember: bool,
+    client: &ClientInfo,
+) -> Result<SessionStart, SessionError> {
+    start_session_as(auth, gate, user, user, remember, client).await
+}
+
+/// [`start_session`] for an application's own axum-login backend `B`: `login_as` is the
+/// application's user (what axum-login remembers in the session), `user` the engine's account
+/// for it (see [`super::adopt`]).
+///
+/// # Errors
+/// As [`start_session`].
+pub async fn start_session_as<B: AuthnBackend>(
+    auth: &mut axum_login::AuthSession<B>,
+    gate: &SessionGate,
+    user: &User,
+    login_as: &B::User,
     remember: bool,
     client: &ClientInfo,
 ) -> Result<SessionStart, SessionError> {
@@ -72,7 +97,13 @@ pub async fn start_session(
         }
     }
     if remember {
-        let until = remember_cookie_expiry(now, gate.limits().remember.absolute);
+        // As long as this session's own absolute limit (an administrator's is theirs).
+        let class = SessionClass {
+            kind: SessionKind::Browser,
+            remember: true,
+            admin: user.is_admin,
+        };
+        let until = remember_cookie_expiry(now, gate.limits().for_session(class).absolute);
         auth.session
             .set_expiry(Some(tower_sessions::Expiry::AtDateTime(until)));
     }
@@ -88,16 +119,14 @@ pub async fn start_session(
         credential_epoch: user.credential_epoch,
     };
     auth.session.insert(META_KEY, &meta).await?;
-    auth.login(user).await?;
+    auth.login(login_as).await?;
     if let Err(err) = auth.session.save().await {
         auth.session.clear().await;
-        if is_session_limit_refusal(&err) {
-            return Ok(SessionStart::LimitReached);
-        }
-        if is_account_change_refusal(&err) {
-            return Ok(SessionStart::AccountChanged);
-        }
-        return Err(err.into());
+        return match refusal_of(&err) {
+            Some(StoreRefusal::SessionLimit) => Ok(SessionStart::LimitReached),
+            Some(StoreRefusal::AccountChanged) => Ok(SessionStart::AccountChanged),
+            None => Err(err.into()),
+        };
     }
     Ok(SessionStart::Started)
 }
@@ -161,8 +190,8 @@ impl Drop for PreparedCycle<'_> {
 ///
 /// # Errors
 /// [`SessionError`]: the caller answers 503 and keeps the cookie.
-pub async fn sign_out(
-    auth: &mut AuthSession,
+pub async fn sign_out<B: AuthnBackend>(
+    auth: &mut axum_login::AuthSession<B>,
     gate: &SessionGate,
     client: &ClientInfo,
 ) -> Result<bool, SessionError> {

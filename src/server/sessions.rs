@@ -6,6 +6,7 @@ use super::{
     error::StoreError,
     filters::FilteredQuery,
 };
+use crate::limits::{ClassRow, Takes};
 use crate::{
     clock::UnixMillis,
     event::{EndReason, SessionKind},
@@ -366,17 +367,15 @@ impl Sessions {
         Ok(())
     }
 
-    /// Live signed-in sessions past a limit by the database's times: for ordinary browser
-    /// sessions last activity at or before `normal.0` or sign-in at or before `normal.1`, for
-    /// "Remember me" sessions the same with `remember`, for API sessions with `api`. The
-    /// candidates for the expiry sweep (at most `limit` a call; every one returned is past its
-    /// own limit, so a full batch cannot starve the rest).
+    /// The candidates for the expiry sweep: live sessions of each class of [`CLASS_TABLE`]
+    /// whose last activity is at or before that class's `idle_before`, or whose sign-in is at
+    /// or before its `absolute_before` (one [`ClassCutoff`] per class), with whether the
+    /// account is an administrator. At most `limit` a call; every one returned is past its
+    /// own class's limit, so a full batch cannot starve the rest. The query is derived from
+    /// the table: a new class, or a class taking other sessions, needs no SQL written here.
     pub async fn expiry_candidates(
         &self,
-        normal: (i64, i64),
-        remember: (i64, i64),
-        api: (i64, i64),
-        admin: (i64, i64),
+        cutoffs: &[ClassCutoff],
         limit: usize,
     ) -> Result<Vec<(SessionRow, bool)>, StoreError> {
         let columns = ROW_COLUMNS
@@ -384,79 +383,35 @@ impl Sessions {
             .map(|c| format!("s.{}", c.trim()))
             .collect::<Vec<_>>()
             .join(", ");
-        // One arm per class and limit, each an index range (`sessions_live_last_seen`,
-        // `sessions_live_signed_in`, and `users_admins` for administrators), each at most
-        // `limit` rows: the cost follows the sessions past a limit, not the live ones.
-        // `CROSS JOIN` keeps SQLite's join order (candidates first, then their rows); on
-        // PostgreSQL it is an ordinary join.
-        // SQLite's planner, seeing half the live sessions match `kind` and `remember`, walks
-        // every live session instead (134 ms against 2 ms on 200,000): it is told the index.
-        let index_of = |column: &str| {
-            let index = if column == "last_seen_at" {
-                "sessions_live_last_seen"
-            } else {
-                "sessions_live_signed_in"
-            };
-            match self.db.kind() {
-                DbKind::Sqlite => format!(" INDEXED BY {index}"),
-                DbKind::Postgres => String::new(),
-            }
-        };
-        let arm = |remember: &str, column: &str, param: usize| {
-            format!(
-                "SELECT * FROM (SELECT s.id_hash FROM sessions s{} \
-                 JOIN users u ON u.id = s.user_id \
-                 WHERE s.ended_at IS NULL AND s.kind = 'browser' AND s.remember {remember} \
-                 AND s.{column} <= ${param} AND u.is_admin = 0 LIMIT {limit}) AS a{param}",
-                index_of(column)
-            )
-        };
-        let api_arm = |column: &str, param: usize| {
-            format!(
-                "SELECT * FROM (SELECT id_hash FROM sessions{} WHERE ended_at IS NULL \
-                 AND kind = 'api' AND remember IN (0, 1) AND {column} <= ${param} \
-                 LIMIT {limit}) AS a{param}",
-                index_of(column)
-            )
-        };
-        let arms = [
-            arm("= 0", "last_seen_at", 1),
-            arm("= 0", "created_at", 2),
-            arm("= 1", "last_seen_at", 3),
-            arm("= 1", "created_at", 4),
-            api_arm("last_seen_at", 5),
-            api_arm("created_at", 6),
-            format!(
-                "SELECT * FROM (SELECT s.id_hash FROM users u CROSS JOIN sessions s \
-                 WHERE s.user_id = u.id AND u.is_admin <> 0 AND s.ended_at IS NULL \
-                 AND s.kind = 'browser' \
-                 AND (s.last_seen_at <= $7 OR s.created_at <= $8) LIMIT {limit}) AS a7"
-            ),
-        ]
-        .join(" UNION ");
-        let rows = sqlx::query(&format!(
+        let arms = cutoffs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, cutoff)| sweep_arms(&cutoff.row, 2 * i + 1, limit, self.db.kind()))
+            .collect::<Vec<_>>()
+            .join(" UNION ");
+        let due = cutoffs
+            .iter()
+            .enumerate()
+            .map(|(i, cutoff)| {
+                let (idle, absolute) = (2 * i + 1, 2 * i + 2);
+                format!(
+                    "({} AND (s.last_seen_at <= ${idle} OR s.created_at <= ${absolute}))",
+                    class_predicate(&cutoff.row)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let sql = format!(
             "SELECT {columns}, u.is_admin AS is_admin \
              FROM ({arms}) AS c CROSS JOIN sessions s CROSS JOIN users u \
              WHERE s.id_hash = c.id_hash AND u.id = s.user_id AND s.ended_at IS NULL \
-             AND ((s.kind <> 'api' AND u.is_admin = 0 AND s.remember = 0 \
-                   AND (s.last_seen_at <= $1 OR s.created_at <= $2)) \
-               OR (s.kind <> 'api' AND u.is_admin = 0 AND s.remember <> 0 \
-                   AND (s.last_seen_at <= $3 OR s.created_at <= $4)) \
-               OR (s.kind = 'api' AND (s.last_seen_at <= $5 OR s.created_at <= $6)) \
-               OR (s.kind <> 'api' AND u.is_admin <> 0 \
-                   AND (s.last_seen_at <= $7 OR s.created_at <= $8))) \
-             LIMIT {limit}"
-        ))
-        .bind(normal.0)
-        .bind(normal.1)
-        .bind(remember.0)
-        .bind(remember.1)
-        .bind(api.0)
-        .bind(api.1)
-        .bind(admin.0)
-        .bind(admin.1)
-        .fetch_all(self.db.pool())
-        .await?;
+             AND ({due}) LIMIT {limit}"
+        );
+        let mut query = sqlx::query(&sql);
+        for cutoff in cutoffs {
+            query = query.bind(cutoff.idle_before).bind(cutoff.absolute_before);
+        }
+        let rows = query.fetch_all(self.db.pool()).await?;
         rows.iter()
             .map(|row| Ok((row_from(row)?, row.try_get::<i64, _>("is_admin")? != 0)))
             .collect::<Result<_, sqlx::Error>>()
@@ -578,4 +533,82 @@ fn values_rows(rows: usize, types: &[&str]) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// One class's cut-offs for [`Sessions::expiry_candidates`]: a session of `row`'s class is due
+/// when its last activity is at or before `idle_before` or its sign-in at or before
+/// `absolute_before` (`i64::MIN` for a limit that is off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClassCutoff {
+    /// The class and the sessions it takes.
+    pub row: ClassRow,
+    /// The latest last activity that is past the idle limit.
+    pub idle_before: i64,
+    /// The latest sign-in that is past the absolute limit.
+    pub absolute_before: i64,
+}
+
+/// The SQL condition on `s` (sessions) and `u` (their users) of the sessions `row` takes.
+fn class_predicate(row: &ClassRow) -> String {
+    let mut terms = vec!["1 = 1".to_owned()];
+    if let Takes::Only(kind) = row.kind {
+        terms.push(format!("s.kind = '{}'", kind.as_str()));
+    }
+    if let Takes::Only(remember) = row.remember {
+        terms.push(format!("s.remember = {}", i64::from(remember)));
+    }
+    match row.admin {
+        Takes::Only(true) => terms.push("u.is_admin <> 0".to_owned()),
+        Takes::Only(false) => terms.push("u.is_admin = 0".to_owned()),
+        Takes::Any => {}
+    }
+    terms.join(" AND ")
+}
+
+/// The sweep's index-range queries for one class (parameters `$first` idle, `$first + 1`
+/// absolute), each at most `limit` rows: the cost follows the sessions past a limit, not the
+/// live ones. Sessions are walked by `sessions_live_last_seen` / `sessions_live_signed_in`
+/// (kind, remember, time), one query per limit; a class of administrators only is walked from
+/// `users_admins` instead (administrators are few). `CROSS JOIN` keeps SQLite's join order;
+/// SQLite's planner, seeing half the live sessions match `kind` and `remember`, would walk
+/// every live session (134 ms against 2 ms on 200,000): it is told the index.
+fn sweep_arms(row: &ClassRow, first: usize, limit: usize, db: DbKind) -> Vec<String> {
+    let (idle, absolute) = (first, first + 1);
+    let predicate = class_predicate(row);
+    let alias = |n: usize| format!("a{n}");
+    if row.admin == Takes::Only(true) {
+        return vec![format!(
+            "SELECT * FROM (SELECT s.id_hash FROM users u CROSS JOIN sessions s \
+             WHERE s.user_id = u.id AND s.ended_at IS NULL AND {predicate} \
+             AND (s.last_seen_at <= ${idle} OR s.created_at <= ${absolute}) LIMIT {limit}) AS {}",
+            alias(idle)
+        )];
+    }
+    // Every value of a fact the index leads with is named, so that the range is used.
+    let remember = match row.remember {
+        Takes::Any => " AND s.remember IN (0, 1)",
+        Takes::Only(_) => "",
+    };
+    let join = match row.admin {
+        Takes::Only(_) => " JOIN users u ON u.id = s.user_id",
+        Takes::Any => "",
+    };
+    [
+        ("last_seen_at", "sessions_live_last_seen", idle),
+        ("created_at", "sessions_live_signed_in", absolute),
+    ]
+    .into_iter()
+    .map(|(column, index, param)| {
+        let indexed = match db {
+            DbKind::Sqlite => format!(" INDEXED BY {index}"),
+            DbKind::Postgres => String::new(),
+        };
+        format!(
+            "SELECT * FROM (SELECT s.id_hash FROM sessions s{indexed}{join} \
+                 WHERE s.ended_at IS NULL AND {predicate}{remember} AND s.{column} <= ${param} \
+                 LIMIT {limit}) AS {}",
+            alias(param)
+        )
+    })
+    .collect()
 }

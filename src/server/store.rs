@@ -17,7 +17,7 @@ use crate::{
     clock::UnixMillis,
     event::{AuditEvent, EndReason, SessionKind},
     policy::SessionTimes,
-    session_limit::{self, LimitDecision, LiveSession, SessionLimit},
+    session_limit::{self, LimitDecision, LiveSession, SessionLimit, StoreRefusal},
 };
 use async_trait::async_trait;
 use sqlx::Row;
@@ -36,24 +36,15 @@ const RECORD_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1_8
 /// A record nobody loaded in this long is dropped from memory.
 const RECORD_CACHE_IDLE: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// The message of the store error that refuses a sign-in at the session limit
-/// (`on_max_sessions = deny_new`); see [`is_session_limit_refusal`].
-pub const SESSION_LIMIT_REFUSED: &str = "session limit reached: sign-in refused";
-
-/// Whether a failed `Session::save` was the session limit refusing a new session.
-pub fn is_session_limit_refusal(err: &tower_sessions::session::Error) -> bool {
-    matches!(err, tower_sessions::session::Error::Store(session_store::Error::Backend(msg)) if msg == SESSION_LIMIT_REFUSED)
-}
-
-/// The message of the store error that refuses a new session because its account changed
-/// (password, disabled) after the password was checked; see [`is_account_change_refusal`].
-pub const ACCOUNT_CHANGED_REFUSED: &str =
-    "the account changed after the password was checked: sign-in refused";
-
-/// Whether a failed `Session::save` was a sign-in refused because its account changed since
-/// its password was checked (a password change or a disable won the race).
-pub fn is_account_change_refusal(err: &tower_sessions::session::Error) -> bool {
-    matches!(err, tower_sessions::session::Error::Store(session_store::Error::Backend(msg)) if msg == ACCOUNT_CHANGED_REFUSED)
+/// The refusal a failed `Session::save` (or store `create`) was, if it was one: the session
+/// limit, or an account that changed after its password was checked.
+pub fn refusal_of(err: &tower_sessions::session::Error) -> Option<StoreRefusal> {
+    match err {
+        tower_sessions::session::Error::Store(session_store::Error::Backend(message)) => {
+            StoreRefusal::from_message(message)
+        }
+        _ => None,
+    }
 }
 
 /// The key in the session data that asks the store to give the session `id_hash` (the value)
@@ -194,7 +185,7 @@ impl SqlSessionStore {
     /// lock (SQLite), so several server instances on one database cannot both admit past the
     /// limit. Sessions ended to make room go through `gate` (never served again here) and are
     /// audited `session_limit`; a refused sign-in is audited in `audit` and its save fails
-    /// with [`SESSION_LIMIT_REFUSED`].
+    /// with [`StoreRefusal::SessionLimit`] (see [`refusal_of`]).
     ///
     /// Every new signed-in session is stored together with its `login` audit entry, limit or
     /// not: a sign-in either fully happened or did not.
@@ -521,8 +512,12 @@ impl SessionStore for SqlSessionStore {
             match self.insert(record, meta.as_ref(), &data).await {
                 Ok(()) => return Ok(()),
                 Err(CreateError::Collision) => record.id = Id::default(),
-                Err(CreateError::Refused) => return Err(backend(SESSION_LIMIT_REFUSED)),
-                Err(CreateError::AccountChanged) => return Err(backend(ACCOUNT_CHANGED_REFUSED)),
+                Err(CreateError::Refused) => {
+                    return Err(backend(StoreRefusal::SessionLimit.message()))
+                }
+                Err(CreateError::AccountChanged) => {
+                    return Err(backend(StoreRefusal::AccountChanged.message()))
+                }
                 Err(CreateError::Ended) => return Err(backend("the session has ended")),
                 Err(CreateError::Other(e)) => return Err(backend(e)),
             }

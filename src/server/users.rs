@@ -58,7 +58,16 @@ impl fmt::Debug for User {
     }
 }
 
+/// How the password hash of an application's account begins (see [`Users::sync_external`]).
+pub const EXTERNAL_HASH_PREFIX: &str = "external$";
+
 impl User {
+    /// Whether this account belongs to an application that keeps its own users (its
+    /// password is not checked here).
+    pub fn is_external(&self) -> bool {
+        self.password_hash.starts_with(EXTERNAL_HASH_PREFIX)
+    }
+
     /// The public view of this account.
     pub fn view(&self) -> UserView {
         UserView {
@@ -409,7 +418,11 @@ impl Users {
         // Any text may be looked up (old accounts may predate today's rules); only what no
         // name can be is not.
         let user = self.find_by_username(username).await?;
-        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        // An application's account has no password here: the dummy is checked instead.
+        let stored = user
+            .as_ref()
+            .filter(|u| !u.is_external())
+            .map(|u| u.password_hash.clone());
         let ok = verify_password(permit, password.to_owned(), stored).await?;
         Ok(match user {
             Some(user) if ok => PasswordCheck::Correct(user),
@@ -524,6 +537,180 @@ impl Users {
         user.password_hash = hash;
         self.inner.by_id.invalidate(&user.id);
         Ok(user)
+    }
+}
+
+/// An application's account as it stands now (see [`Users::sync_external`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalAccount<'a> {
+    /// The application's id of the account.
+    pub external_id: &'a str,
+    /// Its name (shown on device lists and in the audit log).
+    pub username: &'a str,
+    /// Whether it gets the administrators' limits.
+    pub is_admin: bool,
+    /// Whether it may no longer be signed in.
+    pub disabled: bool,
+    /// What the application's session auth hash is now (its password).
+    pub auth_hash: &'a [u8],
+}
+
+/// The name an application's account gets when its own is taken: the name and its id.
+fn suffixed_name(account: &ExternalAccount<'_>) -> String {
+    format!("{} ({})", account.username, account.external_id)
+}
+
+/// What [`Users::sync_external`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExternalSync {
+    /// Seen for the first time: a row was made.
+    Created(User),
+    /// Nothing that ends sessions changed (its name or administrator flag may have).
+    Unchanged(User),
+    /// Its password changed since the engine last saw it: a new credential epoch.
+    PasswordChanged(User),
+    /// It was disabled since: a new credential epoch.
+    Disabled(User),
+}
+
+impl ExternalSync {
+    /// The account as it is now.
+    pub fn user(&self) -> &User {
+        match self {
+            Self::Created(u)
+            | Self::Unchanged(u)
+            | Self::PasswordChanged(u)
+            | Self::Disabled(u) => u,
+        }
+    }
+}
+
+impl Users {
+    /// Brings the engine's row for an application's account up to date (creating it the first
+    /// time): name, administrator flag, disabled, and a keyed fingerprint of its session auth
+    /// hash. A new password or a disabling moves the account to a new credential epoch, so
+    /// that every session made before is refused from then on. A name already taken by another
+    /// account gets the application's id appended.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn sync_external(
+        &self,
+        account: &ExternalAccount<'_>,
+    ) -> Result<ExternalSync, StoreError> {
+        let hash = format!(
+            "{EXTERNAL_HASH_PREFIX}{}",
+            self.inner
+                .key
+                .mac_hex(&[b"external account", account.auth_hash])
+        );
+        let now = self.inner.clock.now().as_millis();
+        let disabled_at = account.disabled.then_some(now);
+        let row = sqlx::query(select_users!("WHERE external_id = $1"))
+            .bind(account.external_id)
+            .fetch_optional(self.inner.db.pool())
+            .await?;
+        let Some(row) = row else {
+            return self.create_external(account, &hash, disabled_at).await;
+        };
+        let known = self.user_from_row(&row)?;
+        let same_name =
+            known.username == account.username || known.username == suffixed_name(account);
+        let password_changed = known.password_hash != hash;
+        let newly_disabled = account.disabled && !known.disabled;
+        let credentials_changed = password_changed || account.disabled != known.disabled;
+        if !credentials_changed && known.is_admin == account.is_admin && same_name {
+            return Ok(ExternalSync::Unchanged(known));
+        }
+        let username = if same_name {
+            known.username.clone()
+        } else {
+            account.username.to_owned()
+        };
+        let updated = sqlx::query(
+            "UPDATE users SET username = $1, username_key = $2, password_hash = $3, \
+             is_admin = $4, disabled_at = CASE WHEN $5 THEN COALESCE(disabled_at, $6) END, \
+             credential_epoch = credential_epoch + $7 WHERE id = $8",
+        )
+        .bind(&username)
+        .bind(username_key(&username))
+        .bind(&hash)
+        .bind(i64::from(account.is_admin))
+        .bind(account.disabled)
+        .bind(now)
+        .bind(i64::from(credentials_changed))
+        .bind(known.id)
+        .execute(self.inner.db.pool())
+        .await;
+        if let Err(sqlx::Error::Database(e)) = &updated {
+            if e.is_unique_violation() {
+                // The new name is taken: keep the old one, change the rest.
+                sqlx::query(
+                    "UPDATE users SET password_hash = $1, is_admin = $2, \
+                     disabled_at = CASE WHEN $3 THEN COALESCE(disabled_at, $4) END, \
+                     credential_epoch = credential_epoch + $5 WHERE id = $6",
+                )
+                .bind(&hash)
+                .bind(i64::from(account.is_admin))
+                .bind(account.disabled)
+                .bind(now)
+                .bind(i64::from(credentials_changed))
+                .bind(known.id)
+                .execute(self.inner.db.pool())
+                .await?;
+            } else {
+                updated?;
+            }
+        } else {
+            updated?;
+        }
+        self.inner.by_id.invalidate(&known.id);
+        let user = self
+            .get(known.id)
+            .await?
+            .ok_or_else(|| StoreError::NoSuchUser(account.username.to_owned()))?;
+        Ok(if newly_disabled {
+            ExternalSync::Disabled(user)
+        } else if password_changed {
+            ExternalSync::PasswordChanged(user)
+        } else {
+            ExternalSync::Unchanged(user)
+        })
+    }
+
+    async fn create_external(
+        &self,
+        account: &ExternalAccount<'_>,
+        hash: &str,
+        disabled_at: Option<i64>,
+    ) -> Result<ExternalSync, StoreError> {
+        let suffixed = suffixed_name(account);
+        for username in [account.username, suffixed.as_str()] {
+            let inserted = sqlx::query(
+                "INSERT INTO users (username, username_key, password_hash, is_admin, \
+                 disabled_at, created_at, external_id) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT DO NOTHING RETURNING id",
+            )
+            .bind(username)
+            .bind(username_key(username))
+            .bind(hash)
+            .bind(i64::from(account.is_admin))
+            .bind(disabled_at)
+            .bind(self.inner.clock.now().as_millis())
+            .bind(account.external_id)
+            .fetch_optional(self.inner.db.pool())
+            .await?;
+            if inserted.is_some() {
+                break;
+            }
+        }
+        // Made here, or by a racing request for the same account.
+        let row = sqlx::query(select_users!("WHERE external_id = $1"))
+            .bind(account.external_id)
+            .fetch_optional(self.inner.db.pool())
+            .await?
+            .ok_or_else(|| StoreError::UserExists(account.username.to_owned()))?;
+        Ok(ExternalSync::Created(self.user_from_row(&row)?))
     }
 }
 

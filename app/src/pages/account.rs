@@ -122,13 +122,13 @@ pub fn ChangePassword() -> impl IntoView {
             <KeepDraftsOfUser saved=query.read().get("done").is_some()>
                 <form method="post" action="/account/password">
                     <label>"Current password"
-                        <input type="password" name="current" required autocomplete="current-password" maxlength="1024" />
+                        <input type="password" name="current" required autocomplete="current-password" maxlength=auto_logout::passwords::MAX_PASSWORD_LEN />
                     </label>
                     <label>"New password"
-                        <input type="password" name="new" required minlength="8" autocomplete="new-password" maxlength="1024" />
+                        <input type="password" name="new" required minlength=auto_logout::passwords::MIN_PASSWORD_LEN autocomplete="new-password" maxlength=auto_logout::passwords::MAX_PASSWORD_LEN />
                     </label>
                     <label>"New password, again"
-                        <input type="password" name="confirm" required minlength="8" autocomplete="new-password" maxlength="1024" />
+                        <input type="password" name="confirm" required minlength=auto_logout::passwords::MIN_PASSWORD_LEN autocomplete="new-password" maxlength=auto_logout::passwords::MAX_PASSWORD_LEN />
                     </label>
                     <button type="submit" data-testid="change-password">"Change password"</button>
                 </form>

@@ -340,7 +340,7 @@ pub fn AdminUsers() -> impl IntoView {
             <KeepDraftsOfUser saved=done().as_deref() == Some("created")>
                 <form method="post" action="/admin/users/create" class="filters">
                     <label>"Username " <input name="username" required maxlength="64" autocomplete="off" /></label>
-                    <label>"Password " <input type="password" name="password" required minlength="8" autocomplete="new-password" /></label>
+                    <label>"Password " <input type="password" name="password" required minlength=auto_logout::passwords::MIN_PASSWORD_LEN autocomplete="new-password" /></label>
                     <label class="check"><input type="checkbox" name="admin" value="true" />" Administrator"</label>
                     <button type="submit" data-testid="create-user">"Create"</button>
                 </form>

@@ -102,7 +102,7 @@ pub fn SignIn() -> impl IntoView {
                 </label>
                 <label>
                     "Password"
-                    <input type="password" name="password" autocomplete="current-password" required maxlength="1024" />
+                    <input type="password" name="password" autocomplete="current-password" required maxlength=auto_logout::passwords::MAX_PASSWORD_LEN />
                 </label>
                 <label class="check">
                     <input type="checkbox" name="remember" value="true" />

@@ -1,171 +1,226 @@
-//! A small axum + axum-login application that is not Leptos, and the auto-logout engine mounted
-//! into it: the engine's session store, its [`SessionLayer`] and its status endpoint. Idle and
-//! absolute limits, revocation and the passive status read then hold here exactly as in the
-//! auto-logout server.
+//! A small axum + axum-login application (not Leptos) with its own accounts: an `accounts`
+//! table, its own password hashing and its own axum-login backend. It adopts auto-logout in the
+//! lines README shows ("Add auto-logout to your axum-login app"): idle and absolute limits,
+//! revocation, throttling and an audit log then hold for its own users, and the engine's
+//! `GET /api/v1/session` (a passive status read) and `POST /api/v1/session/extend` answer.
 //!
-//! Routes: `POST /login` (JSON `{"username", "password"}`), `POST /logout`, `GET /me` (the
-//! signed-in page of this application), `GET /api/session` (passive status read) and
-//! `POST /api/session/extend`. The JSON bodies are the CSRF defence of this example: a
-//! cross-site form cannot send `application/json` without a CORS preflight.
+//! Routes: `POST /login` (JSON `{"username", "password"}`), `POST /logout` and `GET /me` (the
+//! signed-in page). The JSON bodies are its CSRF defence: a cross-site form cannot send
+//! `application/json` without a CORS preflight.
 
-use auto_logout::{
-    cookies::SESSION_COOKIE,
-    policy::TimeoutPolicy,
-    server::{
-        keys::SERVER_KEY, layer::status, sign_out, start_session, AuditLog, AuthSession, Backend,
-        ClientInfo, CurrentSession, Database, HashLimiter, Limits, LoginAttempts, PassiveRule,
-        SecretKey, SessionGate, SessionLayer, SessionStart, Sessions, SharedClock, SignInDecision,
-        SignInGuard, SqlSessionStore, StoreError, Users,
-    },
-    throttle::ThrottlePolicy,
+use argon2::{
+    password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+    Argon2,
 };
+use auto_logout::server::{Account, AccountInfo, Engine, SessionError, SignIn};
 use axum::{
-    extract::State,
     http::StatusCode,
     routing::{get, post},
-    Extension, Json, Router,
+    Json, Router,
 };
-use axum_login::AuthManagerLayerBuilder;
-use std::time::Duration;
-use tower_sessions::{Expiry, SessionManagerLayer};
+use axum_login::{AuthUser, AuthnBackend, UserId};
+use sqlx::{sqlite::SqlitePool, FromRow};
 
-/// What the handlers share.
-#[derive(Clone)]
-struct AppState {
-    sign_in: SignInGuard,
-    gate: SessionGate,
+/// A row of the `accounts` table.
+#[derive(Clone, FromRow)]
+pub struct Member {
+    id: i64,
+    /// The name people sign in with.
+    pub name: String,
+    password_hash: String,
+    /// Staff may see everyone's sessions.
+    pub staff: bool,
+    /// A locked account cannot sign in.
+    pub locked: bool,
 }
 
-/// The example application, ready to serve.
-pub struct Example {
-    /// The router with every layer.
-    pub router: Router,
-    /// The engine's gate (for revoking sessions, as an administrator screen would).
-    pub gate: SessionGate,
-    /// The accounts.
-    pub users: Users,
-}
-
-/// The limits this example runs with: 15 minutes idle, 8 hours absolute, a warning 1 minute
-/// before; the same for every kind of session.
-pub fn default_limits() -> Limits {
-    let policy = TimeoutPolicy::new(
-        Duration::from_secs(15 * 60),
-        Duration::from_secs(8 * 3600),
-        Duration::from_secs(60),
-    );
-    Limits::uniform(policy)
-}
-
-/// Opens (and migrates) the database at `database_url` and builds the application with these
-/// limits and clock.
-///
-/// # Errors
-/// [`StoreError`] when the database cannot be opened or migrated.
-pub async fn build(
-    database_url: &str,
-    limits: Limits,
-    clock: SharedClock,
-) -> Result<Example, StoreError> {
-    let db = Database::connect(database_url).await?;
-    db.migrate().await?;
-    let key = SecretKey::load_or_create(&db, SERVER_KEY, &clock).await?;
-    let users = Users::new(
-        db.clone(),
-        clock.clone(),
-        key.clone(),
-        HashLimiter::for_this_machine(),
-    );
-    let gate = SessionGate::new(Sessions::new(db.clone()), limits, false, clock.clone());
-    let throttle = ThrottlePolicy {
-        max_per_user: 5,
-        max_per_ip: 50,
-        window: Duration::from_secs(15 * 60),
-    };
-    let sign_in = SignInGuard::new(
-        users.clone(),
-        LoginAttempts::new(db.clone(), key),
-        AuditLog::new(db.clone()),
-        throttle,
-        clock.clone(),
-    );
-
-    // axum-login as usual, over the engine's store...
-    let sessions = SessionManagerLayer::new(SqlSessionStore::new(db, clock))
-        .with_name(SESSION_COOKIE)
-        .with_secure(false)
-        .with_expiry(Expiry::OnSessionEnd);
-    let auth = AuthManagerLayerBuilder::new(Backend::new(users.clone()), sessions).build();
-    // ...and the engine's layer outside it: the only lines auto-logout adds to a router.
-    let enforce = SessionLayer::new(gate.clone())
-        .passive(PassiveRule::new().read("/api/session"))
-        .json_api("/api/");
-
-    let router = Router::new()
-        .route("/login", post(login))
-        .route("/logout", post(logout))
-        .route("/me", get(me))
-        .route("/api/session", get(status::session_status))
-        .route("/api/session/extend", post(status::extend_session))
-        .layer(auth)
-        .layer(enforce)
-        .with_state(AppState {
-            sign_in,
-            gate: gate.clone(),
-        });
-    Ok(Example {
-        router,
-        gate,
-        users,
-    })
-}
-
-/// The body of `POST /login`.
-#[derive(serde::Deserialize)]
-struct Login {
-    username: String,
-    password: String,
-}
-
-/// `POST /login`: 204 with a session cookie, 401 for wrong credentials, 429 while throttled,
-/// 403 at the session limit, 503 when busy or storage fails.
-async fn login(
-    State(app): State<AppState>,
-    Extension(client): Extension<ClientInfo>,
-    mut auth: AuthSession,
-    Json(login): Json<Login>,
-) -> StatusCode {
-    let user = match app
-        .sign_in
-        .sign_in(&login.username, &login.password, &client)
-        .await
-    {
-        Ok(SignInDecision::Accepted(user)) => user,
-        Ok(SignInDecision::Rejected) => return StatusCode::UNAUTHORIZED,
-        Ok(SignInDecision::Throttled { .. }) => return StatusCode::TOO_MANY_REQUESTS,
-        Ok(SignInDecision::Busy { .. }) | Err(_) => return StatusCode::SERVICE_UNAVAILABLE,
-    };
-    match start_session(&mut auth, &app.gate, &user, false, &client).await {
-        Ok(SessionStart::Started) => StatusCode::NO_CONTENT,
-        Ok(SessionStart::LimitReached) => StatusCode::FORBIDDEN,
-        Ok(SessionStart::AccountChanged) => StatusCode::UNAUTHORIZED,
-        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+impl std::fmt::Debug for Member {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Member")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .finish()
     }
 }
 
-/// `POST /logout`: ends the session (audited) and signs out; 503 if that cannot be recorded.
-async fn logout(
-    State(app): State<AppState>,
-    Extension(client): Extension<ClientInfo>,
-    mut auth: AuthSession,
-) -> StatusCode {
-    match sign_out(&mut auth, &app.gate, &client).await {
+impl AuthUser for Member {
+    type Id = i64;
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn session_auth_hash(&self) -> &[u8] {
+        self.password_hash.as_bytes()
+    }
+}
+
+impl Account for Member {
+    fn account(&self) -> AccountInfo<'_> {
+        AccountInfo::named(&self.name)
+            .admin(self.staff)
+            .disabled(self.locked)
+    }
+}
+
+/// What `POST /login` takes.
+#[derive(Clone, serde::Deserialize)]
+pub struct Credentials {
+    /// The account's name.
+    pub username: String,
+    /// Its password.
+    pub password: String,
+}
+
+/// Why the accounts could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountsError {
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// Hashing a password failed.
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+}
+
+/// The application's accounts and its axum-login backend.
+#[derive(Clone, Debug)]
+pub struct Accounts {
+    db: SqlitePool,
+}
+
+impl Accounts {
+    /// Opens the `accounts` table in the SQLite database `url`, creating it when missing.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn open(url: &str) -> Result<Self, AccountsError> {
+        let db = SqlitePool::connect(url).await?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS accounts (id INTEGER PRIMARY KEY, \
+             name TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL, \
+             staff BOOLEAN NOT NULL DEFAULT FALSE, locked BOOLEAN NOT NULL DEFAULT FALSE)",
+        )
+        .execute(&db)
+        .await?;
+        Ok(Self { db })
+    }
+
+    /// Adds an account.
+    ///
+    /// # Errors
+    /// Database errors (a taken name among them).
+    pub async fn add(&self, name: &str, password: &str, staff: bool) -> Result<(), AccountsError> {
+        sqlx::query("INSERT INTO accounts (name, password_hash, staff) VALUES (?, ?, ?)")
+            .bind(name)
+            .bind(hash(password).await?)
+            .bind(staff)
+            .execute(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Gives the account `name` a new password.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn set_password(&self, name: &str, password: &str) -> Result<(), AccountsError> {
+        sqlx::query("UPDATE accounts SET password_hash = ? WHERE name = ?")
+            .bind(hash(password).await?)
+            .bind(name)
+            .execute(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Locks (`true`) or unlocks the account `name`.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn set_locked(&self, name: &str, locked: bool) -> Result<(), AccountsError> {
+        sqlx::query("UPDATE accounts SET locked = ? WHERE name = ?")
+            .bind(locked)
+            .bind(name)
+            .execute(&self.db)
+            .await?;
+        Ok(())
+    }
+}
+
+/// An Argon2id PHC string of `password`.
+async fn hash(password: &str) -> Result<String, AccountsError> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
+            .map(|h| h.to_string())
+            .map_err(|e| AccountsError::Hash(e.to_string()))
+    })
+    .await
+    .map_err(|e| AccountsError::Hash(e.to_string()))?
+}
+
+impl AuthnBackend for Accounts {
+    type User = Member;
+    type Credentials = Credentials;
+    type Error = AccountsError;
+
+    async fn authenticate(&self, creds: Credentials) -> Result<Option<Member>, AccountsError> {
+        let member: Option<Member> = sqlx::query_as("SELECT * FROM accounts WHERE name = ?")
+            .bind(&creds.username)
+            .fetch_optional(&self.db)
+            .await?;
+        tokio::task::spawn_blocking(move || {
+            Ok(member.filter(|m| {
+                let parsed = PasswordHash::new(&m.password_hash);
+                !m.locked
+                    && parsed.is_ok_and(|hash| {
+                        Argon2::default()
+                            .verify_password(creds.password.as_bytes(), &hash)
+                            .is_ok()
+                    })
+            }))
+        })
+        .await
+        .map_err(|e| AccountsError::Hash(e.to_string()))?
+    }
+
+    async fn get_user(&self, id: &UserId<Self>) -> Result<Option<Member>, AccountsError> {
+        Ok(sqlx::query_as("SELECT * FROM accounts WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.db)
+            .await?)
+    }
+}
+
+/// axum-login's session handle in this application.
+type Auth = auto_logout::server::AdoptedSession<Accounts>;
+
+/// The application: its routes behind axum-login.
+pub fn app(accounts: Accounts, engine: Engine) -> Router {
+    Router::new()
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/me", get(me))
+        .merge(engine.status_router())
+        .layer(engine.layers_with(accounts))
+}
+
+/// `POST /login`: 204 with a session cookie, 401 for wrong credentials, 503 on failure.
+async fn login(mut auth: Auth, Json(creds): Json<Credentials>) -> Result<SignIn, SessionError> {
+    auth.sign_in(creds.username.clone(), creds).await
+}
+
+/// `POST /logout`: signs out.
+async fn logout(mut auth: Auth) -> StatusCode {
+    match auth.logout().await {
         Ok(_) => StatusCode::NO_CONTENT,
         Err(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
-/// `GET /me`: a page of the application for signed-in people only (401 JSON otherwise).
-async fn me(CurrentSession(session): CurrentSession) -> String {
-    format!("Signed in as {}", session.username)
+/// `GET /me`: the signed-in page (401 for anybody else).
+async fn me(auth: Auth) -> Result<String, StatusCode> {
+    let member = auth.user.as_ref().ok_or(StatusCode::UNAUTHORIZED)?;
+    Ok(format!("Signed in as {}", member.name))
 }

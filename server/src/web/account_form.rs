@@ -48,7 +48,7 @@ pub async fn update_profile(
 ) -> Result<Redirect, AppError> {
     let update = update_own_profile(
         &auth,
-        &state.users,
+        state.engine.users(),
         ProfileForm {
             display_name: &form.display_name,
             email: &form.email,

@@ -32,7 +32,7 @@ impl FromRequestParts<AppState> for AdminOnly {
             .get::<ActiveSession>()
             .cloned()
             .ok_or_else(AppError::unauthenticated)?;
-        if !state.admin.is_admin(me.user_id).await? {
+        if !state.engine.admin().is_admin(me.user_id).await? {
             return Err(AppError::new(ErrorCode::Forbidden, "Administrators only."));
         }
         let client = parts
@@ -71,7 +71,8 @@ pub async fn sessions(
 ) -> Result<Json<SessionsPage>, AppError> {
     Ok(Json(
         state
-            .admin
+            .engine
+            .admin()
             .sessions_page(&query)
             .await
             .map_err(query_error)?,
@@ -105,7 +106,7 @@ pub async fn end_session(
     admin: AdminOnly,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    if state.admin.end_session(&admin.actor, &id).await? {
+    if state.engine.admin().end_session(&admin.actor, &id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(AppError::new(
@@ -133,7 +134,8 @@ pub async fn activity(
 ) -> Result<Json<ActivityPage>, AppError> {
     Ok(Json(
         state
-            .admin
+            .engine
+            .admin()
             .activity_page(&query)
             .await
             .map_err(query_error)?,
@@ -153,7 +155,7 @@ pub async fn users(
     State(state): State<AppState>,
     _admin: AdminOnly,
 ) -> Result<Json<Vec<UserSummary>>, AppError> {
-    Ok(Json(state.admin.users().await?))
+    Ok(Json(state.engine.admin().users().await?))
 }
 
 /// The body of `POST /api/v1/admin/users`.
@@ -203,7 +205,8 @@ pub async fn create_user(
     Json(body): Json<NewUser>,
 ) -> Result<Response, AppError> {
     let user = state
-        .admin
+        .engine
+        .admin()
         .create_user(&admin.actor, &body.username, &body.password, body.admin)
         .await
         .map_err(account_error)?;
@@ -234,7 +237,8 @@ pub async fn disable_user(
     Path(name): Path<String>,
 ) -> Result<StatusCode, AppError> {
     state
-        .admin
+        .engine
+        .admin()
         .set_disabled(&admin.actor, &name, true)
         .await
         .map_err(account_error)?;
@@ -258,7 +262,8 @@ pub async fn enable_user(
     Path(name): Path<String>,
 ) -> Result<StatusCode, AppError> {
     state
-        .admin
+        .engine
+        .admin()
         .set_disabled(&admin.actor, &name, false)
         .await
         .map_err(account_error)?;
@@ -282,7 +287,8 @@ pub async fn sign_out_user(
     Path(name): Path<String>,
 ) -> Result<StatusCode, AppError> {
     state
-        .admin
+        .engine
+        .admin()
         .sign_out_everywhere(&admin.actor, &name)
         .await
         .map_err(account_error)?;

@@ -46,7 +46,11 @@ pub async fn end_session(
     admin: AdminOnly,
     Form(form): Form<EndSessionForm>,
 ) -> Result<Redirect, AppError> {
-    state.admin.end_session(&admin.actor, &form.id).await?;
+    state
+        .engine
+        .admin()
+        .end_session(&admin.actor, &form.id)
+        .await?;
     Ok(Redirect::to(&back_to(&form.back, "/admin/sessions")))
 }
 
@@ -66,7 +70,8 @@ pub async fn create_user(
     Form(form): Form<CreateUserForm>,
 ) -> Result<Redirect, AppError> {
     let target = match state
-        .admin
+        .engine
+        .admin()
         .create_user(&actor, &form.username, &form.password, form.admin.is_some())
         .await
     {
@@ -94,9 +99,27 @@ pub async fn user_action(
     Form(form): Form<AccountForm>,
 ) -> Result<Redirect, AppError> {
     let result = match action.as_str() {
-        "disable" => state.admin.set_disabled(&actor, &form.name, true).await,
-        "enable" => state.admin.set_disabled(&actor, &form.name, false).await,
-        "sign-out" => state.admin.sign_out_everywhere(&actor, &form.name).await,
+        "disable" => {
+            state
+                .engine
+                .admin()
+                .set_disabled(&actor, &form.name, true)
+                .await
+        }
+        "enable" => {
+            state
+                .engine
+                .admin()
+                .set_disabled(&actor, &form.name, false)
+                .await
+        }
+        "sign-out" => {
+            state
+                .engine
+                .admin()
+                .sign_out_everywhere(&actor, &form.name)
+                .await
+        }
         _ => return Err(AppError::new(ErrorCode::NotFound, "No such action.")),
     };
     match result {
@@ -115,7 +138,8 @@ pub async fn activity_csv(
 ) -> Result<Response, AppError> {
     query.limit = Some(query.limit.unwrap_or(1_000).clamp(1, 1_000));
     let page = state
-        .admin
+        .engine
+        .admin()
         .activity_page(&query)
         .await
         .map_err(query_error)?;
@@ -211,10 +235,10 @@ pub async fn change_password(
     let outcome = change_own_password(
         &mut auth,
         AccountServices {
-            guard: &state.sign_in,
-            admin: &state.admin,
-            gate: &state.gate,
-            store: &state.store,
+            guard: state.engine.sign_in_guard(),
+            admin: state.engine.admin(),
+            gate: state.engine.gate(),
+            store: state.engine.store(),
         },
         PasswordForm {
             current: &form.current,

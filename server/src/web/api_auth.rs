@@ -85,7 +85,8 @@ async fn sign_in(
     body: SignInBody,
 ) -> Result<Response, AppError> {
     let outcome = state
-        .api
+        .engine
+        .api()
         .sign_in(grant, &body.username, &body.password, body.remember, client)
         .await?;
     let body_username = body.username;
@@ -129,7 +130,7 @@ async fn sign_in(
         } => {
             body.access_token = Some(access_token);
             body.refresh_token = Some(refresh_token);
-            body.expires_in = Some(state.api.jwt().ttl().as_secs());
+            body.expires_in = Some(state.engine.api().jwt().ttl().as_secs());
         }
     }
     tracing::info!(user = %body_username, "API client signed in");
@@ -199,7 +200,12 @@ pub async fn refresh(
     Extension(client): Extension<ClientInfo>,
     Json(body): Json<RefreshBody>,
 ) -> Result<Response, AppError> {
-    match state.api.refresh(&body.refresh_token, &client).await? {
+    match state
+        .engine
+        .api()
+        .refresh(&body.refresh_token, &client)
+        .await?
+    {
         ApiRefresh::Refreshed {
             session_id,
             access_token,
@@ -209,7 +215,7 @@ pub async fn refresh(
             let mut body = GrantBody::new(session_id, status);
             body.access_token = Some(access_token);
             body.refresh_token = Some(refresh_token);
-            body.expires_in = Some(state.api.jwt().ttl().as_secs());
+            body.expires_in = Some(state.engine.api().jwt().ttl().as_secs());
             Ok(Json(body).into_response())
         }
         ApiRefresh::Reused => Err(AppError::new(
@@ -239,9 +245,9 @@ pub async fn logout(
     mut auth: AuthSession,
 ) -> Result<Response, AppError> {
     match me.kind {
-        SessionKind::Api => state.api.sign_out(&me.id_hash, &client).await?,
+        SessionKind::Api => state.engine.api().sign_out(&me.id_hash, &client).await?,
         SessionKind::Browser => {
-            sign_out(&mut auth, &state.gate, &client).await?;
+            sign_out(&mut auth, state.engine.gate(), &client).await?;
         }
     }
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -4,7 +4,7 @@ use super::error::AppError;
 use crate::state::AppState;
 use auto_logout::{
     redirect::safe_next,
-    server::{sign_out, start_session, AuthSession, ClientInfo, SessionStart, SignInDecision},
+    server::{AuthSession, ClientInfo, SignIn},
     SignInError,
 };
 use axum::{
@@ -97,48 +97,31 @@ pub async fn sign_in(
     Form(form): Form<SignInForm>,
 ) -> Result<Response, AppError> {
     let next = safe_next(&form.next);
-    let user = match state
-        .sign_in
-        .sign_in(&form.username, &form.password, &client)
+    let remember = form.remember.is_some();
+    let failure = |error| Redirect::to(&failure_target(error, next.as_deref())).into_response();
+    match state
+        .engine
+        .sign_in(&mut auth, &form.username, &form.password, remember, &client)
         .await?
     {
-        SignInDecision::Accepted(user) => user,
-        SignInDecision::Rejected => {
-            return Ok(
-                Redirect::to(&failure_target(SignInError::Failed, next.as_deref())).into_response(),
-            )
-        }
-        SignInDecision::Throttled {
-            retry_after_secs, ..
-        } => {
-            return Ok(refusal_page(
-                &state,
-                StatusCode::TOO_MANY_REQUESTS,
-                SignInError::Throttled,
-                next.as_deref(),
-                retry_after_secs,
-            ));
-        }
-        SignInDecision::Busy { retry_after_secs } => {
-            return Err(AppError::unavailable(retry_after_secs))
-        }
-    };
-    let remember = form.remember.is_some();
-    match start_session(&mut auth, &state.gate, &user, remember, &client).await? {
-        SessionStart::Started => {
+        SignIn::Started(user) => {
             tracing::info!(user = %user.username, "signed in");
             Ok(Redirect::to(next.as_deref().unwrap_or("/home")).into_response())
         }
-        SessionStart::LimitReached => Ok(Redirect::to(&failure_target(
-            SignInError::SessionLimit,
+        // A wrong password, an unknown name, or an account that changed while it was checked:
+        // one answer.
+        SignIn::Rejected => Ok(failure(SignInError::Failed)),
+        SignIn::LimitReached => Ok(failure(SignInError::SessionLimit)),
+        SignIn::Throttled {
+            retry_after_secs, ..
+        } => Ok(refusal_page(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            SignInError::Throttled,
             next.as_deref(),
-        ))
-        .into_response()),
-        // The password changed or the account was disabled while this one was checked: the
-        // same answer as a wrong password.
-        SessionStart::AccountChanged => {
-            Ok(Redirect::to(&failure_target(SignInError::Failed, next.as_deref())).into_response())
-        }
+            retry_after_secs,
+        )),
+        SignIn::Busy { retry_after_secs } => Err(AppError::unavailable(retry_after_secs)),
     }
 }
 
@@ -150,7 +133,7 @@ pub async fn logout(
     Extension(client): Extension<ClientInfo>,
     mut auth: AuthSession,
 ) -> Result<Response, AppError> {
-    let signed_in = sign_out(&mut auth, &state.gate, &client).await?;
+    let signed_in = state.engine.sign_out(&mut auth, &client).await?;
     let cookies = state.config.cookies();
     let mut response = Redirect::to("/").into_response();
     let headers = response.headers_mut();

@@ -28,7 +28,11 @@ pub async fn list(
     State(state): State<AppState>,
     CurrentSession(me): CurrentSession,
 ) -> Result<Response, AppError> {
-    let devices = state.gate.devices_of(me.user_id, Some(&me.id_hash)).await?;
+    let devices = state
+        .engine
+        .gate()
+        .devices_of(me.user_id, Some(&me.id_hash))
+        .await?;
     Ok(Json(devices).into_response())
 }
 
@@ -69,7 +73,8 @@ pub async fn delete_one(
 ) -> Result<Response, AppError> {
     outcome(
         state
-            .gate
+            .engine
+            .gate()
             .revoke(me.user_id, &[id], me.user_id, &client)
             .await?,
     )
@@ -113,7 +118,8 @@ pub async fn delete_many(
     match query.scope.as_deref() {
         Some("others") if ids.is_empty() => {
             state
-                .gate
+                .engine
+                .gate()
                 .revoke_all_except(me.user_id, Some(&me.id_hash), me.user_id, &client)
                 .await?;
             Ok(StatusCode::NO_CONTENT.into_response())
@@ -124,7 +130,8 @@ pub async fn delete_many(
         )),
         None => outcome(
             state
-                .gate
+                .engine
+                .gate()
                 .revoke(me.user_id, &ids, me.user_id, &client)
                 .await?,
         ),
@@ -152,7 +159,8 @@ pub async fn revoke_form(
         return Ok(Redirect::to(SIGN_IN_FOR_SESSIONS));
     };
     state
-        .gate
+        .engine
+        .gate()
         .revoke(me.user_id, &[form.id], me.user_id, &client)
         .await?;
     Ok(Redirect::to("/sessions"))
@@ -168,7 +176,8 @@ pub async fn revoke_others_form(
         return Ok(Redirect::to(SIGN_IN_FOR_SESSIONS));
     };
     state
-        .gate
+        .engine
+        .gate()
         .revoke_all_except(me.user_id, Some(&me.id_hash), me.user_id, &client)
         .await?;
     Ok(Redirect::to("/sessions"))

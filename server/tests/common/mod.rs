@@ -234,7 +234,8 @@ pub async fn spawn_app_with(db: TestDb, spawn: Spawn) -> TestApp {
     let state = app.state().clone();
     if !spawn.second_instance {
         state
-            .users
+            .engine
+            .users()
             .create("alice", PASSWORD, false)
             .await
             .expect("create alice");
@@ -280,7 +281,7 @@ impl TestApp {
         if let Some(stopped) = self.stopped.take() {
             let _ = stopped.await;
         }
-        self.state.db.close().await;
+        self.state.engine.database().close().await;
         self._db.share()
     }
 
@@ -303,7 +304,8 @@ impl TestApp {
     /// Creates another account with [`PASSWORD`].
     pub async fn add_user(&self, name: &str) {
         self.state
-            .users
+            .engine
+            .users()
             .create(name, PASSWORD, false)
             .await
             .expect("create user");
@@ -355,7 +357,8 @@ impl TestApp {
     /// The sessions-table row with this id hash (which must exist).
     pub async fn session_row(&self, id_hash: &str) -> auto_logout::server::SessionRow {
         self.state
-            .sessions
+            .engine
+            .sessions()
             .find(id_hash)
             .await
             .expect("read session")
@@ -372,7 +375,8 @@ impl TestApp {
             ..Default::default()
         };
         self.state
-            .audit
+            .engine
+            .audit()
             .list(&filter)
             .await
             .expect("read audit log")
@@ -446,7 +450,8 @@ impl TestApp {
     /// The account named `name` (it must exist).
     pub async fn user(&self, name: &str) -> auto_logout::server::User {
         self.state
-            .users
+            .engine
+            .users()
             .find_by_username(name)
             .await
             .expect("read the users table")

@@ -52,57 +52,7 @@ pub const CACHE_IDLE: Duration = Duration::from_secs(600);
 /// flight, after which the ended row in the database says the same.
 pub const ENDED_MARK_TTL: Duration = Duration::from_secs(120);
 
-/// The limits of ordinary browser sessions, "Remember me" sessions, administrators' browser
-/// sessions and API sessions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Ordinary browser sessions.
-    pub normal: TimeoutPolicy,
-    /// "Remember me" browser sessions.
-    pub remember: TimeoutPolicy,
-    /// Administrators' browser sessions, "Remember me" or not (SPEC §3 `admin_*`).
-    pub admin: TimeoutPolicy,
-    /// API sessions (bearer token or JWT), whether or not "remember" was asked for.
-    pub api: TimeoutPolicy,
-}
-
-/// Whose session it is, as far as its limits go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct SessionClass {
-    /// A browser's or an API client's.
-    pub kind: SessionKind,
-    /// "Remember me" was ticked.
-    pub remember: bool,
-    /// The account is an administrator.
-    pub admin: bool,
-}
-
-impl Limits {
-    /// The same limits for every kind of session (examples, tests).
-    pub fn uniform(policy: TimeoutPolicy) -> Self {
-        Self {
-            normal: policy,
-            remember: policy,
-            admin: policy,
-            api: policy,
-        }
-    }
-
-    /// The policy for a session of this class: API sessions get the API limits, an
-    /// administrator's browser session the administrators' (whatever "Remember me" says),
-    /// others the "Remember me" or the ordinary ones.
-    pub fn for_session(&self, class: SessionClass) -> &TimeoutPolicy {
-        match class {
-            SessionClass {
-                kind: SessionKind::Api,
-                ..
-            } => &self.api,
-            SessionClass { admin: true, .. } => &self.admin,
-            SessionClass { remember: true, .. } => &self.remember,
-            _ => &self.normal,
-        }
-    }
-}
+pub use crate::limits::{Limits, SessionClass};
 
 /// How long activity may go unwritten: 1% of the idle limit, at most [`MAX_WRITE_WINDOW`].
 /// A session whose cache entry is lost can therefore look idle at most that much early.

@@ -1,8 +1,11 @@
 //! The background sweep: ends sessions whose limit passed while no request came, with the
 //! moment the limit passed.
 
-use super::{super::error::StoreError, SessionClass, SessionGate};
-use crate::{clock::UnixMillis, event::EndReason, policy::SessionTimes};
+use super::{
+    super::{error::StoreError, sessions::ClassCutoff},
+    SessionClass, SessionGate,
+};
+use crate::{clock::UnixMillis, event::EndReason, limits::CLASS_TABLE, policy::SessionTimes};
 use std::time::Duration;
 
 /// Candidates the sweep reads per query.
@@ -37,19 +40,19 @@ impl SessionGate {
         };
         let mut ended = 0;
         loop {
+            // One cut-off per class of the class table: the query follows the table.
+            let cutoffs: Vec<ClassCutoff> = CLASS_TABLE
+                .iter()
+                .map(|row| ClassCutoff {
+                    row: *row,
+                    idle_before: before(limits.of(row.class).idle),
+                    absolute_before: before(limits.of(row.class).absolute),
+                })
+                .collect();
             let candidates = self
                 .inner
                 .sessions
-                .expiry_candidates(
-                    (before(limits.normal.idle), before(limits.normal.absolute)),
-                    (
-                        before(limits.remember.idle),
-                        before(limits.remember.absolute),
-                    ),
-                    (before(limits.api.idle), before(limits.api.absolute)),
-                    (before(limits.admin.idle), before(limits.admin.absolute)),
-                    SWEEP_READ_BATCH,
-                )
+                .expiry_candidates(&cutoffs, SWEEP_READ_BATCH)
                 .await?;
             let full_batch = candidates.len() >= SWEEP_READ_BATCH;
             let due: Vec<(String, EndReason, UnixMillis)> = candidates

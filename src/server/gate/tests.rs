@@ -494,3 +494,81 @@ async fn administrators_get_their_own_limits_in_checks_and_the_sweep() {
     let s2 = f.sessions.find("s2").await.unwrap().unwrap();
     assert_eq!(s2.ended_at, Some(T0 + 61_000));
 }
+
+#[tokio::test]
+async fn every_class_of_the_table_ends_at_its_own_limit_in_checks_and_the_sweep() {
+    let f = fixture(false).await;
+    let idle = |secs| TimeoutPolicy::new(Duration::from_secs(secs), Duration::ZERO, Duration::ZERO);
+    let limits = Limits {
+        normal: idle(10),
+        remember: idle(20),
+        admin: idle(30),
+        api: idle(40),
+    };
+    let gate = SessionGate::new(f.sessions.clone(), limits, false, Arc::new(f.clock.clone()));
+    sqlx::query(
+        "INSERT INTO users (id, username, password_hash, is_admin, created_at) \
+         VALUES (2, 'grace', 'x', 1, $1)",
+    )
+    .bind(T0)
+    .execute(f.db.pool())
+    .await
+    .unwrap();
+    // Every combination of kind, "Remember me" and administrator: one session checked on
+    // requests, one left to the sweep.
+    let mut cases = Vec::new();
+    for kind in [SessionKind::Browser, SessionKind::Api] {
+        for remember in [false, true] {
+            for admin in [false, true] {
+                let class = SessionClass {
+                    kind,
+                    remember,
+                    admin,
+                };
+                let name = format!("{}-{remember}-{admin}", kind.as_str());
+                for prefix in ["checked", "swept"] {
+                    sqlx::query(
+                        "INSERT INTO sessions (id_hash, user_id, kind, data, remember, \
+                         created_at, last_seen_at, expires_at, ip, last_ip, user_agent) \
+                         VALUES ($1, $2, $3, '{}', $4, $5, $5, $6, '127.0.0.1', '127.0.0.1', $7)",
+                    )
+                    .bind(format!("{prefix}-{name}"))
+                    .bind(if admin { 2_i64 } else { 1 })
+                    .bind(kind.as_str())
+                    .bind(i64::from(remember))
+                    .bind(T0)
+                    .bind(T0 + 86_400_000)
+                    .bind(UA)
+                    .execute(f.db.pool())
+                    .await
+                    .unwrap();
+                }
+                let limit = limits.for_session(class).idle.unwrap().as_secs() as f64;
+                cases.push((name, limit));
+            }
+        }
+    }
+    let client = ClientInfo {
+        ip: Some("127.0.0.1".into()),
+        user_agent: Some(UA.into()),
+    };
+    for t in [9.5, 10.5, 19.5, 20.5, 29.5, 30.5, 39.5, 40.5] {
+        f.at(t);
+        gate.sweep_once().await.unwrap();
+        for (name, limit) in &cases {
+            let verdict = gate
+                .check(&format!("checked-{name}"), Activity::Passive, &client)
+                .await
+                .unwrap();
+            assert_eq!(is_active(&verdict), t < *limit, "{name} checked at {t} s");
+            let swept = f
+                .sessions
+                .find(&format!("swept-{name}"))
+                .await
+                .unwrap()
+                .unwrap();
+            let expected = (t > *limit).then_some(T0 + (*limit as i64) * 1000);
+            assert_eq!(swept.ended_at, expected, "{name} swept at {t} s");
+        }
+    }
+}

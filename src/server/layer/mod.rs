@@ -137,6 +137,14 @@ impl SessionLayer {
         self.with(|s| s.passive = rule)
     }
 
+    /// Adds `GET`/`HEAD` of exactly `path` to the passive requests (see [`PassiveRule::read`]),
+    /// keeping the rule's others.
+    #[must_use]
+    pub fn passive_read(self, path: impl Into<String>) -> Self {
+        let path = path.into();
+        self.with(|s| s.passive = std::mem::take(&mut s.passive).read(path))
+    }
+
     /// Proxies whose `X-Forwarded-For` is believed for the client IP.
     #[must_use]
     pub fn trusted_proxies(self, nets: Vec<IpNet>) -> Self {

@@ -18,12 +18,12 @@ use super::{
     secret::hash_secret,
     session_start::SessionError,
     sessions::{ClientInfo, Ending, SessionMeta, META_KEY},
-    store::{is_account_change_refusal, is_session_limit_refusal, SqlSessionStore},
+    store::{refusal_of, SqlSessionStore},
     users::User,
 };
 use crate::{
-    cookies::remember_cookie_expiry, dto::SessionStatus, event::EndReason, policy::SessionTimes,
-    SessionKind,
+    cookies::remember_cookie_expiry, dto::SessionStatus, event::EndReason, limits::SessionClass,
+    policy::SessionTimes, session_limit::StoreRefusal, SessionKind,
 };
 use std::collections::HashMap;
 use tower_sessions::{
@@ -238,21 +238,27 @@ impl ApiAuth {
         };
         let meta = serde_json::to_value(&meta)
             .map_err(|e| SessionError::Store(StoreError::Corrupt(e.to_string())))?;
+        let class = SessionClass {
+            kind: SessionKind::Api,
+            remember,
+            admin: user.is_admin,
+        };
         let mut record = Record {
             id: Id::default(),
             data: HashMap::from([(META_KEY.to_owned(), meta)]),
-            expiry_date: remember_cookie_expiry(now, self.gate.limits().api.absolute),
+            expiry_date: remember_cookie_expiry(
+                now,
+                self.gate.limits().for_session(class).absolute,
+            ),
         };
         match self.store.create(&mut record).await {
             Ok(()) => Ok(Created::Stored(record.id.to_string())),
             Err(err) => {
                 let err = tower_sessions::session::Error::Store(err);
-                if is_session_limit_refusal(&err) {
-                    Ok(Created::LimitReached)
-                } else if is_account_change_refusal(&err) {
-                    Ok(Created::AccountChanged)
-                } else {
-                    Err(err.into())
+                match refusal_of(&err) {
+                    Some(StoreRefusal::SessionLimit) => Ok(Created::LimitReached),
+                    Some(StoreRefusal::AccountChanged) => Ok(Created::AccountChanged),
+                    None => Err(err.into()),
                 }
             }
         }
