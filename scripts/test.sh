@@ -37,6 +37,12 @@ echo "none of sqlx, tokio, argon2, axum"
 step "no unused dependencies (cargo machete)"
 cargo machete
 
+step "the documentation builds without a warning (cargo doc)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet \
+  -p auto-logout --features auto-logout/server,auto-logout/openapi \
+  -p server -p app -p auto-logout-example
+echo "cargo doc: no warnings"
+
 step "end-to-end tests (Playwright, Chromium)"
 (cd end2end && run npx playwright test)
 

@@ -32,7 +32,7 @@ pub async fn current_user() -> Result<Option<UserView>, AppError> {
 
 /// The one-time notice for the landing page (e.g. after signing out), consumed when shown.
 ///
-/// A page visit consumes it: the browser's own, or one fetched by [`crate::navigation`] (which
+/// A page visit consumes it: the browser's own, or one fetched by `crate::navigation` (which
 /// says so with [`crate::SOFT_NAVIGATION_HEADER`]). Any other `fetch` of the page does not.
 #[server]
 pub async fn take_flash() -> Result<Option<String>, AppError> {

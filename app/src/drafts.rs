@@ -16,7 +16,7 @@
 //!   person signs out (in any tab), when another account signs in on this browser, and one hour
 //!   after it was last written (looked at whenever the client loads, and on signed-in pages).
 //!
-//! The rules that need no browser are here; the browser half is [`browser`].
+//! The rules that need no browser are here; the browser half is `browser`.
 
 #[cfg(feature = "hydrate")]
 pub mod browser;

@@ -4,7 +4,7 @@
 //! live in the browser, are compiled to WebAssembly (feature `hydrate`) and hydrated there: the
 //! countdown ([`components::countdown`]), kept drafts ([`components::drafts`]) and the
 //! sign-out announcement ([`components::sign_out`]). State changes go through plain HTML forms
-//! (`POST /sign-in`, `POST /logout`); once WebAssembly has loaded, [`navigation`] turns links
+//! (`POST /sign-in`, `POST /logout`); once WebAssembly has loaded, `navigation` turns links
 //! and forms into fetches that swap the page in place, so every page works with and without
 //! JavaScript and, with it, without full reloads.
 
@@ -23,7 +23,7 @@ use leptos_router::{
     path, SsrMode,
 };
 
-/// The request header [`navigation`] sends with each page it fetches: the server treats such
+/// The request header `navigation` sends with each page it fetches: the server treats such
 /// a request as a page visit (a one-time notice is used up by it).
 pub const SOFT_NAVIGATION_HEADER: &str = "x-soft-navigation";
 

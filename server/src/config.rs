@@ -1,6 +1,10 @@
 //! Configuration (SPEC §3): an optional TOML file named by `AUTO_LOGOUT_CONFIG`, then the
 //! environment, which wins. Every bad value stops start-up with a message naming the key,
 //! the variable and the value.
+//!
+//! Each key is declared once, as a field of [`Config`] in the `keys!` invocation below:
+//! its documentation, default, environment variable and parser are written together there.
+//! A test keeps the README's configuration table equal to these declarations.
 
 pub use auto_logout::session_limit::OnMaxSessions;
 use auto_logout::{
@@ -10,13 +14,13 @@ use auto_logout::{
     throttle::ThrottlePolicy,
     TimeoutPolicy,
 };
-use figment::{
-    providers::{Format, Serialized, Toml},
-    Figment,
-};
 use ipnet::IpNet;
-use serde::Deserialize;
-use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
+use std::{
+    fmt,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 /// Which `Host` header values the server answers (SPEC §3 `allowed_hosts`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,73 +73,198 @@ fn is_port(text: &str) -> bool {
     !text.is_empty() && text.len() <= 5 && text.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// The server's settings, parsed and checked.
-#[derive(Clone)]
-pub struct Config {
-    /// Sign out after this long without activity (zero: no idle limit).
-    pub idle_time: Duration,
-    /// Sign out this long after sign-in (zero: no absolute limit).
-    pub session_time: Duration,
-    /// Show the expiry warning this long before the first limit. When the operator sets none:
-    /// 60 s, or half of the shortest enabled browser-session limit (idle, absolute, "Remember
-    /// me" and administrators') when that is shorter ([`default_warn_before`]), so that a
-    /// default never stops start-up.
-    pub warn_before: Duration,
-    /// Shown on the sign-in page after an automatic sign-out.
-    pub message: String,
-    /// The browser leaves the page at zero without waiting for a click.
-    pub redirect_to_login_immediately: bool,
-    /// Idle limit for "Remember me" sessions.
-    pub remember_idle_time: Duration,
-    /// Absolute limit for "Remember me" sessions.
-    pub remember_session_time: Duration,
-    /// Input in the page counts as activity.
-    pub client_activity: bool,
-    /// A session presented by another user agent is suspended.
-    pub bind_user_agent: bool,
-    /// Set the cookie's `Secure` attribute.
-    pub cookie_secure: bool,
-    /// At most this many active sessions per user (0: no limit).
-    pub max_sessions_per_user: u32,
-    /// What happens at that limit.
-    pub on_max_sessions: OnMaxSessions,
-    /// Proxies whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<IpNet>,
-    /// Host header values served; others get 400.
-    pub allowed_hosts: AllowedHosts,
-    /// Idle limit for administrators' browser sessions (default: `idle_time`).
-    pub admin_idle_time: Duration,
-    /// Absolute limit for administrators' browser sessions (default: `session_time`).
-    pub admin_session_time: Duration,
-    /// Idle limit for API sessions (bearer token or JWT).
-    pub api_idle_time: Duration,
-    /// Absolute limit for API sessions.
-    pub api_session_time: Duration,
-    /// Lifetime of one JWT access token (its session's limits still apply).
-    pub jwt_ttl: Duration,
-    /// The HMAC key for JWTs; `None`: generated once and kept in the database.
-    pub jwt_secret: Option<String>,
-    /// Failed sign-ins for one username within `login_lockout` before it is throttled.
-    pub login_max_failures: u32,
-    /// Failed sign-ins from one client IP within `login_lockout` before it is throttled.
-    pub login_max_failures_per_ip: u32,
-    /// The window in which failed sign-ins count.
-    pub login_lockout: Duration,
-    /// Create the demo account on an empty user table.
-    pub demo_account: bool,
-    /// The bearer token `/metrics` requires; `None`: `/metrics` answers loopback clients only.
-    pub metrics_token: Option<MetricsToken>,
-    /// The root secret from which the server's signing and derivation keys are derived (kept
-    /// out of the database); `None`: those keys are generated once and kept in the database.
-    pub secret_key: Option<SecretKey>,
-    /// Audit rows older than this are deleted, in batches (zero: kept forever).
-    pub audit_retention: Duration,
-    /// `sqlite://…` or `postgres://…`.
-    pub database_url: String,
-    /// Listen address.
-    pub site_addr: SocketAddr,
-    /// The folder the built site is served from (the client bundle is in its `pkg/`).
-    pub site_root: PathBuf,
+/// Declares the configuration keys: [`Config`] with one field per key, and [`KEYS`]. Each
+/// field is written
+///
+/// ```text
+/// /// What the key does.
+/// #[key(default = "10m", env = "AUTO_LOGOUT_IDLE_TIME", parse = duration)]
+/// idle_time: Duration,
+/// ```
+///
+/// The field's name is the file key. The default is written as it would be in the
+/// environment; a key that has no value by default says instead what being unset means,
+/// `unset = "…"`, as the README does. `parse` names the function of [`values`] that turns
+/// the text given into the field's type, or refuses it.
+macro_rules! keys {
+    (
+        $(#[doc = $struct_doc:literal])+
+        pub struct Config {
+            $(
+                $(#[doc = $doc:literal])+
+                #[key(
+                    $(default = $default:literal)? $(unset = $unset:literal)?,
+                    env = $var:literal,
+                    parse = $parse:ident $(,)?
+                )]
+                $key:ident: $ty:ty,
+            )+
+        }
+    ) => {
+        $(#[doc = $struct_doc])+
+        #[derive(Clone)]
+        pub struct Config {
+            $(
+                $(#[doc = $doc])+
+                #[doc = ""]
+                #[doc = concat!(
+                    "File key `", stringify!($key), "`, environment variable `", $var,
+                    "`, default ", $("`", $default, "`",)? $($unset,)? "."
+                )]
+                pub $key: $ty,
+            )+
+        }
+
+        /// Every key, in the order of [`Config`]'s fields.
+        const KEYS: &[Key] = &[$(
+            Key {
+                name: stringify!($key),
+                variable: $var,
+                default: concat!("" $(, $default)?),
+                #[cfg(test)]
+                unset: concat!("" $(, $unset)?),
+            },
+        )+];
+
+        impl Config {
+            /// Every key's value taken from `sources` and parsed, before [`Config::resolve`].
+            fn parse(sources: &Sources<'_>) -> Result<Self, ConfigError> {
+                Ok(Config {
+                    $($key: values::$parse(&sources.given(stringify!($key))?)?,)+
+                })
+            }
+        }
+    };
+}
+
+keys! {
+    /// The server's settings, parsed and checked.
+    pub struct Config {
+        /// Sign out after this long without activity (zero: no idle limit).
+        #[key(default = "10m", env = "AUTO_LOGOUT_IDLE_TIME", parse = duration)]
+        idle_time: Duration,
+        /// Sign out this long after sign-in (zero: no absolute limit).
+        #[key(default = "1h", env = "AUTO_LOGOUT_SESSION_TIME", parse = duration)]
+        session_time: Duration,
+        /// Show the expiry warning this long before the first limit. When the operator sets
+        /// none: 60 s, or half of the shortest enabled browser-session limit (idle, absolute,
+        /// "Remember me" and administrators') when that is shorter ([`default_warn_before`]),
+        /// so that a default never stops start-up.
+        #[key(
+            unset = "60s, or half the shortest browser-session limit",
+            env = "AUTO_LOGOUT_WARN_BEFORE",
+            parse = duration,
+        )]
+        warn_before: Duration,
+        /// Shown on the sign-in page after an automatic sign-out.
+        #[key(
+            default = "The session has expired. Please login again to continue.",
+            env = "AUTO_LOGOUT_MESSAGE",
+            parse = message,
+        )]
+        message: String,
+        /// The browser leaves the page at zero without waiting for a click.
+        #[key(default = "true", env = "AUTO_LOGOUT_REDIRECT_TO_LOGIN_IMMEDIATELY", parse = flag)]
+        redirect_to_login_immediately: bool,
+        /// Idle limit for "Remember me" sessions.
+        #[key(default = "7d", env = "AUTO_LOGOUT_REMEMBER_IDLE_TIME", parse = duration)]
+        remember_idle_time: Duration,
+        /// Absolute limit for "Remember me" sessions.
+        #[key(default = "30d", env = "AUTO_LOGOUT_REMEMBER_SESSION_TIME", parse = duration)]
+        remember_session_time: Duration,
+        /// Input in the page counts as activity.
+        #[key(default = "true", env = "AUTO_LOGOUT_CLIENT_ACTIVITY", parse = flag)]
+        client_activity: bool,
+        /// A session presented by another user agent is suspended.
+        #[key(default = "true", env = "AUTO_LOGOUT_BIND_USER_AGENT", parse = flag)]
+        bind_user_agent: bool,
+        /// Set the cookie's `Secure` attribute.
+        #[key(default = "false", env = "AUTO_LOGOUT_COOKIE_SECURE", parse = flag)]
+        cookie_secure: bool,
+        /// At most this many active sessions per user (0: no limit).
+        #[key(default = "0", env = "AUTO_LOGOUT_MAX_SESSIONS", parse = count)]
+        max_sessions_per_user: u32,
+        /// What happens at that limit.
+        #[key(default = "end_oldest", env = "AUTO_LOGOUT_ON_MAX_SESSIONS", parse = on_max)]
+        on_max_sessions: OnMaxSessions,
+        /// Proxies whose `X-Forwarded-For` is believed.
+        #[key(unset = "(none)", env = "AUTO_LOGOUT_TRUSTED_PROXIES", parse = proxies)]
+        trusted_proxies: Vec<IpNet>,
+        /// Host header values served; others get 400.
+        #[key(
+            default = "localhost, 127.0.0.1, [::1]",
+            env = "AUTO_LOGOUT_ALLOWED_HOSTS",
+            parse = hosts,
+        )]
+        allowed_hosts: AllowedHosts,
+        /// Idle limit for administrators' browser sessions (default: `idle_time`).
+        #[key(unset = "= idle_time", env = "AUTO_LOGOUT_ADMIN_IDLE_TIME", parse = duration)]
+        admin_idle_time: Duration,
+        /// Absolute limit for administrators' browser sessions (default: `session_time`).
+        #[key(unset = "= session_time", env = "AUTO_LOGOUT_ADMIN_SESSION_TIME", parse = duration)]
+        admin_session_time: Duration,
+        /// Idle limit for API sessions (bearer token or JWT).
+        #[key(default = "1d", env = "AUTO_LOGOUT_API_IDLE_TIME", parse = duration)]
+        api_idle_time: Duration,
+        /// Absolute limit for API sessions.
+        #[key(default = "30d", env = "AUTO_LOGOUT_API_SESSION_TIME", parse = duration)]
+        api_session_time: Duration,
+        /// Lifetime of one JWT access token (its session's limits still apply).
+        #[key(default = "5m", env = "AUTO_LOGOUT_JWT_TTL", parse = positive_duration)]
+        jwt_ttl: Duration,
+        /// The HMAC key for JWTs; `None`: generated once and kept in the database.
+        #[key(
+            unset = "(generated once, kept in the database; at least 32 characters if set)",
+            env = "AUTO_LOGOUT_JWT_SECRET",
+            parse = jwt_secret,
+        )]
+        jwt_secret: Option<String>,
+        /// Failed sign-ins for one username within `login_lockout` before it is throttled.
+        #[key(default = "5", env = "AUTO_LOGOUT_LOGIN_MAX_FAILURES", parse = count)]
+        login_max_failures: u32,
+        /// Failed sign-ins from one client IP within `login_lockout` before it is throttled.
+        #[key(default = "50", env = "AUTO_LOGOUT_LOGIN_MAX_FAILURES_PER_IP", parse = count)]
+        login_max_failures_per_ip: u32,
+        /// The window in which failed sign-ins count.
+        #[key(default = "15m", env = "AUTO_LOGOUT_LOGIN_LOCKOUT", parse = duration)]
+        login_lockout: Duration,
+        /// Create the demo account on an empty user table.
+        #[key(default = "false", env = "AUTO_LOGOUT_DEMO_ACCOUNT", parse = flag)]
+        demo_account: bool,
+        /// The bearer token `/metrics` requires; `None`: `/metrics` answers loopback clients
+        /// only.
+        #[key(
+            unset = "(unset: `/metrics` answers loopback clients only)",
+            env = "AUTO_LOGOUT_METRICS_TOKEN",
+            parse = metrics_token,
+        )]
+        metrics_token: Option<MetricsToken>,
+        /// The root secret from which the server's signing and derivation keys are derived
+        /// (kept out of the database); `None`: those keys are generated once and kept in the
+        /// database.
+        #[key(
+            unset = "(unset: keys generated once and kept in the database)",
+            env = "AUTO_LOGOUT_SECRET_KEY",
+            parse = secret_key,
+        )]
+        secret_key: Option<SecretKey>,
+        /// Audit rows older than this are deleted, in batches (zero: kept forever).
+        #[key(default = "400d", env = "AUTO_LOGOUT_AUDIT_RETENTION", parse = duration)]
+        audit_retention: Duration,
+        /// `sqlite://…` or `postgres://…`.
+        #[key(
+            default = "sqlite://data/auto-logout.db?mode=rwc",
+            env = "DATABASE_URL",
+            parse = database_url,
+        )]
+        database_url: String,
+        /// Listen address.
+        #[key(default = "127.0.0.1:3000", env = "LEPTOS_SITE_ADDR", parse = socket_address)]
+        site_addr: SocketAddr,
+        /// The folder the built site is served from (the client bundle is in its `pkg/`).
+        #[key(default = "target/site", env = "LEPTOS_SITE_ROOT", parse = path)]
+        site_root: PathBuf,
+    }
 }
 
 impl fmt::Debug for Config {
@@ -196,7 +325,7 @@ pub enum ConfigError {
     Invalid {
         /// The file key, e.g. `idle_time`.
         key: String,
-        /// Where it came from: the environment variable, or "configuration file".
+        /// Where it came from: the environment variable, `KEY in FILE`, or `default`.
         source_name: String,
         /// The value as given.
         value: String,
@@ -205,298 +334,252 @@ pub enum ConfigError {
     },
 }
 
-/// Every key with its default (SPEC §3), as the TOML a configuration file would hold. The
-/// file and then the environment are layered over these by figment. An empty duration where a
-/// limit is inherited or adapted (`warn_before`, `admin_*`) means "not set by the operator".
-const DEFAULTS: &str = r#"
-idle_time = "10m"
-session_time = "1h"
-warn_before = ""
-message = "The session has expired. Please login again to continue."
-redirect_to_login_immediately = true
-remember_idle_time = "7d"
-remember_session_time = "30d"
-client_activity = true
-bind_user_agent = true
-cookie_secure = false
-max_sessions_per_user = 0
-on_max_sessions = "end_oldest"
-trusted_proxies = ""
-allowed_hosts = "localhost, 127.0.0.1, [::1]"
-admin_idle_time = ""
-admin_session_time = ""
-api_idle_time = "1d"
-api_session_time = "30d"
-jwt_ttl = "5m"
-jwt_secret = ""
-login_max_failures = 5
-login_max_failures_per_ip = 50
-login_lockout = "15m"
-demo_account = false
-metrics_token = ""
-secret_key = ""
-audit_retention = "400d"
-database_url = "sqlite://data/auto-logout.db?mode=rwc"
-site_addr = "127.0.0.1:3000"
-site_root = "target/site"
-"#;
-
-/// The environment variable of every key (SPEC §3).
-const ENVIRONMENT: &[(&str, &str)] = &[
-    ("idle_time", "AUTO_LOGOUT_IDLE_TIME"),
-    ("session_time", "AUTO_LOGOUT_SESSION_TIME"),
-    ("warn_before", "AUTO_LOGOUT_WARN_BEFORE"),
-    ("message", "AUTO_LOGOUT_MESSAGE"),
-    (
-        "redirect_to_login_immediately",
-        "AUTO_LOGOUT_REDIRECT_TO_LOGIN_IMMEDIATELY",
-    ),
-    ("remember_idle_time", "AUTO_LOGOUT_REMEMBER_IDLE_TIME"),
-    ("remember_session_time", "AUTO_LOGOUT_REMEMBER_SESSION_TIME"),
-    ("client_activity", "AUTO_LOGOUT_CLIENT_ACTIVITY"),
-    ("bind_user_agent", "AUTO_LOGOUT_BIND_USER_AGENT"),
-    ("cookie_secure", "AUTO_LOGOUT_COOKIE_SECURE"),
-    ("max_sessions_per_user", "AUTO_LOGOUT_MAX_SESSIONS"),
-    ("on_max_sessions", "AUTO_LOGOUT_ON_MAX_SESSIONS"),
-    ("trusted_proxies", "AUTO_LOGOUT_TRUSTED_PROXIES"),
-    ("allowed_hosts", "AUTO_LOGOUT_ALLOWED_HOSTS"),
-    ("admin_idle_time", "AUTO_LOGOUT_ADMIN_IDLE_TIME"),
-    ("admin_session_time", "AUTO_LOGOUT_ADMIN_SESSION_TIME"),
-    ("api_idle_time", "AUTO_LOGOUT_API_IDLE_TIME"),
-    ("api_session_time", "AUTO_LOGOUT_API_SESSION_TIME"),
-    ("jwt_ttl", "AUTO_LOGOUT_JWT_TTL"),
-    ("jwt_secret", "AUTO_LOGOUT_JWT_SECRET"),
-    ("login_max_failures", "AUTO_LOGOUT_LOGIN_MAX_FAILURES"),
-    (
-        "login_max_failures_per_ip",
-        "AUTO_LOGOUT_LOGIN_MAX_FAILURES_PER_IP",
-    ),
-    ("login_lockout", "AUTO_LOGOUT_LOGIN_LOCKOUT"),
-    ("demo_account", "AUTO_LOGOUT_DEMO_ACCOUNT"),
-    ("metrics_token", "AUTO_LOGOUT_METRICS_TOKEN"),
-    ("secret_key", "AUTO_LOGOUT_SECRET_KEY"),
-    ("audit_retention", "AUTO_LOGOUT_AUDIT_RETENTION"),
-    ("database_url", "DATABASE_URL"),
-    ("site_addr", "LEPTOS_SITE_ADDR"),
-    ("site_root", "LEPTOS_SITE_ROOT"),
-];
-
-/// The values as layered, each typed by what it accepts (see [`values`]).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Values {
-    #[serde(deserialize_with = "values::duration")]
-    idle_time: Duration,
-    #[serde(deserialize_with = "values::duration")]
-    session_time: Duration,
-    #[serde(deserialize_with = "values::inherited_duration")]
-    warn_before: Option<Duration>,
-    #[serde(deserialize_with = "values::text")]
-    message: String,
-    #[serde(deserialize_with = "values::flag")]
-    redirect_to_login_immediately: bool,
-    #[serde(deserialize_with = "values::duration")]
-    remember_idle_time: Duration,
-    #[serde(deserialize_with = "values::duration")]
-    remember_session_time: Duration,
-    #[serde(deserialize_with = "values::flag")]
-    client_activity: bool,
-    #[serde(deserialize_with = "values::flag")]
-    bind_user_agent: bool,
-    #[serde(deserialize_with = "values::flag")]
-    cookie_secure: bool,
-    #[serde(deserialize_with = "values::count")]
-    max_sessions_per_user: u32,
-    #[serde(deserialize_with = "values::text")]
-    on_max_sessions: String,
-    #[serde(deserialize_with = "values::list")]
-    trusted_proxies: Vec<String>,
-    #[serde(deserialize_with = "values::list")]
-    allowed_hosts: Vec<String>,
-    #[serde(deserialize_with = "values::inherited_duration")]
-    admin_idle_time: Option<Duration>,
-    #[serde(deserialize_with = "values::inherited_duration")]
-    admin_session_time: Option<Duration>,
-    #[serde(deserialize_with = "values::duration")]
-    api_idle_time: Duration,
-    #[serde(deserialize_with = "values::duration")]
-    api_session_time: Duration,
-    #[serde(deserialize_with = "values::duration")]
-    jwt_ttl: Duration,
-    #[serde(deserialize_with = "values::text")]
-    jwt_secret: String,
-    #[serde(deserialize_with = "values::count")]
-    login_max_failures: u32,
-    #[serde(deserialize_with = "values::count")]
-    login_max_failures_per_ip: u32,
-    #[serde(deserialize_with = "values::duration")]
-    login_lockout: Duration,
-    #[serde(deserialize_with = "values::flag")]
-    demo_account: bool,
-    #[serde(deserialize_with = "values::text")]
-    metrics_token: String,
-    #[serde(deserialize_with = "values::text")]
-    secret_key: String,
-    #[serde(deserialize_with = "values::duration")]
-    audit_retention: Duration,
-    #[serde(deserialize_with = "values::text")]
-    database_url: String,
-    #[serde(deserialize_with = "values::text")]
-    site_addr: String,
-    #[serde(deserialize_with = "values::text")]
-    site_root: String,
+/// One key, as declared in [`Config`].
+struct Key {
+    /// The file key, and the field's name.
+    name: &'static str,
+    /// The environment variable, which wins over the file.
+    variable: &'static str,
+    /// The default, written as in the environment; empty when the key is unset by default.
+    default: &'static str,
+    /// What an unset key means, as the README says it; empty when the key has a default.
+    #[cfg(test)]
+    unset: &'static str,
 }
 
-/// The value grammar of SPEC §3, for serde: durations `600` (seconds), `600s`, `10m`,
-/// `1h30m`; booleans `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`); whole numbers;
-/// lists as a TOML array or one comma-separated string. Each error says what is accepted.
-mod values {
-    use serde::{de, Deserialize, Deserializer};
-    use std::time::Duration;
-
-    /// A scalar or a list as written (file or environment).
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Given {
-        Text(String),
-        Whole(i64),
-        Real(f64),
-        Flag(bool),
-        List(Vec<Given>),
-    }
-
-    impl Given {
-        fn into_text(self) -> String {
-            match self {
-                Given::Text(s) => s,
-                Given::Whole(n) => n.to_string(),
-                Given::Real(x) => x.to_string(),
-                Given::Flag(b) => b.to_string(),
-                Given::List(items) => items
-                    .into_iter()
-                    .map(Given::into_text)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }
-        }
-    }
-
-    fn given<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-        Given::deserialize(d).map(Given::into_text)
-    }
-
-    pub(super) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-        given(d).map(|s| s.trim().to_owned())
-    }
-
-    pub(super) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let text = given(d)?;
-        super::parse_duration(&text)
-            .ok_or_else(|| de::Error::custom("expected a duration such as 600, 600s, 10m or 1h30m"))
-    }
-
-    /// A duration, or empty for "the same as the ordinary limit".
-    pub(super) fn inherited_duration<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Duration>, D::Error> {
-        let text = given(d)?;
-        if text.trim().is_empty() {
-            return Ok(None);
-        }
-        super::parse_duration(&text)
-            .map(Some)
-            .ok_or_else(|| de::Error::custom("expected a duration such as 600, 600s, 10m or 1h30m"))
-    }
-
-    pub(super) fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-        match given(d)?.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" => Ok(true),
-            "false" | "0" | "no" | "off" => Ok(false),
-            _ => Err(de::Error::custom("expected true or false")),
-        }
-    }
-
-    pub(super) fn count<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-        given(d)?
-            .trim()
-            .parse()
-            .map_err(|_| de::Error::custom("expected a whole number, 0 for no limit"))
-    }
-
-    pub(super) fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-        Ok(given(d)?
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect())
-    }
-}
-
-/// Where each key's value came from, to name it in messages.
+/// The file (its path and table) and the environment, to look keys up in.
 struct Sources<'a> {
-    file: Option<(&'a std::path::Path, toml::Table)>,
+    file: Option<(&'a Path, toml::Table)>,
     env: &'a dyn Fn(&str) -> Option<String>,
 }
 
-impl Sources<'_> {
-    /// The key's environment variable.
-    fn variable(key: &str) -> Option<&'static str> {
-        ENVIRONMENT.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
-    }
+/// One key's value as given, and where it was given, for the key's parser.
+struct Given {
+    key: &'static str,
+    /// The value as text for the parser, without surrounding white space (`600` as `"600"`,
+    /// an array as its items separated by commas).
+    text: String,
+    /// The value as written, for messages.
+    value: String,
+    /// The environment variable, `KEY in FILE`, or `default`.
+    source: String,
+}
 
-    /// The value as given, and where it was given.
-    fn origin(&self, key: &str) -> (String, String) {
-        if let Some(var) = Self::variable(key) {
-            if let Some(value) = (self.env)(var) {
-                return (value, var.to_owned());
-            }
+impl Sources<'_> {
+    /// The value of the key `name`: its environment variable wins over the file, the file
+    /// over the default. A file value that is neither a scalar nor a list is refused.
+    fn given(&self, name: &str) -> Result<Given, ConfigError> {
+        let key = KEYS
+            .iter()
+            .find(|key| key.name == name)
+            .expect("a declared key");
+        let given = |value: String, source| Given {
+            key: key.name,
+            text: value.trim().to_owned(),
+            value,
+            source,
+        };
+        if let Some(value) = (self.env)(key.variable) {
+            return Ok(given(value, key.variable.to_owned()));
         }
         if let Some((path, table)) = &self.file {
-            if let Some(value) = table.get(key) {
-                let value = match value {
+            if let Some(value) = table.get(key.name) {
+                let written = match value {
                     toml::Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
-                return (value, format!("{key} in {}", path.display()));
+                let given = given(written, format!("{name} in {}", path.display()));
+                return match text_of(value) {
+                    Some(text) => Ok(Given {
+                        text: text.trim().to_owned(),
+                        ..given
+                    }),
+                    None => Err(given.invalid("expected a single value or a list")),
+                };
             }
         }
-        let default = DEFAULTS
-            .parse::<toml::Table>()
-            .ok()
-            .and_then(|t| t.get(key).map(|v| v.to_string()))
-            .unwrap_or_default();
-        (default, "default".to_owned())
+        Ok(given(key.default.to_owned(), "default".to_owned()))
     }
 
-    fn invalid(&self, key: &str, expected: impl Into<String>) -> ConfigError {
-        let (value, source_name) = self.origin(key);
+    /// Whether the operator left the key `name` unset (or set it empty).
+    fn unset(&self, name: &str) -> bool {
+        self.given(name).is_ok_and(|given| given.text.is_empty())
+    }
+}
+
+impl Given {
+    /// The refusal of this value, naming the key, where it was given and the value.
+    fn invalid(&self, expected: &str) -> ConfigError {
         ConfigError::Invalid {
-            key: key.to_owned(),
-            source_name,
-            value,
-            expected: expected.into(),
+            key: self.key.to_owned(),
+            source_name: self.source.clone(),
+            value: self.value.clone(),
+            expected: expected.to_owned(),
+        }
+    }
+}
+
+/// A file value as text: a scalar as written, an array as its items separated by commas;
+/// `None` for a table or a date.
+fn text_of(value: &toml::Value) -> Option<String> {
+    Some(match value {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Integer(n) => n.to_string(),
+        toml::Value::Float(x) => x.to_string(),
+        toml::Value::Boolean(b) => b.to_string(),
+        toml::Value::Array(items) => items
+            .iter()
+            .map(text_of)
+            .collect::<Option<Vec<_>>>()?
+            .join(", "),
+        toml::Value::Datetime(_) | toml::Value::Table(_) => return None,
+    })
+}
+
+/// The value grammar of SPEC §3, one parser per kind of key: durations `600` (seconds),
+/// `600s`, `10m`, `1h30m`; booleans `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`);
+/// whole numbers; lists as a TOML array or one comma-separated string. Each refusal says
+/// what is accepted.
+mod values {
+    use super::{
+        host_name_of, parse_duration, AllowedHosts, ConfigError, Given, IpNet, MetricsToken,
+        OnMaxSessions, PathBuf, SecretKey, SocketAddr,
+    };
+    use std::time::Duration;
+
+    type Parsed<T> = Result<T, ConfigError>;
+
+    const DURATION: &str = "expected a duration such as 600, 600s, 10m or 1h30m";
+
+    /// The non-empty items of a comma-separated list.
+    fn list(text: &str) -> impl Iterator<Item = &str> {
+        text.split(',').map(str::trim).filter(|s| !s.is_empty())
+    }
+
+    pub(super) fn duration(given: &Given) -> Parsed<Duration> {
+        parse_duration(&given.text).ok_or_else(|| given.invalid(DURATION))
+    }
+
+    pub(super) fn positive_duration(given: &Given) -> Parsed<Duration> {
+        match duration(given)? {
+            zero if zero.is_zero() => {
+                Err(given.invalid("expected a duration above zero, such as 5m"))
+            }
+            positive => Ok(positive),
         }
     }
 
-    /// The first of figment's errors, as a message naming the key, its source and value.
-    fn refusal(&self, errors: figment::Error) -> ConfigError {
-        let Some(err) = errors.into_iter().next() else {
-            return ConfigError::Contradiction {
-                message: "the configuration could not be read".to_owned(),
-            };
-        };
-        if let figment::error::Kind::UnknownField(key, _) = &err.kind {
-            return ConfigError::UnknownKey {
-                path: self
-                    .file
-                    .as_ref()
-                    .map_or_else(PathBuf::new, |(p, _)| p.to_path_buf()),
-                key: key.clone(),
-            };
+    pub(super) fn flag(given: &Given) -> Parsed<bool> {
+        match given.text.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(given.invalid("expected true or false")),
         }
-        let key = err.path.last().cloned().unwrap_or_default();
-        self.invalid(&key, err.kind.to_string())
+    }
+
+    pub(super) fn count(given: &Given) -> Parsed<u32> {
+        given
+            .text
+            .parse()
+            .map_err(|_| given.invalid("expected a whole number, 0 for no limit"))
+    }
+
+    pub(super) fn message(given: &Given) -> Parsed<String> {
+        match given.text.len() {
+            1..=500 => Ok(given.text.clone()),
+            _ => Err(given.invalid("expected between 1 and 500 characters")),
+        }
+    }
+
+    pub(super) fn on_max(given: &Given) -> Parsed<OnMaxSessions> {
+        match given.text.as_str() {
+            "end_oldest" => Ok(OnMaxSessions::EndOldest),
+            "deny_new" => Ok(OnMaxSessions::DenyNew),
+            _ => Err(given.invalid("expected end_oldest or deny_new")),
+        }
+    }
+
+    pub(super) fn proxies(given: &Given) -> Parsed<Vec<IpNet>> {
+        list(&given.text)
+            .map(|s| {
+                s.parse::<IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|_| {
+                given.invalid("expected comma-separated CIDRs such as 10.0.0.0/8,127.0.0.1")
+            })
+    }
+
+    /// `*`, or a non-empty list of host names (`host:port` is refused).
+    pub(super) fn hosts(given: &Given) -> Parsed<AllowedHosts> {
+        let entries: Vec<&str> = list(&given.text).collect();
+        if entries.contains(&"*") {
+            return Ok(AllowedHosts::Any);
+        }
+        entries
+            .into_iter()
+            .map(|entry| {
+                host_name_of(entry)
+                    .filter(|name| !entry.contains(':') || name.starts_with('['))
+                    .map(str::to_ascii_lowercase)
+            })
+            .collect::<Option<Vec<_>>>()
+            .filter(|names| !names.is_empty())
+            .map(AllowedHosts::Only)
+            .ok_or_else(|| {
+                given.invalid(
+                    "expected `*` or comma-separated host names such as localhost, \
+                     example.com, [::1]",
+                )
+            })
+    }
+
+    /// A secret of at least 32 bytes, or `None` when empty. A refusal never echoes it.
+    fn secret<'a>(given: &'a Given, advice: &str) -> Parsed<Option<&'a str>> {
+        match given.text.as_str() {
+            "" => Ok(None),
+            short if short.len() < 32 => Err(ConfigError::Contradiction {
+                message: format!("{} ({}) is too short: {advice}", given.key, given.source),
+            }),
+            secret => Ok(Some(secret)),
+        }
+    }
+
+    pub(super) fn jwt_secret(given: &Given) -> Parsed<Option<String>> {
+        let advice = "use at least 32 characters, or leave it unset to have one generated and \
+                      kept in the database";
+        Ok(secret(given, advice)?.map(str::to_owned))
+    }
+
+    pub(super) fn secret_key(given: &Given) -> Parsed<Option<SecretKey>> {
+        let advice = "use at least 32 random characters (for example the output of `openssl \
+                      rand -hex 32`), or leave it unset to have keys generated and kept in the \
+                      database";
+        Ok(secret(given, advice)?.map(|s| SecretKey::from_bytes(s.as_bytes().to_vec())))
+    }
+
+    pub(super) fn metrics_token(given: &Given) -> Parsed<Option<MetricsToken>> {
+        Ok(MetricsToken::new(&given.text))
+    }
+
+    pub(super) fn database_url(given: &Given) -> Parsed<String> {
+        let url = &given.text;
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres")) {
+            return Err(given.invalid("expected sqlite://PATH or postgres://…"));
+        }
+        Ok(url.clone())
+    }
+
+    pub(super) fn socket_address(given: &Given) -> Parsed<SocketAddr> {
+        given
+            .text
+            .parse()
+            .map_err(|_| given.invalid("expected IP:PORT such as 127.0.0.1:3000"))
+    }
+
+    pub(super) fn path(given: &Given) -> Parsed<PathBuf> {
+        Ok(PathBuf::from(&given.text))
     }
 }
 
@@ -510,26 +593,6 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         return text.parse().ok().map(Duration::from_secs);
     }
     humantime::parse_duration(text).ok()
-}
-
-/// `*` or a list of host names; `None` when an entry is malformed.
-fn parse_allowed_hosts(entries: &[String]) -> Option<AllowedHosts> {
-    let entries: Vec<&str> = entries.iter().map(String::as_str).collect();
-    if entries.contains(&"*") {
-        return Some(AllowedHosts::Any);
-    }
-    if entries.is_empty() {
-        return None;
-    }
-    entries
-        .into_iter()
-        .map(|entry| {
-            host_name_of(entry)
-                .filter(|name| !entry.contains(':') || name.starts_with('['))
-                .map(str::to_ascii_lowercase)
-        })
-        .collect::<Option<Vec<_>>>()
-        .map(AllowedHosts::Only)
 }
 
 impl Config {
@@ -561,10 +624,9 @@ impl Config {
     /// # Errors
     /// See [`ConfigError`].
     pub fn from_sources(
-        file: Option<(&std::path::Path, &str)>,
+        file: Option<(&Path, &str)>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let mut layers = Figment::from(Toml::string(DEFAULTS));
         let file = match file {
             Some((path, text)) => {
                 let table: toml::Table =
@@ -573,164 +635,60 @@ impl Config {
                             path: path.to_owned(),
                             message: e.message().to_owned(),
                         })?;
-                layers = layers.merge(Toml::string(text));
+                // A typo would otherwise be ignored silently.
+                if let Some(key) = table.keys().find(|k| KEYS.iter().all(|key| key.name != *k)) {
+                    return Err(ConfigError::UnknownKey {
+                        path: path.to_owned(),
+                        key: key.clone(),
+                    });
+                }
                 Some((path, table))
             }
             None => None,
         };
-        for (key, var) in ENVIRONMENT {
-            if let Some(value) = env(var) {
-                layers = layers.merge(Serialized::default(key, value));
-            }
-        }
-        let raw = Sources { file, env: &env };
-        let values: Values = layers.extract().map_err(|e| raw.refusal(e))?;
-        values.check(&raw)
+        let sources = Sources { file, env: &env };
+        Config::parse(&sources)?.resolve(&sources)
     }
-}
 
-impl Values {
-    /// The checks and conversions that are ours: hosts, proxies, the database URL, the
-    /// message's length, and limits that contradict each other.
-    fn check(self, raw: &Sources<'_>) -> Result<Config, ConfigError> {
-        let on_max_sessions = match self.on_max_sessions.as_str() {
-            "end_oldest" => OnMaxSessions::EndOldest,
-            "deny_new" => OnMaxSessions::DenyNew,
-            _ => return Err(raw.invalid("on_max_sessions", "expected end_oldest or deny_new")),
-        };
-        let trusted_proxies = self
-            .trusted_proxies
-            .iter()
-            .map(|s| {
-                s.parse::<IpNet>()
-                    .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| {
-                raw.invalid(
-                    "trusted_proxies",
-                    "expected comma-separated CIDRs such as 10.0.0.0/8,127.0.0.1",
-                )
-            })?;
-        let database_url = self.database_url;
-        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
-            return Err(raw.invalid("database_url", "expected sqlite://PATH or postgres://…"));
+    /// What depends on other keys: administrators' limits left unset are the ordinary ones,
+    /// an unset warning adapts to the limits, and a warning the operator set must be shorter
+    /// than each of them.
+    fn resolve(mut self, sources: &Sources<'_>) -> Result<Self, ConfigError> {
+        if sources.unset("admin_idle_time") {
+            self.admin_idle_time = self.idle_time;
         }
-        let allowed_hosts = parse_allowed_hosts(&self.allowed_hosts).ok_or_else(|| {
-            raw.invalid(
-                "allowed_hosts",
-                "expected `*` or comma-separated host names such as localhost, example.com, [::1]",
-            )
-        })?;
-        let message = self.message;
-        if self.jwt_ttl.is_zero() {
-            return Err(raw.invalid("jwt_ttl", "expected a duration above zero, such as 5m"));
+        if sources.unset("admin_session_time") {
+            self.admin_session_time = self.session_time;
         }
-        let jwt_ttl = self.jwt_ttl;
-        let jwt_secret = match self.jwt_secret.as_str() {
-            "" => None,
-            short if short.len() < 32 => {
-                // Never echo a secret, even a bad one.
-                return Err(ConfigError::Contradiction {
-                    message: format!(
-                        "jwt_secret ({}) is too short: use at least 32 characters, or leave it \
-                         unset to have one generated and kept in the database",
-                        raw.origin("jwt_secret").1
-                    ),
-                });
-            }
-            secret => Some(secret.to_owned()),
-        };
-        let secret_key = match self.secret_key.as_str() {
-            "" => None,
-            short if short.len() < 32 => {
-                // Never echo a secret, even a bad one.
-                return Err(ConfigError::Contradiction {
-                    message: format!(
-                        "secret_key ({}) is too short: use at least 32 random characters (for \
-                         example the output of `openssl rand -hex 32`), or leave it unset to \
-                         have keys generated and kept in the database",
-                        raw.origin("secret_key").1
-                    ),
-                });
-            }
-            secret => Some(SecretKey::from_bytes(secret.as_bytes().to_vec())),
-        };
-        if message.is_empty() || message.len() > 500 {
-            return Err(raw.invalid("message", "expected between 1 and 500 characters"));
-        }
-
-        let (idle_time, session_time) = (self.idle_time, self.session_time);
-        let (admin_idle_time, admin_session_time) = (
-            self.admin_idle_time.unwrap_or(idle_time),
-            self.admin_session_time.unwrap_or(session_time),
-        );
-        // Only a warning the operator set can contradict a limit; an unset one adapts.
-        let warn_before = match self.warn_before {
-            Some(warn_before) => {
-                for (key, limit) in [
-                    ("idle_time", idle_time),
-                    ("session_time", session_time),
-                    ("admin_idle_time", admin_idle_time),
-                    ("admin_session_time", admin_session_time),
-                ] {
-                    if !limit.is_zero() && warn_before >= limit {
-                        return Err(ConfigError::Contradiction {
-                            message: format!(
-                                "warn_before ({}) must be shorter than {key} ({}): the warning \
-                                 would show before the session starts",
-                                humantime::format_duration(warn_before),
-                                humantime::format_duration(limit)
-                            ),
-                        });
-                    }
-                }
-                warn_before
-            }
-            None => default_warn_before([
-                idle_time,
-                session_time,
-                admin_idle_time,
-                admin_session_time,
+        if sources.unset("warn_before") {
+            self.warn_before = default_warn_before([
+                self.idle_time,
+                self.session_time,
+                self.admin_idle_time,
+                self.admin_session_time,
                 self.remember_idle_time,
                 self.remember_session_time,
-            ]),
-        };
-        Ok(Config {
-            idle_time,
-            session_time,
-            warn_before,
-            message,
-            redirect_to_login_immediately: self.redirect_to_login_immediately,
-            remember_idle_time: self.remember_idle_time,
-            remember_session_time: self.remember_session_time,
-            client_activity: self.client_activity,
-            bind_user_agent: self.bind_user_agent,
-            cookie_secure: self.cookie_secure,
-            max_sessions_per_user: self.max_sessions_per_user,
-            on_max_sessions,
-            trusted_proxies,
-            allowed_hosts,
-            admin_idle_time,
-            admin_session_time,
-            api_idle_time: self.api_idle_time,
-            api_session_time: self.api_session_time,
-            jwt_ttl,
-            jwt_secret,
-            login_max_failures: self.login_max_failures,
-            login_max_failures_per_ip: self.login_max_failures_per_ip,
-            login_lockout: self.login_lockout,
-            demo_account: self.demo_account,
-            metrics_token: MetricsToken::new(&self.metrics_token),
-            secret_key,
-            audit_retention: self.audit_retention,
-            database_url,
-            site_addr: self
-                .site_addr
-                .parse()
-                .map_err(|_| raw.invalid("site_addr", "expected IP:PORT such as 127.0.0.1:3000"))?,
-            site_root: PathBuf::from(self.site_root),
-        })
+            ]);
+            return Ok(self);
+        }
+        for (key, limit) in [
+            ("idle_time", self.idle_time),
+            ("session_time", self.session_time),
+            ("admin_idle_time", self.admin_idle_time),
+            ("admin_session_time", self.admin_session_time),
+        ] {
+            if !limit.is_zero() && self.warn_before >= limit {
+                return Err(ConfigError::Contradiction {
+                    message: format!(
+                        "warn_before ({}) must be shorter than {key} ({}): the warning would \
+                         show before the session starts",
+                        humantime::format_duration(self.warn_before),
+                        humantime::format_duration(limit)
+                    ),
+                });
+            }
+        }
+        Ok(self)
     }
 }
 
@@ -792,6 +750,70 @@ mod tests {
         }
     }
 
+    /// The rows of README.md's configuration table: key, environment variable, default.
+    fn readme_rows() -> Vec<(&'static str, &'static str, &'static str)> {
+        let readme = include_str!("../../README.md");
+        let section = readme
+            .split_once("\n## Configuration\n")
+            .expect("README.md has a \"## Configuration\" section")
+            .1;
+        let section = section.split("\n## ").next().unwrap_or(section);
+        section
+            .lines()
+            .filter(|line| line.starts_with('|'))
+            .skip(2) // the header and the |---| line
+            .map(|line| {
+                let mut cells = line.trim().trim_matches('|').splitn(3, '|').map(str::trim);
+                let mut cell = || {
+                    cells
+                        .next()
+                        .unwrap_or_else(|| panic!("a short row: {line}"))
+                };
+                (cell(), cell(), cell())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_table_matches_the_declarations() {
+        let rows = readme_rows();
+        for key in KEYS {
+            assert!(
+                key.default.is_empty() != key.unset.is_empty(),
+                "{}: a default, or what unset means, not both",
+                key.name
+            );
+            let row = rows
+                .iter()
+                .find(|(name, ..)| *name == key.name)
+                .unwrap_or_else(|| panic!("README.md's configuration table lacks {}", key.name));
+            assert_eq!(
+                row.1, key.variable,
+                "the environment variable of {}",
+                key.name
+            );
+            // The README may explain a default after it: `5m (one access token; …)`.
+            let default = if key.default.is_empty() {
+                key.unset
+            } else {
+                key.default
+            };
+            assert!(
+                row.2 == default || row.2.starts_with(&format!("{default} ")),
+                "README.md gives {} the default `{}`; declared: `{default}`",
+                key.name,
+                row.2
+            );
+        }
+        for (name, ..) in &rows {
+            assert!(
+                KEYS.iter().any(|key| key.name == *name),
+                "README.md lists `{name}`, which is not a key"
+            );
+        }
+        assert_eq!(rows.len(), KEYS.len(), "one row per key");
+    }
+
     #[test]
     fn defaults_follow_the_spec() {
         let c = Config::from_sources(None, env_of(&[])).unwrap();
@@ -839,6 +861,46 @@ mod tests {
         .unwrap();
         assert_eq!(c.idle_time, Duration::from_secs(2));
         assert_eq!(c.session_time, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn a_file_value_the_environment_overrides_is_not_read() {
+        let file = Some((std::path::Path::new("x.toml"), "site_root = { a = 1 }"));
+        let c = Config::from_sources(file, env_of(&[("LEPTOS_SITE_ROOT", "site")])).unwrap();
+        assert_eq!(c.site_root, PathBuf::from("site"));
+        let err = Config::from_sources(file, env_of(&[]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "invalid value for site_root (site_root in x.toml): `{ a = 1 }`: expected a single \
+             value or a list"
+        );
+    }
+
+    #[test]
+    fn administrators_limits_are_the_ordinary_ones_unless_set() {
+        let c = Config::from_sources(
+            Some((std::path::Path::new("x.toml"), "admin_session_time = \"\"")),
+            env_of(&[("AUTO_LOGOUT_IDLE_TIME", "20m")]),
+        )
+        .unwrap();
+        assert_eq!(c.admin_idle_time, Duration::from_secs(1200));
+        assert_eq!(
+            c.admin_session_time,
+            Duration::from_secs(3600),
+            "empty is unset"
+        );
+        let c = Config::from_sources(
+            None,
+            env_of(&[
+                ("AUTO_LOGOUT_ADMIN_IDLE_TIME", "0"),
+                ("AUTO_LOGOUT_ADMIN_SESSION_TIME", "2h"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.admin_idle_time, Duration::ZERO, "zero disables the limit");
+        assert_eq!(c.admin_session_time, Duration::from_secs(7200));
     }
 
     #[test]

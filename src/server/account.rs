@@ -104,9 +104,9 @@ pub struct PasswordForm<'a> {
 
 /// The parts a password change works with.
 #[derive(Debug, Clone, Copy)]
-pub struct AccountServices<'a> {
+pub(crate) struct AccountServices<'a> {
     /// Checks the current password (throttled like a sign-in).
-    pub guard: &'a SignInGuard,
+    pub(crate) guard: &'a SignInGuard,
     /// Stores the new password and audits it.
     pub admin: &'a Admin,
     /// Ends the other sessions.
@@ -121,7 +121,7 @@ pub struct AccountServices<'a> {
 ///
 /// # Errors
 /// [`SessionError`] when storage fails (nothing is reported as changed then).
-pub async fn change_own_password(
+pub(crate) async fn change_own_password(
     auth: &mut AuthSession,
     services: AccountServices<'_>,
     form: PasswordForm<'_>,

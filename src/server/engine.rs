@@ -24,6 +24,7 @@
 //! ```
 
 use super::{
+    account::{self, AccountServices, PasswordChange, PasswordForm},
     admin::Admin,
     adopt::{Account, Adopted},
     audit::AuditLog,
@@ -786,6 +787,27 @@ impl Engine {
             ControlFlow::Continue(user) => self.start(auth, &user, &user, remember, client).await,
             ControlFlow::Break(refused) => Ok(refused),
         }
+    }
+
+    /// Changes the signed-in person's own password after checking the current one (throttled
+    /// like a sign-in); see [`super::account`]. Audited `password_changed` (and `revoked` for
+    /// each other session); this session stays signed in under a new id.
+    ///
+    /// # Errors
+    /// [`SessionError`] when storage fails (nothing is reported as changed then).
+    pub async fn change_own_password(
+        &self,
+        auth: &mut AuthSession,
+        form: PasswordForm<'_>,
+        client: &ClientInfo,
+    ) -> Result<PasswordChange, SessionError> {
+        let services = AccountServices {
+            guard: &self.0.sign_in,
+            admin: &self.0.admin,
+            gate: &self.0.gate,
+            store: &self.0.store,
+        };
+        account::change_own_password(auth, services, form, client).await
     }
 
     /// Ends the caller's session (audited `logout`) and signs it out; `Ok(false)` when nobody

@@ -367,7 +367,7 @@ impl Sessions {
         Ok(())
     }
 
-    /// The candidates for the expiry sweep: live sessions of each class of [`CLASS_TABLE`]
+    /// The candidates for the expiry sweep: live sessions of each class of [`crate::limits::CLASS_TABLE`]
     /// whose last activity is at or before that class's `idle_before`, or whose sign-in is at
     /// or before its `absolute_before` (one [`ClassCutoff`] per class), with whether the
     /// account is an administrator. At most `limit` a call; every one returned is past its

@@ -1,7 +1,7 @@
 //! The countdown of SPEC §5: time left until the idle and the absolute limit, the warning
 //! dialog, and the redirect to sign-in at zero.
 //!
-//! The server renders correct values; once hydrated, [`live`] ticks them from monotonic
+//! The server renders correct values; once hydrated, `live` ticks them from monotonic
 //! deadlines (`performance.now()`), so a throttled tab or a wrong client clock cannot make
 //! them drift, and re-reads the server's view on focus, `pageshow`, `visibilitychange`, a
 //! message from another tab, and every few seconds.

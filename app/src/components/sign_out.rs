@@ -7,7 +7,7 @@ use leptos::prelude::*;
 pub const SIGN_OUT_MARK: &str = "data-sign-out";
 
 /// A plain form posting to `/logout`. It works without WebAssembly; with it, the page is
-/// swapped in place ([`crate::navigation`]) and, as it is sent, this tab's countdown stands
+/// swapped in place (`crate::navigation`) and, as it is sent, this tab's countdown stands
 /// down and this browser's drafts are deleted ([`watch_sign_out_forms`]).
 #[component]
 pub fn SignOutForm(

@@ -6,6 +6,7 @@
 //!   success every other session of the account ends and this one stays signed in.
 
 use crate::{components::drafts::KeepDraftsOfUser, CurrentUser};
+use auto_logout::{forms::PasswordOutcome, passwords::MIN_PASSWORD_LEN};
 use auto_logout::{
     profile::{ProfileError, DISPLAY_NAME_MAX_CHARS, EMAIL_MAX_BYTES},
     redirect::sign_in_url,
@@ -81,33 +82,34 @@ pub fn ChangePassword() -> impl IntoView {
     let query = use_query_map();
     let message = move || {
         let q = query.read();
-        if let Some(n) = q.get("done") {
-            let others = n.parse::<u64>().unwrap_or(0);
-            return Some((
-                false,
-                format!(
-                    "Your password has been changed. {others} other session{} signed out.",
-                    if others == 1 { " was" } else { "s were" }
+        let outcome = PasswordOutcome::from_query(|name| q.get(name));
+        let wait = crate::pages::sign_in::wait_in_words;
+        let text = match outcome {
+            Some(PasswordOutcome::Changed { others_ended }) => {
+                return Some((
+                    false,
+                    format!(
+                    "Your password has been changed. {others_ended} other session{} signed out.",
+                    if others_ended == 1 { " was" } else { "s were" }
                 ),
-            ));
-        }
-        q.get("error").map(|e| {
-            let text = match e.as_str() {
-                "current" => "The current password is not right.".to_owned(),
-                "mismatch" => "The two new passwords differ.".to_owned(),
-                "weak" => "The new password needs at least 8 characters.".to_owned(),
-                "throttled" | "busy" => format!(
-                    "Too many attempts. Please wait {} before trying again.",
-                    crate::pages::sign_in::wait_in_words(
-                        q.get("retry_after")
-                            .and_then(|r| r.parse().ok())
-                            .unwrap_or(60)
-                    )
-                ),
-                _ => "That did not work.".to_owned(),
-            };
-            (true, text)
-        })
+                ))
+            }
+            Some(PasswordOutcome::WrongCurrent) => "The current password is not right.".to_owned(),
+            Some(PasswordOutcome::Mismatch) => "The two new passwords differ.".to_owned(),
+            Some(PasswordOutcome::Weak) => {
+                format!("The new password needs at least {MIN_PASSWORD_LEN} characters.")
+            }
+            Some(
+                PasswordOutcome::Throttled { retry_after_secs }
+                | PasswordOutcome::Busy { retry_after_secs },
+            ) => format!(
+                "Too many attempts. Please wait {} before trying again.",
+                wait(retry_after_secs)
+            ),
+            None if q.get("error").is_some() => "That did not work.".to_owned(),
+            None => return None,
+        };
+        Some((true, text))
     };
     view! {
         <section class="card narrow">
@@ -119,7 +121,10 @@ pub fn ChangePassword() -> impl IntoView {
             })}
             // Kept like every form of a signed-in page; it holds only password fields, which are
             // never kept, so it leaves nothing in the browser.
-            <KeepDraftsOfUser saved=query.read().get("done").is_some()>
+            <KeepDraftsOfUser saved=matches!(
+                PasswordOutcome::from_query(|name| query.read().get(name)),
+                Some(PasswordOutcome::Changed { .. })
+            )>
                 <form method="post" action="/account/password">
                     <label>"Current password"
                         <input type="password" name="current" required autocomplete="current-password" maxlength=auto_logout::passwords::MAX_PASSWORD_LEN />

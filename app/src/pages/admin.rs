@@ -1,7 +1,7 @@
 //! The admin console (administrators only; the server answers 403 to anyone else):
 //! `/admin/sessions`, `/admin/activity` and `/admin/users`. Filters are plain GET forms,
 //! actions plain POST forms, so every page works without JavaScript; once WebAssembly has
-//! loaded, [`crate::navigation`] does both without full reloads.
+//! loaded, `crate::navigation` does both without full reloads.
 
 use crate::components::drafts::KeepDraftsOfUser;
 use crate::{
@@ -10,6 +10,7 @@ use crate::{
 };
 use auto_logout::{
     dto::{format_utc, ActivityQuery, AdminSession, SessionState, SessionsQuery, UserSummary},
+    forms::{UserAction, UsersOutcome},
     AuditEvent, SessionKind,
 };
 use leptos::prelude::*;
@@ -283,24 +284,32 @@ fn day_start_ms(day: &str) -> Option<i64> {
 /// `GET /admin/users`: accounts, with create, disable/enable and sign-out-everywhere.
 #[component]
 pub fn AdminUsers() -> impl IntoView {
-    let (done, error) = (query_value("done"), query_value("error"));
+    let query = use_query_map();
     let list = Resource::new(|| (), |_| admin_users());
     let message = move || {
-        let error = error().map(|e| match e.as_str() {
-            "exists" => "An account with that name exists already.",
-            "username" => "Usernames are 1 to 64 letters, digits, dots, dashes or underscores.",
-            "password" => "Passwords need at least 8 characters.",
-            "unknown" => "No such account.",
-            _ => "That did not work.",
-        });
-        let done = done().map(|d| match d.as_str() {
-            "created" => "Account created.",
-            "disable" => "Account disabled; its sessions have ended.",
-            "enable" => "Account enabled.",
-            "sign-out" => "Signed out everywhere.",
-            _ => "Done.",
-        });
-        (error, done)
+        let q = query.read();
+        let outcome = UsersOutcome::from_query(|name| q.get(name).filter(|v| !v.is_empty()));
+        let text = |outcome: UsersOutcome| match outcome {
+            UsersOutcome::Exists => "An account with that name exists already.",
+            UsersOutcome::InvalidUsername => {
+                "Usernames are 1 to 64 letters, digits, dots, dashes or underscores."
+            }
+            UsersOutcome::InvalidPassword => "Passwords need at least 8 characters.",
+            UsersOutcome::Unknown => "No such account.",
+            UsersOutcome::Created => "Account created.",
+            UsersOutcome::Done(UserAction::Disable) => "Account disabled; its sessions have ended.",
+            UsersOutcome::Done(UserAction::Enable) => "Account enabled.",
+            UsersOutcome::Done(UserAction::SignOut) => "Signed out everywhere.",
+        };
+        match outcome {
+            Some(o) if o.is_error() => (Some(text(o)), None),
+            Some(o) => (None, Some(text(o))),
+            None if q.get("error").is_some_and(|v| !v.is_empty()) => {
+                (Some("That did not work."), None)
+            }
+            None if q.get("done").is_some_and(|v| !v.is_empty()) => (None, Some("Done.")),
+            None => (None, None),
+        }
     };
     view! {
         <section class="card wide">
@@ -337,7 +346,9 @@ pub fn AdminUsers() -> impl IntoView {
                 })}
             </Transition>
             <h2>"New account"</h2>
-            <KeepDraftsOfUser saved=done().as_deref() == Some("created")>
+            <KeepDraftsOfUser saved={
+                UsersOutcome::from_query(|name| query.read().get(name)) == Some(UsersOutcome::Created)
+            }>
                 <form method="post" action="/admin/users/create" class="filters">
                     <label>"Username " <input name="username" required maxlength="64" autocomplete="off" /></label>
                     <label>"Password " <input type="password" name="password" required minlength=auto_logout::passwords::MIN_PASSWORD_LEN autocomplete="new-password" /></label>

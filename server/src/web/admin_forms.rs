@@ -11,9 +11,10 @@ use auto_logout::{
     api_error::ErrorCode,
     dto::ActivityQuery,
     export::spreadsheet_safe,
+    forms::{PasswordOutcome, UserAction, UsersOutcome, ACCOUNT_PASSWORD},
     redirect::safe_next,
     server::{
-        account::{change_own_password, AccountServices, PasswordChange, PasswordForm},
+        account::{PasswordChange, PasswordForm},
         AuthSession, ClientInfo, CurrentSession, StoreError,
     },
 };
@@ -75,13 +76,13 @@ pub async fn create_user(
         .create_user(&actor, &form.username, &form.password, form.admin.is_some())
         .await
     {
-        Ok(_) => "/admin/users?done=created",
-        Err(StoreError::UserExists(_)) => "/admin/users?error=exists",
-        Err(StoreError::InvalidUsername(_)) => "/admin/users?error=username",
-        Err(StoreError::InvalidPassword(_)) => "/admin/users?error=password",
+        Ok(_) => UsersOutcome::Created,
+        Err(StoreError::UserExists(_)) => UsersOutcome::Exists,
+        Err(StoreError::InvalidUsername(_)) => UsersOutcome::InvalidUsername,
+        Err(StoreError::InvalidPassword(_)) => UsersOutcome::InvalidPassword,
         Err(other) => return Err(other.into()),
     };
-    Ok(Redirect::to(target))
+    Ok(Redirect::to(&target.target()))
 }
 
 /// The form naming an account.
@@ -98,33 +99,18 @@ pub async fn user_action(
     Path(action): Path<String>,
     Form(form): Form<AccountForm>,
 ) -> Result<Redirect, AppError> {
-    let result = match action.as_str() {
-        "disable" => {
-            state
-                .engine
-                .admin()
-                .set_disabled(&actor, &form.name, true)
-                .await
-        }
-        "enable" => {
-            state
-                .engine
-                .admin()
-                .set_disabled(&actor, &form.name, false)
-                .await
-        }
-        "sign-out" => {
-            state
-                .engine
-                .admin()
-                .sign_out_everywhere(&actor, &form.name)
-                .await
-        }
-        _ => return Err(AppError::new(ErrorCode::NotFound, "No such action.")),
+    let Some(action) = UserAction::from_segment(&action) else {
+        return Err(AppError::new(ErrorCode::NotFound, "No such action."));
+    };
+    let admin = state.engine.admin();
+    let result = match action {
+        UserAction::Disable => admin.set_disabled(&actor, &form.name, true).await,
+        UserAction::Enable => admin.set_disabled(&actor, &form.name, false).await,
+        UserAction::SignOut => admin.sign_out_everywhere(&actor, &form.name).await,
     };
     match result {
-        Ok(_) => Ok(Redirect::to(&format!("/admin/users?done={action}"))),
-        Err(StoreError::NoSuchUser(_)) => Ok(Redirect::to("/admin/users?error=unknown")),
+        Ok(_) => Ok(Redirect::to(&UsersOutcome::Done(action).target())),
+        Err(StoreError::NoSuchUser(_)) => Ok(Redirect::to(&UsersOutcome::Unknown.target())),
         Err(other) => Err(other.into()),
     }
 }
@@ -230,37 +216,35 @@ pub async fn change_password(
     Form(form): Form<PasswordChangeForm>,
 ) -> Result<Redirect, AppError> {
     if me.is_none() {
-        return Ok(Redirect::to("/sign-in?next=%2Faccount%2Fpassword"));
+        return Ok(Redirect::to(&auto_logout::redirect::sign_in_url(
+            ACCOUNT_PASSWORD,
+            None,
+        )));
     }
-    let outcome = change_own_password(
-        &mut auth,
-        AccountServices {
-            guard: state.engine.sign_in_guard(),
-            admin: state.engine.admin(),
-            gate: state.engine.gate(),
-            store: state.engine.store(),
-        },
-        PasswordForm {
-            current: &form.current,
-            new: &form.new,
-            confirm: &form.confirm,
-        },
-        &client,
-    )
-    .await?;
+    let outcome = state
+        .engine
+        .change_own_password(
+            &mut auth,
+            PasswordForm {
+                current: &form.current,
+                new: &form.new,
+                confirm: &form.confirm,
+            },
+            &client,
+        )
+        .await?;
     let target = match outcome {
-        PasswordChange::Changed { others_ended } => {
-            format!("/account/password?done={others_ended}")
-        }
-        PasswordChange::WrongPassword => "/account/password?error=current".to_owned(),
-        PasswordChange::Mismatch => "/account/password?error=mismatch".to_owned(),
-        PasswordChange::Unacceptable(_) => "/account/password?error=weak".to_owned(),
+        PasswordChange::Changed { others_ended } => PasswordOutcome::Changed {
+            others_ended: others_ended as u64,
+        },
+        PasswordChange::WrongPassword => PasswordOutcome::WrongCurrent,
+        PasswordChange::Mismatch => PasswordOutcome::Mismatch,
+        PasswordChange::Unacceptable(_) => PasswordOutcome::Weak,
         PasswordChange::Throttled { retry_after_secs } => {
-            format!("/account/password?error=throttled&retry_after={retry_after_secs}")
+            PasswordOutcome::Throttled { retry_after_secs }
         }
-        PasswordChange::Busy { retry_after_secs } => {
-            format!("/account/password?error=busy&retry_after={retry_after_secs}")
-        }
-    };
+        PasswordChange::Busy { retry_after_secs } => PasswordOutcome::Busy { retry_after_secs },
+    }
+    .target();
     Ok(Redirect::to(&target))
 }

@@ -66,7 +66,7 @@ pub fn needs_shaping(kind: PathKind, res: &Response) -> bool {
 /// already JSON (a refused cross-site request, a 503, an unknown path, a wrong method, a
 /// malformed body) becomes the JSON error; a page or form path's JSON error becomes a short
 /// HTML page with the same message; a server function's error gets the status of its code
-/// (see [`server_fn_status`]). Status and headers such as `Retry-After` are kept. A success
+/// (see `server_fn_status`). Status and headers such as `Retry-After` are kept. A success
 /// answer is returned untouched.
 pub async fn shaped(kind: PathKind, res: Response) -> Response {
     if !needs_shaping(kind, &res) {

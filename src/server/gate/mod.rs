@@ -7,9 +7,9 @@
 //! instance, the command line) arrive through [`super::changes`]. A cached session that looks
 //! expired is re-read before it is ended, so activity seen only elsewhere is never missed.
 //!
-//! The parts: the per-request check (here), the cached session ([`cache`]), "ended here"
-//! marks ([`ending`]), the owner's
-//! listing and revocation ([`revoke`]) and the background sweep ([`sweep`]).
+//! The parts: the per-request check (here), the cached session (`cache`), "ended here"
+//! marks (`ending`), the owner's
+//! listing and revocation (`revoke`) and the background sweep (`sweep`).
 
 mod cache;
 mod ending;
@@ -19,7 +19,8 @@ mod sweep;
 mod tests;
 
 pub use ending::EndingGuard;
-pub use revoke::RevokeOutcome;
+pub use revoke::{RevokeOutcome, MAX_REVOKE_IDS};
+pub use sweep::{SWEEP_READ_BATCH, SWEEP_WRITE_BATCH};
 
 use super::{
     clock::SharedClock,

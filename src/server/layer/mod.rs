@@ -7,7 +7,7 @@
 //! 2. reads the session cookie exactly as tower-sessions will;
 //! 3. asks the [`SessionGate`] about the session: limits, user-agent binding, activity
 //!    (decided by the [`PassiveRule`]);
-//! 4. a live session goes on with an [`ActiveSession`] extension (read it with
+//! 4. a live session goes on with an [`ActiveSession`](super::ActiveSession) extension (read it with
 //!    [`CurrentSession`]); an ended one makes the request anonymous (cookie stripped before
 //!    axum-login sees it, [`SessionEnded`] extension, removal cookie on the answer), except
 //!    that the JSON API and active RPC calls answer 401 `session_ended` at once.
