@@ -14,12 +14,13 @@ use crate::{
         guard,
         login_scope::LoginScope,
         policy::{Policy, PolicyLayer},
+        routes,
         security_headers::{self, SecurityHeadersLayer},
     },
 };
 use app::{shell, App};
 use auto_logout::server::{
-    layer::{PassiveRule, SessionLayer, SessionService},
+    layer::{SessionLayer, SessionService},
     telemetry::LiveSessionGauges,
     Actor, Admin, Background, Database, Engine, EngineBuilder, EngineError, SharedClock,
     StoreError, Users,
@@ -293,40 +294,13 @@ pub fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'stat
 /// hang; generated once, before any router exists, it never overlaps a render.
 static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
 
-/// `GET` here reads the caller's session status (SPEC §7).
-pub const STATUS_PATH: &str = "/api/v1/session";
+pub use crate::web::routes::{passive_rule, STATUS_PATH};
 
-/// The requests that never count as activity (SPEC §6): the status reads (the JSON endpoint
-/// and the countdown's server functions, whose paths come from the functions themselves),
-/// static assets and the health check.
-pub fn passive_rule() -> PassiveRule {
-    use leptos::server_fn::ServerFn;
-    PassiveRule::new()
-        .read(STATUS_PATH)
-        .path(<app::api::CountdownState as ServerFn>::PATH)
-        .path(<app::api::PublicSettings as ServerFn>::PATH)
-        .prefix("/pkg/")
-        .path("/favicon.ico")
-        .path("/robots.txt")
-        .path("/healthz")
-        .path("/metrics")
-}
-
-/// The engine's session layer as this server configures it: passive requests, the JSON API
-/// under `/api/v1/`, the server functions under `/api/`, the paths that ignore credentials and
-/// the ended-session message (cookie, proxies and JWT keys come from the engine).
+/// The engine's session layer as this server configures it: the route table's passive
+/// requests, JSON API, server functions and paths that ignore credentials, and the
+/// ended-session message (cookie, proxies and JWT keys come from the engine).
 fn configure_session_layer(layer: SessionLayer, ended_message: String) -> SessionLayer {
-    layer
-        .passive(passive_rule())
-        .json_api("/api/v1/")
-        .actions("/api/")
-        .ended_message(ended_message)
-        .open_path("/api/v1/auth/token")
-        .open_path("/api/v1/auth/jwt")
-        .open_path("/api/v1/auth/jwt/refresh")
-        .open_path("/api/v1/openapi.json")
-        // `/metrics` reads its own bearer token (`metrics_token`), not an API session's.
-        .open_path("/metrics")
+    routes::configure_session_layer(layer).ended_message(ended_message)
 }
 
 /// The complete router: pages, form endpoints, health, with the session and security layers.

@@ -26,7 +26,7 @@
 use super::{
     account::{self, AccountServices, PasswordChange, PasswordForm},
     admin::Admin,
-    adopt::{Account, Adopted},
+    adopt::{Account, AccountFollower, Adopted},
     audit::AuditLog,
     backend::{AuthSession, Backend},
     changes::{self, Caches, ChangeFollower},
@@ -42,7 +42,7 @@ use super::{
     sessions::{ClientInfo, Sessions},
     store::SqlSessionStore,
     tokens::{ApiAuth, JwtKeys, RefreshTokens},
-    users::{PasswordCheck, User, Users},
+    users::{ExternalSync, PasswordCheck, User, Users},
     SignInDecision, SignInGuard,
 };
 use crate::{
@@ -653,11 +653,31 @@ impl Engine {
             enforce: self.session_layer(),
             engine: self.clone(),
             auth: AuthManagerLayerBuilder::new(
-                Adopted::new(backend, self.clone()),
+                Adopted::new(backend, self.account_follower()),
                 self.session_manager(),
             )
             .build(),
         }
+    }
+
+    /// What keeps the engine's rows for an application's accounts in step (see
+    /// [`super::adopt`]).
+    pub fn account_follower(&self) -> AccountFollower {
+        AccountFollower::new(
+            self.0.users.clone(),
+            self.0.gate.clone(),
+            self.0.audit.clone(),
+        )
+    }
+
+    /// Brings the engine's row for the application's account `user` up to date at once
+    /// (see [`AccountFollower::follow`]): call it when the application changes a password or
+    /// disables an account, to end its sessions without waiting for its next request.
+    ///
+    /// # Errors
+    /// Storage errors; nothing ended then.
+    pub async fn account_changed<U: Account>(&self, user: &U) -> Result<ExternalSync, StoreError> {
+        self.account_follower().follow(user).await
     }
 
     /// [`Engine::sign_in`] for an application that keeps its own users: `credentials` are

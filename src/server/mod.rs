@@ -1,35 +1,26 @@
 //! The server side of the engine: storage, the axum-login backend, the tower-sessions store,
 //! the audit log, and the tower layer that enforces the rules on every request. It knows
 //! nothing of Leptos or of the application's routes.
+//!
+//! The folders follow the layers: [`storage`] (every table and its SQL), [`rules`] (the use
+//! cases), [`gate`] (what a request's session is worth, the cache and the sweep), [`layer`]
+//! (the tower layer), [`support`] (clock, errors, hashing, telemetry); [`engine`] is the front
+//! door that wires them, [`handlers`] what an application's handlers take and give back.
 
-pub mod account;
-pub mod admin;
-pub mod admission;
-pub mod adopt;
-pub mod audit;
 pub mod backend;
-pub mod changes;
-pub mod clock;
-pub mod csrf;
-pub mod db;
-pub mod devices;
 pub mod engine;
-pub mod error;
-pub mod filters;
 pub mod gate;
 pub mod handlers;
-pub mod keys;
 pub mod layer;
-pub mod login_attempts;
-pub mod password;
-pub mod secret;
-pub mod session_start;
-pub mod sessions;
-pub mod store;
-pub mod telemetry;
-pub mod throttle_view;
-pub mod tokens;
-pub mod users;
+pub mod rules;
+pub mod storage;
+pub mod support;
+
+// The modules under their old paths (`server::users`, `server::store`, ...).
+pub use layer::csrf;
+pub use rules::{account, admin, admission, adopt, devices, session_start, throttle_view, tokens};
+pub use storage::{audit, changes, db, filters, keys, login_attempts, sessions, store, users};
+pub use support::{clock, error, password, secret, telemetry};
 
 pub use admin::{Actor, Admin};
 pub use admission::{SignInDecision, SignInGuard};

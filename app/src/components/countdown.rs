@@ -157,7 +157,12 @@ fn LiveCountdown(
     Effect::new(move |_| {
         let shown = warning().then(|| (first_left().unwrap_or(0), !absolute_first()));
         #[cfg(feature = "hydrate")]
-        attention::update(shown);
+        attention::update(shown.map(|(left, can_stay)| {
+            (
+                left,
+                can_stay.then_some(live::report_now as attention::StaySignedIn),
+            )
+        }));
         #[cfg(not(feature = "hydrate"))]
         let _ = shown;
     });

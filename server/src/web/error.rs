@@ -3,6 +3,7 @@
 //! request policy (`web::policy`) makes the rest agree: every error under `/api/v1` is that JSON, a server
 //! function's error gets the status of its code, and a page or form path shows an HTML page.
 
+use super::routes::{route_of, Shape};
 pub use app::error::AppError;
 use auto_logout::{
     api_error::{ErrorBody, ErrorCode},
@@ -17,9 +18,9 @@ use axum::{
 /// The most of an error body read back to reshape it.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
-/// Whether `path` is under the JSON API.
+/// Whether `path` is under the JSON API (see [`super::routes`]).
 pub fn is_api_path(path: &str) -> bool {
-    path == "/api/v1" || path.starts_with("/api/v1/")
+    route_of(path).shape == Shape::Json
 }
 
 /// Which error shape a path wants.
@@ -34,14 +35,12 @@ pub enum PathKind {
 }
 
 impl PathKind {
-    /// The kind of `path`.
+    /// The kind of `path`, as the route table says.
     pub fn of(path: &str) -> Self {
-        if is_api_path(path) {
-            Self::Api
-        } else if path.starts_with("/api/") {
-            Self::ServerFn
-        } else {
-            Self::Page
+        match route_of(path).shape {
+            Shape::Json => Self::Api,
+            Shape::ServerFn => Self::ServerFn,
+            Shape::Page => Self::Page,
         }
     }
 }

@@ -2,7 +2,8 @@
 //! sign-in page go home, non-administrators get 403 on admin pages; and no response that may
 //! hold personal content is cached.
 
-use auto_logout::server::SessionEnded;
+use super::routes::{route_of, Access};
+use auto_logout::{forms::HOME, server::SessionEnded};
 use auto_logout::{redirect::sign_in_url, server::AuthSession};
 use axum::{
     extract::Request,
@@ -11,20 +12,17 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 
-/// Paths only a signed-in person may see.
+/// Paths only a signed-in person may see (see [`super::routes`]).
 pub fn is_protected(path: &str) -> bool {
-    matches!(
-        path,
-        "/home" | "/sessions" | "/account" | "/account/password"
-    ) || path == "/admin"
-        || path.starts_with("/admin/")
+    matches!(route_of(path).access, Access::SignedIn | Access::Admin)
 }
 
 /// Sends visitors where they belong before any page renders.
 pub async fn page_guard(auth: AuthSession, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let is_page_read = matches!(*req.method(), Method::GET | Method::HEAD);
-    if is_page_read && is_protected(path) {
+    let access = route_of(path).access;
+    if is_page_read && matches!(access, Access::SignedIn | Access::Admin) {
         match &auth.user {
             None => {
                 let here = req.uri().path_and_query().map_or(path, |pq| pq.as_str());
@@ -34,14 +32,14 @@ pub async fn page_guard(auth: AuthSession, req: Request, next: Next) -> Response
                     .map(|ended| ended.0.sign_in_reason());
                 return Redirect::to(&sign_in_url(here, reason)).into_response();
             }
-            Some(user) if path.starts_with("/admin") && !user.is_admin => {
+            Some(user) if access == Access::Admin && !user.is_admin => {
                 return (StatusCode::FORBIDDEN, "Administrators only.").into_response();
             }
             Some(_) => {}
         }
     }
-    if is_page_read && path == "/sign-in" && auth.user.is_some() {
-        return Redirect::to("/home").into_response();
+    if is_page_read && access == Access::SignedOut && auth.user.is_some() {
+        return Redirect::to(HOME).into_response();
     }
     next.run(req).await
 }

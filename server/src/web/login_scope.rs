@@ -5,7 +5,8 @@
 //! loading the tower-sessions record and the user again would cost a third of such a request
 //! and tell them nothing new.
 
-use super::error::is_api_path;
+use super::routes::route_of;
+pub use super::routes::API_COOKIE_SIGN_OUT;
 use axum::{extract::Request, response::Response, Router};
 use futures_util::future::{BoxFuture, Either};
 use std::{
@@ -15,15 +16,9 @@ use std::{
 };
 use tower::{Layer, ServiceExt};
 
-/// The one JSON API path whose handler needs axum-login (to end a cookie session).
-pub const API_COOKIE_SIGN_OUT: &str = "/api/v1/auth/logout";
-
 /// Whether a request for `path` goes through axum-login and tower-sessions.
 pub fn uses_login_session(path: &str) -> bool {
-    if path == "/healthz" || path == "/metrics" {
-        return false;
-    }
-    !is_api_path(path) || path == API_COOKIE_SIGN_OUT
+    route_of(path).login
 }
 
 /// Runs one request through the login layers in front of the router.

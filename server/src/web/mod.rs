@@ -17,6 +17,7 @@ pub mod guard;
 pub mod hosts;
 pub mod login_scope;
 pub mod policy;
+pub mod routes;
 pub mod security_headers;
 pub mod slash;
 

@@ -303,10 +303,19 @@ impl TestApp {
 
     /// Creates another account with [`PASSWORD`].
     pub async fn add_user(&self, name: &str) {
+        self.add_account(name, false).await;
+    }
+
+    /// Creates an administrator with [`PASSWORD`].
+    pub async fn add_admin(&self, name: &str) {
+        self.add_account(name, true).await;
+    }
+
+    async fn add_account(&self, name: &str, admin: bool) {
         self.state
             .engine
             .users()
-            .create(name, PASSWORD, false)
+            .create(name, PASSWORD, admin)
             .await
             .expect("create user");
     }

@@ -32,6 +32,7 @@
 
 pub mod client;
 pub mod cookie;
+pub mod csrf;
 pub mod current;
 pub mod error;
 pub mod passive;

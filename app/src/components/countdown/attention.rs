@@ -45,12 +45,16 @@ pub async fn ask_for_notifications() -> bool {
     Notification::permission() == NotificationPermission::Granted
 }
 
-/// Brings the title and the notification in line with the warning: `Some(seconds)` while it
-/// shows (with the time left and whether "Stay signed in" can help), `None` when it is gone.
-pub fn update(warning: Option<(u64, bool)>) {
+/// What clicking the notification does when "Stay signed in" can help: report activity now.
+pub type StaySignedIn = fn();
+
+/// Brings the title and the notification in line with the warning: `Some` while it shows
+/// (with the time left and, when "Stay signed in" can help, what staying does), `None` when
+/// it is gone.
+pub fn update(warning: Option<(u64, Option<StaySignedIn>)>) {
     let document = leptos::prelude::document();
     match warning {
-        Some((left, can_stay)) => {
+        Some((left, stay)) => {
             let base = ATTENTION.with(|a| {
                 a.borrow_mut()
                     .saved_title
@@ -60,7 +64,7 @@ pub fn update(warning: Option<(u64, bool)>) {
             document.set_title(&warning_title(left, &base));
             let hidden = document.visibility_state() != VisibilityState::Visible;
             if hidden {
-                notify_once(left, can_stay);
+                notify_once(left, stay);
             }
         }
         None => {
@@ -80,7 +84,8 @@ pub fn update(warning: Option<(u64, bool)>) {
 }
 
 /// Shows the warning's one notification, if allowed and not shown yet in this warning.
-fn notify_once(left: u64, can_stay: bool) {
+fn notify_once(left: u64, stay: Option<StaySignedIn>) {
+    let can_stay = stay.is_some();
     let first = ATTENTION.with(|a| !std::mem::replace(&mut a.borrow_mut().notified, true));
     if !first
         || !has_notifications()
@@ -109,8 +114,8 @@ fn notify_once(left: u64, can_stay: bool) {
     };
     let on_click = Closure::<dyn Fn()>::new(move || {
         let _ = leptos::prelude::window().focus();
-        if can_stay {
-            super::live::report_now();
+        if let Some(stay) = stay {
+            stay();
         }
         let shown = ATTENTION.with(|a| a.borrow_mut().notification.take());
         if let Some(shown) = shown {

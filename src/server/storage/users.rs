@@ -1,14 +1,14 @@
 //! Accounts: creation, lookup and password changes.
 
-use super::{
+use crate::dto::{DraftKey, UserView};
+use crate::profile::Profile;
+use crate::server::{
     clock::SharedClock,
     db::Database,
     error::StoreError,
     keys::SecretKey,
     password::{check_new_password, hash_password, verify_password, HashLimiter, HashPermit},
 };
-use crate::dto::{DraftKey, UserView};
-use crate::profile::Profile;
 use crate::username::username_key;
 pub use crate::username::MAX_USERNAME_LEN;
 use sqlx::Row;
@@ -93,7 +93,7 @@ pub enum PasswordCheck {
 
 /// The longest a user looked up by id (the per-request lookup of the signed-in user) is served
 /// from memory. Changes made here drop it at once, changes made elsewhere when
-/// [`super::changes`] reports them ([`Users::forget`]); the limit is only a backstop.
+/// [`crate::server::changes`] reports them ([`Users::forget`]); the limit is only a backstop.
 const USER_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1_800);
 /// A user nobody looked up in this long is dropped from memory.
 const USER_CACHE_IDLE: std::time::Duration = std::time::Duration::from_secs(600);
@@ -127,63 +127,7 @@ pub fn validate_username(name: &str) -> Result<(), StoreError> {
     crate::username::check_username(name).map_err(|e| StoreError::InvalidUsername(e.message()))
 }
 
-/// What [`fill_username_keys`] did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UsernameKeyFill {
-    /// Accounts that got their key.
-    pub filled: u64,
-    /// Accounts that could not: `(this account's name, the name of the account that has the
-    /// same key)`. They still sign in, by their exact name only, until one is renamed.
-    pub collisions: Vec<(String, String)>,
-}
-
-/// Gives every account made before usernames were compared by [`username_key`] its key, so
-/// that sign-in finds it by any case or width of its name. An account whose key another
-/// account already holds (two old accounts `frank` and `FRANK`) keeps no key and is reported;
-/// both accounts keep working. Idempotent; cheap once done.
-///
-/// # Errors
-/// Database errors.
-pub async fn fill_username_keys(db: &Database) -> Result<UsernameKeyFill, StoreError> {
-    let rows = sqlx::query("SELECT id, username FROM users WHERE username_key IS NULL ORDER BY id")
-        .fetch_all(db.pool())
-        .await?;
-    let mut fill = UsernameKeyFill::default();
-    for row in rows {
-        let id: i64 = row.try_get("id")?;
-        let username: String = row.try_get("username")?;
-        let key = username_key(&username);
-        match sqlx::query(
-            "UPDATE users SET username_key = $1 WHERE id = $2 AND username_key IS NULL",
-        )
-        .bind(&key)
-        .bind(id)
-        .execute(db.pool())
-        .await
-        {
-            Ok(done) => fill.filled += done.rows_affected(),
-            // Another account has the key (an older one, or one another instance just filled).
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                let holder = sqlx::query("SELECT username FROM users WHERE username_key = $1")
-                    .bind(&key)
-                    .fetch_one(db.pool())
-                    .await?;
-                fill.collisions
-                    .push((username, holder.try_get("username")?));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    for (name, other) in &fill.collisions {
-        tracing::warn!(
-            account = %name,
-            same_as = %other,
-            "two accounts have usernames that differ only in case, width or normalisation; \
-             `{name}` signs in by its exact name only until one of them is renamed"
-        );
-    }
-    Ok(fill)
-}
+pub use crate::server::db::{fill_username_keys, UsernameKeyFill};
 
 /// The session auth hash of a password hash under `key` (see [`User::auth_hash`]).
 pub fn derive_auth_hash(key: &SecretKey, password_hash: &str) -> [u8; 32] {
@@ -622,47 +566,34 @@ impl Users {
         if !credentials_changed && known.is_admin == account.is_admin && same_name {
             return Ok(ExternalSync::Unchanged(known));
         }
-        let username = if same_name {
-            known.username.clone()
+        // The new name first; when another account has it, the old one stays.
+        let names = if same_name {
+            vec![known.username.as_str()]
         } else {
-            account.username.to_owned()
+            vec![account.username, known.username.as_str()]
         };
-        let updated = sqlx::query(
-            "UPDATE users SET username = $1, username_key = $2, password_hash = $3, \
-             is_admin = $4, disabled_at = CASE WHEN $5 THEN COALESCE(disabled_at, $6) END, \
-             credential_epoch = credential_epoch + $7 WHERE id = $8",
-        )
-        .bind(&username)
-        .bind(username_key(&username))
-        .bind(&hash)
-        .bind(i64::from(account.is_admin))
-        .bind(account.disabled)
-        .bind(now)
-        .bind(i64::from(credentials_changed))
-        .bind(known.id)
-        .execute(self.inner.db.pool())
-        .await;
-        if let Err(sqlx::Error::Database(e)) = &updated {
-            if e.is_unique_violation() {
-                // The new name is taken: keep the old one, change the rest.
-                sqlx::query(
-                    "UPDATE users SET password_hash = $1, is_admin = $2, \
-                     disabled_at = CASE WHEN $3 THEN COALESCE(disabled_at, $4) END, \
-                     credential_epoch = credential_epoch + $5 WHERE id = $6",
-                )
-                .bind(&hash)
-                .bind(i64::from(account.is_admin))
-                .bind(account.disabled)
-                .bind(now)
-                .bind(i64::from(credentials_changed))
-                .bind(known.id)
-                .execute(self.inner.db.pool())
-                .await?;
-            } else {
-                updated?;
+        for (i, username) in names.iter().enumerate() {
+            let updated = sqlx::query(
+                "UPDATE users SET username = $1, username_key = $2, password_hash = $3, \
+                 is_admin = $4, disabled_at = CASE WHEN $5 THEN COALESCE(disabled_at, $6) END, \
+                 credential_epoch = credential_epoch + $7 WHERE id = $8",
+            )
+            .bind(*username)
+            .bind(username_key(username))
+            .bind(&hash)
+            .bind(i64::from(account.is_admin))
+            .bind(account.disabled)
+            .bind(now)
+            .bind(i64::from(credentials_changed))
+            .bind(known.id)
+            .execute(self.inner.db.pool())
+            .await;
+            match updated {
+                Ok(_) => break,
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() && i + 1 < names.len() => {
+                }
+                Err(e) => return Err(e.into()),
             }
-        } else {
-            updated?;
         }
         self.inner.by_id.invalidate(&known.id);
         let user = self

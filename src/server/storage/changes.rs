@@ -16,14 +16,14 @@
 //! Within one process a change needs neither: whoever ends a session or changes an account here
 //! updates the caches directly. Either way the cost is per change, not per open tab.
 
-use super::{
+use crate::clock::UnixMillis;
+use crate::server::{
     db::{Database, DbKind},
     error::StoreError,
     gate::SessionGate,
     store::SqlSessionStore,
     users::Users,
 };
-use crate::clock::UnixMillis;
 use sqlx::Row;
 use std::{
     collections::BTreeMap,

@@ -7,7 +7,8 @@
 //!   as a sign-in), wants the new one typed twice, and ends every other session of the
 //!   account. This session stays signed in.
 
-use super::{
+use crate::profile::{parse_profile, Profile, ProfileError};
+use crate::server::{
     admin::{run_to_the_end, Actor, Admin},
     admission::{SignInDecision, SignInGuard},
     backend::AuthSession,
@@ -19,7 +20,6 @@ use super::{
     store::{id_hash, SqlSessionStore},
     users::Users,
 };
-use crate::profile::{parse_profile, Profile, ProfileError};
 
 /// What saving one's display name and email did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -34,7 +34,7 @@ pub const OVERFLOW_KEY: &str = "*";
 pub struct ThrottledKey {
     /// Which count it is.
     pub scope: ThrottleScope,
-    /// The key of that count (see [`super::login_attempts::AttemptKeys`]).
+    /// The key of that count (see [`crate::server::login_attempts::AttemptKeys`]).
     pub key: String,
 }
 

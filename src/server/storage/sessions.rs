@@ -1,12 +1,12 @@
 //! The sessions table as the product sees it: who is signed in where, and ending sessions.
 
-use super::{
+use crate::limits::{ClassRow, Takes};
+use crate::server::{
     audit::{record_on, NewAuditEntry},
     db::{Database, DbKind},
     error::StoreError,
     filters::FilteredQuery,
 };
-use crate::limits::{ClassRow, Takes};
 use crate::{
     clock::UnixMillis,
     event::{EndReason, SessionKind},
@@ -43,7 +43,7 @@ pub struct SessionMeta {
     pub created_at: UnixMillis,
     /// Where the sign-in came from.
     pub client: ClientInfo,
-    /// The account's credential epoch when its password was checked ([`super::User`]): the
+    /// The account's credential epoch when its password was checked ([`crate::server::User`]): the
     /// session is stored only while the account still has it and is not disabled.
     #[serde(default)]
     pub credential_epoch: i64,

@@ -2,7 +2,7 @@
 //! (SPEC §6), bounded password hashing, and the audit of every failure. One function with a
 //! typed result; callers only map it to HTTP.
 
-use super::{
+use crate::server::{
     audit::{AuditLog, NewAuditEntry},
     clock::SharedClock,
     error::StoreError,
@@ -129,7 +129,7 @@ impl SignInGuard {
     }
 
     /// [`SignInGuard::sign_in`] with the credential check done by `check` (an application's
-    /// own, see [`super::adopt`]): it runs holding a place among the password checks, only
+    /// own, see [`crate::server::adopt`]): it runs holding a place among the password checks, only
     /// when the throttle allows the attempt, and says whether the credentials were right for
     /// which of the engine's accounts.
     ///
@@ -145,7 +145,7 @@ impl SignInGuard {
         F: FnOnce(HashPermit) -> Fut,
         Fut: std::future::Future<Output = Result<PasswordCheck, StoreError>>,
     {
-        use super::telemetry::{sign_in, SignInOutcome};
+        use crate::server::telemetry::{sign_in, SignInOutcome};
         let decision = self.decide(username, client, check).await;
         match &decision {
             Ok(SignInDecision::Rejected) => sign_in(SignInOutcome::Failed),

@@ -2,7 +2,7 @@
 //! read the activity log, create, disable and enable accounts, and sign an account out
 //! everywhere. Every action is audited with the administrator as actor.
 
-use super::{
+use crate::server::{
     audit::{AuditEntry, AuditFilter, AuditLog, NewAuditEntry},
     devices::device_session,
     error::StoreError,

@@ -1,9 +1,10 @@
 //! The database connection: SQLite (embedded default) or PostgreSQL, chosen by URL.
 
-use super::error::StoreError;
+use crate::server::error::StoreError;
+use crate::username::username_key;
 use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions},
-    AnyPool, Executor,
+    AnyPool, Executor, Row,
 };
 use std::{str::FromStr, time::Duration};
 
@@ -92,7 +93,7 @@ impl Database {
 
     /// Applies the migrations under `migrations/<engine>/` that are not yet applied, then
     /// gives accounts made before usernames were compared by their NFKC case-folded form their
-    /// key ([`super::users::fill_username_keys`]; look-alike pairs are logged as warnings).
+    /// key ([`fill_username_keys`]; look-alike pairs are logged as warnings).
     ///
     /// # Errors
     /// [`StoreError::Migrate`] when a migration fails or the recorded ones differ from ours;
@@ -102,7 +103,7 @@ impl Database {
             DbKind::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
             DbKind::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
         }
-        super::users::fill_username_keys(self).await?;
+        fill_username_keys(self).await?;
         Ok(())
     }
 
@@ -175,4 +176,62 @@ mod tests {
         let err = Database::connect("mysql://x").await.unwrap_err();
         assert!(err.to_string().contains("sqlite://"));
     }
+}
+
+/// What [`fill_username_keys`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsernameKeyFill {
+    /// Accounts that got their key.
+    pub filled: u64,
+    /// Accounts that could not: `(this account's name, the name of the account that has the
+    /// same key)`. They still sign in, by their exact name only, until one is renamed.
+    pub collisions: Vec<(String, String)>,
+}
+
+/// Gives every account made before usernames were compared by [`crate::username::username_key`] its key, so
+/// that sign-in finds it by any case or width of its name. An account whose key another
+/// account already holds (two old accounts `frank` and `FRANK`) keeps no key and is reported;
+/// both accounts keep working. Idempotent; cheap once done.
+///
+/// # Errors
+/// Database errors.
+pub async fn fill_username_keys(db: &Database) -> Result<UsernameKeyFill, StoreError> {
+    let rows = sqlx::query("SELECT id, username FROM users WHERE username_key IS NULL ORDER BY id")
+        .fetch_all(db.pool())
+        .await?;
+    let mut fill = UsernameKeyFill::default();
+    for row in rows {
+        let id: i64 = row.try_get("id")?;
+        let username: String = row.try_get("username")?;
+        let key = username_key(&username);
+        match sqlx::query(
+            "UPDATE users SET username_key = $1 WHERE id = $2 AND username_key IS NULL",
+        )
+        .bind(&key)
+        .bind(id)
+        .execute(db.pool())
+        .await
+        {
+            Ok(done) => fill.filled += done.rows_affected(),
+            // Another account has the key (an older one, or one another instance just filled).
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                let holder = sqlx::query("SELECT username FROM users WHERE username_key = $1")
+                    .bind(&key)
+                    .fetch_one(db.pool())
+                    .await?;
+                fill.collisions
+                    .push((username, holder.try_get("username")?));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    for (name, other) in &fill.collisions {
+        tracing::warn!(
+            account = %name,
+            same_as = %other,
+            "two accounts have usernames that differ only in case, width or normalisation; \
+             `{name}` signs in by its exact name only until one of them is renamed"
+        );
+    }
+    Ok(fill)
 }

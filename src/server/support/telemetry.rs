@@ -2,7 +2,7 @@
 //! text at `/metrics`; without a recorder installed, counting costs nothing). Names and labels
 //! are defined here once.
 
-use super::{error::StoreError, sessions::Sessions};
+use crate::server::{error::StoreError, sessions::Sessions};
 use crate::{event::EndReason, SessionKind};
 use sha2::{Digest, Sha256};
 use std::{

@@ -1,6 +1,6 @@
 //! The audit log: every sign-in, sign-out and failed attempt, with who, where and when.
 
-use super::{db::Database, error::StoreError, filters::FilteredQuery};
+use crate::server::{db::Database, error::StoreError, filters::FilteredQuery};
 use crate::{clock::UnixMillis, event::AuditEvent};
 
 use sqlx::{AnyConnection, Row};

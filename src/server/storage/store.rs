@@ -4,7 +4,7 @@
 //! only live rows, `load` ignores ended rows and unknown ids (creating nothing), and `delete`
 //! ends the row instead of removing it.
 
-use super::{
+use crate::server::{
     audit::record_on,
     clock::SharedClock,
     db::Database,
@@ -30,7 +30,7 @@ use tower_sessions::{
 
 /// The longest a loaded record is served from memory. Ended sessions never reach `load` (the
 /// session gate strips their cookie first); live data changes through `save` here, or
-/// elsewhere, which [`super::changes`] reports ([`SqlSessionStore::forget`]). The limit is
+/// elsewhere, which [`crate::server::changes`] reports ([`SqlSessionStore::forget`]). The limit is
 /// only a backstop.
 const RECORD_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1_800);
 /// A record nobody loaded in this long is dropped from memory.
@@ -101,10 +101,10 @@ impl From<sqlx::Error> for CreateError {
     }
 }
 
-impl From<super::StoreError> for CreateError {
-    fn from(err: super::StoreError) -> Self {
+impl From<crate::server::StoreError> for CreateError {
+    fn from(err: crate::server::StoreError) -> Self {
         match err {
-            super::StoreError::Database(e) => e.into(),
+            crate::server::StoreError::Database(e) => e.into(),
             other => CreateError::Other(other.to_string()),
         }
     }
@@ -291,12 +291,12 @@ impl SqlSessionStore {
         }
         .await;
         if written.is_ok() {
-            super::telemetry::sign_in(super::telemetry::SignInOutcome::Success);
+            crate::server::telemetry::sign_in(crate::server::telemetry::SignInOutcome::Success);
         }
         match (written, guard) {
             (Ok(()), Some((guard, end, _))) => {
                 guard.committed();
-                super::telemetry::sessions_ended(EndReason::SessionLimit, end.len() as u64);
+                crate::server::telemetry::sessions_ended(EndReason::SessionLimit, end.len() as u64);
             }
             (Err(err), Some((guard, ..))) => {
                 guard.failed();
@@ -381,18 +381,18 @@ impl SqlSessionStore {
 
     /// Marks the session `id_hash` for an id cycle: the store's next `delete` of it does not
     /// end it, and the `create` that follows (with [`CYCLED_FROM_KEY`] in its data) moves the
-    /// row to the new id in place. Used by [`super::session_start::cycle_session_id`].
+    /// row to the new id in place. Used by [`crate::server::session_start::cycle_session_id`].
     ///
     /// # Errors
-    /// [`StoreError::Busy`](super::StoreError::Busy) when too many cycles are under way.
-    pub fn prepare_cycle(&self, id_hash: &str) -> Result<(), super::StoreError> {
+    /// [`StoreError::Busy`](crate::server::StoreError::Busy) when too many cycles are under way.
+    pub fn prepare_cycle(&self, id_hash: &str) -> Result<(), crate::server::StoreError> {
         let mut cycling = self
             .inner
             .cycling
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if cycling.len() >= MAX_PENDING_CYCLES {
-            return Err(super::StoreError::Busy {
+            return Err(crate::server::StoreError::Busy {
                 retry_after_secs: 1,
             });
         }
@@ -596,7 +596,7 @@ impl SessionStore for SqlSessionStore {
                 at: self.inner.clock.now(),
                 actor_id: None,
                 detail: Some("ended by the session framework".to_owned()),
-                client: super::sessions::ClientInfo::default(),
+                client: crate::server::sessions::ClientInfo::default(),
             },
         )
         .await

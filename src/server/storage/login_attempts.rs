@@ -9,7 +9,7 @@
 //! field, and a tag that many strings share cannot confirm a guess even to someone holding a
 //! copy of the database and its key.
 
-use super::{db::Database, error::StoreError, keys::SecretKey};
+use crate::server::{db::Database, error::StoreError, keys::SecretKey};
 use crate::{clock::UnixMillis, throttle::Attempt};
 use sqlx::Row;
 use std::net::IpAddr;
@@ -18,7 +18,7 @@ use std::net::IpAddr;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptKeys {
     /// Keyed hash of the username as sign-in matches it ([`crate::username::username_key`] of
-    /// at most [`super::users::MAX_USERNAME_LEN`] characters as typed).
+    /// at most [`crate::server::users::MAX_USERNAME_LEN`] characters as typed).
     pub user: String,
     /// The client IP; IPv6 addresses by their /64 network, which one client usually holds.
     pub ip: String,
@@ -99,7 +99,7 @@ impl LoginAttempts {
     }
 
     /// The keys of an attempt for `username` from `ip`. Only the first
-    /// [`MAX_USERNAME_LEN`](super::users::MAX_USERNAME_LEN) characters of what was typed are
+    /// [`MAX_USERNAME_LEN`](crate::server::users::MAX_USERNAME_LEN) characters of what was typed are
     /// looked at (no longer name exists), so the work does not grow with the input.
     pub fn keys(&self, username: &str, ip: Option<&str>) -> AttemptKeys {
         let typed = crate::username::truncate_typed(username);

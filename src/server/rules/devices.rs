@@ -1,7 +1,7 @@
 //! What kind of device a session is on, read from its user agent (woothee's parser).
 
-use super::sessions::SessionRow;
 use crate::dto::DeviceSession;
+use crate::server::sessions::SessionRow;
 
 /// Browser, operating system and device type of a user agent.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,8 +1,8 @@
 //! Refresh tokens with rotation: each is good for one refresh, which hands out the next; a
 //! token presented a second time means it was copied, and its session is ended by the caller.
 
-use super::super::{db::Database, error::StoreError, secret::hash_secret};
 use crate::clock::UnixMillis;
+use crate::server::{db::Database, error::StoreError, secret::hash_secret};
 use rand::RngCore;
 use sqlx::Row;
 

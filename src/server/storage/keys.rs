@@ -4,7 +4,7 @@
 //! Without one, each key is generated once and kept in the database, so that every instance on
 //! one database uses the same ones and a restart keeps them (sessions stay signed in).
 
-use super::{clock::SharedClock, db::Database, error::StoreError};
+use crate::server::{clock::SharedClock, db::Database, error::StoreError};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;

@@ -10,11 +10,11 @@
 //! browser never attaches by itself, and never to another site's request without CORS), it has
 //! no ambient credential to abuse, and passes.
 
-use super::{
+use crate::cookies::CookiePolicy;
+use crate::server::{
     layer::cookie::{session_cookie_of, SessionCookie},
     tokens::credential_of,
 };
-use crate::cookies::CookiePolicy;
 use axum::http::{
     header,
     uri::{Authority, Uri},

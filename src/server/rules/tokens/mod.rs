@@ -11,7 +11,7 @@ pub use bearer::{credential_of, Credential};
 pub use jwt::{Claims, JwtError, JwtKeys};
 pub use refresh::{RefreshTokens, Rotation};
 
-use super::{
+use crate::server::{
     admission::{SignInDecision, SignInGuard},
     error::StoreError,
     gate::{SessionGate, Verdict},
@@ -301,7 +301,7 @@ impl ApiAuth {
         };
         let active = match self
             .gate
-            .check(&session_id, super::gate::Activity::Active, client)
+            .check(&session_id, crate::server::gate::Activity::Active, client)
             .await?
         {
             Verdict::Active(active) if active.kind == SessionKind::Api => active,

@@ -3,7 +3,7 @@
 
 use axum_login::AuthnBackend;
 
-use super::{
+use crate::server::{
     backend::AuthSession,
     error::StoreError,
     gate::SessionGate,
@@ -49,7 +49,7 @@ impl<B: AuthnBackend> From<axum_login::Error<B>> for SessionError {
 }
 
 /// Signs `user` in on `auth` after an accepted sign-in (see
-/// [`super::SignInGuard::sign_in`]): ends a session the request already had (one sign-in, one
+/// [`crate::server::SignInGuard::sign_in`]): ends a session the request already had (one sign-in, one
 /// session), always issues a new id (no fixation), makes the cookie persistent for "Remember
 /// me" (as long as that session's absolute limit), and stores the session, which applies the
 /// per-user session limit and audits `login` in one transaction.
@@ -68,7 +68,7 @@ pub async fn start_session(
 
 /// [`start_session`] for an application's own axum-login backend `B`: `login_as` is the
 /// application's user (what axum-login remembers in the session), `user` the engine's account
-/// for it (see [`super::adopt`]).
+/// for it (see [`crate::server::adopt`]).
 ///
 /// # Errors
 /// As [`start_session`].

@@ -11,17 +11,18 @@
 //! row follows the application's account whenever axum-login loads it ([`Adopted::get_user`],
 //! every request of a signed-in person) and at every sign-in: a new password or a disabled
 //! account ends every session of it (audited, like a change made in the engine itself). Call
-//! [`Engine::account_changed`] to have that happen at once, without waiting for a request.
+//! [`crate::server::Engine::account_changed`] to have that happen at once, without waiting for a request.
 
-use super::{
-    admin::run_to_the_end,
-    audit::NewAuditEntry,
-    engine::Engine,
-    error::StoreError,
-    sessions::ClientInfo,
-    users::{ExternalAccount, ExternalSync, User},
-};
 use crate::event::AuditEvent;
+use crate::server::{
+    admin::run_to_the_end,
+    audit::AuditLog,
+    audit::NewAuditEntry,
+    error::StoreError,
+    gate::SessionGate,
+    sessions::ClientInfo,
+    users::{ExternalAccount, ExternalSync, User, Users},
+};
 use axum_login::{AuthUser, AuthnBackend, UserId};
 
 /// What the engine needs of an application's user, beyond axum-login's [`AuthUser`] (an id,
@@ -95,19 +96,19 @@ impl Account for User {
 
 /// An application's axum-login backend adopted by the engine: the same users and credentials,
 /// with every loaded user kept in step with the engine (see the module documentation). Made by
-/// [`Engine::layers_with`].
+/// [`crate::server::Engine::layers_with`].
 #[derive(Debug, Clone)]
 pub struct Adopted<B> {
     inner: B,
-    engine: Engine,
+    follower: AccountFollower,
 }
 
 impl<B> Adopted<B> {
-    /// `backend`, adopted by `engine`.
-    pub fn new(backend: B, engine: Engine) -> Self {
+    /// `backend`, whose users `follower` keeps in step with the engine.
+    pub fn new(backend: B, follower: AccountFollower) -> Self {
         Self {
             inner: backend,
-            engine,
+            follower,
         }
     }
 
@@ -151,7 +152,7 @@ where
         let Some(user) = self.inner.get_user(id).await.map_err(AdoptError::Backend)? else {
             return Ok(None);
         };
-        Ok(match self.engine.account_changed(&user).await? {
+        Ok(match self.follower.follow(&user).await? {
             ExternalSync::Created(local) | ExternalSync::Unchanged(local) if !local.disabled => {
                 Some(user)
             }
@@ -160,15 +161,29 @@ where
     }
 }
 
-impl Engine {
-    /// Brings the engine's row for the application's account `user` up to date (see the module
-    /// documentation): when its password changed or it was disabled, every session of it ends
-    /// (audited `password_changed` or `user_disabled`, then `revoked` per session) before this
-    /// returns. Returns what was found.
+/// Keeps the engine's rows for an application's accounts in step with them (see the module
+/// documentation). Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AccountFollower {
+    users: Users,
+    gate: SessionGate,
+    audit: AuditLog,
+}
+
+impl AccountFollower {
+    /// A follower writing to `users`, ending sessions through `gate` and auditing in `audit`.
+    pub fn new(users: Users, gate: SessionGate, audit: AuditLog) -> Self {
+        Self { users, gate, audit }
+    }
+
+    /// Brings the engine's row for the application's account `user` up to date: when its
+    /// password changed or it was disabled, every session of it ends (audited
+    /// `password_changed` or `user_disabled`, then `revoked` per session) before this returns.
+    /// Returns what was found.
     ///
     /// # Errors
     /// Storage errors; nothing ended then.
-    pub async fn account_changed<U: Account>(&self, user: &U) -> Result<ExternalSync, StoreError> {
+    pub async fn follow<U: Account>(&self, user: &U) -> Result<ExternalSync, StoreError> {
         let external_id = user.id().to_string();
         let info = user.account();
         let account = ExternalAccount {
@@ -178,7 +193,7 @@ impl Engine {
             disabled: info.disabled,
             auth_hash: user.session_auth_hash(),
         };
-        let sync = self.users().sync_external(&account).await?;
+        let sync = self.users.sync_external(&account).await?;
         let (event, detail) = match &sync {
             ExternalSync::Created(_) | ExternalSync::Unchanged(_) => return Ok(sync),
             ExternalSync::PasswordChanged(_) => (AuditEvent::PasswordChanged, "password changed"),
@@ -186,16 +201,16 @@ impl Engine {
         };
         let local = sync.user().clone();
         // From here every session of the account is refused when presented.
-        self.gate().forget_user(local.id);
-        self.audit()
+        self.gate.forget_user(local.id);
+        self.audit
             .record(NewAuditEntry {
                 user_id: Some(local.id),
                 username: Some(local.username.clone()),
                 detail: Some("changed in the application".to_owned()),
-                ..NewAuditEntry::new(event, self.clock().now())
+                ..NewAuditEntry::new(event, self.gate.clock().now())
             })
             .await?;
-        let gate = self.gate().clone();
+        let gate = self.gate.clone();
         run_to_the_end(async move {
             gate.revoke_everywhere(local.id, None, detail, &ClientInfo::default())
                 .await
