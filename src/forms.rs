@@ -179,6 +179,18 @@ impl UsersOutcome {
     }
 }
 
+impl From<&crate::accounts::AccountRefusal> for UsersOutcome {
+    fn from(refusal: &crate::accounts::AccountRefusal) -> Self {
+        use crate::accounts::AccountRefusal;
+        match refusal {
+            AccountRefusal::Exists(_) => Self::Exists,
+            AccountRefusal::NoSuchUser(_) => Self::Unknown,
+            AccountRefusal::InvalidUsername(_) => Self::InvalidUsername,
+            AccountRefusal::InvalidPassword(_) => Self::InvalidPassword,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

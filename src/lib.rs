@@ -15,6 +15,7 @@
 //! - [`sign_in_query`]: why the sign-in page is shown (`reason`, `error`).
 //! - [`throttle`]: when failed sign-ins make further attempts wait.
 //! - [`username`]: which usernames are acceptable, and when two are the same name.
+//! - [`accounts`]: why an account could not be created or changed.
 //! - [`dto`]: the data that the server and the browser exchange.
 //! - [`api_error`]: the API's error codes and the JSON shape of its errors.
 //! - [`cookies`]: the cookies' names and attributes.
@@ -77,6 +78,7 @@ let app: Router = Router::new()
 "#
 )]
 
+pub mod accounts;
 pub mod api_error;
 pub mod clock;
 pub mod cookies;

@@ -6,7 +6,7 @@ use crate::{
     startup::{engine_builder, open_database, Application, StartError},
 };
 use auto_logout::server::{
-    Actor, Admin, HashLimiter, SessionSearch, SharedClock, StoreError, SystemClock,
+    AccountError, Actor, Admin, HashLimiter, SessionSearch, SharedClock, StoreError, SystemClock,
 };
 use clap::{Parser, Subcommand};
 use std::{
@@ -99,6 +99,9 @@ pub enum CliError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The account operation was refused, or storage failed.
+    #[error(transparent)]
+    Account(#[from] AccountError),
     /// The server could not start.
     #[error(transparent)]
     Start(#[from] StartError),

@@ -22,8 +22,8 @@ use app::{shell, App};
 use auto_logout::server::{
     layer::{SessionLayer, SessionService},
     telemetry::LiveSessionGauges,
-    Actor, Admin, Background, Database, Engine, EngineBuilder, EngineError, SharedClock,
-    StoreError, Users,
+    AccountError, Actor, Admin, Background, Database, Engine, EngineBuilder, EngineError,
+    SharedClock, StoreError, Users,
 };
 use axum::{
     middleware,
@@ -61,6 +61,9 @@ pub enum StartError {
     /// The engine could not be built (its keys, its change log).
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// The demo account could not be made, or its published password retired.
+    #[error("the demo account: {0}")]
+    Demo(#[from] AccountError),
     /// Leptos' settings are unusable.
     #[error("Leptos configuration error: {0}")]
     Leptos(String),
@@ -236,7 +239,7 @@ impl Application {
 /// Without `demo_account`, an account `demo` that still has the published demo password (made
 /// by an earlier version, or by `make dev` on this database) gets a random password instead:
 /// no server answers to a password printed in the README unless asked to.
-async fn retire_demo_password(users: &Users, admin: &Admin) -> Result<(), StoreError> {
+async fn retire_demo_password(users: &Users, admin: &Admin) -> Result<(), AccountError> {
     // Only an existing `demo` is worth a password check (an unknown name would still cost a
     // full hash against the dummy, at every start).
     if users.find_by_username(DEMO_USERNAME).await?.is_none()

@@ -31,7 +31,7 @@ pub use changes::{Caches, ChangeFollower};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use db::Database;
 pub use engine::{Background, Engine, EngineBuilder, EngineError, EngineLayers, SignIn};
-pub use error::StoreError;
+pub use error::{AccountError, AccountRefusal, StoreError};
 pub use gate::{
     ActiveSession, Activity, EndingGuard, Limits, RevokeOutcome, SessionClass, SessionEnded,
     SessionGate, Verdict,

@@ -7,7 +7,9 @@ use crate::state::AppState;
 use auto_logout::{
     api_error::{ErrorBody, ErrorCode},
     dto::{ActivityPage, ActivityQuery, SessionsPage, SessionsQuery, UserSummary},
-    server::{admin::AdminQueryError, ActiveSession, Actor, ClientInfo, StoreError},
+    server::{
+        admin::AdminQueryError, AccountError, AccountRefusal, ActiveSession, Actor, ClientInfo,
+    },
 };
 use axum::{
     extract::{FromRequestParts, Path, Query, State},
@@ -171,17 +173,19 @@ pub struct NewUser {
 }
 
 /// Maps account errors to what the administrator can act on.
-fn account_error(err: StoreError) -> AppError {
+fn account_error(err: AccountError) -> AppError {
     match err {
-        StoreError::NoSuchUser(_) => AppError::new(ErrorCode::NotFound, "No such account."),
-        StoreError::UserExists(_) => AppError::new(
+        AccountError::Refused(AccountRefusal::NoSuchUser(_)) => {
+            AppError::new(ErrorCode::NotFound, "No such account.")
+        }
+        AccountError::Refused(AccountRefusal::Exists(_)) => AppError::new(
             ErrorCode::UserExists,
             "An account with this name exists already.",
         ),
-        StoreError::InvalidUsername(why) | StoreError::InvalidPassword(why) => {
-            AppError::new(ErrorCode::InvalidBody, why)
-        }
-        other => other.into(),
+        AccountError::Refused(
+            AccountRefusal::InvalidUsername(why) | AccountRefusal::InvalidPassword(why),
+        ) => AppError::new(ErrorCode::InvalidBody, why),
+        AccountError::Store(err) => err.into(),
     }
 }
 

@@ -15,7 +15,7 @@ use auto_logout::{
     redirect::safe_next,
     server::{
         account::{PasswordChange, PasswordForm},
-        AuthSession, ClientInfo, CurrentSession, StoreError,
+        AccountError, AuthSession, ClientInfo, CurrentSession,
     },
 };
 use axum::{
@@ -77,10 +77,8 @@ pub async fn create_user(
         .await
     {
         Ok(_) => UsersOutcome::Created,
-        Err(StoreError::UserExists(_)) => UsersOutcome::Exists,
-        Err(StoreError::InvalidUsername(_)) => UsersOutcome::InvalidUsername,
-        Err(StoreError::InvalidPassword(_)) => UsersOutcome::InvalidPassword,
-        Err(other) => return Err(other.into()),
+        Err(AccountError::Refused(refusal)) => UsersOutcome::from(&refusal),
+        Err(AccountError::Store(err)) => return Err(err.into()),
     };
     Ok(Redirect::to(&target.target()))
 }
@@ -110,8 +108,10 @@ pub async fn user_action(
     };
     match result {
         Ok(_) => Ok(Redirect::to(&UsersOutcome::Done(action).target())),
-        Err(StoreError::NoSuchUser(_)) => Ok(Redirect::to(&UsersOutcome::Unknown.target())),
-        Err(other) => Err(other.into()),
+        Err(AccountError::Refused(refusal)) => {
+            Ok(Redirect::to(&UsersOutcome::from(&refusal).target()))
+        }
+        Err(AccountError::Store(err)) => Err(err.into()),
     }
 }
 

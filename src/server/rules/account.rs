@@ -12,7 +12,7 @@ use crate::server::{
     admin::{run_to_the_end, Actor, Admin},
     admission::{SignInDecision, SignInGuard},
     backend::AuthSession,
-    error::StoreError,
+    error::{AccountError, AccountRefusal, StoreError},
     gate::SessionGate,
     password::check_new_password,
     session_start::{cycle_session_id, SessionError},
@@ -60,8 +60,8 @@ pub async fn update_own_profile(
     };
     match users.set_profile(user.id, &profile).await {
         Ok(()) => Ok(ProfileUpdate::Saved(profile)),
-        Err(StoreError::NoSuchUser(_)) => Ok(ProfileUpdate::NotSignedIn),
-        Err(err) => Err(err),
+        Err(AccountError::Refused(_)) => Ok(ProfileUpdate::NotSignedIn),
+        Err(AccountError::Store(err)) => Err(err),
     }
 }
 
@@ -139,7 +139,7 @@ pub(crate) async fn change_own_password(
     if form.new != form.confirm {
         return Ok(PasswordChange::Mismatch);
     }
-    if let Err(StoreError::InvalidPassword(why)) = check_new_password(form.new) {
+    if let Err(AccountRefusal::InvalidPassword(why)) = check_new_password(form.new) {
         return Ok(PasswordChange::Unacceptable(why));
     }
     match guard.sign_in(&user.username, form.current, client).await? {
@@ -171,8 +171,14 @@ pub(crate) async fn change_own_password(
         .await
     {
         Ok(changed) => changed,
-        Err(StoreError::InvalidPassword(why)) => return Ok(PasswordChange::Unacceptable(why)),
-        Err(err) => return Err(err.into()),
+        Err(AccountError::Refused(AccountRefusal::InvalidPassword(why))) => {
+            return Ok(PasswordChange::Unacceptable(why))
+        }
+        // The account went away meanwhile: nothing changed.
+        Err(AccountError::Refused(_)) => {
+            return Err(StoreError::Vanished(user.username.clone()).into())
+        }
+        Err(AccountError::Store(err)) => return Err(err.into()),
     };
     let (gate_for_others, user_id, client_for_others) = (gate.clone(), user.id, client.clone());
     let others_ended = run_to_the_end(async move {

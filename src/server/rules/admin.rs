@@ -5,7 +5,7 @@
 use crate::server::{
     audit::{AuditEntry, AuditFilter, AuditLog, NewAuditEntry},
     devices::device_session,
-    error::StoreError,
+    error::{AccountError, AccountRefusal, StoreError},
     gate::SessionGate,
     sessions::{ClientInfo, SessionSearch, Sessions},
     users::{User, Users},
@@ -218,14 +218,14 @@ impl Admin {
     /// Creates an account (audit `user_created`).
     ///
     /// # Errors
-    /// [`StoreError::UserExists`], invalid name or password, database errors.
+    /// [`AccountRefusal::Exists`], invalid name or password, database errors.
     pub async fn create_user(
         &self,
         actor: &Actor,
         username: &str,
         password: &str,
         is_admin: bool,
-    ) -> Result<User, StoreError> {
+    ) -> Result<User, AccountError> {
         let user = self.users.create(username, password, is_admin).await?;
         let detail = is_admin.then(|| "administrator".to_owned());
         self.record(actor, AuditEvent::UserCreated, &user, detail)
@@ -237,13 +237,13 @@ impl Admin {
     /// it again; audit `user_disabled` / `user_enabled`. Returns how many sessions ended.
     ///
     /// # Errors
-    /// [`StoreError::NoSuchUser`], database errors.
+    /// [`AccountRefusal::NoSuchUser`], database errors.
     pub async fn set_disabled(
         &self,
         actor: &Actor,
         username: &str,
         disabled: bool,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<usize, AccountError> {
         let user = self.users.set_disabled(username, disabled).await?;
         // From here every session of the account is refused when presented (its credential
         // epoch moved on), whatever happens to the rest of this request.
@@ -258,44 +258,45 @@ impl Admin {
             return Ok(0);
         }
         let (gate, actor) = (self.gate.clone(), actor.clone());
-        run_to_the_end(async move {
+        Ok(run_to_the_end(async move {
             gate.revoke_everywhere(user.id, actor.id, "the account was disabled", &actor.client)
                 .await
         })
-        .await
+        .await?)
     }
 
     /// Signs `username` out of every session (audit `revoked`, actor recorded). Returns how
     /// many ended.
     ///
     /// # Errors
-    /// [`StoreError::NoSuchUser`], database errors.
+    /// [`AccountRefusal::NoSuchUser`], database errors.
     pub async fn sign_out_everywhere(
         &self,
         actor: &Actor,
         username: &str,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<usize, AccountError> {
         let user = self
             .users
             .find_by_username(username)
             .await?
-            .ok_or_else(|| StoreError::NoSuchUser(username.to_owned()))?;
-        self.gate
+            .ok_or_else(|| AccountRefusal::NoSuchUser(username.to_owned()))?;
+        Ok(self
+            .gate
             .revoke_everywhere(user.id, actor.id, ENDED_BY_ADMINISTRATOR, &actor.client)
-            .await
+            .await?)
     }
 
     /// Replaces the password of `username` (audit `password_changed`), ending no session:
     /// for callers that end sessions themselves.
     ///
     /// # Errors
-    /// [`StoreError::NoSuchUser`], an unacceptable password, database errors.
+    /// [`AccountRefusal::NoSuchUser`], an unacceptable password, database errors.
     pub async fn set_password(
         &self,
         actor: &Actor,
         username: &str,
         password: &str,
-    ) -> Result<User, StoreError> {
+    ) -> Result<User, AccountError> {
         self.set_password_keeping(actor, username, password, None)
             .await
     }
@@ -312,7 +313,7 @@ impl Admin {
         username: &str,
         password: &str,
         keep: Option<&str>,
-    ) -> Result<User, StoreError> {
+    ) -> Result<User, AccountError> {
         let user = self
             .users
             .set_password_keeping(username, password, keep)
@@ -327,16 +328,16 @@ impl Admin {
     /// it had: a new password signs out everywhere the old one was known (SPEC §6).
     ///
     /// # Errors
-    /// [`StoreError::NoSuchUser`], an unacceptable password, database errors.
+    /// [`AccountRefusal::NoSuchUser`], an unacceptable password, database errors.
     pub async fn change_password(
         &self,
         actor: &Actor,
         username: &str,
         password: &str,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<usize, AccountError> {
         let user = self.set_password(actor, username, password).await?;
         let gate = self.gate.clone();
-        run_to_the_end(async move { gate.password_changed(user.id).await }).await
+        Ok(run_to_the_end(async move { gate.password_changed(user.id).await }).await?)
     }
 }
 

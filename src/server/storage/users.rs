@@ -5,7 +5,7 @@ use crate::profile::Profile;
 use crate::server::{
     clock::SharedClock,
     db::Database,
-    error::StoreError,
+    error::{AccountError, AccountRefusal, StoreError},
     keys::SecretKey,
     password::{check_new_password, hash_password, verify_password, HashLimiter, HashPermit},
 };
@@ -122,9 +122,9 @@ impl fmt::Debug for Users {
 /// Checks a new username (see [`crate::username::check_username`]).
 ///
 /// # Errors
-/// [`StoreError::InvalidUsername`] saying what is wrong.
-pub fn validate_username(name: &str) -> Result<(), StoreError> {
-    crate::username::check_username(name).map_err(|e| StoreError::InvalidUsername(e.message()))
+/// [`AccountRefusal::InvalidUsername`] saying what is wrong.
+pub fn validate_username(name: &str) -> Result<(), AccountRefusal> {
+    crate::username::check_username(name).map_err(|e| AccountRefusal::InvalidUsername(e.message()))
 }
 
 pub use crate::server::db::{fill_username_keys, UsernameKeyFill};
@@ -212,17 +212,17 @@ impl Users {
     /// Creates an account with an Argon2id hash of `password`.
     ///
     /// # Errors
-    /// [`StoreError::UserExists`], [`StoreError::InvalidUsername`],
-    /// [`StoreError::InvalidPassword`], or a database error.
+    /// [`AccountRefusal::Exists`], [`AccountRefusal::InvalidUsername`],
+    /// [`AccountRefusal::InvalidPassword`], or a storage failure.
     pub async fn create(
         &self,
         username: &str,
         password: &str,
         is_admin: bool,
-    ) -> Result<User, StoreError> {
+    ) -> Result<User, AccountError> {
         validate_username(username)?;
         if self.find_by_username(username).await?.is_some() {
-            return Err(StoreError::UserExists(username.to_owned()));
+            return Err(AccountRefusal::Exists(username.to_owned()).into());
         }
         let hash = hash_password(&self.inner.hashing, password.to_owned()).await?;
         let result = sqlx::query(
@@ -253,7 +253,7 @@ impl Users {
                 })
             }
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                Err(StoreError::UserExists(username.to_owned()))
+                Err(AccountRefusal::Exists(username.to_owned()).into())
             }
             Err(e) => Err(e.into()),
         }
@@ -387,12 +387,12 @@ impl Users {
     /// Disables (`true`) or enables the account `username`; returns it.
     ///
     /// # Errors
-    /// [`StoreError::NoSuchUser`], or a database error.
-    pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<User, StoreError> {
+    /// [`AccountRefusal::NoSuchUser`], or a database error.
+    pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<User, AccountError> {
         let mut user = self
             .find_by_username(username)
             .await?
-            .ok_or_else(|| StoreError::NoSuchUser(username.to_owned()))?;
+            .ok_or_else(|| AccountRefusal::NoSuchUser(username.to_owned()))?;
         // A new credential epoch: a sign-in checked before this never stores its session.
         let row = sqlx::query(
             "UPDATE users SET disabled_at = $1, credential_epoch = credential_epoch + 1 \
@@ -412,8 +412,8 @@ impl Users {
     /// [`crate::profile::parse_profile`]).
     ///
     /// # Errors
-    /// [`StoreError::NoSuchUser`] when the account is gone, or a database error.
-    pub async fn set_profile(&self, id: i64, profile: &Profile) -> Result<(), StoreError> {
+    /// [`AccountRefusal::NoSuchUser`] when the account is gone, or a database error.
+    pub async fn set_profile(&self, id: i64, profile: &Profile) -> Result<(), AccountError> {
         let updated = sqlx::query("UPDATE users SET display_name = $1, email = $2 WHERE id = $3")
             .bind(profile.display_name.as_deref())
             .bind(profile.email.as_deref())
@@ -422,7 +422,7 @@ impl Users {
             .await?;
         self.inner.by_id.invalidate(&id);
         if updated.rows_affected() == 0 {
-            return Err(StoreError::NoSuchUser(format!("#{id}")));
+            return Err(AccountRefusal::NoSuchUser(format!("#{id}")).into());
         }
         Ok(())
     }
@@ -431,8 +431,8 @@ impl Users {
     /// credential epoch), and no sign-in checked before stores one.
     ///
     /// # Errors
-    /// [`StoreError::NoSuchUser`], [`StoreError::InvalidPassword`], or a database error.
-    pub async fn set_password(&self, username: &str, password: &str) -> Result<User, StoreError> {
+    /// [`AccountRefusal::NoSuchUser`], [`AccountRefusal::InvalidPassword`], or a database error.
+    pub async fn set_password(&self, username: &str, password: &str) -> Result<User, AccountError> {
         self.set_password_keeping(username, password, None).await
     }
 
@@ -448,11 +448,11 @@ impl Users {
         username: &str,
         password: &str,
         keep: Option<&str>,
-    ) -> Result<User, StoreError> {
+    ) -> Result<User, AccountError> {
         let mut user = self
             .find_by_username(username)
             .await?
-            .ok_or_else(|| StoreError::NoSuchUser(username.to_owned()))?;
+            .ok_or_else(|| AccountRefusal::NoSuchUser(username.to_owned()))?;
         check_new_password(password)?;
         let hash = hash_password(&self.inner.hashing, password.to_owned()).await?;
         let mut tx = self.inner.db.pool().begin().await?;
@@ -599,7 +599,7 @@ impl Users {
         let user = self
             .get(known.id)
             .await?
-            .ok_or_else(|| StoreError::NoSuchUser(account.username.to_owned()))?;
+            .ok_or_else(|| StoreError::Vanished(account.username.to_owned()))?;
         Ok(if newly_disabled {
             ExternalSync::Disabled(user)
         } else if password_changed {
@@ -640,7 +640,7 @@ impl Users {
             .bind(account.external_id)
             .fetch_optional(self.inner.db.pool())
             .await?
-            .ok_or_else(|| StoreError::UserExists(account.username.to_owned()))?;
+            .ok_or_else(|| StoreError::Vanished(account.username.to_owned()))?;
         Ok(ExternalSync::Created(self.user_from_row(&row)?))
     }
 }

@@ -1,6 +1,10 @@
-//! The one error type of the storage layer.
+//! The storage layer's failures, and the error of account operations (a refusal, or a
+//! failure).
 
-/// What can go wrong in the storage layer. Messages say what to check.
+pub use crate::accounts::AccountRefusal;
+
+/// What can go wrong in the storage layer: infrastructure failures, never a refusal of what
+/// was asked (see [`AccountRefusal`]). Messages say what to check.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database URL is neither `sqlite://` nor `postgres://`.
@@ -12,18 +16,9 @@ pub enum StoreError {
     /// Applying the schema migrations failed.
     #[error("could not apply database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// A user with this name already exists.
-    #[error("a user named `{0}` already exists")]
-    UserExists(String),
-    /// No user has this name.
-    #[error("no user named `{0}`")]
-    NoSuchUser(String),
-    /// The username is not acceptable.
-    #[error("invalid username: {0}")]
-    InvalidUsername(&'static str),
-    /// The password is not acceptable.
-    #[error("invalid password: {0}")]
-    InvalidPassword(&'static str),
+    /// An account went away while it was being changed.
+    #[error("the account `{0}` was removed while it was being changed")]
+    Vanished(String),
     /// Hashing or checking a password failed inside the hashing library.
     #[error("password hashing failed: {0}")]
     PasswordHash(String),
@@ -42,4 +37,22 @@ pub enum StoreError {
     /// A blocking task (password hashing) was cancelled or panicked.
     #[error("background task failed: {0}")]
     Task(String),
+}
+
+/// An account operation that did not happen: refused (tell the person), or storage failed
+/// (answer 503).
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// Refused: the request's fault.
+    #[error(transparent)]
+    Refused(#[from] AccountRefusal),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for AccountError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Store(err.into())
+    }
 }

@@ -1,6 +1,6 @@
 //! Password hashing with Argon2id (the `argon2` crate's defaults: OWASP's m=19 MiB, t=2, p=1).
 
-use crate::server::error::StoreError;
+use crate::server::error::{AccountError, AccountRefusal, StoreError};
 use argon2::{
     password_hash::{rand_core::OsRng, Output, ParamsString, PasswordHash, SaltString},
     Algorithm, Argon2, Block, Params, Version,
@@ -149,24 +149,27 @@ impl HashPermit {
 /// Checks that `password` is an acceptable new password.
 ///
 /// # Errors
-/// [`StoreError::InvalidPassword`] when the length is outside
+/// [`AccountRefusal::InvalidPassword`] when the length is outside
 /// [`MIN_PASSWORD_LEN`]..=[`MAX_PASSWORD_LEN`].
-pub fn check_new_password(password: &str) -> Result<(), StoreError> {
+pub fn check_new_password(password: &str) -> Result<(), AccountRefusal> {
     crate::passwords::check_new_password(password)
-        .map_err(|rule| StoreError::InvalidPassword(rule.message()))
+        .map_err(|rule| AccountRefusal::InvalidPassword(rule.message()))
 }
 
 /// Hashes `password` into a PHC string (`$argon2id$v=19$…`) on a blocking thread, within the
 /// bounds of `limiter`.
 ///
 /// # Errors
-/// [`StoreError::InvalidPassword`] (see [`check_new_password`]), [`StoreError::Busy`].
-pub async fn hash_password(limiter: &HashLimiter, password: String) -> Result<String, StoreError> {
+/// [`AccountRefusal::InvalidPassword`] (see [`check_new_password`]); [`StoreError::Busy`].
+pub async fn hash_password(
+    limiter: &HashLimiter,
+    password: String,
+) -> Result<String, AccountError> {
     check_new_password(&password)?;
-    limiter
+    Ok(limiter
         .try_admit()?
         .run_with_memory(move |memory| hash_with(&password, memory))
-        .await?
+        .await??)
 }
 
 /// Checks `password` against `stored` (a PHC string), taking the same time whether or not
@@ -376,11 +379,11 @@ mod tests {
         let l = limiter();
         assert!(matches!(
             hash_password(&l, "short".into()).await,
-            Err(StoreError::InvalidPassword(_))
+            Err(AccountError::Refused(AccountRefusal::InvalidPassword(_)))
         ));
         assert!(matches!(
             hash_password(&l, "x".repeat(10_000)).await,
-            Err(StoreError::InvalidPassword(_))
+            Err(AccountError::Refused(AccountRefusal::InvalidPassword(_)))
         ));
         let hash = hash_password(&l, "long enough".into()).await.unwrap();
         assert!(
