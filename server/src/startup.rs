@@ -11,9 +11,9 @@ use crate::{
         compress::{Compress, CompressLayer},
         devices,
         edge::EdgeLayer,
-        guard,
         login_scope::LoginScope,
-        policy::{Policy, PolicyLayer},
+        page_access,
+        request_rules::{RequestRules, RequestRulesLayer},
         routes,
         security_headers::{self, SecurityHeadersLayer},
     },
@@ -351,10 +351,10 @@ pub fn router(state: AppState) -> AppService {
         // axum-login over tower-sessions and the engine's store.
         .layer(auth_layer)
         // Protected pages need a signed-in person; the sign-in page does not.
-        .layer(middleware::from_fn(guard::page_guard));
+        .layer(middleware::from_fn(page_access::page_access));
     let app = ServiceBuilder::new()
-        // CSRF, no-store, error shapes, the request's log span, latency (see `web::policy`).
-        .layer(PolicyLayer::new(state.config.cookies()))
+        // CSRF, no-store, error shapes, the request's log span, latency (see `web::request_rules`).
+        .layer(RequestRulesLayer::new(state.config.cookies()))
         // The engine's session rules: limits, activity, ended sessions made anonymous.
         .layer(state.engine.session_layer())
         // The login layers only where a handler reads them (see `web::login_scope`).
@@ -367,4 +367,4 @@ pub fn router(state: AppState) -> AppService {
 
 /// The application as one service: compression around the bundle's files beside the session
 /// and security layers over the router (see [`router`]).
-pub type AppService = Compress<BundleOrApp<Policy<SessionService<LoginScope>>>>;
+pub type AppService = Compress<BundleOrApp<RequestRules<SessionService<LoginScope>>>>;

@@ -150,7 +150,7 @@ async fn checked_sign_in(app: &TestApp, password: &str) -> auto_logout::server::
     match app
         .state
         .engine
-        .sign_in_guard()
+        .admission()
         .sign_in("alice", password, &ClientInfo::default())
         .await
         .unwrap()
@@ -226,7 +226,7 @@ async fn a_sign_in_checked_before_a_disable_stores_no_session(db: TestDb) {
 async fn throttled_rows(app: &TestApp) -> (usize, i64) {
     app.state
         .engine
-        .sign_in_guard()
+        .admission()
         .flush_throttle_audit()
         .await
         .unwrap();

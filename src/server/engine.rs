@@ -1,6 +1,6 @@
 //! The engine's front door: one [`Engine`], built by an [`EngineBuilder`] with secure defaults,
 //! that owns the object graph (database, clock, keys, accounts, sessions, gate, store, sign-in
-//! guard, API tokens, administration, audit), hands out the layers an axum application mounts,
+//! admission, API tokens, administration, audit), hands out the layers an axum application mounts,
 //! runs the background work, and offers each use case as a method with a typed result.
 //!
 //! ```no_run
@@ -43,7 +43,7 @@ use super::{
     store::SqlSessionStore,
     tokens::{ApiAuth, JwtKeys, RefreshTokens},
     users::{ExternalSync, PasswordCheck, User, Users},
-    SignInDecision, SignInGuard,
+    Admission, SignInDecision,
 };
 use crate::{
     cookies::CookiePolicy,
@@ -350,7 +350,7 @@ impl EngineBuilder {
             clock.clone(),
         );
         let audit = AuditLog::new(db.clone());
-        let sign_in = SignInGuard::new(
+        let sign_in = Admission::new(
             users.clone(),
             LoginAttempts::new(db.clone(), key),
             audit.clone(),
@@ -429,7 +429,7 @@ struct Parts {
     sessions: Sessions,
     gate: SessionGate,
     audit: AuditLog,
-    sign_in: SignInGuard,
+    sign_in: Admission,
     store: SqlSessionStore,
     api: ApiAuth,
     admin: Admin,
@@ -581,7 +581,7 @@ impl Engine {
     }
 
     /// Who may sign in: password checks, throttling, bounded hashing.
-    pub fn sign_in_guard(&self) -> &SignInGuard {
+    pub fn admission(&self) -> &Admission {
         &self.0.sign_in
     }
 
@@ -822,7 +822,7 @@ impl Engine {
         client: &ClientInfo,
     ) -> Result<PasswordChange, SessionError> {
         let services = AccountServices {
-            guard: &self.0.sign_in,
+            admission: &self.0.sign_in,
             admin: &self.0.admin,
             gate: &self.0.gate,
             store: &self.0.store,

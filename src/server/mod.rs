@@ -23,7 +23,7 @@ pub use storage::{audit, changes, db, filters, keys, login_attempts, sessions, s
 pub use support::{clock, error, password, secret, telemetry};
 
 pub use admin::{Actor, Admin};
-pub use admission::{SignInDecision, SignInGuard};
+pub use admission::{Admission, SignInDecision};
 pub use adopt::{Account, AccountInfo, AdoptError, Adopted};
 pub use audit::{AuditEntry, AuditLog, NewAuditEntry};
 pub use backend::{AuthSession, Backend, Credentials};

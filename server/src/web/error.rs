@@ -1,6 +1,6 @@
 //! Error answers in the shape each kind of path wants. Handlers and server functions fail with
 //! the one [`AppError`] (the JSON error of SPEC §7, codes in `auto_logout::api_error`); the
-//! request policy (`web::policy`) makes the rest agree: every error under `/api/v1` is that JSON, a server
+//! request rules (`web::request_rules`) makes the rest agree: every error under `/api/v1` is that JSON, a server
 //! function's error gets the status of its code, and a page or form path shows an HTML page.
 
 use super::routes::{route_of, Shape};

@@ -1,5 +1,5 @@
 //! The one route table: every path this server answers, declared once with its attributes.
-//! The classifiers read it instead of matching paths themselves: the page guard (who may see
+//! The classifiers read it instead of matching paths themselves: the page access check (who may see
 //! a page), the error shapes (HTML, the API's JSON, a server function's), where axum-login
 //! runs, which requests are passive, and which paths ignore an `Authorization` header.
 //!
@@ -40,7 +40,7 @@ pub enum Shape {
     ServerFn,
 }
 
-/// Who may read a page (`GET`/`HEAD`); the page guard acts on it.
+/// Who may read a page (`GET`/`HEAD`); the page access check acts on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     /// Anybody.

@@ -10,7 +10,7 @@
 use crate::profile::{parse_profile, Profile, ProfileError};
 use crate::server::{
     admin::{run_to_the_end, Actor, Admin},
-    admission::{SignInDecision, SignInGuard},
+    admission::{Admission, SignInDecision},
     backend::AuthSession,
     error::{AccountError, AccountRefusal, StoreError},
     gate::SessionGate,
@@ -106,7 +106,7 @@ pub struct PasswordForm<'a> {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct AccountServices<'a> {
     /// Checks the current password (throttled like a sign-in).
-    pub(crate) guard: &'a SignInGuard,
+    pub(crate) admission: &'a Admission,
     /// Stores the new password and audits it.
     pub admin: &'a Admin,
     /// Ends the other sessions.
@@ -128,7 +128,7 @@ pub(crate) async fn change_own_password(
     client: &ClientInfo,
 ) -> Result<PasswordChange, SessionError> {
     let AccountServices {
-        guard,
+        admission,
         admin,
         gate,
         store,
@@ -142,7 +142,7 @@ pub(crate) async fn change_own_password(
     if let Err(AccountRefusal::InvalidPassword(why)) = check_new_password(form.new) {
         return Ok(PasswordChange::Unacceptable(why));
     }
-    match guard.sign_in(&user.username, form.current, client).await? {
+    match admission.sign_in(&user.username, form.current, client).await? {
         SignInDecision::Accepted(_) => {}
         SignInDecision::Rejected => return Ok(PasswordChange::WrongPassword),
         SignInDecision::Throttled {

@@ -43,7 +43,7 @@ pub enum SignInDecision {
 
 /// Checks sign-in attempts. Cheap to clone; clones share what they remember of the throttle.
 #[derive(Debug, Clone)]
-pub struct SignInGuard {
+pub struct Admission {
     users: Users,
     attempts: LoginAttempts,
     audit: AuditLog,
@@ -75,7 +75,7 @@ fn key_of(keys: &AttemptKeys, scope: ThrottleScope) -> Option<ThrottledKey> {
     Some(ThrottledKey { scope, key })
 }
 
-impl SignInGuard {
+impl Admission {
     /// A guard over these accounts, counting attempts in `attempts` under `policy`.
     pub fn new(
         users: Users,
@@ -128,13 +128,13 @@ impl SignInGuard {
         .await
     }
 
-    /// [`SignInGuard::sign_in`] with the credential check done by `check` (an application's
+    /// [`Admission::sign_in`] with the credential check done by `check` (an application's
     /// own, see [`crate::server::adopt`]): it runs holding a place among the password checks, only
     /// when the throttle allows the attempt, and says whether the credentials were right for
     /// which of the engine's accounts.
     ///
     /// # Errors
-    /// As [`SignInGuard::sign_in`], and `check`'s.
+    /// As [`Admission::sign_in`], and `check`'s.
     pub async fn sign_in_checked<F, Fut>(
         &self,
         username: &str,
@@ -308,7 +308,7 @@ impl SignInGuard {
 
     /// Audits a throttled attempt: the first of its minute for its username or address
     /// writes a `login_throttled` row; the others are counted in memory and added to that row
-    /// by [`SignInGuard::flush_throttle_audit`].
+    /// by [`Admission::flush_throttle_audit`].
     async fn record_throttled(
         &self,
         username: &str,

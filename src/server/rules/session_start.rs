@@ -49,7 +49,7 @@ impl<B: AuthnBackend> From<axum_login::Error<B>> for SessionError {
 }
 
 /// Signs `user` in on `auth` after an accepted sign-in (see
-/// [`crate::server::SignInGuard::sign_in`]): ends a session the request already had (one sign-in, one
+/// [`crate::server::Admission::sign_in`]): ends a session the request already had (one sign-in, one
 /// session), always issues a new id (no fixation), makes the cookie persistent for "Remember
 /// me" (as long as that session's absolute limit), and stores the session, which applies the
 /// per-user session limit and audits `login` in one transaction.

@@ -12,7 +12,7 @@ pub use jwt::{Claims, JwtError, JwtKeys};
 pub use refresh::{RefreshTokens, Rotation};
 
 use crate::server::{
-    admission::{SignInDecision, SignInGuard},
+    admission::{Admission, SignInDecision},
     error::StoreError,
     gate::{SessionGate, Verdict},
     secret::hash_secret,
@@ -119,7 +119,7 @@ enum Created {
 /// API sign-in, refresh and sign-out. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct ApiAuth {
-    sign_in: SignInGuard,
+    sign_in: Admission,
     store: SqlSessionStore,
     gate: SessionGate,
     refresh: RefreshTokens,
@@ -130,7 +130,7 @@ impl ApiAuth {
     /// API sign-in over these parts: `store` must apply the same session limit as the
     /// browser's.
     pub fn new(
-        sign_in: SignInGuard,
+        sign_in: Admission,
         store: SqlSessionStore,
         gate: SessionGate,
         refresh: RefreshTokens,

@@ -1,4 +1,4 @@
-//! The request policy: the rules every page, form, server function and API call obeys, in one
+//! The request rules: what every page, form, server function and API call obeys, in one
 //! service whose future boxes nothing unless an error must be reshaped (they were five
 //! `from_fn` layers, each boxing its future and cloning the rest of the stack on every
 //! request):
@@ -33,45 +33,45 @@ use std::{
 };
 use tracing::Span;
 
-/// Wraps the application in [`Policy`].
+/// Wraps the application in [`RequestRules`].
 #[derive(Debug, Clone, Copy, Default)]
-pub struct PolicyLayer {
+pub struct RequestRulesLayer {
     cookies: CookiePolicy,
 }
 
-impl PolicyLayer {
-    /// The policy for a server whose session cookie is sent as `cookies` says (the CSRF check
+impl RequestRulesLayer {
+    /// The rules for a server whose session cookie is sent as `cookies` says (the CSRF check
     /// looks for that cookie).
     pub fn new(cookies: CookiePolicy) -> Self {
         Self { cookies }
     }
 }
 
-impl<S> tower::Layer<S> for PolicyLayer {
-    type Service = Policy<S>;
+impl<S> tower::Layer<S> for RequestRulesLayer {
+    type Service = RequestRules<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Policy {
+        RequestRules {
             inner,
             cookies: self.cookies,
         }
     }
 }
 
-/// The service of [`PolicyLayer`]; see the module documentation.
+/// The service of [`RequestRulesLayer`]; see the module documentation.
 #[derive(Debug, Clone)]
-pub struct Policy<S> {
+pub struct RequestRules<S> {
     inner: S,
     cookies: CookiePolicy,
 }
 
-impl<S> tower::Service<Request> for Policy<S>
+impl<S> tower::Service<Request> for RequestRules<S>
 where
     S: tower::Service<Request, Response = Response, Error = Infallible>,
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = PolicyFuture<S::Future>;
+    type Future = RequestRulesFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -95,7 +95,7 @@ where
                 inner: self.inner.call(req),
             },
         };
-        PolicyFuture {
+        RequestRulesFuture {
             state,
             kind,
             method,
@@ -106,10 +106,10 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// The answer of [`Policy`]: the application's (or the CSRF refusal), marked `no-store`,
+    /// The answer of [`RequestRules`]: the application's (or the CSRF refusal), marked `no-store`,
     /// reshaped when it is an error of the wrong shape, its latency recorded. Nothing is boxed
     /// unless an error needs reshaping.
-    pub struct PolicyFuture<F> {
+    pub struct RequestRulesFuture<F> {
         #[pin]
         state: State<F>,
         kind: PathKind,
@@ -131,7 +131,7 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<F> Future for PolicyFuture<F>
+impl<F> Future for RequestRulesFuture<F>
 where
     F: Future<Output = Result<Response, Infallible>>,
 {
@@ -144,7 +144,7 @@ where
             let mut res = match this.state.project() {
                 StateProj::Refused { answer } => answer
                     .take()
-                    .expect("PolicyFuture polled after it completed"),
+                    .expect("RequestRulesFuture polled after it completed"),
                 StateProj::Inner { inner } => match inner.poll(cx) {
                     Poll::Ready(Ok(res)) => res,
                     Poll::Ready(Err(never)) => match never {},

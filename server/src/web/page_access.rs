@@ -18,7 +18,7 @@ pub fn is_protected(path: &str) -> bool {
 }
 
 /// Sends visitors where they belong before any page renders.
-pub async fn page_guard(auth: AuthSession, req: Request, next: Next) -> Response {
+pub async fn page_access(auth: AuthSession, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let is_page_read = matches!(*req.method(), Method::GET | Method::HEAD);
     let access = route_of(path).access;
