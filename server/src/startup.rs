@@ -19,6 +19,7 @@ use crate::{
     },
 };
 use app::{shell, App};
+use auto_logout::forms::ACCOUNT_PASSWORD;
 use auto_logout::server::{
     layer::{SessionLayer, SessionService},
     telemetry::LiveSessionGauges,
@@ -328,7 +329,7 @@ pub fn router(state: AppState) -> AppService {
         .route("/admin/users/create", post(admin_forms::create_user))
         .route("/admin/users/{action}", post(admin_forms::user_action))
         .route("/admin/activity.csv", get(admin_forms::activity_csv))
-        .route("/account/password", post(admin_forms::change_password))
+        .route(ACCOUNT_PASSWORD, post(admin_forms::change_password))
         .route(
             account_form::ACCOUNT_PAGE,
             post(account_form::update_profile),

@@ -4,6 +4,7 @@ use crate::{
     components::{countdown::SessionCountdown, sign_out::SignOutForm},
     CurrentUser,
 };
+use auto_logout::forms::ACCOUNT;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -22,7 +23,7 @@ pub fn NavBar() -> impl IntoView {
                             <span class="who" data-testid="signed-in-as">{user.username}</span>
                             <A href="/home">"Home"</A>
                             <A href="/sessions">"Sessions"</A>
-                            <A href="/account">"Account"</A>
+                            <A href=ACCOUNT>"Account"</A>
                             {user.is_admin.then(|| view! { <A href="/admin/sessions">"Admin"</A> })}
                             <SignOutForm class="inline">
                                 <button type="submit" data-testid="sign-out">"Sign out"</button>

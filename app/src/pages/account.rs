@@ -6,7 +6,10 @@
 //!   success every other session of the account ends and this one stays signed in.
 
 use crate::{components::drafts::KeepDraftsOfUser, CurrentUser};
-use auto_logout::{forms::PasswordOutcome, passwords::MIN_PASSWORD_LEN};
+use auto_logout::{
+    forms::{PasswordOutcome, ACCOUNT, ACCOUNT_PASSWORD},
+    passwords::MIN_PASSWORD_LEN,
+};
 use auto_logout::{
     profile::{ProfileError, DISPLAY_NAME_MAX_CHARS, EMAIL_MAX_BYTES},
     redirect::sign_in_url,
@@ -45,7 +48,7 @@ pub fn Account() -> impl IntoView {
                                 <p class="error" role="alert" data-testid="account-error">{text}</p>
                             })}
                             <KeepDraftsOfUser saved=saved()>
-                                <form method="post" action="/account">
+                                <form method="post" action=ACCOUNT>
                                     <label>"Display name"
                                         <input
                                             name="display_name"
@@ -66,10 +69,10 @@ pub fn Account() -> impl IntoView {
                                     <button type="submit" data-testid="save-account">"Save"</button>
                                 </form>
                             </KeepDraftsOfUser>
-                            <p><A href="/account/password">"Change your password"</A></p>
+                            <p><A href=ACCOUNT_PASSWORD>"Change your password"</A></p>
                         </section>
                     }.into_any(),
-                    _ => view! { <Redirect path=sign_in_url("/account", None) /> }.into_any(),
+                    _ => view! { <Redirect path=sign_in_url(ACCOUNT, None) /> }.into_any(),
                 }
             })}
         </Transition>
@@ -125,7 +128,7 @@ pub fn ChangePassword() -> impl IntoView {
                 PasswordOutcome::from_query(|name| query.read().get(name)),
                 Some(PasswordOutcome::Changed { .. })
             )>
-                <form method="post" action="/account/password">
+                <form method="post" action=ACCOUNT_PASSWORD>
                     <label>"Current password"
                         <input type="password" name="current" required autocomplete="current-password" maxlength=auto_logout::passwords::MAX_PASSWORD_LEN />
                     </label>

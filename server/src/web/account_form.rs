@@ -15,7 +15,7 @@ use axum::{extract::State, response::Redirect, Extension, Form};
 use serde::Deserialize;
 
 /// The account page's path: the form's page, and where its answer leads.
-pub const ACCOUNT_PAGE: &str = "/account";
+pub use auto_logout::forms::ACCOUNT as ACCOUNT_PAGE;
 
 /// The account form as posted. Missing fields are empty (an empty field clears that detail).
 #[derive(Deserialize, Default)]

@@ -142,7 +142,10 @@ pub(crate) async fn change_own_password(
     if let Err(AccountRefusal::InvalidPassword(why)) = check_new_password(form.new) {
         return Ok(PasswordChange::Unacceptable(why));
     }
-    match admission.sign_in(&user.username, form.current, client).await? {
+    match admission
+        .sign_in(&user.username, form.current, client)
+        .await?
+    {
         SignInDecision::Accepted(_) => {}
         SignInDecision::Rejected => return Ok(PasswordChange::WrongPassword),
         SignInDecision::Throttled {
