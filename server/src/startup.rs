@@ -322,6 +322,11 @@ pub fn router(state: AppState) -> AppService {
         .route("/sign-in", post(auth_routes::sign_in))
         .route("/logout", post(auth_routes::logout))
         .route("/healthz", get(|| async { "ok" }))
+        // The console's first page (its guard, like every admin page's, ran before).
+        .route(
+            "/admin",
+            get(|| async { axum::response::Redirect::to("/admin/sessions") }),
+        )
         .route("/metrics", get(telemetry::metrics_text))
         .merge(api_doc::router())
         .route("/sessions/revoke", post(devices::revoke_form))
