@@ -1,0 +1,336 @@
+//! Building an [`Engine`]: its settings, their defaults, and the wiring of its parts.
+
+use super::*;
+
+/// A layer customisation applied to the engine's [`SessionLayer`] when it is built.
+type LayerSetting = Box<dyn FnOnce(SessionLayer) -> SessionLayer + Send>;
+
+/// Builds an [`Engine`]; every setting has a default, only the database must be named.
+///
+/// The defaults are the product's (SPEC §3): 10 minutes idle and 1 hour absolute for ordinary
+/// sessions, 7 and 30 days with "Remember me", 1 and 30 days for API clients, administrators
+/// as ordinary sessions; sessions bound to their user agent; at most 5 failed sign-ins per
+/// account and 50 per address in 15 minutes; no session limit per person; the session cookie
+/// without `Secure` (say [`EngineBuilder::secure_cookies`] behind HTTPS); keys generated and kept
+/// in the database; the real clock.
+#[must_use = "an engine builder does nothing until `build` is awaited"]
+pub struct EngineBuilder {
+    database_url: Option<String>,
+    database: Option<Database>,
+    migrate: bool,
+    clock: SharedClock,
+    limits: Limits,
+    bind_user_agent: bool,
+    throttle: ThrottlePolicy,
+    session_limit: SessionLimit,
+    cookies: CookiePolicy,
+    trusted_proxies: Vec<IpNet>,
+    secret_key: Option<SecretKey>,
+    jwt_secret: Option<Vec<u8>>,
+    jwt_ttl: Duration,
+    hashing: Option<HashLimiter>,
+    audit_retention: Duration,
+    layer_settings: Vec<LayerSetting>,
+    status_path: String,
+    background: bool,
+}
+
+impl std::fmt::Debug for EngineBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineBuilder")
+            .field("limits", &self.limits)
+            .field("bind_user_agent", &self.bind_user_agent)
+            .field("throttle", &self.throttle)
+            .field("session_limit", &self.session_limit)
+            .field("cookies", &self.cookies)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The product's default limits (SPEC §3).
+pub fn default_limits() -> Limits {
+    let warn = Duration::from_secs(60);
+    let normal = TimeoutPolicy::new(
+        Duration::from_secs(10 * 60),
+        Duration::from_secs(3600),
+        warn,
+    );
+    Limits {
+        normal,
+        remember: TimeoutPolicy::new(
+            Duration::from_secs(7 * 86_400),
+            Duration::from_secs(30 * 86_400),
+            warn,
+        ),
+        admin: normal,
+        api: TimeoutPolicy::new(
+            Duration::from_secs(86_400),
+            Duration::from_secs(30 * 86_400),
+            warn,
+        ),
+    }
+}
+
+impl Default for EngineBuilder {
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            database: None,
+            migrate: true,
+            clock: Arc::new(SystemClock),
+            limits: default_limits(),
+            bind_user_agent: true,
+            throttle: ThrottlePolicy {
+                max_per_user: 5,
+                max_per_ip: 50,
+                window: Duration::from_secs(15 * 60),
+            },
+            session_limit: SessionLimit {
+                max: 0,
+                on_max: OnMaxSessions::EndOldest,
+            },
+            cookies: CookiePolicy::default(),
+            trusted_proxies: Vec::new(),
+            secret_key: None,
+            jwt_secret: None,
+            jwt_ttl: Duration::from_secs(5 * 60),
+            hashing: None,
+            audit_retention: Duration::from_secs(400 * 86_400),
+            layer_settings: Vec::new(),
+            status_path: DEFAULT_STATUS_PATH.to_owned(),
+            background: true,
+        }
+    }
+}
+
+impl EngineBuilder {
+    /// Opens the database at `url` (`sqlite://…` or `postgres://…`) when built.
+    pub fn database_url(mut self, url: impl Into<String>) -> Self {
+        self.database_url = Some(url.into());
+        self
+    }
+
+    /// Uses an already open database.
+    pub fn database(mut self, db: Database) -> Self {
+        self.database = Some(db);
+        self
+    }
+
+    /// Whether `build` applies the migrations first (default: yes).
+    pub fn migrate(mut self, migrate: bool) -> Self {
+        self.migrate = migrate;
+        self
+    }
+
+    /// The clock every rule reads (tests inject a [`crate::server::ManualClock`]).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Every limit at once.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The idle limit of ordinary browser sessions and of administrators'.
+    pub fn idle_limit(mut self, idle: Duration) -> Self {
+        self.limits.normal.idle = Some(idle).filter(|d| !d.is_zero());
+        self.limits.admin.idle = self.limits.normal.idle;
+        self
+    }
+
+    /// The absolute limit of ordinary browser sessions and of administrators'.
+    pub fn session_limit_time(mut self, absolute: Duration) -> Self {
+        self.limits.normal.absolute = Some(absolute).filter(|d| !d.is_zero());
+        self.limits.admin.absolute = self.limits.normal.absolute;
+        self
+    }
+
+    /// Whether a session presented by another user agent than its own is suspended (default:
+    /// yes).
+    pub fn bind_user_agent(mut self, bind: bool) -> Self {
+        self.bind_user_agent = bind;
+        self
+    }
+
+    /// How many failed sign-ins are allowed, per account and per address, in what window.
+    pub fn throttle(mut self, policy: ThrottlePolicy) -> Self {
+        self.throttle = policy;
+        self
+    }
+
+    /// At most this many live sessions per person, and what a sign-in beyond does.
+    pub fn max_sessions(mut self, limit: SessionLimit) -> Self {
+        self.session_limit = limit;
+        self
+    }
+
+    /// Send the session cookie with `Secure` and the `__Host-` name (the site is HTTPS).
+    pub fn secure_cookies(mut self, secure: bool) -> Self {
+        self.cookies.secure = secure;
+        self
+    }
+
+    /// Proxies whose `X-Forwarded-For` is believed for the client's address.
+    pub fn trusted_proxies(mut self, nets: Vec<IpNet>) -> Self {
+        self.trusted_proxies = nets;
+        self
+    }
+
+    /// A root secret every key is derived from (nothing is then stored in the database).
+    pub fn secret_key(mut self, key: SecretKey) -> Self {
+        self.secret_key = Some(key);
+        self
+    }
+
+    /// The HMAC secret JWTs are signed with (default: a key derived or stored like the others).
+    pub fn jwt_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        self.jwt_secret = Some(secret.into());
+        self
+    }
+
+    /// How long a JWT access token lives.
+    pub fn jwt_ttl(mut self, ttl: Duration) -> Self {
+        self.jwt_ttl = ttl;
+        self
+    }
+
+    /// How many password hashes may run at once and wait (default: sized to this machine).
+    pub fn password_hashing(mut self, limiter: HashLimiter) -> Self {
+        self.hashing = Some(limiter);
+        self
+    }
+
+    /// How long audit rows are kept (zero: for ever); pruned by the background work.
+    pub fn audit_retention(mut self, retention: Duration) -> Self {
+        self.audit_retention = retention;
+        self
+    }
+
+    /// Adjusts the session layer the engine builds (passive paths, JSON API prefixes, open
+    /// paths, the ended-session message); see [`SessionLayer`].
+    pub fn configure_layer(
+        mut self,
+        setting: impl FnOnce(SessionLayer) -> SessionLayer + Send + 'static,
+    ) -> Self {
+        self.layer_settings.push(Box::new(setting));
+        self
+    }
+
+    /// Where [`Engine::status_router`] answers (default [`DEFAULT_STATUS_PATH`]): `GET` there
+    /// is a passive read, `POST {path}/extend` is activity, and both are JSON.
+    pub fn status_path(mut self, path: impl Into<String>) -> Self {
+        self.status_path = path.into();
+        self
+    }
+
+    /// Whether `build` starts the background work (default: yes), for as long as the engine
+    /// lives: see [`Engine::spawn_background`]. Without it, start it yourself.
+    pub fn background(mut self, run: bool) -> Self {
+        self.background = run;
+        self
+    }
+
+    /// Opens (and migrates) the database, loads or creates the keys, wires every part and
+    /// starts the background work. Call it inside a Tokio runtime.
+    ///
+    /// # Errors
+    /// [`EngineError`] naming what failed.
+    pub async fn build(self) -> Result<Engine, EngineError> {
+        let db = match (self.database, self.database_url) {
+            (Some(db), _) => db,
+            (None, Some(url)) => Database::connect(&url).await?,
+            (None, None) => return Err(EngineError::NoDatabase),
+        };
+        if self.migrate {
+            db.migrate().await?;
+        }
+        let clock = self.clock;
+        let root = self.secret_key.as_ref();
+        let key = SecretKey::resolve(&db, root, SERVER_KEY, &clock).await?;
+        let users = Users::new(
+            db.clone(),
+            clock.clone(),
+            key.clone(),
+            self.hashing.unwrap_or_else(HashLimiter::for_this_machine),
+        );
+        let sessions = Sessions::new(db.clone());
+        let gate = SessionGate::new(
+            sessions.clone(),
+            self.limits,
+            self.bind_user_agent,
+            clock.clone(),
+        );
+        let audit = AuditLog::new(db.clone());
+        let sign_in = Admission::new(
+            users.clone(),
+            LoginAttempts::new(db.clone(), key),
+            audit.clone(),
+            self.throttle,
+            clock.clone(),
+        );
+        let store = SqlSessionStore::new(db.clone(), clock.clone()).with_session_limit(
+            self.session_limit,
+            gate.clone(),
+            audit.clone(),
+        );
+        let jwt_secret = match self.jwt_secret {
+            Some(secret) => secret,
+            None => SecretKey::resolve(&db, root, JWT_KEY, &clock)
+                .await?
+                .as_bytes()
+                .to_vec(),
+        };
+        let jwt = JwtKeys::new(&jwt_secret, self.jwt_ttl)
+            .map_err(|e| EngineError::JwtKey(e.to_string()))?
+            .with_registry(RefreshTokens::new(db.clone()));
+        let api = ApiAuth::new(
+            sign_in.clone(),
+            store.clone(),
+            gate.clone(),
+            RefreshTokens::new(db.clone()),
+            jwt.clone(),
+        );
+        let admin = Admin::new(users.clone(), sessions.clone(), gate.clone(), audit.clone());
+        let mut layer = SessionLayer::new(gate.clone())
+            .cookies(self.cookies)
+            .trusted_proxies(self.trusted_proxies)
+            .jwt(jwt);
+        for setting in self.layer_settings {
+            layer = setting(layer);
+        }
+        let layer = layer
+            .passive_read(self.status_path.clone())
+            .json_api(self.status_path.clone());
+        let follower = ChangeFollower::start(
+            db.clone(),
+            Caches::new(gate.clone(), store.clone(), users.clone()),
+        )
+        .await?;
+        let engine = Engine(Arc::new(Parts {
+            db,
+            clock,
+            users,
+            sessions,
+            gate,
+            audit,
+            sign_in,
+            store,
+            api,
+            admin,
+            cookies: self.cookies,
+            layer,
+            follower,
+            audit_retention: self.audit_retention,
+            status_path: self.status_path,
+            background: OnceLock::new(),
+        }));
+        if self.background {
+            let tasks = engine.spawn_background();
+            let _ = engine.0.background.set(tasks);
+        }
+        Ok(engine)
+    }
+}

@@ -1,0 +1,260 @@
+//! The engine's front door: one [`Engine`], built by an [`EngineBuilder`] with secure defaults,
+//! that owns the object graph (database, clock, keys, accounts, sessions, gate, store, sign-in
+//! admission, API tokens, administration, audit), hands out the layers an axum application mounts,
+//! runs the background work, and offers each use case as a method with a typed result.
+//!
+//! ```no_run
+//! use auto_logout::server::Engine;
+//! use axum::{routing::get, Router};
+//! use std::time::Duration;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let engine = Engine::builder()
+//!     .database_url("sqlite://data/app.db?mode=rwc")
+//!     .idle_limit(Duration::from_secs(15 * 60))
+//!     .build()
+//!     .await?;
+//! let app: Router = Router::new()
+//!     .route("/", get(|| async { "hello" }))
+//!     .merge(engine.status_router())
+//!     .layer(engine.layers());
+//! # let _ = app;
+//! # Ok(())
+//! # }
+//! ```
+
+mod background;
+mod builder;
+mod layers;
+mod sign_in;
+
+pub use background::Background;
+pub use builder::{default_limits, EngineBuilder};
+pub use layers::{EngineLayers, WithEngine};
+pub use sign_in::SignIn;
+
+use super::{
+    account::{self, AccountServices, PasswordChange, PasswordForm},
+    admin::Admin,
+    adopt::{Account, AccountFollower, Adopted},
+    audit::AuditLog,
+    backend::{AuthSession, Backend},
+    changes::{self, Caches, ChangeFollower},
+    clock::{SharedClock, SystemClock},
+    db::Database,
+    error::StoreError,
+    gate::{Limits, SessionGate},
+    keys::{SecretKey, JWT_KEY, SERVER_KEY},
+    layer::{status, SessionLayer, SessionService},
+    login_attempts::LoginAttempts,
+    password::HashLimiter,
+    session_start::{self, SessionError, SessionStart},
+    sessions::{ClientInfo, Sessions},
+    store::SqlSessionStore,
+    tokens::{ApiAuth, JwtKeys, RefreshTokens},
+    users::{ExternalSync, PasswordCheck, User, Users},
+    Admission, SignInDecision,
+};
+use crate::{
+    cookies::CookiePolicy,
+    policy::TimeoutPolicy,
+    session_limit::{OnMaxSessions, SessionLimit},
+    throttle::{ThrottlePolicy, ThrottleScope},
+    UnixMillis,
+};
+use axum::{
+    extract::Request,
+    routing::{get, post},
+    Router,
+};
+use axum_login::{AuthManagerLayer, AuthManagerLayerBuilder, AuthnBackend};
+use ipnet::IpNet;
+use std::{
+    ops::ControlFlow,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
+use tokio::task::JoinHandle;
+use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
+
+/// Where [`Engine::status_router`] answers unless [`EngineBuilder::status_path`] says otherwise
+/// (SPEC §7).
+pub const DEFAULT_STATUS_PATH: &str = "/api/v1/session";
+
+/// Why an engine could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// No database was named: call [`EngineBuilder::database_url`] or
+    /// [`EngineBuilder::database`].
+    #[error(
+        "no database: name one with `database_url` (for example sqlite://data/app.db?mode=rwc)"
+    )]
+    NoDatabase,
+    /// The database could not be opened, migrated or read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The JWT signing secret is unusable.
+    #[error("jwt_secret: {0}")]
+    JwtKey(String),
+}
+
+#[derive(Debug)]
+struct Parts {
+    db: Database,
+    clock: SharedClock,
+    users: Users,
+    sessions: Sessions,
+    gate: SessionGate,
+    audit: AuditLog,
+    sign_in: Admission,
+    store: SqlSessionStore,
+    api: ApiAuth,
+    admin: Admin,
+    cookies: CookiePolicy,
+    layer: SessionLayer,
+    follower: ChangeFollower,
+    audit_retention: Duration,
+    status_path: String,
+    /// The background work `build` started; it stops with the last clone of the engine.
+    background: OnceLock<Background>,
+}
+
+/// The session engine of one application: see the module documentation. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Engine(Arc<Parts>);
+
+impl Engine {
+    /// A builder with the product's defaults.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    /// An engine with the product's defaults over the database at `url`, migrated, its
+    /// background work running: `Engine::builder().database_url(url).build()`.
+    ///
+    /// # Errors
+    /// As [`EngineBuilder::build`].
+    pub async fn open(url: &str) -> Result<Self, EngineError> {
+        Self::builder().database_url(url).build().await
+    }
+
+    /// The database.
+    pub fn database(&self) -> &Database {
+        &self.0.db
+    }
+
+    /// The clock every rule reads.
+    pub fn clock(&self) -> &SharedClock {
+        &self.0.clock
+    }
+
+    /// The accounts.
+    pub fn users(&self) -> &Users {
+        &self.0.users
+    }
+
+    /// The sessions table.
+    pub fn sessions(&self) -> &Sessions {
+        &self.0.sessions
+    }
+
+    /// Limits, activity and endings of live sessions.
+    pub fn gate(&self) -> &SessionGate {
+        &self.0.gate
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> &AuditLog {
+        &self.0.audit
+    }
+
+    /// Who may sign in: password checks, throttling, bounded hashing.
+    pub fn admission(&self) -> &Admission {
+        &self.0.sign_in
+    }
+
+    /// The tower-sessions store (hashed ids, the session limit applied on create).
+    pub fn store(&self) -> &SqlSessionStore {
+        &self.0.store
+    }
+
+    /// API clients: bearer tokens, JWTs and refresh tokens.
+    pub fn api(&self) -> &ApiAuth {
+        &self.0.api
+    }
+
+    /// What administrators may do.
+    pub fn admin(&self) -> &Admin {
+        &self.0.admin
+    }
+
+    /// How the session cookie is sent.
+    pub fn cookies(&self) -> CookiePolicy {
+        self.0.cookies
+    }
+
+    /// tower-sessions' manager over the engine's store, its cookie set from the cookie policy.
+    pub fn session_manager(&self) -> SessionManagerLayer<SqlSessionStore> {
+        SessionManagerLayer::new(self.0.store.clone())
+            .with_name(self.0.cookies.session_name())
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_path("/")
+            .with_secure(self.0.cookies.secure)
+            .with_expiry(Expiry::OnSessionEnd)
+    }
+
+    /// axum-login's layer over [`Engine::session_manager`], authenticating against the
+    /// engine's accounts.
+    pub fn auth_layer(&self) -> AuthManagerLayer<Backend, SqlSessionStore> {
+        AuthManagerLayerBuilder::new(Backend::new(self.0.users.clone()), self.session_manager())
+            .build()
+    }
+
+    /// The engine's session layer (limits, activity, ended sessions, API credentials), which
+    /// goes outside [`Engine::auth_layer`].
+    pub fn session_layer(&self) -> SessionLayer {
+        self.0.layer.clone()
+    }
+
+    /// Everything a router needs, in the right order: the session layer outside axum-login's,
+    /// which holds tower-sessions' manager; handlers can take the engine as an
+    /// [`crate::server::AutoLogout`] (with the request's client) or `Extension<Engine>`.
+    pub fn layers(&self) -> EngineLayers {
+        EngineLayers {
+            enforce: self.session_layer(),
+            engine: self.clone(),
+            auth: self.auth_layer(),
+        }
+    }
+
+    /// [`Engine::layers`] for an application that keeps its own users: axum-login
+    /// authenticates with the application's `backend`, adopted by the engine (see
+    /// [`crate::server::adopt`]). Handlers then take an [`crate::server::AdoptedSession<B>`] and sign people in
+    /// with its `sign_in` ([`Engine::sign_in_with`]).
+    pub fn layers_with<B>(&self, backend: B) -> EngineLayers<Adopted<B>>
+    where
+        B: AuthnBackend,
+        B::User: Account,
+    {
+        EngineLayers {
+            enforce: self.session_layer(),
+            engine: self.clone(),
+            auth: AuthManagerLayerBuilder::new(
+                Adopted::new(backend, self.account_follower()),
+                self.session_manager(),
+            )
+            .build(),
+        }
+    }
+
+    /// `GET {status_path}`, the caller's session status (a passive read: it never moves the
+    /// idle deadline), and `POST {status_path}/extend`, "stay signed in" (activity); 401 JSON
+    /// without a live session. See [`EngineBuilder::status_path`].
+    pub fn status_router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        let path = self.0.status_path.as_str();
+        Router::new()
+            .route(path, get(status::session_status))
+            .route(&format!("{path}/extend"), post(status::extend_session))
+    }
+}
