@@ -146,7 +146,97 @@ impl Admission {
         Fut: std::future::Future<Output = Result<PasswordCheck, StoreError>>,
     {
         use crate::server::telemetry::{sign_in, SignInOutcome};
-        let decision = self.decide(username, client, check).await;
+        // The decision, in a block of its own so that every way out of it is counted below.
+        let decision: Result<SignInDecision, StoreError> = async {
+            let now = self.clock.now();
+            let keys = self.attempts.keys(username, client.ip.as_deref());
+            // Known to be throttled: refused from memory, before anything costs.
+            if self.policy.is_enabled() {
+                if let Some((scope, until)) = self.view.throttled(&throttled_keys(&keys), now) {
+                    let throttled = throttled_decision(scope, until, now);
+                    self.record_throttled(username, &keys, client, now, &throttled)
+                        .await?;
+                    return Ok(throttled);
+                }
+            }
+            // A place among the password checks next: when there is none, the answer costs
+            // nothing, not even a database write.
+            let permit = match self.users.hashing().try_admit() {
+                Ok(permit) => permit,
+                Err(StoreError::Busy { retry_after_secs }) => {
+                    return Ok(SignInDecision::Busy { retry_after_secs })
+                }
+                Err(other) => return Err(other),
+            };
+            // Already throttled by recorded failures: refuse without writing an attempt.
+            if let Some(throttled) = self.throttle(&keys, None, now).await? {
+                self.record_throttled(username, &keys, client, now, &throttled)
+                    .await?;
+                return Ok(throttled);
+            }
+            // Record the attempt, then look again: attempts racing this one now see each other.
+            let attempt = self.attempts.begin(&keys, now).await?;
+            let throttled = match self.throttle(&keys, Some(attempt), now).await {
+                Ok(throttled) => throttled,
+                Err(err) => {
+                    let _ = self.attempts.withdraw(attempt).await;
+                    return Err(err);
+                }
+            };
+            if let Some(throttled) = throttled {
+                self.attempts.withdraw(attempt).await?;
+                self.record_throttled(username, &keys, client, now, &throttled)
+                    .await?;
+                return Ok(throttled);
+            }
+            let check = match check(permit).await {
+                Ok(check) => check,
+                Err(err) => {
+                    let _ = self.attempts.withdraw(attempt).await;
+                    return match err {
+                        StoreError::Busy { retry_after_secs } => {
+                            Ok(SignInDecision::Busy { retry_after_secs })
+                        }
+                        other => Err(other),
+                    };
+                }
+            };
+            match check {
+                // A disabled account is refused like a wrong password (no hint), and counted like
+                // one whether the password was right or not: if only wrong ones counted, the
+                // moment the throttle starts would tell a guesser which password was right.
+                PasswordCheck::Correct(user) if user.disabled => {
+                    self.attempts.mark_failed(attempt).await?;
+                    self.audit
+                        .record(NewAuditEntry {
+                            user_id: Some(user.id),
+                            username: Some(user.username.clone()),
+                            ip: client.ip.clone(),
+                            user_agent: client.user_agent.clone(),
+                            detail: Some("the account is disabled".to_owned()),
+                            ..NewAuditEntry::new(AuditEvent::LoginFailed, now)
+                        })
+                        .await?;
+                    Ok(SignInDecision::Rejected)
+                }
+                PasswordCheck::Correct(user) => {
+                    self.attempts.withdraw(attempt).await?;
+                    self.attempts.clear_user(&keys).await?;
+                    Ok(SignInDecision::Accepted(user))
+                }
+                PasswordCheck::Wrong(user) => {
+                    self.attempts.mark_failed(attempt).await?;
+                    self.record_failure(Some(&user), client, now).await?;
+                    Ok(SignInDecision::Rejected)
+                }
+                PasswordCheck::NoSuchUser => {
+                    self.attempts.mark_failed(attempt).await?;
+                    self.record_failure(None, client, now).await?;
+                    Ok(SignInDecision::Rejected)
+                }
+            }
+        }
+        .await;
         match &decision {
             Ok(SignInDecision::Rejected) => sign_in(SignInOutcome::Failed),
             Ok(SignInDecision::Throttled { .. }) => sign_in(SignInOutcome::Throttled),
@@ -155,105 +245,6 @@ impl Admission {
             Ok(SignInDecision::Accepted(_)) | Err(_) => {}
         }
         decision
-    }
-
-    async fn decide<F, Fut>(
-        &self,
-        username: &str,
-        client: &ClientInfo,
-        check: F,
-    ) -> Result<SignInDecision, StoreError>
-    where
-        F: FnOnce(HashPermit) -> Fut,
-        Fut: std::future::Future<Output = Result<PasswordCheck, StoreError>>,
-    {
-        let now = self.clock.now();
-        let keys = self.attempts.keys(username, client.ip.as_deref());
-        // Known to be throttled: refused from memory, before anything costs.
-        if self.policy.is_enabled() {
-            if let Some((scope, until)) = self.view.throttled(&throttled_keys(&keys), now) {
-                let throttled = throttled_decision(scope, until, now);
-                self.record_throttled(username, &keys, client, now, &throttled)
-                    .await?;
-                return Ok(throttled);
-            }
-        }
-        // A place among the password checks next: when there is none, the answer costs
-        // nothing, not even a database write.
-        let permit = match self.users.hashing().try_admit() {
-            Ok(permit) => permit,
-            Err(StoreError::Busy { retry_after_secs }) => {
-                return Ok(SignInDecision::Busy { retry_after_secs })
-            }
-            Err(other) => return Err(other),
-        };
-        // Already throttled by recorded failures: refuse without writing an attempt.
-        if let Some(throttled) = self.throttle(&keys, None, now).await? {
-            self.record_throttled(username, &keys, client, now, &throttled)
-                .await?;
-            return Ok(throttled);
-        }
-        // Record the attempt, then look again: attempts racing this one now see each other.
-        let attempt = self.attempts.begin(&keys, now).await?;
-        let throttled = match self.throttle(&keys, Some(attempt), now).await {
-            Ok(throttled) => throttled,
-            Err(err) => {
-                let _ = self.attempts.withdraw(attempt).await;
-                return Err(err);
-            }
-        };
-        if let Some(throttled) = throttled {
-            self.attempts.withdraw(attempt).await?;
-            self.record_throttled(username, &keys, client, now, &throttled)
-                .await?;
-            return Ok(throttled);
-        }
-        let check = match check(permit).await {
-            Ok(check) => check,
-            Err(err) => {
-                let _ = self.attempts.withdraw(attempt).await;
-                return match err {
-                    StoreError::Busy { retry_after_secs } => {
-                        Ok(SignInDecision::Busy { retry_after_secs })
-                    }
-                    other => Err(other),
-                };
-            }
-        };
-        match check {
-            // A disabled account is refused like a wrong password (no hint), and counted like
-            // one whether the password was right or not: if only wrong ones counted, the
-            // moment the throttle starts would tell a guesser which password was right.
-            PasswordCheck::Correct(user) if user.disabled => {
-                self.attempts.mark_failed(attempt).await?;
-                self.audit
-                    .record(NewAuditEntry {
-                        user_id: Some(user.id),
-                        username: Some(user.username.clone()),
-                        ip: client.ip.clone(),
-                        user_agent: client.user_agent.clone(),
-                        detail: Some("the account is disabled".to_owned()),
-                        ..NewAuditEntry::new(AuditEvent::LoginFailed, now)
-                    })
-                    .await?;
-                Ok(SignInDecision::Rejected)
-            }
-            PasswordCheck::Correct(user) => {
-                self.attempts.withdraw(attempt).await?;
-                self.attempts.clear_user(&keys).await?;
-                Ok(SignInDecision::Accepted(user))
-            }
-            PasswordCheck::Wrong(user) => {
-                self.attempts.mark_failed(attempt).await?;
-                self.record_failure(Some(&user), client, now).await?;
-                Ok(SignInDecision::Rejected)
-            }
-            PasswordCheck::NoSuchUser => {
-                self.attempts.mark_failed(attempt).await?;
-                self.record_failure(None, client, now).await?;
-                Ok(SignInDecision::Rejected)
-            }
-        }
     }
 
     /// The throttle's answer for an attempt (the recorded one `attempt`, which does not count
