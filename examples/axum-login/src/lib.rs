@@ -57,9 +57,7 @@ impl AuthUser for Member {
 
 impl Account for Member {
     fn account(&self) -> AccountInfo<'_> {
-        AccountInfo::named(&self.name)
-            .admin(self.staff)
-            .disabled(self.locked)
+        AccountInfo::new(&self.name, self.staff, self.locked)
     }
 }
 

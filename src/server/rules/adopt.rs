@@ -64,6 +64,15 @@ pub struct AccountInfo<'a> {
 }
 
 impl<'a> AccountInfo<'a> {
+    /// The account called `name`, an administrator when `admin`, disabled when `disabled`.
+    pub fn new(name: &'a str, admin: bool, disabled: bool) -> Self {
+        Self {
+            name,
+            admin,
+            disabled,
+        }
+    }
+
     /// An enabled account called `name`, not an administrator.
     pub fn named(name: &'a str) -> Self {
         Self {
