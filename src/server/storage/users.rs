@@ -111,6 +111,8 @@ struct UsersInner {
     key: SecretKey,
     hashing: HashLimiter,
     by_id: moka::sync::Cache<i64, User>,
+    /// An application's account id to the id of the engine's row for it (never changes).
+    by_external: moka::sync::Cache<String, i64>,
 }
 
 impl fmt::Debug for Users {
@@ -170,6 +172,10 @@ impl Users {
                 by_id: moka::sync::Cache::builder()
                     .max_capacity(100_000)
                     .time_to_live(USER_CACHE_TTL)
+                    .time_to_idle(USER_CACHE_IDLE)
+                    .build(),
+                by_external: moka::sync::Cache::builder()
+                    .max_capacity(100_000)
                     .time_to_idle(USER_CACHE_IDLE)
                     .build(),
             }),
@@ -499,6 +505,14 @@ pub struct ExternalAccount<'a> {
     pub auth_hash: &'a [u8],
 }
 
+/// Whether the engine's row `known` says what `account` says now (its fingerprint `hash`).
+fn matches_external(known: &User, account: &ExternalAccount<'_>, hash: &str) -> bool {
+    known.password_hash == hash
+        && known.disabled == account.disabled
+        && known.is_admin == account.is_admin
+        && (known.username == account.username || known.username == suffixed_name(account))
+}
+
 /// The name an application's account gets when its own is taken: the name and its id.
 fn suffixed_name(account: &ExternalAccount<'_>) -> String {
     format!("{} ({})", account.username, account.external_id)
@@ -548,6 +562,15 @@ impl Users {
                 .key
                 .mac_hex(&[b"external account", account.auth_hash])
         );
+        // The per-request case: the account as this instance knows it (kept current by the
+        // change log) still matches; no database read. Anything else is read afresh.
+        if let Some(id) = self.inner.by_external.get(account.external_id) {
+            if let Some(known) = self.get(id).await? {
+                if matches_external(&known, account, &hash) {
+                    return Ok(ExternalSync::Unchanged(known));
+                }
+            }
+        }
         let now = self.inner.clock.now().as_millis();
         let disabled_at = account.disabled.then_some(now);
         let row = sqlx::query(select_users!("WHERE external_id = $1"))
@@ -555,17 +578,24 @@ impl Users {
             .fetch_optional(self.inner.db.pool())
             .await?;
         let Some(row) = row else {
-            return self.create_external(account, &hash, disabled_at).await;
+            let created = self.create_external(account, &hash, disabled_at).await?;
+            self.inner
+                .by_external
+                .insert(account.external_id.to_owned(), created.user().id);
+            return Ok(created);
         };
         let known = self.user_from_row(&row)?;
+        self.inner
+            .by_external
+            .insert(account.external_id.to_owned(), known.id);
+        if matches_external(&known, account, &hash) {
+            return Ok(ExternalSync::Unchanged(known));
+        }
         let same_name =
             known.username == account.username || known.username == suffixed_name(account);
         let password_changed = known.password_hash != hash;
         let newly_disabled = account.disabled && !known.disabled;
         let credentials_changed = password_changed || account.disabled != known.disabled;
-        if !credentials_changed && known.is_admin == account.is_admin && same_name {
-            return Ok(ExternalSync::Unchanged(known));
-        }
         // The new name first; when another account has it, the old one stays.
         let names = if same_name {
             vec![known.username.as_str()]
