@@ -829,6 +829,19 @@ mod tests {
         assert_eq!(c.site_addr, "127.0.0.1:3000".parse().unwrap());
     }
 
+    /// The server's defaults and the engine's own (what an application gets from
+    /// `Engine::builder()`) are the same product defaults, written in two forms.
+    #[test]
+    fn the_defaults_are_the_engines() {
+        use auto_logout::server::engine;
+        let c = Config::from_sources(None, env_of(&[])).unwrap();
+        assert_eq!(c.limits(), engine::default_limits());
+        assert_eq!(c.throttle(), engine::DEFAULT_THROTTLE);
+        assert_eq!(c.session_limit(), engine::DEFAULT_SESSION_LIMIT);
+        assert_eq!(c.jwt_ttl, engine::DEFAULT_JWT_TTL);
+        assert_eq!(c.audit_retention, engine::DEFAULT_AUDIT_RETENTION);
+    }
+
     #[test]
     fn durations_take_every_documented_form() {
         for (text, secs) in [

@@ -47,6 +47,26 @@ impl std::fmt::Debug for EngineBuilder {
     }
 }
 
+/// The product's default sign-in throttle (SPEC §3): 5 failures per account and 50 per
+/// address in 15 minutes.
+pub const DEFAULT_THROTTLE: ThrottlePolicy = ThrottlePolicy {
+    max_per_user: 5,
+    max_per_ip: 50,
+    window: Duration::from_secs(15 * 60),
+};
+
+/// The product's default session limit per person (SPEC §3): none.
+pub const DEFAULT_SESSION_LIMIT: SessionLimit = SessionLimit {
+    max: 0,
+    on_max: OnMaxSessions::EndOldest,
+};
+
+/// How long a JWT access token lives unless said otherwise (SPEC §3 `jwt_ttl`).
+pub const DEFAULT_JWT_TTL: Duration = Duration::from_secs(5 * 60);
+
+/// How long audit rows are kept unless said otherwise (SPEC §3 `audit_retention`).
+pub const DEFAULT_AUDIT_RETENTION: Duration = Duration::from_secs(400 * 86_400);
+
 /// The product's default limits (SPEC §3).
 pub fn default_limits() -> Limits {
     let warn = Duration::from_secs(60);
@@ -80,22 +100,15 @@ impl Default for EngineBuilder {
             clock: Arc::new(SystemClock),
             limits: default_limits(),
             bind_user_agent: true,
-            throttle: ThrottlePolicy {
-                max_per_user: 5,
-                max_per_ip: 50,
-                window: Duration::from_secs(15 * 60),
-            },
-            session_limit: SessionLimit {
-                max: 0,
-                on_max: OnMaxSessions::EndOldest,
-            },
+            throttle: DEFAULT_THROTTLE,
+            session_limit: DEFAULT_SESSION_LIMIT,
             cookies: CookiePolicy::default(),
             trusted_proxies: Vec::new(),
             secret_key: None,
             jwt_secret: None,
-            jwt_ttl: Duration::from_secs(5 * 60),
+            jwt_ttl: DEFAULT_JWT_TTL,
             hashing: None,
-            audit_retention: Duration::from_secs(400 * 86_400),
+            audit_retention: DEFAULT_AUDIT_RETENTION,
             layer_settings: Vec::new(),
             status_path: DEFAULT_STATUS_PATH.to_owned(),
             background: true,

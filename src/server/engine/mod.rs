@@ -29,7 +29,10 @@ mod layers;
 mod sign_in;
 
 pub use background::Background;
-pub use builder::{default_limits, EngineBuilder};
+pub use builder::{
+    default_limits, EngineBuilder, DEFAULT_AUDIT_RETENTION, DEFAULT_JWT_TTL, DEFAULT_SESSION_LIMIT,
+    DEFAULT_THROTTLE,
+};
 pub use layers::{EngineLayers, WithEngine};
 pub use sign_in::SignIn;
 
