@@ -5,10 +5,8 @@
 //! 5xx at all, not even a 503, and nothing may panic.
 //! The generator is seeded, so a failure names a case that can be replayed.
 
-mod common;
-
+use crate::common::*;
 use auto_logout::server::db::DbKind;
-use common::*;
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 use reqwest::Method;
 use std::{

@@ -1,8 +1,6 @@
 //! The binary's command line: bad configuration stops start-up with a message naming the key.
 
-mod common;
-
-use common::run_cli;
+use crate::common::run_cli;
 use std::process::Command;
 
 #[test]

@@ -2,10 +2,8 @@
 //! IP, refused even with the right password, cleared by a success, counted in the database so
 //! that two instances throttle together. Time moves by the injected clock, never by sleeping.
 
-mod common;
-
+use crate::common::*;
 use auto_logout::AuditEvent;
-use common::*;
 use sqlx::Row;
 
 db_tests!(

@@ -3,9 +3,7 @@
 //! answer's own nonce (no `'unsafe-inline'`), which every inline script of the page carries;
 //! `Strict-Transport-Security` only with `cookie_secure`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::Response;
 use std::path::Path;
 

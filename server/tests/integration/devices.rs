@@ -2,10 +2,8 @@
 //! remember me, user-agent binding, session limits, password changes, and a race between a
 //! revoke and hundreds of requests in flight.
 
-mod common;
-
+use crate::common::*;
 use auto_logout::server::Clock;
-use common::*;
 use serde_json::Value;
 use std::sync::Arc;
 

@@ -3,9 +3,8 @@
 //! the same request labelled by its own site works. Requests without the cookie (a first
 //! sign-in) or with a bearer credential need no label. SQLite and PostgreSQL.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use reqwest::Client;
 
 db_tests!(

@@ -5,8 +5,7 @@
 //! of the database mints no JWT; requests are bounded (ids named, typed names, IPv6 networks).
 //! SQLite and PostgreSQL.
 
-mod common;
-
+use crate::common::*;
 use auto_logout::{
     server::{
         secret::hash_secret,
@@ -17,7 +16,6 @@ use auto_logout::{
     AuditEvent, SessionKind,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use common::*;
 use serde_json::{json, Value};
 use sqlx::Row;
 use std::collections::HashMap;

@@ -1,10 +1,8 @@
 //! API clients (SPEC §7): bearer tokens and JWTs bound to server sessions of kind `api`, on
 //! SQLite and PostgreSQL, with an injected clock for the API limits.
 
-mod common;
-
+use crate::common::*;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use common::*;
 use serde_json::{json, Value};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -2,12 +2,10 @@
 //! its content, those names are cached for a year, pre-compressed files are chosen by
 //! `Accept-Encoding`, and pages and JSON are compressed on the fly.
 
-mod common;
-
 use std::io::Read;
 use std::path::Path;
 
-use common::{browser, spawn_app_env, TestApp, TestDb};
+use crate::common::{browser, spawn_app_env, TestApp, TestDb};
 use reqwest::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, VARY};
 use reqwest::Response;
 

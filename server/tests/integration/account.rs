@@ -3,9 +3,7 @@
 //! browser for keeping drafts. Against the real server over HTTP, on SQLite and (with
 //! `TEST_POSTGRES_URL`) PostgreSQL.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::Client;
 use std::time::{Duration, Instant};
 

@@ -2,9 +2,7 @@
 //! allowed hosts, `__Host-` cookies, one JSON error shape under `/api/v1`, and the session
 //! limit held by the database across instances.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use sqlx::Row;
 
 db_tests!(

@@ -3,10 +3,8 @@
 //! 503, never with a signed-in page for a session that ended; when it comes back, the server
 //! recovers without a restart.
 
-mod common;
-
+use crate::common::*;
 use auto_logout::server::{db::DbKind, secret::hash_secret};
-use common::*;
 use std::time::Duration;
 
 db_tests!(

@@ -3,9 +3,7 @@
 //! made by the command line (another process). Caches stay valid until something changes, so
 //! a tab reading its status costs no database work.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 

@@ -3,9 +3,7 @@
 //! makes a spreadsheet run it as a formula; such a cell gets a leading `'`. SQLite and
 //! PostgreSQL.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::header::HeaderValue;
 
 db_tests!(the_activity_csv_never_starts_a_cell_with_a_formula);

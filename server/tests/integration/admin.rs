@@ -1,10 +1,8 @@
 //! The administrators' API (SPEC §7): every endpoint refuses anyone but an administrator, and
 //! every action is in the audit log with the administrator as actor. SQLite and PostgreSQL.
 
-mod common;
-
+use crate::common::*;
 use auto_logout::AuditEvent;
-use common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 

@@ -16,15 +16,7 @@ pub mod attention;
 #[cfg(feature = "hydrate")]
 pub mod live;
 
-/// `seconds` as `m:ss` (or `h:mm:ss` from an hour up).
-pub fn format_clock(seconds: u64) -> String {
-    let (h, m, s) = (seconds / 3600, (seconds % 3600) / 60, seconds % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m}:{s:02}")
-    }
-}
+pub use auto_logout_countdown::rules::{format_clock, warning_sentence};
 
 /// The tab's title while the warning shows, e.g. `(0:45) Session ending - auto-logout`.
 pub fn warning_title(seconds_left: u64, title: &str) -> String {
@@ -38,16 +30,6 @@ pub fn idle_percent(seconds_left: u64, limit_ms: i64) -> u64 {
         return 0;
     }
     (seconds_left.min(limit_secs) * 100).div_ceil(limit_secs)
-}
-
-/// What the warning says, in words a screen reader reads once when it opens.
-pub fn warning_sentence(seconds_left: u64, absolute_first: bool) -> String {
-    let left = format_clock(seconds_left);
-    if absolute_first {
-        format!("Your session reaches its time limit in {left}. Save your work; signing in again will be needed.")
-    } else {
-        format!("You will be signed out for inactivity in {left}.")
-    }
 }
 
 /// The countdown bar shown on every signed-in page, rendered on the server with the session's
@@ -285,13 +267,5 @@ mod tests {
         assert_eq!(idle_percent(700, 600_000), 100, "never over 100");
         assert_eq!(idle_percent(5, 0), 0, "no limit, no bar");
         assert_eq!(idle_percent(2, 4_000), 50);
-    }
-
-    #[test]
-    fn clock_format() {
-        assert_eq!(format_clock(0), "0:00");
-        assert_eq!(format_clock(65), "1:05");
-        assert_eq!(format_clock(3600), "1:00:00");
-        assert_eq!(format_clock(5400 + 7), "1:30:07");
     }
 }

@@ -1,10 +1,9 @@
 //! Idle and absolute limits enforced by the server (SPEC §6), with an injected clock for the
 //! long limits and a 2-second idle limit for the real-time polling tests.
 
-mod common;
 
 use auto_logout::server::secret::hash_secret;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

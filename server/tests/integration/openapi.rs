@@ -2,9 +2,7 @@
 //! described operation exists, no other method answers on a described path, and every
 //! endpoint of SPEC §7 that exists today is described.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 db_tests!(the_description_matches_the_routes);

@@ -2,9 +2,7 @@
 //! guarded as declared, for anonymous visitors, people signed in and administrators, and every
 //! JSON path it declares answers JSON.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use server::web::routes::{Access, Activity, Matching, Shape, ROUTES};
 
 /// The exact paths of the table with this shape (probes and assets aside: they may be absent).

@@ -1,10 +1,8 @@
 //! Sign-in, sign-out, protected pages, CSRF and the audit log, against the real server over
 //! HTTP, on SQLite and (with `TEST_POSTGRES_URL`) PostgreSQL.
 
-mod common;
-
+use crate::common::*;
 use auto_logout::server::secret::hash_secret;
-use common::*;
 use sqlx::Row;
 
 db_tests!(

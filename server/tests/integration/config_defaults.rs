@@ -2,9 +2,7 @@
 //! `warn_before` adapts so that the warning still shows before the end. SQLite and
 //! PostgreSQL.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 db_tests!(a_short_idle_time_alone_starts_and_warns_before_the_end);
 

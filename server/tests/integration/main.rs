@@ -1,0 +1,29 @@
+//! The server's integration tests, one test binary: a real server on a free port per test,
+//! over HTTP, on SQLite and (with `TEST_POSTGRES_URL`) PostgreSQL. One binary links once and
+//! keeps the build's disk use small; the metrics tests have binaries of their own, because
+//! Prometheus counters are process-wide.
+
+#[path = "../common/mod.rs"]
+#[macro_use]
+mod common;
+
+mod account;
+mod admin;
+mod api_clients;
+mod assets;
+mod auth;
+mod cli;
+mod config_defaults;
+mod csrf;
+mod devices;
+mod exports;
+mod faults;
+mod hardening;
+mod hardening_two;
+mod hostile;
+mod instances;
+mod openapi;
+mod routes;
+mod security_headers;
+mod throttle;
+mod timeouts;
