@@ -13,6 +13,12 @@ export const SHORT_SESSION_PORT = port + 2;
 export const STAY_ON_PAGE_PORT = port + 3;
 export const ADMIN_PORT = port + 4;
 export const NO_LOST_WORK_PORT = port + 5;
+/** The axum-login example (examples/axum-login), whose page uses <auto-logout-countdown>. */
+export const ELEMENT_EXAMPLE_PORT = port + 10;
+/** The Leptos example (examples/leptos), whose pages use the auto-logout-leptos components. */
+export const LEPTOS_EXAMPLE_PORT = port + 11;
+/** The password of the examples' account `example`. */
+export const EXAMPLE_PASSWORD = 'example password';
 
 function server(listen: number, env: Record<string, string>, setup = '') {
   return {
@@ -58,9 +64,10 @@ export default defineConfig({
       ],
     },
   },
-  // Six servers: the defaults, three with short limits set through the documented keys, one
+  // Eight servers: the defaults, three with short limits set through the documented keys, one
   // with an administrator `admin` and a user `alice` made by the command line, and one with
-  // short limits and two users `alice` and `bob` (drafts, background tabs).
+  // short limits and two users `alice` and `bob` (drafts, background tabs); and the axum-login
+  // and Leptos examples with short limits set through the same keys.
   webServer: [
     server(port, {}),
     server(SHORT_IDLE_PORT, {
@@ -94,5 +101,37 @@ export default defineConfig({
       `printf 'alice password\\n' | ${serverBinary} user add alice >/dev/null && ` +
         `printf 'bob password\\n' | ${serverBinary} user add bob >/dev/null && `,
     ),
+    {
+      command: 'exec target/debug/auto-logout-example',
+      cwd: '..',
+      url: `http://127.0.0.1:${ELEMENT_EXAMPLE_PORT}/login`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe' as const,
+      env: {
+        EXAMPLE_ADDR: `127.0.0.1:${ELEMENT_EXAMPLE_PORT}`,
+        DATABASE_URL: `sqlite://${dataDir}/example-${ELEMENT_EXAMPLE_PORT}.db?mode=rwc`,
+        EXAMPLE_PASSWORD,
+        AUTO_LOGOUT_IDLE_TIME: '6s',
+        AUTO_LOGOUT_WARN_BEFORE: '3s',
+      },
+    },
+    {
+      command: 'exec target/debug/auto-logout-example-leptos',
+      cwd: '..',
+      url: `http://127.0.0.1:${LEPTOS_EXAMPLE_PORT}/`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe' as const,
+      env: {
+        EXAMPLE_ADDR: `127.0.0.1:${LEPTOS_EXAMPLE_PORT}`,
+        LEPTOS_SITE_ROOT: 'target/example-leptos',
+        LEPTOS_OUTPUT_NAME: 'auto-logout-example-leptos',
+        DATABASE_URL: `sqlite://${dataDir}/example-${LEPTOS_EXAMPLE_PORT}.db?mode=rwc`,
+        EXAMPLE_PASSWORD,
+        AUTO_LOGOUT_IDLE_TIME: '6s',
+        AUTO_LOGOUT_WARN_BEFORE: '3s',
+      },
+    },
   ],
 });

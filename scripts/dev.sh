@@ -11,4 +11,4 @@ export PATH="$root/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 export AUTO_LOGOUT_DEMO_ACCOUNT="${AUTO_LOGOUT_DEMO_ACCOUNT:-true}"
 echo
 echo "Starting on http://127.0.0.1:3000 — demo account: username 'demo', password 'auto-logout-demo'"
-exec cargo leptos serve
+exec cargo leptos serve --project auto-logout

@@ -12,7 +12,7 @@ cd "$root"
 "$root/scripts/setup.sh" >/dev/null
 export PATH="$root/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --project auto-logout
 
 find target/site -type f ! -name '*.gz' ! -name '*.br' -print0 |
   while IFS= read -r -d '' file; do

@@ -23,8 +23,12 @@ log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 run() { "$@" 2>&1 | tee -a "$log"; }
 
-step "building the app (cargo leptos build)"
+step "the <auto-logout-countdown> element: countdown/dist is what its sources build"
+./scripts/build-element.sh --check
+
+step "building the app (cargo leptos build) and the example applications"
 cargo leptos build
+cargo build -p auto-logout-example
 
 step "the WebAssembly build pulls no server crates"
 if cargo tree -p frontend --target wasm32-unknown-unknown -e normal --prefix none \
@@ -40,7 +44,7 @@ cargo machete
 step "the documentation builds without a warning (cargo doc)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet \
   -p auto-logout --features auto-logout/server,auto-logout/openapi \
-  -p server -p app -p auto-logout-example
+  -p server -p app -p auto-logout-example -p auto-logout-countdown -p auto-logout-leptos
 echo "cargo doc: no warnings"
 
 step "end-to-end tests (Playwright, Chromium)"
@@ -51,6 +55,9 @@ step "OpenAPI-driven fuzzing of the running server (schemathesis)"
 
 step "engine tests"
 run cargo test -p auto-logout --features server
+
+step "countdown rules (the browser countdown's pure half)"
+run cargo test -p auto-logout-countdown
 
 step "app tests"
 run cargo test -p app --features ssr

@@ -151,6 +151,10 @@ pub struct ErrorBody {
     pub error: ErrorCode,
     /// What happened and what to do, for a person.
     pub message: String,
+    /// With `session_ended`: why it ended (`idle`, `expired`, `revoked`, `suspended`,
+    /// `logout`), so that a page can send the person to sign-in with that reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<crate::SignInReason>,
 }
 
 #[cfg(test)]

@@ -84,6 +84,31 @@ fn check_next(next: &str) -> Option<String> {
 /// assert_eq!(sign_in_url("//evil.example", None), "/sign-in");
 /// ```
 pub fn sign_in_url(next: &str, reason: Option<crate::SignInReason>) -> String {
+    sign_in_url_at("/sign-in", next, reason)
+}
+
+/// [`sign_in_url`] for an application whose sign-in page is at `sign_in_path` (for example
+/// `/login`). A `sign_in_path` that is not a local path (another site, a scheme, `//host`)
+/// is replaced by `/sign-in`, so that a page's configuration cannot make the countdown an
+/// open redirect.
+///
+/// # Examples
+/// ```
+/// use auto_logout::redirect::sign_in_url_at;
+/// use auto_logout::SignInReason;
+/// assert_eq!(sign_in_url_at("/login", "/me", Some(SignInReason::Idle)), "/login?next=%2Fme&reason=idle");
+/// assert_eq!(sign_in_url_at("https://evil.example/", "/me", None), "/sign-in?next=%2Fme");
+/// ```
+pub fn sign_in_url_at(
+    sign_in_path: &str,
+    next: &str,
+    reason: Option<crate::SignInReason>,
+) -> String {
+    let path = if looks_local(sign_in_path) && !sign_in_path.contains(['?', '#']) {
+        sign_in_path
+    } else {
+        "/sign-in"
+    };
     let mut query = form_urlencoded::Serializer::new(String::new());
     if looks_local(next) {
         query.append_pair("next", next);
@@ -93,9 +118,9 @@ pub fn sign_in_url(next: &str, reason: Option<crate::SignInReason>) -> String {
     }
     let query = query.finish();
     if query.is_empty() {
-        "/sign-in".to_owned()
+        path.to_owned()
     } else {
-        format!("/sign-in?{query}")
+        format!("{path}?{query}")
     }
 }
 

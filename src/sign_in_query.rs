@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Why the person is on the sign-in page after a session ended (`/sign-in?reason=…`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SignInReason {
     /// They signed out (no notice is shown).

@@ -66,40 +66,7 @@ pub async fn take_flash() -> Result<Option<String>, AppError> {
     })
 }
 
-#[cfg(feature = "ssr")]
-fn countdown_of(parts: &axum::http::request::Parts) -> auto_logout::CountdownState {
-    use auto_logout::{
-        server::{ActiveSession, SessionEnded},
-        CountdownState,
-    };
-    if let Some(active) = parts.extensions.get::<ActiveSession>() {
-        active.countdown()
-    } else if let Some(ended) = parts.extensions.get::<SessionEnded>() {
-        CountdownState::Ended {
-            reason: ended.0.sign_in_reason(),
-        }
-    } else {
-        CountdownState::SignedOut
-    }
-}
-
-/// What is left of this request's session, in milliseconds. Passive: reading it never counts
-/// as activity (its path is on the session layer's passive list).
-#[server(endpoint = "session_status")]
-pub async fn countdown_state() -> Result<auto_logout::CountdownState, AppError> {
-    let parts = request_parts().await?;
-    Ok(countdown_of(&parts))
-}
-
-/// Records activity ("Stay signed in", or input in the page) and returns the new state.
-/// It cannot move the absolute limit, and cannot revive an ended session.
-#[server(endpoint = "activity")]
-pub async fn report_activity() -> Result<auto_logout::CountdownState, AppError> {
-    let parts = request_parts().await?;
-    Ok(countdown_of(&parts))
-}
-
-/// The settings the browser needs (message, warning time, redirect and activity switches).
+/// The settings the sign-in page needs (the message after an automatic sign-out).
 #[server(endpoint = "public_settings")]
 pub async fn public_settings() -> Result<auto_logout::PublicSettings, AppError> {
     use_context::<auto_logout::PublicSettings>().ok_or_else(|| {

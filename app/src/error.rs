@@ -36,6 +36,7 @@ impl AppError {
             body: ErrorBody {
                 error: code,
                 message: message.into(),
+                reason: None,
             },
             retry_after_secs: None,
         }

@@ -2,15 +2,14 @@
 //!
 //! Pages render on the server (feature `ssr`) as plain HTML. Only the islands, the parts that
 //! live in the browser, are compiled to WebAssembly (feature `hydrate`) and hydrated there: the
-//! countdown ([`components::countdown`]), kept drafts ([`components::drafts`]) and the
-//! sign-out announcement ([`components::sign_out`]). State changes go through plain HTML forms
+//! countdown, kept drafts and the sign-out announcement, all from the `auto-logout-leptos`
+//! component library, which this app uses as any other app would. State changes go through plain HTML forms
 //! (`POST /sign-in`, `POST /logout`); once WebAssembly has loaded, `navigation` turns links
 //! and forms into fetches that swap the page in place, so every page works with and without
 //! JavaScript and, with it, without full reloads.
 
 pub mod api;
 pub mod components;
-pub mod drafts;
 pub mod error;
 #[cfg(feature = "hydrate")]
 pub mod navigation;
@@ -61,9 +60,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// is live.
 #[cfg(feature = "hydrate")]
 pub fn go_live() {
-    drafts::browser::purge_stale();
+    auto_logout_leptos::go_live();
     navigation::install();
-    components::sign_out::watch_sign_out_forms();
     gloo_timers::callback::Timeout::new(0, || {
         if let Some(body) = document().body() {
             let _ = body.set_attribute("data-hydrated", "true");

@@ -1,22 +1,23 @@
 //! The countdown of SPEC §5: time left until the idle and the absolute limit, the warning
-//! dialog, and the redirect to sign-in at zero.
+//! dialog with "Stay signed in", and the redirect to sign-in at zero.
 //!
-//! The server renders correct values; once hydrated, `live` ticks them from monotonic
-//! deadlines (`performance.now()`), so a throttled tab or a wrong client clock cannot make
-//! them drift, and re-reads the server's view on focus, `pageshow`, `visibilitychange`, a
-//! message from another tab, and every few seconds.
+//! On the server it renders the request's session as it is (correct values in the HTML);
+//! in the browser `live` runs the framework-free countdown of `auto-logout-countdown` over
+//! monotonic deadlines, so that a throttled tab or a wrong client clock cannot make it drift,
+//! and re-reads the engine's status on focus, `pageshow`, `visibilitychange`, a message from
+//! another tab, and every few seconds.
 
-use super::sign_out::SignOutForm;
-use crate::api::{countdown_state, public_settings};
-use auto_logout::{dto::ceil_seconds, CountdownState, DraftKey, PublicSettings};
+use crate::{options::CountdownOptions, sign_out::SignOutForm};
+use auto_logout::{CountdownState, DraftKey, SignInReason};
+use auto_logout_countdown::rules::{
+    format_clock, warning_sentence, Deadlines, Phase, Reading, Remaining,
+};
 use leptos::prelude::*;
 
 #[cfg(feature = "hydrate")]
 pub mod attention;
 #[cfg(feature = "hydrate")]
 pub mod live;
-
-pub use auto_logout_countdown::rules::{format_clock, warning_sentence};
 
 /// The tab's title while the warning shows, e.g. `(0:45) Session ending - auto-logout`.
 pub fn warning_title(seconds_left: u64, title: &str) -> String {
@@ -32,24 +33,87 @@ pub fn idle_percent(seconds_left: u64, limit_ms: i64) -> u64 {
     (seconds_left.min(limit_secs) * 100).div_ceil(limit_secs)
 }
 
-/// The countdown bar shown on every signed-in page, rendered on the server with the session's
-/// state and made live in the browser by the [`LiveCountdown`] island; renders nothing when
-/// the session is not active. `account` is the signed-in account's draft key.
+/// What a server-rendered countdown shows for `state`.
+fn first_reading(state: &CountdownState, options: &CountdownOptions) -> Option<Reading> {
+    let CountdownState::Active {
+        idle_ms,
+        session_ms,
+        ..
+    } = *state
+    else {
+        return None;
+    };
+    let left = Remaining {
+        idle_ms,
+        session_ms,
+    };
+    // Without a lead in the options, the engine's `warn_before` is not at hand on the server:
+    // no warning is rendered, and the browser opens it as soon as it has read the status.
+    let warn = options.warn_before_ms.unwrap_or(0);
+    Some(Deadlines::starting_at(0.0, left).reading(0.0, warn))
+}
+
+/// The request's session as the countdown sees it (on the server: what the engine's session
+/// layer decided for this request; in the browser there is no request).
+fn request_state() -> Option<CountdownState> {
+    #[cfg(feature = "ssr")]
+    {
+        use auto_logout::server::{ActiveSession, SessionEnded};
+        let parts = use_context::<axum::http::request::Parts>()?;
+        if let Some(active) = parts.extensions.get::<ActiveSession>() {
+            return Some(active.countdown());
+        }
+        Some(match parts.extensions.get::<SessionEnded>() {
+            Some(ended) => CountdownState::Ended {
+                reason: ended.0.sign_in_reason(),
+            },
+            None => CountdownState::SignedOut,
+        })
+    }
+    #[cfg(not(feature = "ssr"))]
+    None
+}
+
+/// The countdown bar for a signed-in page: renders nothing when the request's session is not
+/// active. Mount it where it should show (a navigation bar), inside the engine's layers.
+///
+/// - `options`: paths and behaviour; else a [`CountdownOptions`] from the context; else the
+///   defaults.
+/// - `state`: the session as the page saw it; else read from the request on the server.
+/// - `drafts`: the signed-in account's draft key, to keep what is typed on the page through
+///   an automatic sign-out ([`crate::KeepDrafts`] marks the forms).
 #[component]
 pub fn SessionCountdown(
+    /// Paths and behaviour.
+    #[prop(optional)]
+    options: Option<CountdownOptions>,
+    /// The session as the page saw it.
+    #[prop(optional)]
+    state: Option<CountdownState>,
     /// The signed-in account's draft key.
-    account: DraftKey,
+    #[prop(optional)]
+    drafts: Option<DraftKey>,
 ) -> impl IntoView {
-    let state = Resource::new(|| (), |_| countdown_state());
-    let settings = Resource::new(|| (), |_| public_settings());
+    let options = options
+        .or_else(use_context::<CountdownOptions>)
+        .unwrap_or_default();
+    // A resource, so that a hydrated (not islands) app gets the server's view with the page.
+    let initial = state.or_else(request_state);
+    let state = Resource::new(
+        || (),
+        move |_| {
+            let initial = initial.clone();
+            async move { initial }
+        },
+    );
     view! {
         <Suspense fallback=|| ()>
             {move || {
-                let account = account.clone();
+                let (options, drafts) = (options.clone(), drafts.clone());
                 Suspend::new(async move {
-                    match (state.await, settings.await) {
-                        (Ok(state @ CountdownState::Active { .. }), Ok(settings)) => {
-                            view! { <LiveCountdown state settings account /> }.into_any()
+                    match state.await {
+                        Some(state @ CountdownState::Active { .. }) => {
+                            view! { <LiveCountdown state options drafts /> }.into_any()
                         }
                         _ => ().into_any(),
                     }
@@ -59,77 +123,71 @@ pub fn SessionCountdown(
     }
 }
 
-/// The signals the ticking loop writes and the view reads.
+/// The signals the browser's countdown writes and the view reads.
 #[derive(Clone, Copy)]
 pub struct CountdownSignals {
-    /// Whole seconds until the idle limit.
-    pub idle: RwSignal<Option<u64>>,
-    /// Whole seconds until the absolute limit.
-    pub session: RwSignal<Option<u64>>,
+    /// What the countdown shows.
+    pub reading: RwSignal<Option<Reading>>,
     /// Set when the session has ended and the page stays (redirect not immediate).
-    pub ended: RwSignal<Option<auto_logout::SignInReason>>,
+    pub ended: RwSignal<Option<SignInReason>>,
 }
 
 /// The live countdown: an island, hydrated in the browser with the state the server rendered.
-/// `account` tells the drafts whose page this is.
 #[leptos::island]
 fn LiveCountdown(
+    /// The session as the server saw it.
     state: CountdownState,
-    settings: PublicSettings,
-    account: DraftKey,
+    /// Paths and behaviour.
+    options: CountdownOptions,
+    /// The signed-in account's draft key, if drafts are kept.
+    drafts: Option<DraftKey>,
 ) -> impl IntoView {
     let signals = CountdownSignals {
-        idle: RwSignal::new(state.idle_seconds()),
-        session: RwSignal::new(state.session_seconds()),
+        reading: RwSignal::new(first_reading(&state, &options)),
         ended: RwSignal::new(None),
     };
     let root = NodeRef::<leptos::html::Div>::new();
     #[cfg(feature = "hydrate")]
     {
-        crate::drafts::browser::set_account(Some(&account));
-        live::start(state.clone(), settings.clone(), signals, root);
+        crate::drafts::browser::set_account(drafts.as_ref());
+        live::start(&state, &options, signals, root);
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = account;
-    let CountdownSignals {
-        idle,
-        session,
-        ended,
-    } = signals;
+    let _ = &drafts;
+    let CountdownSignals { reading, ended } = signals;
     let idle_limit_ms = match state {
         CountdownState::Active { idle_limit_ms, .. } => idle_limit_ms,
         _ => None,
     };
-    let warn_secs = ceil_seconds(settings.warn_before_ms);
-    let first_left = move || match (idle.get(), session.get()) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+    let idle = move || reading.get().and_then(|r| r.idle);
+    let session = move || reading.get().and_then(|r| r.session);
+    let warning = move || match reading.get().map(|r| r.phase) {
+        Some(Phase::Warning {
+            seconds_left,
+            absolute_first,
+        }) if ended.get().is_none() => Some((seconds_left, absolute_first)),
+        _ => None,
     };
-    let absolute_first = move || match (idle.get(), session.get()) {
-        (Some(i), Some(s)) => s <= i,
-        (None, Some(_)) => true,
-        _ => false,
-    };
-    let warning = move || ended.get().is_none() && first_left().is_some_and(|s| s <= warn_secs);
+    let warning_shown = move || warning().is_some();
+    let absolute_first = move || warning().is_some_and(|(_, absolute)| absolute);
     let stay_button = NodeRef::<leptos::html::Button>::new();
     // What the dialog announces: fixed when it opens, so that a screen reader reads it once
     // (the ticking clock beside it is hidden from assistive technology).
     let announcement = RwSignal::new(String::new());
     let offer_notifications = RwSignal::new(false);
     Effect::new(move |was_warning: Option<bool>| {
-        let now_warning = warning();
-        if now_warning && was_warning != Some(true) {
-            announcement.set(warning_sentence(
-                first_left().unwrap_or(0),
-                absolute_first(),
-            ));
-            #[cfg(feature = "hydrate")]
-            offer_notifications.set(attention::may_offer_notifications());
+        let now = warning();
+        if let Some((left, absolute)) = now {
+            if was_warning != Some(true) {
+                announcement.set(warning_sentence(left, absolute));
+                #[cfg(feature = "hydrate")]
+                offer_notifications.set(attention::may_offer_notifications());
+            }
         }
-        now_warning
+        now.is_some()
     });
     Effect::new(move |_| {
-        if warning() {
+        if warning_shown() {
             if let Some(button) = stay_button.get() {
                 let _ = button.focus();
             }
@@ -137,12 +195,12 @@ fn LiveCountdown(
     });
     // The tab's title (and a notification, when allowed) while the warning shows.
     Effect::new(move |_| {
-        let shown = warning().then(|| (first_left().unwrap_or(0), !absolute_first()));
+        let shown = warning();
         #[cfg(feature = "hydrate")]
-        attention::update(shown.map(|(left, can_stay)| {
+        attention::update(shown.map(|(left, absolute)| {
             (
                 left,
-                can_stay.then_some(live::report_now as attention::StaySignedIn),
+                (!absolute).then_some(live::stay_signed_in as attention::StaySignedIn),
             )
         }));
         #[cfg(not(feature = "hydrate"))]
@@ -157,21 +215,23 @@ fn LiveCountdown(
     };
     let stay = move |_| {
         #[cfg(feature = "hydrate")]
-        live::report_now();
+        live::stay_signed_in();
     };
+    let sign_in_path = options.sign_in_path.clone();
     // Only the browser ends a countdown, so only the browser builds this link.
     let sign_in_again = move || {
         ended.get().map(|reason| {
             #[cfg(feature = "hydrate")]
-            let here = crate::navigation::here();
+            let here = live::here();
             #[cfg(not(feature = "hydrate"))]
             let here = String::new();
-            auto_logout::redirect::sign_in_url(&here, Some(reason))
+            auto_logout::redirect::sign_in_url_at(&sign_in_path, &here, Some(reason))
         })
     };
+    let sign_out_path = options.sign_out_path.clone();
     view! {
         <div class="countdown" role="timer" aria-label="Time left in this session" node_ref=root>
-            {move || idle.get().map(|s| view! {
+            {move || idle().map(|s| view! {
                 <span class="limit">
                     "Inactivity sign-out in "
                     <strong data-testid="idle-countdown" data-seconds=s>{format_clock(s)}</strong>
@@ -193,14 +253,14 @@ fn LiveCountdown(
                     })}
                 </span>
             })}
-            {move || session.get().map(|s| view! {
+            {move || session().map(|s| view! {
                 <span class="limit">
                     "Session ends in "
                     <strong data-testid="session-countdown" data-seconds=s>{format_clock(s)}</strong>
                 </span>
             })}
         </div>
-        <Show when=warning>
+        <Show when=warning_shown>
             <div class="dialog-backdrop">
                 <div
                     class="dialog"
@@ -213,7 +273,7 @@ fn LiveCountdown(
                     <h2 id="expiry-title">"Your session is about to end"</h2>
                     <p id="expiry-text" class="sr-only">{move || announcement.get()}</p>
                     <p aria-hidden="true" data-testid="expiry-clock">
-                        {move || warning_sentence(first_left().unwrap_or(0), absolute_first())}
+                        {move || warning().map(|(left, absolute)| warning_sentence(left, absolute))}
                     </p>
                     <Show when=move || offer_notifications.get()>
                         <p class="muted">
@@ -228,7 +288,7 @@ fn LiveCountdown(
                                 "Stay signed in"
                             </button>
                         </Show>
-                        <SignOutForm class="inline">
+                        <SignOutForm class="inline" action=sign_out_path.clone()>
                             <button type="submit" class="secondary" data-testid="warning-sign-out">"Sign out"</button>
                         </SignOutForm>
                     </div>
@@ -267,5 +327,21 @@ mod tests {
         assert_eq!(idle_percent(700, 600_000), 100, "never over 100");
         assert_eq!(idle_percent(5, 0), 0, "no limit, no bar");
         assert_eq!(idle_percent(2, 4_000), 50);
+    }
+
+    #[test]
+    fn the_server_renders_what_is_left() {
+        let state = CountdownState::Active {
+            idle_ms: Some(599_001),
+            session_ms: Some(3_600_000),
+            idle_limit_ms: Some(600_000),
+        };
+        let reading = first_reading(&state, &CountdownOptions::default()).unwrap();
+        assert_eq!((reading.idle, reading.session), (Some(600), Some(3600)));
+        assert_eq!(reading.phase, Phase::Counting);
+        assert_eq!(
+            first_reading(&CountdownState::SignedOut, &CountdownOptions::default()),
+            None
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! it away. After signing in again as the same account, the page opens with it filled in.
 //!
 //! What is kept, and how:
-//! - Only forms inside a [`crate::components::drafts::KeepDraftsOfUser`] area, and in them
+//! - Only forms inside a [`crate::KeepDrafts`] area, and in them
 //!   every field but password fields (by type or by `autocomplete`), hidden fields, files and
 //!   buttons.
 //! - One record per account and page path, under `auto-logout.draft.<scope>.<path>`, holding the

@@ -47,7 +47,7 @@ test('Back after a full-page sign-out does not show /home from any cache', async
 test('links and forms swap the page in place; the countdown stops polling once signed out', async ({ page }) => {
   const statusReads: string[] = [];
   page.on('request', (r) => {
-    if (new URL(r.url()).pathname === '/api/session_status') statusReads.push(r.url());
+    if (new URL(r.url()).pathname === '/api/v1/session') statusReads.push(r.url());
   });
   await page.goto('/sign-in');
   await hydrated(page);

@@ -329,6 +329,8 @@ pub fn router(state: AppState) -> AppService {
         )
         .route("/metrics", get(telemetry::metrics_text))
         .merge(api_doc::router())
+        // <auto-logout-countdown>, for pages of other applications on this host.
+        .merge(state.engine.countdown_router())
         .route("/sessions/revoke", post(devices::revoke_form))
         .route("/admin/sessions/end", post(admin_forms::end_session))
         .route("/admin/users/create", post(admin_forms::create_user))

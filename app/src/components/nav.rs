@@ -1,10 +1,8 @@
 //! The navigation bar: the product name, and who is signed in with a sign-out button.
 
-use crate::{
-    components::{countdown::SessionCountdown, sign_out::SignOutForm},
-    CurrentUser,
-};
+use crate::CurrentUser;
 use auto_logout::forms::ACCOUNT;
+use auto_logout_leptos::{CountdownOptions, SessionCountdown, SignOutForm};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -12,14 +10,17 @@ use leptos_router::components::A;
 #[component]
 pub fn NavBar() -> impl IntoView {
     let user = expect_context::<CurrentUser>().0;
+    let options = countdown_options();
     view! {
         <header class="nav">
             <A href="/" attr:class="brand">"auto-logout"</A>
             <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
+                {move || {
+                    let options = options.clone();
+                    Suspend::new(async move {
                     match user.await {
                         Ok(Some(user)) => view! {
-                            <SessionCountdown account=user.drafts.clone() />
+                            <SessionCountdown options drafts=user.drafts.clone() />
                             <span class="who" data-testid="signed-in-as">{user.username}</span>
                             <A href="/home">"Home"</A>
                             <A href="/sessions">"Sessions"</A>
@@ -31,8 +32,24 @@ pub fn NavBar() -> impl IntoView {
                         }.into_any(),
                         _ => view! { <A href="/sign-in">"Sign in"</A> }.into_any(),
                     }
-                })}
+                })}}
             </Transition>
         </header>
+    }
+}
+
+/// The countdown as this server is configured (SPEC §3: `warn_before`,
+/// `redirect_to_login_immediately`, `client_activity`); the paths are the engine's defaults,
+/// which this server keeps. The settings are in the render context on the server.
+fn countdown_options() -> CountdownOptions {
+    let defaults = CountdownOptions::default();
+    match use_context::<auto_logout::PublicSettings>() {
+        Some(settings) => CountdownOptions {
+            warn_before_ms: Some(settings.warn_before_ms),
+            track_activity: settings.client_activity,
+            redirect_immediately: settings.redirect_to_login_immediately,
+            ..defaults
+        },
+        None => defaults,
     }
 }

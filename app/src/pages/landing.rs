@@ -1,6 +1,7 @@
 //! `GET /`: the public landing page, with the notice left by a sign-out.
 
-use crate::{api::take_flash, components::sign_out::AnnounceSignOut};
+use crate::api::take_flash;
+use auto_logout_leptos::AnnounceSignOut;
 use leptos::prelude::*;
 use leptos_router::components::A;
 

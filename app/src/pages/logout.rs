@@ -1,6 +1,6 @@
 //! `GET /logout`: a one-button confirmation; it changes nothing by itself.
 
-use crate::components::sign_out::SignOutForm;
+use auto_logout_leptos::SignOutForm;
 use leptos::prelude::*;
 
 /// Asks before signing out; the button posts to `POST /logout`.

@@ -1,7 +1,8 @@
 //! `GET /sessions`: every device the person is signed in on, each revocable.
 
-use crate::{api::my_sessions, components::sign_out::SignOutForm};
+use crate::api::my_sessions;
 use auto_logout::{dto::format_utc, redirect::sign_in_url, DeviceSession};
+use auto_logout_leptos::SignOutForm;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 

@@ -4,9 +4,11 @@
 //! revocation, throttling and an audit log then hold for its own users, and the engine's
 //! `GET /api/v1/session` (a passive status read) and `POST /api/v1/session/extend` answer.
 //!
-//! Routes: `POST /login` (JSON `{"username", "password"}`), `POST /logout` and `GET /me` (the
-//! signed-in page). The JSON bodies are its CSRF defence: a cross-site form cannot send
-//! `application/json` without a CORS preflight.
+//! Routes: `POST /login` (JSON `{"username", "password"}`), `POST /logout`, `GET /login` (the
+//! page an ended session is sent to) and `GET /me` (the signed-in page, server-rendered
+//! HTML that shows the live countdown with the engine's `<auto-logout-countdown>` element).
+//! The JSON bodies are its CSRF defence: a cross-site form cannot send `application/json`
+//! without a CORS preflight.
 
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
@@ -14,7 +16,9 @@ use argon2::{
 };
 use auto_logout::server::{Account, AccountInfo, Engine, SessionError, SignIn};
 use axum::{
+    extract::Query,
     http::StatusCode,
+    response::Html,
     routing::{get, post},
     Json, Router,
 };
@@ -197,10 +201,11 @@ type Auth = auto_logout::server::AdoptedSession<Accounts>;
 /// The application: its routes behind axum-login.
 pub fn app(accounts: Accounts, engine: Engine) -> Router {
     Router::new()
-        .route("/login", post(login))
+        .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/me", get(me))
         .merge(engine.status_router())
+        .merge(engine.countdown_router())
         .layer(engine.layers_with(accounts))
 }
 
@@ -217,8 +222,65 @@ async fn logout(mut auth: Auth) -> StatusCode {
     }
 }
 
-/// `GET /me`: the signed-in page (401 for anybody else).
-async fn me(auth: Auth) -> Result<String, StatusCode> {
+/// `GET /me`: the signed-in page with the live countdown (401 for anybody else).
+async fn me(auth: Auth) -> Result<Html<String>, StatusCode> {
     let member = auth.user.as_ref().ok_or(StatusCode::UNAUTHORIZED)?;
-    Ok(format!("Signed in as {}", member.name))
+    Ok(Html(format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Members</title>
+  <script type="module" src="/auto-logout/countdown.js"></script>
+</head>
+<body>
+  <auto-logout-countdown sign-in="/login"></auto-logout-countdown>
+  <h1>Signed in as {}</h1>
+  <p>Leave this page alone and the countdown sends you to <a href="/login">/login</a>.</p>
+</body>
+</html>
+"#,
+        escape_html(&member.name)
+    )))
+}
+
+/// `GET /login`: where an ended session's page lands (`?next=/me&reason=idle`). Signing in is
+/// `POST /login` with JSON.
+async fn login_page(Query(query): Query<SignInQuery>) -> Html<String> {
+    let notice = match query.reason.as_deref() {
+        Some("idle") => "You were signed out after a period of inactivity.",
+        Some("expired") => "Your session reached its time limit.",
+        Some("revoked") => "Your session was ended from elsewhere.",
+        _ => "",
+    };
+    Html(format!(
+        r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Sign in</title></head>
+<body><h1>Sign in</h1><p id="notice">{notice}</p></body>
+</html>
+"#
+    ))
+}
+
+/// The query of `GET /login`.
+#[derive(serde::Deserialize)]
+struct SignInQuery {
+    reason: Option<String>,
+}
+
+/// `text` with the characters that mean something in HTML escaped.
+fn escape_html(text: &str) -> String {
+    text.chars()
+        .fold(String::with_capacity(text.len()), |mut out, c| {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&#39;"),
+                c => out.push(c),
+            }
+            out
+        })
 }

@@ -8,10 +8,10 @@
 //! ([`DEFAULT_ROUTE`]). The CSRF rule is one for every route (see `web::csrf`): a state
 //! change must come from this site, whatever its path.
 
-use app::api::{CountdownState, PublicSettings};
+use app::api::PublicSettings;
 use auto_logout::{
     forms::{ACCOUNT, ACCOUNT_PASSWORD, HOME, SESSIONS, SIGN_IN},
-    server::layer::{PassiveRule, SessionLayer},
+    server::layer::{element::ELEMENT_PREFIX, PassiveRule, SessionLayer},
 };
 use leptos::server_fn::ServerFn;
 
@@ -136,7 +136,7 @@ const fn passive(matching: Matching, login: bool) -> Route {
     }
 }
 
-/// A server function that only reads the session's state.
+/// A server function that only reads.
 const fn passive_server_fn(path: &'static str) -> Route {
     Route {
         matching: Matching::Exact(path),
@@ -163,8 +163,8 @@ pub const ROUTES: &[Route] = &[
     open_json("/api/v1/openapi.json"),
     json(Matching::Exact("/api/v1")),
     json(Matching::Under("/api/v1/")),
-    // Server functions: the countdown's reads are passive, the rest act for the person.
-    passive_server_fn(<CountdownState as ServerFn>::PATH),
+    // Server functions act for the person, but for reading the settings (the countdown reads
+    // the JSON API's status).
     passive_server_fn(<PublicSettings as ServerFn>::PATH),
     Route {
         shape: Shape::ServerFn,
@@ -172,6 +172,7 @@ pub const ROUTES: &[Route] = &[
     },
     // Assets and probes.
     passive(Matching::Under("/pkg/"), true),
+    passive(Matching::Under(ELEMENT_PREFIX), false),
     passive(Matching::Exact("/favicon.ico"), true),
     passive(Matching::Exact("/robots.txt"), true),
     passive(Matching::Exact("/healthz"), false),
@@ -242,7 +243,7 @@ mod tests {
         assert!(!route_of("/api/v1/auth/jwt").credentials);
         assert_eq!(route_of("/api/anything").shape, Shape::ServerFn);
         assert_eq!(
-            route_of(<CountdownState as ServerFn>::PATH).activity,
+            route_of("/auto-logout/countdown.js").activity,
             Activity::Passive
         );
         assert_eq!(route_of("/admin/users").access, Access::Admin);

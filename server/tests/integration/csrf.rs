@@ -3,7 +3,6 @@
 //! the same request labelled by its own site works. Requests without the cookie (a first
 //! sign-in) or with a bearer credential need no label. SQLite and PostgreSQL.
 
-
 use crate::common::*;
 use reqwest::Client;
 
@@ -52,8 +51,8 @@ async fn unlabelled_state_changes_with_the_session_cookie_are_refused(db: TestDb
     let user = app.user("alice").await;
     assert_eq!((user.display_name, user.email), (None, None));
 
-    // A server function (the activity report) and the JSON API.
-    for path in ["/api/activity", "/api/v1/session/extend"] {
+    // A server function and the JSON API.
+    for path in ["/api/my_sessions", "/api/v1/session/extend"] {
         let res = unlabelled_post(&app, &client, path, &[]).await;
         assert_eq!(res.status(), 403, "{path}");
     }
@@ -81,7 +80,7 @@ async fn unlabelled_state_changes_with_the_session_cookie_are_refused(db: TestDb
         Some("Alice")
     );
     let res = client
-        .post(app.url("/api/activity"))
+        .post(app.url("/api/my_sessions"))
         .header("sec-fetch-site", "same-origin")
         .send()
         .await

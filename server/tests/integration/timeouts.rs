@@ -1,9 +1,8 @@
 //! Idle and absolute limits enforced by the server (SPEC §6), with an injected clock for the
 //! long limits and a 2-second idle limit for the real-time polling tests.
 
-
-use auto_logout::server::secret::hash_secret;
 use crate::common::*;
+use auto_logout::server::secret::hash_secret;
 use serde_json::Value;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -303,27 +302,29 @@ async fn expired_sessions_get_401_from_server_functions_and_a_reason_from_status
     let app = manual_app(db).await;
     let clock = app.clock.clone().unwrap();
 
-    // A live session: the status read reports what is left.
+    // A live session: the status read reports what is left, to the millisecond too.
     let client = app.signed_in().await;
-    let res = app.post(&client, "/api/session_status").await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["Active"]["idle_ms"], 600_000);
+    let body = app.status_json(&client).await;
+    assert_eq!(body["seconds_until_idle_end"], 600);
+    assert_eq!(body["milliseconds_until_idle_end"], 600_000);
+    assert_eq!(body["milliseconds_until_session_end"], 3_600_000);
 
     // Expired: a server function acting for the person is refused with 401 JSON...
     clock.advance(11 * MIN);
-    let res = app.post(&client, "/api/activity").await;
+    let res = app.post(&client, "/api/my_sessions").await;
     assert_eq!(res.status(), 401);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "session_ended");
 
-    // ...while a passive status read of another expired session says why it ended.
+    // ...and a status read of another expired session says why it ended, for the countdown's
+    // redirect (`reason=idle`).
     let other = app.signed_in().await;
     clock.advance(11 * MIN);
-    let res = app.post(&other, "/api/session_status").await;
-    assert_eq!(res.status(), 200);
+    let res = status(&app, &other).await;
+    assert_eq!(res.status(), 401);
     let body: Value = res.json().await.unwrap();
-    assert_eq!(body["Ended"]["reason"], "idle");
+    assert_eq!(body["error"], "session_ended");
+    assert_eq!(body["reason"], "idle");
 
     // Server functions fail in the API's error shape, with the status of the code.
     let res = app.post(&browser(), "/api/my_sessions").await;

@@ -161,6 +161,19 @@ impl EngineBuilder {
         self
     }
 
+    /// How long before the first limit of a browser session the countdown warns (every
+    /// browser class; API sessions have no countdown).
+    pub fn warn_before(mut self, lead: Duration) -> Self {
+        for policy in [
+            &mut self.limits.normal,
+            &mut self.limits.remember,
+            &mut self.limits.admin,
+        ] {
+            policy.warn_before = lead;
+        }
+        self
+    }
+
     /// Whether a session presented by another user agent than its own is suspended (default:
     /// yes).
     pub fn bind_user_agent(mut self, bind: bool) -> Self {
@@ -316,6 +329,7 @@ impl EngineBuilder {
         }
         let layer = layer
             .passive_read(self.status_path.clone())
+            .passive_prefix(crate::server::layer::element::ELEMENT_PREFIX)
             .json_api(self.status_path.clone());
         let follower = ChangeFollower::start(
             db.clone(),

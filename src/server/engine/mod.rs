@@ -251,6 +251,15 @@ impl Engine {
         }
     }
 
+    /// The files of the `<auto-logout-countdown>` custom element under `/auto-logout/`, for
+    /// pages without Leptos: `<script type="module" src="/auto-logout/countdown.js">` and
+    /// `<auto-logout-countdown sign-in="/login"></auto-logout-countdown>`. The element reads
+    /// [`Engine::status_router`]'s endpoints, so mount both. Loading the files is passive.
+    /// See [`layer::element`](crate::server::layer::element).
+    pub fn countdown_router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        crate::server::layer::element::router()
+    }
+
     /// `GET {status_path}`, the caller's session status (a passive read: it never moves the
     /// idle deadline), and `POST {status_path}/extend`, "stay signed in" (activity); 401 JSON
     /// without a live session. See [`EngineBuilder::status_path`].

@@ -19,14 +19,30 @@ pub fn json_error(code: ErrorCode, message: &str) -> Response {
 
 /// Like [`json_error`] with another status than the code's own (a bare status converted).
 pub fn json_error_with_status(status: StatusCode, code: ErrorCode, message: &str) -> Response {
-    let mut res = (
+    error_response(
         status,
-        Json(ErrorBody {
+        ErrorBody {
             error: code,
             message: message.to_owned(),
-        }),
+            reason: None,
+        },
     )
-        .into_response();
+}
+
+/// 401 `session_ended` with `message` and why the session ended.
+pub fn session_ended(message: &str, reason: crate::event::EndReason) -> Response {
+    error_response(
+        StatusCode::UNAUTHORIZED,
+        ErrorBody {
+            error: ErrorCode::SessionEnded,
+            message: message.to_owned(),
+            reason: Some(reason.sign_in_reason()),
+        },
+    )
+}
+
+fn error_response(status: StatusCode, body: ErrorBody) -> Response {
+    let mut res = (status, Json(body)).into_response();
     if status == StatusCode::UNAUTHORIZED {
         res.headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

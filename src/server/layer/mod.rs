@@ -34,6 +34,7 @@ pub mod client;
 pub mod cookie;
 pub mod csrf;
 pub mod current;
+pub mod element;
 pub mod error;
 pub mod passive;
 pub mod status;
@@ -144,6 +145,14 @@ impl SessionLayer {
     pub fn passive_read(self, path: impl Into<String>) -> Self {
         let path = path.into();
         self.with(|s| s.passive = std::mem::take(&mut s.passive).read(path))
+    }
+
+    /// Adds every path under `prefix` to the passive requests (see [`PassiveRule::prefix`]),
+    /// keeping the rule's others.
+    #[must_use]
+    pub fn passive_prefix(self, prefix: impl Into<String>) -> Self {
+        let prefix = prefix.into();
+        self.with(|s| s.passive = std::mem::take(&mut s.passive).prefix(prefix))
     }
 
     /// Proxies whose `X-Forwarded-For` is believed for the client IP.
@@ -333,8 +342,8 @@ where
         Verdict::Ended(reason) => Some(reason),
     };
     let refuse = json || (settings.is_action(&path) && activity == Activity::Active);
-    let mut res = if refuse && ended.is_some() {
-        error::json_error(ErrorCode::SessionEnded, &settings.ended_message)
+    let mut res = if let Some(reason) = ended.filter(|_| refuse) {
+        error::session_ended(&settings.ended_message, reason)
     } else {
         strip_session_cookie(req.headers_mut(), name);
         if let Some(reason) = ended {
@@ -412,10 +421,7 @@ where
             req.extensions_mut().insert(active);
             inner.call(req).await
         }
-        Verdict::Ended(_) => Ok(error::json_error(
-            ErrorCode::SessionEnded,
-            &settings.ended_message,
-        )),
+        Verdict::Ended(reason) => Ok(error::session_ended(&settings.ended_message, reason)),
         Verdict::Active(_) | Verdict::Unknown => invalid(),
     }
 }

@@ -20,11 +20,21 @@ pub struct SessionBody {
     pub seconds_until_session_end: Option<u64>,
     /// Seconds before the first limit at which to warn.
     pub warn_before: u64,
+    /// Milliseconds until the idle limit (null: disabled), for countdowns that redirect on
+    /// the exact moment rather than up to a second late.
+    pub milliseconds_until_idle_end: Option<u64>,
+    /// Milliseconds until the absolute limit (null: disabled).
+    pub milliseconds_until_session_end: Option<u64>,
 }
 
 impl From<CurrentSession> for SessionBody {
     fn from(CurrentSession(a): CurrentSession) -> Self {
+        let left = |end: Option<crate::clock::UnixMillis>| {
+            end.map(|end| u64::try_from(a.checked_at.millis_until(end)).unwrap_or(0))
+        };
         SessionBody {
+            milliseconds_until_idle_end: left(a.deadlines.idle_end),
+            milliseconds_until_session_end: left(a.deadlines.session_end),
             user: a.username,
             session_id: a.id_hash,
             seconds_until_idle_end: a.status.seconds_until_idle_end,
