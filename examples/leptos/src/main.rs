@@ -4,13 +4,9 @@
 //! `6s`) shorten the limits for tests. Build it with `cargo leptos build --project
 //! auto-logout-example-leptos`, which also builds its WebAssembly.
 
-use auto_logout::server::{AutoLogout, Engine};
+use auto_logout::server::{AutoLogout, Engine, SignIn}; // auto-logout
 use auto_logout_example_leptos::{shell, App, SIGN_IN};
-use axum::{
-    response::{IntoResponse, Redirect},
-    routing::post,
-    Form, Router,
-};
+use axum::{response::Redirect, routing::post, Form, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::{net::SocketAddr, time::Duration};
@@ -30,8 +26,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let engine = engine.build().await?; // auto-logout
     if let Ok(password) = std::env::var("EXAMPLE_PASSWORD") {
-        // An existing `example` keeps its password.
-        let _ = engine.users().create("example", &password, false).await;
+        // The demo account, in the engine's own accounts (an existing one keeps its password).
+        let _ = engine.users().create("example", &password, false).await; // auto-logout
     }
 
     let mut options = get_configuration(None)?.leptos_options;
@@ -67,18 +63,17 @@ struct SignInForm {
     password: String,
 }
 
-/// `POST /login`: to `/notes` when signed in, else back to the form.
-async fn login(mut auth: AutoLogout, Form(form): Form<SignInForm>) -> impl IntoResponse {
-    match auth
-        .sign_in_password(&form.username, &form.password, false)
-        .await
-    {
-        Ok(auto_logout::server::SignIn::Started(_)) => Redirect::to("/notes"),
+/// `POST /login`: the engine checks the password (throttled, audited) and starts a session
+/// with its limits; to `/notes` when signed in, else back to the form.
+async fn login(mut auth: AutoLogout, Form(form): Form<SignInForm>) -> Redirect {
+    let started = auth.sign_in_password(&form.username, &form.password, false);
+    match started.await {
+        Ok(SignIn::Started(_)) => Redirect::to("/notes"),
         _ => Redirect::to(&format!("{SIGN_IN}?failed")),
     }
 }
 
-/// `POST /logout`: ends the session for good.
+/// `POST /logout`: the engine ends the session for good (audited).
 async fn logout(mut auth: AutoLogout) -> Redirect {
     let _ = auth.logout().await;
     Redirect::to(SIGN_IN)
