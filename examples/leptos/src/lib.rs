@@ -1,7 +1,7 @@
 //! A minimal Leptos 0.8 application of its own: its router and two pages, `/` (sign in) and
 //! `/notes` (for signed-in people). It mounts the auto-logout engine (`main.rs`) and shows the
-//! live countdown with the `auto-logout-leptos` components: the lines marked `// auto-logout`
-//! are all it adds for that (README, "Add the countdown to your pages").
+//! live countdown with the `auto-logout-leptos` components, in the lines README counts ("Add
+//! the countdown to your pages", "A Leptos app").
 
 use leptos::prelude::*;
 use leptos_router::{
@@ -69,9 +69,9 @@ fn SignInPage() -> impl IntoView {
 /// `/notes`: the page of signed-in people, with the live countdown.
 #[component]
 fn NotesPage() -> impl IntoView {
-    let options = auto_logout_leptos::CountdownOptions::default().sign_in_path(SIGN_IN); // auto-logout
+    let options = auto_logout_leptos::CountdownOptions::default().sign_in_path(SIGN_IN);
     view! {
-        <auto_logout_leptos::SessionCountdown options /> // auto-logout
+        <auto_logout_leptos::SessionCountdown options />
         <h1>"Notes"</h1>
         <p>"Leave this page alone and the countdown sends you back to sign in."</p>
         <auto_logout_leptos::SignOutForm>
@@ -85,5 +85,5 @@ fn NotesPage() -> impl IntoView {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     leptos::mount::hydrate_islands();
-    auto_logout_leptos::go_live(); // auto-logout
+    auto_logout_leptos::go_live();
 }

@@ -4,8 +4,8 @@
 //! `6s`) shorten the limits for tests. Build it with `cargo leptos build --project
 //! auto-logout-example-leptos`, which also builds its WebAssembly.
 
-use auto_logout::server::{AutoLogout, Engine, SignIn}; // auto-logout
 use auto_logout_example_leptos::{shell, App, SIGN_IN};
+use auto_logout_leptos::engine::server::{AutoLogout, Engine, SignIn};
 use axum::{response::Redirect, routing::post, Form, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -15,19 +15,19 @@ use std::{net::SocketAddr, time::Duration};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "sqlite://data/example-leptos.db?mode=rwc".to_owned());
-    let mut engine = Engine::builder() // auto-logout
-        .database_url(url) // auto-logout
-        .configure_layer(|layer| layer.passive_prefix("/pkg/")); // auto-logout: assets are not activity
+    let mut engine = Engine::builder()
+        .database_url(url)
+        .configure_layer(|layer| layer.passive_prefix("/pkg/")); // loading assets is not activity
     if let Some(idle) = duration("AUTO_LOGOUT_IDLE_TIME")? {
         engine = engine.idle_limit(idle);
     }
     if let Some(lead) = duration("AUTO_LOGOUT_WARN_BEFORE")? {
         engine = engine.warn_before(lead);
     }
-    let engine = engine.build().await?; // auto-logout
+    let engine = engine.build().await?;
     if let Ok(password) = std::env::var("EXAMPLE_PASSWORD") {
         // The demo account, in the engine's own accounts (an existing one keeps its password).
-        let _ = engine.users().create("example", &password, false).await; // auto-logout
+        let _ = engine.users().create("example", &password, false).await;
     }
 
     let mut options = get_configuration(None)?.leptos_options;
@@ -36,15 +36,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let addr = options.site_addr;
     let app = Router::new()
-        .route("/login", post(login)) // auto-logout
-        .route("/logout", post(logout)) // auto-logout
+        .route("/login", post(login))
+        .route("/logout", post(logout))
         .leptos_routes(&options, generate_route_list(App), {
             let options = options.clone();
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler(shell))
-        .merge(engine.status_router()) // auto-logout
-        .layer(engine.layers()) // auto-logout
+        .merge(engine.status_router())
+        .layer(engine.layers())
         .with_state(options);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("listening on http://{addr}");
@@ -65,9 +65,8 @@ struct SignInForm {
 
 /// `POST /login`: the engine checks the password (throttled, audited) and starts a session
 /// with its limits; to `/notes` when signed in, else back to the form.
-async fn login(mut auth: AutoLogout, Form(form): Form<SignInForm>) -> Redirect {
-    let started = auth.sign_in_password(&form.username, &form.password, false);
-    match started.await {
+async fn login(mut auth: AutoLogout, Form(f): Form<SignInForm>) -> Redirect {
+    match auth.sign_in_password(&f.username, &f.password, false).await {
         Ok(SignIn::Started(_)) => Redirect::to("/notes"),
         _ => Redirect::to(&format!("{SIGN_IN}?failed")),
     }
