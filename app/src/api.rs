@@ -78,22 +78,6 @@ pub async fn public_settings() -> Result<auto_logout::PublicSettings, AppError> 
     })
 }
 
-/// The signed-in person's live sessions ("this device" marked), newest first.
-#[server(endpoint = "my_sessions")]
-pub async fn my_sessions() -> Result<Vec<auto_logout::DeviceSession>, AppError> {
-    use auto_logout::server::{ActiveSession, SessionGate};
-    let parts = request_parts().await?;
-    let me = parts
-        .extensions
-        .get::<ActiveSession>()
-        .ok_or_else(AppError::unauthenticated)?;
-    let gate = use_context::<SessionGate>().ok_or_else(|| {
-        tracing::error!("the session gate is not in the render context");
-        AppError::unavailable(1)
-    })?;
-    Ok(gate.devices_of(me.user_id, Some(&me.id_hash)).await?)
-}
-
 /// The request's session and the administrator operations, if the caller is an administrator
 /// (401 without a session, 403 for anyone else).
 #[cfg(feature = "ssr")]

@@ -33,14 +33,7 @@ thread_local! {
 
 /// This page's path and query (where the sign-in page sends the person back to, and what
 /// tells Back and Forward between pages from a jump within one).
-pub fn here() -> String {
-    let location = window().location();
-    format!(
-        "{}{}",
-        location.pathname().unwrap_or_default(),
-        location.search().unwrap_or_default()
-    )
-}
+pub use auto_logout_leptos::countdown::live::here;
 
 /// What the browser's history gets once the new page is in place.
 #[derive(Clone, Copy, PartialEq, Eq)]

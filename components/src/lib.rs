@@ -16,12 +16,14 @@
 //!
 //! In the browser (feature `hydrate`), call `go_live()` once from the hydration entry point.
 //!
-//! The pieces: [`countdown`] (the countdown, the warning dialog, the redirect), [`sign_out`]
+//! The pieces: [`countdown`] (the countdown, the warning dialog, the redirect), [`devices`]
+//! (every device the person is signed in on, each revocable), [`sign_out`]
 //! (the sign-out form, and the announcement to the other tabs), [`drafts`] (what is typed on a
 //! page survives an automatic sign-out, encrypted for its account) and [`keep_drafts`] (the
 //! area whose forms are kept).
 
 pub mod countdown;
+pub mod devices;
 pub mod drafts;
 // The props struct `#[island]` adds beside `KeepDrafts` has no documentation of its own.
 #[allow(missing_docs)]
@@ -33,6 +35,7 @@ pub mod sign_out;
 /// that a Leptos app depends on one crate: `auto_logout_leptos::engine::server::Engine`.
 pub use auto_logout as engine;
 pub use countdown::SessionCountdown;
+pub use devices::DeviceList;
 pub use keep_drafts::KeepDrafts;
 pub use options::CountdownOptions;
 pub use sign_out::{AnnounceSignOut, SignOutForm};

@@ -284,6 +284,7 @@ pub fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'stat
     move || {
         leptos::context::provide_context(state.clone());
         leptos::context::provide_context(settings.clone());
+        leptos::context::provide_context(state.engine.clone());
         leptos::context::provide_context(state.engine.gate().clone());
         leptos::context::provide_context(state.config.cookies());
         leptos::context::provide_context(state.engine.admin().clone());

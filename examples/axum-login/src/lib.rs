@@ -6,7 +6,8 @@
 //!
 //! Routes: `POST /login` (JSON `{"username", "password"}`), `POST /logout`, `GET /login` (the
 //! page an ended session is sent to) and `GET /me` (the signed-in page, server-rendered
-//! HTML that shows the live countdown with the engine's `<auto-logout-countdown>` element).
+//! HTML that shows the live countdown with the engine's `<auto-logout-countdown>` element),
+//! and the engine's device-list forms (`POST /auto-logout/sessions/revoke`, `…/revoke-others`).
 //! The JSON bodies are its CSRF defence: a cross-site form cannot send `application/json`
 //! without a CORS preflight.
 
@@ -206,6 +207,7 @@ pub fn app(accounts: Accounts, engine: Engine) -> Router {
         .route("/me", get(me))
         .merge(engine.status_router())
         .merge(engine.countdown_router())
+        .merge(engine.devices_router())
         .layer(engine.layers_with(accounts))
 }
 

@@ -348,3 +348,69 @@ async fn wrong_passwords_are_throttled() {
     app.advance(15 * 60 + 1);
     assert_eq!(app.login(&client, "ada", PASSWORD).await.status(), 204);
 }
+
+/// The engine's device-list forms (`Engine::devices_router`): one device, then all others,
+/// signed out from a page of this site; a form from another site, or one that does not say
+/// where it came from, changes nothing; `back` is followed only when it is a local path.
+#[tokio::test]
+async fn the_device_forms_sign_out_other_devices_and_refuse_other_sites() {
+    use auto_logout::server::layer::device_forms::{REVOKE_OTHERS_PATH, REVOKE_PATH};
+    let app = start().await;
+    let me = reqwest::Client::builder()
+        .cookie_provider(Arc::new(reqwest::cookie::Jar::default()))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    assert_eq!(app.login(&me, "ada", PASSWORD).await.status(), 204);
+    let phone = app.signed_in().await;
+    let laptop = app.signed_in().await;
+    let (_, status) = app.status(&phone).await;
+    let phone_id = status["session_id"].as_str().unwrap().to_owned();
+    let post = |path: &str, origin: Option<&str>, form: Vec<(&'static str, String)>| {
+        let mut req = me.post(format!("{}{path}", app.base)).form(&form);
+        if let Some(origin) = origin {
+            req = req.header("origin", origin);
+        }
+        req.send()
+    };
+    let one = || vec![("id", phone_id.clone()), ("back", "/me".to_owned())];
+
+    let res = post(REVOKE_PATH, Some("https://evil.example"), one())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "another site's form");
+    let res = post(REVOKE_PATH, None, one()).await.unwrap();
+    assert_eq!(
+        res.status(),
+        403,
+        "a form that does not say where it came from"
+    );
+    assert_eq!(app.status(&phone).await.0, 200, "nothing changed");
+
+    let res = post(REVOKE_PATH, Some(&app.base), one()).await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/me");
+    assert_eq!(app.status(&phone).await.0, 401, "the phone is signed out");
+    assert_eq!(app.status(&laptop).await.0, 200, "the laptop is not");
+
+    let away = vec![("back", "//evil.example/".to_owned())];
+    let res = post(REVOKE_OTHERS_PATH, Some(&app.base), away)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/", "an offsite back goes home");
+    assert_eq!(
+        app.status(&laptop).await.0,
+        401,
+        "every other device is signed out"
+    );
+    assert_eq!(app.status(&me).await.0, 200, "this one is not");
+    assert_eq!(
+        events_of(&app, "ada")
+            .await
+            .iter()
+            .filter(|e| *e == "revoked")
+            .count(),
+        2
+    );
+}

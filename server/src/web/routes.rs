@@ -11,7 +11,7 @@
 use app::api::PublicSettings;
 use auto_logout::{
     forms::{ACCOUNT, ACCOUNT_PASSWORD, HOME, SESSIONS, SIGN_IN},
-    server::layer::{element::ELEMENT_PREFIX, PassiveRule, SessionLayer},
+    server::layer::{element::ELEMENT_FILES, PassiveRule, SessionLayer},
 };
 use leptos::server_fn::ServerFn;
 
@@ -172,7 +172,7 @@ pub const ROUTES: &[Route] = &[
     },
     // Assets and probes.
     passive(Matching::Under("/pkg/"), true),
-    passive(Matching::Under(ELEMENT_PREFIX), false),
+    passive(Matching::Under(ELEMENT_FILES), false),
     passive(Matching::Exact("/favicon.ico"), true),
     passive(Matching::Exact("/robots.txt"), true),
     passive(Matching::Exact("/healthz"), false),

@@ -52,7 +52,7 @@ async fn unlabelled_state_changes_with_the_session_cookie_are_refused(db: TestDb
     assert_eq!((user.display_name, user.email), (None, None));
 
     // A server function and the JSON API.
-    for path in ["/api/my_sessions", "/api/v1/session/extend"] {
+    for path in ["/api/public_settings", "/api/v1/session/extend"] {
         let res = unlabelled_post(&app, &client, path, &[]).await;
         assert_eq!(res.status(), 403, "{path}");
     }
@@ -80,7 +80,7 @@ async fn unlabelled_state_changes_with_the_session_cookie_are_refused(db: TestDb
         Some("Alice")
     );
     let res = client
-        .post(app.url("/api/my_sessions"))
+        .post(app.url("/api/public_settings"))
         .header("sec-fetch-site", "same-origin")
         .send()
         .await

@@ -311,7 +311,7 @@ async fn expired_sessions_get_401_from_server_functions_and_a_reason_from_status
 
     // Expired: a server function acting for the person is refused with 401 JSON...
     clock.advance(11 * MIN);
-    let res = app.post(&client, "/api/my_sessions").await;
+    let res = app.post(&client, "/api/admin_users").await;
     assert_eq!(res.status(), 401);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "session_ended");
@@ -327,7 +327,7 @@ async fn expired_sessions_get_401_from_server_functions_and_a_reason_from_status
     assert_eq!(body["reason"], "idle");
 
     // Server functions fail in the API's error shape, with the status of the code.
-    let res = app.post(&browser(), "/api/my_sessions").await;
+    let res = app.post(&browser(), "/api/admin_users").await;
     assert_eq!(res.status(), 401);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "unauthenticated");

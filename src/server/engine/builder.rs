@@ -329,7 +329,7 @@ impl EngineBuilder {
         }
         let layer = layer
             .passive_read(self.status_path.clone())
-            .passive_prefix(crate::server::layer::element::ELEMENT_PREFIX)
+            .passive_prefix(crate::server::layer::element::ELEMENT_FILES)
             .json_api(self.status_path.clone());
         let follower = ChangeFollower::start(
             db.clone(),

@@ -260,6 +260,14 @@ impl Engine {
         crate::server::layer::element::router()
     }
 
+    /// The device list's form endpoints (`POST /auto-logout/sessions/revoke` with `id` and
+    /// `back`, `POST /auto-logout/sessions/revoke-others` with `back`): sign out one of the
+    /// caller's devices, or all others, and go back. CSRF-checked; they work without
+    /// JavaScript. See [`layer::device_forms`](crate::server::layer::device_forms).
+    pub fn devices_router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        crate::server::layer::device_forms::router(self.clone())
+    }
+
     /// `GET {status_path}`, the caller's session status (a passive read: it never moves the
     /// idle deadline), and `POST {status_path}/extend`, "stay signed in" (activity); 401 JSON
     /// without a live session. See [`EngineBuilder::status_path`].

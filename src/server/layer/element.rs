@@ -20,9 +20,12 @@ use axum::{
 use sha2::{Digest, Sha256};
 use std::sync::LazyLock;
 
+/// The path prefix of the engine's own routes (the element's files, the device list's forms).
+pub const ELEMENT_PREFIX: &str = "/auto-logout/";
+
 /// The path prefix of the element's files; requests under it are passive (loading the
 /// element is not the person's activity).
-pub const ELEMENT_PREFIX: &str = "/auto-logout/";
+pub const ELEMENT_FILES: &str = "/auto-logout/countdown";
 
 /// The module script a page loads: `<script type="module" src="/auto-logout/countdown.js">`.
 pub const ELEMENT_SCRIPT: &str = "/auto-logout/countdown.js";

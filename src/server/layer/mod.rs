@@ -34,6 +34,7 @@ pub mod client;
 pub mod cookie;
 pub mod csrf;
 pub mod current;
+pub mod device_forms;
 pub mod element;
 pub mod error;
 pub mod passive;

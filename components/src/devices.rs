@@ -1,0 +1,143 @@
+//! [`DeviceList`]: every device the signed-in person is signed in on, each with a button
+//! that signs it out, and one that signs out all the others. Plain forms: it works without
+//! JavaScript. On the server it lists the request's sessions through the engine.
+
+use crate::sign_out::SignOutForm;
+use auto_logout::{dto::format_utc, DeviceSession, SessionKind};
+use leptos::prelude::*;
+
+/// The request's person's devices, newest first (on the server: through the engine that the
+/// application put in the context or the engine's layers put on the request; `None` without
+/// a live session or an engine).
+#[cfg(feature = "ssr")]
+async fn devices_of_request() -> Option<Vec<DeviceSession>> {
+    use auto_logout::server::{ActiveSession, Engine};
+    let parts = use_context::<axum::http::request::Parts>()?;
+    let me = parts.extensions.get::<ActiveSession>()?.clone();
+    let engine = use_context::<Engine>().or_else(|| parts.extensions.get::<Engine>().cloned())?;
+    engine
+        .gate()
+        .devices_of(me.user_id, Some(&me.id_hash))
+        .await
+        .ok()
+}
+
+/// The device list. `revoke_path`, `revoke_others_path` and `sign_out_path` are where its
+/// forms post (defaults: the engine's `Engine::devices_router` and `/logout`); `back` is
+/// where those endpoints return (default `/sessions`). Hooks: `[data-testid=sessions-table]`,
+/// `session-row` (with `data-current`), `this-device`, `revoke`, `revoke-others`.
+#[component]
+pub fn DeviceList(
+    /// Where one device is signed out (`id`, `back`).
+    #[prop(optional, into)]
+    revoke_path: Option<String>,
+    /// Where all other devices are signed out (`back`).
+    #[prop(optional, into)]
+    revoke_others_path: Option<String>,
+    /// Where this device signs out.
+    #[prop(optional, into)]
+    sign_out_path: Option<String>,
+    /// The page the engine's endpoints return to.
+    #[prop(optional, into)]
+    back: Option<String>,
+) -> impl IntoView {
+    let paths = Paths {
+        revoke: revoke_path.unwrap_or_else(|| "/auto-logout/sessions/revoke".to_owned()),
+        revoke_others: revoke_others_path
+            .unwrap_or_else(|| "/auto-logout/sessions/revoke-others".to_owned()),
+        sign_out: sign_out_path.unwrap_or_else(|| "/logout".to_owned()),
+        back: back.unwrap_or_else(|| "/sessions".to_owned()),
+    };
+    let list = Resource::new(
+        || (),
+        |_| async move {
+            #[cfg(feature = "ssr")]
+            return devices_of_request().await;
+            #[cfg(not(feature = "ssr"))]
+            None::<Vec<DeviceSession>>
+        },
+    );
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let paths = paths.clone();
+                Suspend::new(async move {
+                    list.await.map(|devices| view! { <DeviceTable devices paths /> })
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// Where the list's forms post.
+#[derive(Clone)]
+struct Paths {
+    revoke: String,
+    revoke_others: String,
+    sign_out: String,
+    back: String,
+}
+
+#[component]
+fn DeviceTable(devices: Vec<DeviceSession>, paths: Paths) -> impl IntoView {
+    let others = devices.iter().filter(|d| !d.current).count();
+    let rows = devices
+        .into_iter()
+        .map(|device| view! { <DeviceRow device paths=paths.clone() /> })
+        .collect_view();
+    view! {
+        <div class="table-scroll">
+        <table class="sessions" data-testid="sessions-table">
+            <thead>
+                <tr>
+                    <th scope="col">"Browser"</th>
+                    <th scope="col">"Device"</th>
+                    <th scope="col">"IP"</th>
+                    <th scope="col">"Signed in"</th>
+                    <th scope="col">"Last seen"</th>
+                    <th scope="col"><span class="sr-only">"Action"</span></th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+        </div>
+        {(others > 0).then(|| view! {
+            <form method="post" action=paths.revoke_others.clone()>
+                <input type="hidden" name="back" value=paths.back.clone() />
+                <button type="submit" data-testid="revoke-others">"Sign out all other sessions"</button>
+            </form>
+        })}
+    }
+}
+
+#[component]
+fn DeviceRow(device: DeviceSession, paths: Paths) -> impl IntoView {
+    let action = if device.current {
+        view! {
+            <span class="this-device" data-testid="this-device">"This device"</span>
+            <SignOutForm class="inline" action=paths.sign_out.clone()>
+                <button type="submit" class="secondary">"Sign out"</button>
+            </SignOutForm>
+        }
+        .into_any()
+    } else {
+        view! {
+            <form method="post" action=paths.revoke.clone() class="inline">
+                <input type="hidden" name="id" value=device.id.clone() />
+                <input type="hidden" name="back" value=paths.back.clone() />
+                <button type="submit" data-testid="revoke">"Sign out"</button>
+            </form>
+        }
+        .into_any()
+    };
+    view! {
+        <tr data-testid="session-row" data-session-id=device.id.clone() data-current=device.current.to_string()>
+            <td data-testid="browser">{format!("{} on {}", device.browser, device.os)}</td>
+            <td>{device.device}{(device.kind == SessionKind::Api).then_some(" (API)")}</td>
+            <td>{device.last_ip.unwrap_or_else(|| "unknown".into())}</td>
+            <td>{format_utc(device.created_at)}</td>
+            <td>{format_utc(device.last_seen_at)}</td>
+            <td>{action}</td>
+        </tr>
+    }
+}
