@@ -8,8 +8,9 @@
 //! page an ended session is sent to) and `GET /me` (the signed-in page, server-rendered
 //! HTML that shows the live countdown with the engine's `<auto-logout-countdown>` element),
 //! and the engine's device-list forms (`POST /auto-logout/sessions/revoke`, `…/revoke-others`).
-//! The JSON bodies are its CSRF defence: a cross-site form cannot send `application/json`
-//! without a CORS preflight.
+//! The engine's layers refuse every state change another site sends (and one that carries the
+//! session cookie without saying where it came from), login CSRF included; the JSON bodies
+//! would need a CORS preflight from another site anyway.
 
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},

@@ -212,12 +212,23 @@ async fn logout_is_final() {
     let (client, jar) = app.signed_in_as("ada").await;
     let url: reqwest::Url = app.base.parse().unwrap();
     let cookie = jar.cookies(&url).expect("a session cookie");
-    let res = client
-        .post(format!("{}/logout", app.base))
+    let logout = |origin: Option<&str>| {
+        let req = client.post(format!("{}/logout", app.base));
+        match origin {
+            Some(origin) => req.header("origin", origin),
+            None => req,
+        }
         .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
+    };
+    // The engine's layers refuse a state change from another site, or one that carries the
+    // session cookie without saying where it came from (as a browser always does).
+    assert_eq!(
+        logout(Some("https://evil.example")).await.unwrap().status(),
+        403
+    );
+    assert_eq!(logout(None).await.unwrap().status(), 403);
+    assert_eq!(app.me(&client).await, 200, "still signed in");
+    assert_eq!(logout(Some(&app.base)).await.unwrap().status(), 204);
     assert_eq!(app.me(&client).await, 401);
     // The old cookie, presented again, is refused too.
     let replay = reqwest::Client::new()
@@ -413,4 +424,28 @@ async fn the_device_forms_sign_out_other_devices_and_refuse_other_sites() {
             .count(),
         2
     );
+}
+
+/// Login CSRF: another site's form cannot sign a visitor in (as the attacker), whatever it
+/// sends; the application's own page can.
+#[tokio::test]
+async fn another_site_cannot_sign_a_visitor_in() {
+    let app = start().await;
+    let res = reqwest::Client::new()
+        .post(format!("{}/login", app.base))
+        .header("sec-fetch-site", "cross-site")
+        .json(&serde_json::json!({"username": "ada", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.headers().get("set-cookie").is_none(), "no session");
+    let res = reqwest::Client::new()
+        .post(format!("{}/login", app.base))
+        .header("sec-fetch-site", "same-origin")
+        .json(&serde_json::json!({"username": "ada", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
 }

@@ -221,11 +221,13 @@ impl Engine {
     }
 
     /// Everything a router needs, in the right order: the session layer outside axum-login's,
-    /// which holds tower-sessions' manager; handlers can take the engine as an
+    /// which holds tower-sessions' manager. State changes from another site (or carrying the
+    /// session cookie without saying where they came from) are refused with 403 first (see
+    /// [`SessionLayer::refuse_cross_site`]). Handlers can take the engine as an
     /// [`crate::server::AutoLogout`] (with the request's client) or `Extension<Engine>`.
     pub fn layers(&self) -> EngineLayers {
         EngineLayers {
-            enforce: self.session_layer(),
+            enforce: self.session_layer().refuse_cross_site(),
             engine: self.clone(),
             auth: self.auth_layer(),
         }
@@ -241,7 +243,7 @@ impl Engine {
         B::User: Account,
     {
         EngineLayers {
-            enforce: self.session_layer(),
+            enforce: self.session_layer().refuse_cross_site(),
             engine: self.clone(),
             auth: AuthManagerLayerBuilder::new(
                 Adopted::new(backend, self.account_follower()),

@@ -68,7 +68,7 @@ use std::{
 /// otherwise.
 pub const DEFAULT_ENDED_MESSAGE: &str = "Your session has ended. Please sign in again.";
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Settings {
     gate: SessionGate,
     cookies: CookiePolicy,
@@ -79,6 +79,7 @@ struct Settings {
     ended_message: String,
     jwt: Option<JwtKeys>,
     open_paths: Vec<String>,
+    refuse_cross_site: bool,
 }
 
 impl Settings {
@@ -117,14 +118,15 @@ impl SessionLayer {
                 ended_message: DEFAULT_ENDED_MESSAGE.to_owned(),
                 jwt: None,
                 open_paths: Vec::new(),
+                refuse_cross_site: false,
             }),
         }
     }
 
+    /// The layer with `change` made (to a copy of the settings when they are shared: a
+    /// layer already handed out keeps its own).
     fn with(mut self, change: impl FnOnce(&mut Settings)) -> Self {
-        if let Some(settings) = Arc::get_mut(&mut self.settings) {
-            change(settings);
-        }
+        change(Arc::make_mut(&mut self.settings));
         self
     }
 
@@ -154,6 +156,15 @@ impl SessionLayer {
     pub fn passive_prefix(self, prefix: impl Into<String>) -> Self {
         let prefix = prefix.into();
         self.with(|s| s.passive = std::mem::take(&mut s.passive).prefix(prefix))
+    }
+
+    /// Refuses with 403 every state change that [`csrf::csrf_verdict`] refuses (sent by
+    /// another site, or carrying the session cookie without saying where it came from),
+    /// before anything else happens. [`crate::server::Engine::layers`] turns it on, so that
+    /// an application's own forms are safe from cross-site requests (login CSRF included).
+    #[must_use]
+    pub fn refuse_cross_site(self) -> Self {
+        self.with(|s| s.refuse_cross_site = true)
     }
 
     /// Proxies whose `X-Forwarded-For` is believed for the client IP.
@@ -235,6 +246,12 @@ where
 
     fn call(&mut self, mut req: Request) -> Self::Future {
         use futures_util::future::Either;
+        if self.settings.refuse_cross_site
+            && csrf::csrf_verdict(req.method(), req.headers(), self.settings.cookies).is_refused()
+        {
+            let refusal = cross_site_refusal(self.settings.is_json(req.uri().path()));
+            return Either::Right(Box::pin(async move { Ok(refusal) }));
+        }
         let Some((presented, client)) = presented(&self.settings, &mut req) else {
             return Either::Left(self.inner.call(req));
         };
@@ -250,6 +267,18 @@ where
                 Presented::Cookie(id) => enforce_cookie(&settings, inner, req, id, &client).await,
             }
         }))
+    }
+}
+
+/// The message of a refused cross-site request.
+const CROSS_SITE: &str = "Cross-site request refused. Reload the page and try again.";
+
+/// 403 for a state change another site sent: JSON on the JSON API, plain text elsewhere.
+fn cross_site_refusal(json: bool) -> Response {
+    if json {
+        error::json_error(ErrorCode::Forbidden, CROSS_SITE)
+    } else {
+        axum::response::IntoResponse::into_response((axum::http::StatusCode::FORBIDDEN, CROSS_SITE))
     }
 }
 
