@@ -15,6 +15,17 @@ pub const ACCOUNT_PASSWORD: &str = "/account/password";
 pub const SESSIONS: &str = "/sessions";
 /// The administrators' account list.
 pub const ADMIN_USERS: &str = "/admin/users";
+/// Where sign-out forms post.
+pub const SIGN_OUT: &str = "/logout";
+
+/// The engine's passive status read (`GET`; SPEC §7), where the countdowns read what is left.
+pub const SESSION_STATUS: &str = "/api/v1/session";
+/// The engine's "stay signed in" (`POST`; activity).
+pub const SESSION_EXTEND: &str = "/api/v1/session/extend";
+/// The engine's device-list form that signs out one device (`id`, `back`).
+pub const DEVICE_REVOKE: &str = "/auto-logout/sessions/revoke";
+/// The engine's device-list form that signs out every other device (`back`).
+pub const DEVICE_REVOKE_OTHERS: &str = "/auto-logout/sessions/revoke-others";
 
 /// How a change of one's own password went (`/account/password?…`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

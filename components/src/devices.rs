@@ -41,12 +41,12 @@ pub fn DeviceList(
     #[prop(optional, into)]
     back: Option<String>,
 ) -> impl IntoView {
+    use auto_logout::forms::{DEVICE_REVOKE, DEVICE_REVOKE_OTHERS, SESSIONS, SIGN_OUT};
     let paths = Paths {
-        revoke: revoke_path.unwrap_or_else(|| "/auto-logout/sessions/revoke".to_owned()),
-        revoke_others: revoke_others_path
-            .unwrap_or_else(|| "/auto-logout/sessions/revoke-others".to_owned()),
-        sign_out: sign_out_path.unwrap_or_else(|| "/logout".to_owned()),
-        back: back.unwrap_or_else(|| "/sessions".to_owned()),
+        revoke: revoke_path.unwrap_or_else(|| DEVICE_REVOKE.to_owned()),
+        revoke_others: revoke_others_path.unwrap_or_else(|| DEVICE_REVOKE_OTHERS.to_owned()),
+        sign_out: sign_out_path.unwrap_or_else(|| SIGN_OUT.to_owned()),
+        back: back.unwrap_or_else(|| SESSIONS.to_owned()),
     };
     let list = Resource::new(
         || (),

@@ -39,9 +39,9 @@ impl Default for CountdownOptions {
     fn default() -> Self {
         Self {
             sign_in_path: auto_logout::forms::SIGN_IN.to_owned(),
-            sign_out_path: "/logout".to_owned(),
-            status_path: "/api/v1/session".to_owned(),
-            extend_path: "/api/v1/session/extend".to_owned(),
+            sign_out_path: auto_logout::forms::SIGN_OUT.to_owned(),
+            status_path: auto_logout::forms::SESSION_STATUS.to_owned(),
+            extend_path: auto_logout::forms::SESSION_EXTEND.to_owned(),
             warn_before_ms: None,
             track_activity: true,
             redirect_immediately: true,

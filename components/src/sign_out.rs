@@ -20,7 +20,7 @@ pub fn SignOutForm(
     /// The button(s).
     children: Children,
 ) -> impl IntoView {
-    let action = action.unwrap_or_else(|| "/logout".to_owned());
+    let action = action.unwrap_or_else(|| auto_logout::forms::SIGN_OUT.to_owned());
     view! {
         <form method="post" action=action class=class data-sign-out="">
             {children()}

@@ -306,23 +306,23 @@ function __wbg_get_imports() {
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("Event")], shim_idx: 10, ret: Unit, inner_ret: Some(Unit) }, mutable: false }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("Event")], shim_idx: 12, ret: Unit, inner_ret: Some(Unit) }, mutable: false }) -> Externref`.
             const ret = makeClosure(arg0, arg1, wasm_bindgen_7e4af057ca5e083d___convert__closures_____invoke___web_sys_e473e940badf94b___features__gen_MessageEvent__MessageEvent______true_);
             return ret;
         },
         __wbindgen_generic_0000000000000003: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("MessageEvent")], shim_idx: 10, ret: Unit, inner_ret: Some(Unit) }, mutable: false }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("MessageEvent")], shim_idx: 12, ret: Unit, inner_ret: Some(Unit) }, mutable: false }) -> Externref`.
             const ret = makeClosure(arg0, arg1, wasm_bindgen_7e4af057ca5e083d___convert__closures_____invoke___web_sys_e473e940badf94b___features__gen_MessageEvent__MessageEvent______true__4);
             return ret;
         },
         __wbindgen_generic_0000000000000004: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 11, ret: Unit, inner_ret: Some(Unit) }, mutable: false }) -> Externref`.
-            const ret = makeClosure(arg0, arg1, wasm_bindgen_7e4af057ca5e083d___convert__closures_____invoke_______true__1_);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 11, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen_7e4af057ca5e083d___convert__closures_____invoke_______true_);
             return ret;
         },
         __wbindgen_generic_0000000000000005: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 9, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen_7e4af057ca5e083d___convert__closures_____invoke_______true_);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 13, ret: Unit, inner_ret: Some(Unit) }, mutable: false }) -> Externref`.
+            const ret = makeClosure(arg0, arg1, wasm_bindgen_7e4af057ca5e083d___convert__closures_____invoke_______true__1_);
             return ret;
         },
         __wbindgen_generic_0000000000000006: function(arg0, arg1) {
@@ -345,12 +345,12 @@ function __wbg_get_imports() {
     };
 }
 
-function wasm_bindgen_7e4af057ca5e083d___convert__closures_____invoke_______true__1_(arg0, arg1) {
-    wasm.wasm_bindgen_7e4af057ca5e083d___convert__closures_____invoke_______true__1_(arg0, arg1);
-}
-
 function wasm_bindgen_7e4af057ca5e083d___convert__closures_____invoke_______true_(arg0, arg1) {
     wasm.wasm_bindgen_7e4af057ca5e083d___convert__closures_____invoke_______true_(arg0, arg1);
+}
+
+function wasm_bindgen_7e4af057ca5e083d___convert__closures_____invoke_______true__1_(arg0, arg1) {
+    wasm.wasm_bindgen_7e4af057ca5e083d___convert__closures_____invoke_______true__1_(arg0, arg1);
 }
 
 function wasm_bindgen_7e4af057ca5e083d___convert__closures_____invoke___web_sys_e473e940badf94b___features__gen_MessageEvent__MessageEvent______true_(arg0, arg1, arg2) {
@@ -659,7 +659,7 @@ export { initSync, __wbg_init as default };
 // Appended to wasm-bindgen's module by scripts/build-element.sh; the engine fills in the
 // WebAssembly's content-hashed name when it serves this file.
 const autoLogoutReady = __wbg_init({
-  module_or_path: new URL("countdown-52101ba7aec00edf.wasm", import.meta.url),
+  module_or_path: new URL("countdown-a8f5ffd4af90ffc4.wasm", import.meta.url),
 });
 
 class AutoLogoutCountdown extends HTMLElement {

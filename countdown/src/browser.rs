@@ -47,8 +47,8 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            status_path: "/api/v1/session".to_owned(),
-            extend_path: "/api/v1/session/extend".to_owned(),
+            status_path: auto_logout::forms::SESSION_STATUS.to_owned(),
+            extend_path: auto_logout::forms::SESSION_EXTEND.to_owned(),
             sign_in_path: auto_logout::forms::SIGN_IN.to_owned(),
             warn_before_ms: None,
             report_input: false,
@@ -68,6 +68,8 @@ struct Inner {
     on_reading: Box<dyn Fn(&Reading)>,
     state: RefCell<State>,
     channel: Option<BroadcastChannel>,
+    /// The channel's message handler, dropped after the channel is closed.
+    _on_message: Closure<dyn Fn(MessageEvent)>,
     timers: RefCell<Vec<Interval>>,
     listeners: RefCell<Vec<Listener>>,
 }
@@ -126,19 +128,8 @@ impl Countdown {
     /// `on_reading` with every change of what the countdown shows.
     pub fn start(options: Options, on_reading: impl Fn(&Reading) + 'static) -> Self {
         let channel = BroadcastChannel::new(&options.channel).ok();
-        let inner = Rc::new(Inner {
-            options,
-            on_reading: Box::new(on_reading),
-            state: RefCell::new(State {
-                last_report: now(),
-                ..State::default()
-            }),
-            channel,
-            timers: RefCell::new(Vec::new()),
-            listeners: RefCell::new(Vec::new()),
-        });
-        let weak = Rc::downgrade(&inner);
-        if let Some(channel) = &inner.channel {
+        let inner = Rc::new_cyclic(|weak: &Weak<Inner>| {
+            // Another tab's news: activity (read the server's view again), or a sign-out.
             let w = weak.clone();
             let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
                 let Some(inner) = w.upgrade() else { return };
@@ -148,9 +139,23 @@ impl Countdown {
                     _ => {}
                 }
             });
-            channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-            on_message.forget();
-        }
+            if let Some(channel) = &channel {
+                channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            }
+            Inner {
+                options,
+                on_reading: Box::new(on_reading),
+                state: RefCell::new(State {
+                    last_report: now(),
+                    ..State::default()
+                }),
+                channel,
+                _on_message: on_message,
+                timers: RefCell::new(Vec::new()),
+                listeners: RefCell::new(Vec::new()),
+            }
+        });
+        let weak = Rc::downgrade(&inner);
         let timers = vec![
             Interval::new(TICK_MS, every(&weak, tick)),
             Interval::new(REFRESH_MS, every(&weak, refresh)),

@@ -20,7 +20,7 @@ use crate::{
     rules::{fill_time, format_clock, warning_sentence, Phase, Reading},
 };
 use std::rc::Rc;
-use wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
+use wasm_bindgen::{closure::Closure, prelude::wasm_bindgen, JsCast, JsValue};
 use web_sys::{Element, HtmlElement, ShadowRootInit, ShadowRootMode};
 
 /// The default look: a bar, and a centred dialog over a dimmed page.
@@ -62,6 +62,8 @@ struct View {
 #[wasm_bindgen]
 pub struct CountdownElement {
     countdown: Rc<Countdown>,
+    /// The buttons' handlers, dropped with the element's countdown.
+    _handlers: Vec<Closure<dyn Fn()>>,
 }
 
 #[wasm_bindgen]
@@ -217,26 +219,27 @@ impl CountdownElement {
             view.show(reading);
         }));
         // The buttons hold the countdown weakly: the element's `free()` stops it.
-        let weak = Rc::downgrade(&countdown);
-        let on_stay = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
-            if let Some(countdown) = weak.upgrade() {
-                countdown.stay_signed_in();
-            }
-        });
-        stay.set_onclick(Some(on_stay.as_ref().unchecked_ref()));
-        on_stay.forget();
-        if let Some(form) = sign_out_form {
+        let on = |act: fn(&Countdown)| {
             let weak = Rc::downgrade(&countdown);
-            let on_submit = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+            Closure::<dyn Fn()>::new(move || {
                 if let Some(countdown) = weak.upgrade() {
-                    countdown.stand_down();
+                    act(&countdown);
                 }
-            });
+            })
+        };
+        let on_stay = on(Countdown::stay_signed_in);
+        stay.set_onclick(Some(on_stay.as_ref().unchecked_ref()));
+        let mut handlers = vec![on_stay];
+        if let Some(form) = sign_out_form {
+            let on_submit = on(Countdown::stand_down);
             form.dyn_into::<web_sys::HtmlFormElement>()?
                 .set_onsubmit(Some(on_submit.as_ref().unchecked_ref()));
-            on_submit.forget();
+            handlers.push(on_submit);
         }
-        Ok(CountdownElement { countdown })
+        Ok(CountdownElement {
+            countdown,
+            _handlers: handlers,
+        })
     }
 
     /// "Stay signed in", for a page's own button.

@@ -82,7 +82,7 @@ use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
 /// Where [`Engine::status_router`] answers unless [`EngineBuilder::status_path`] says otherwise
 /// (SPEC §7).
-pub const DEFAULT_STATUS_PATH: &str = "/api/v1/session";
+pub const DEFAULT_STATUS_PATH: &str = crate::forms::SESSION_STATUS;
 
 /// Why an engine could not be built.
 #[derive(Debug, thiserror::Error)]

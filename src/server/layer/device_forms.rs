@@ -11,7 +11,7 @@ use crate::server::sessions::ClientInfo;
 use crate::{redirect::safe_next, server::Engine};
 use axum::{
     extract::Request,
-    http::{Method, StatusCode},
+    http::Method,
     middleware::{self, Next},
     response::{IntoResponse, Redirect, Response},
     routing::post,
@@ -21,9 +21,9 @@ use serde::Deserialize;
 
 /// Where a form signs out one device: fields `id` (the session's public id) and `back` (a
 /// local path to return to; `/` otherwise).
-pub const REVOKE_PATH: &str = "/auto-logout/sessions/revoke";
+pub const REVOKE_PATH: &str = crate::forms::DEVICE_REVOKE;
 /// Where a form signs out every device but the caller's: field `back`.
-pub const REVOKE_OTHERS_PATH: &str = "/auto-logout/sessions/revoke-others";
+pub const REVOKE_OTHERS_PATH: &str = crate::forms::DEVICE_REVOKE_OTHERS;
 
 /// What the forms send.
 #[derive(Debug, Default, Deserialize)]
@@ -57,11 +57,7 @@ async fn refuse_cross_site(
     next: Next,
 ) -> Response {
     if csrf_verdict(&Method::POST, req.headers(), engine.cookies()).is_refused() {
-        return (
-            StatusCode::FORBIDDEN,
-            "Cross-site request refused. Reload the page and try again.",
-        )
-            .into_response();
+        return super::cross_site_refusal(false);
     }
     next.run(req).await
 }

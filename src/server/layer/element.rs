@@ -30,6 +30,12 @@ pub const ELEMENT_FILES: &str = "/auto-logout/countdown";
 /// The module script a page loads: `<script type="module" src="/auto-logout/countdown.js">`.
 pub const ELEMENT_SCRIPT: &str = "/auto-logout/countdown.js";
 
+/// The built files (`scripts/build-element.sh`), embedded once each.
+const WASM: &[u8] = include_bytes!("../../../countdown/dist/countdown.wasm");
+const WASM_BR: &[u8] = include_bytes!("../../../countdown/dist/countdown.wasm.br");
+const MODULE: &[u8] = include_bytes!("../../../countdown/dist/countdown.js");
+const MODULE_BR: &[u8] = include_bytes!("../../../countdown/dist/countdown.js.br");
+
 /// One embedded file in its raw and brotli forms.
 struct Asset {
     name: String,
@@ -49,21 +55,15 @@ struct Assets {
 
 static ASSETS: LazyLock<Assets> = LazyLock::new(|| {
     let wasm = Asset {
-        name: format!(
-            "countdown-{}.wasm",
-            content_hash(include_bytes!("../../../countdown/dist/countdown.wasm"))
-        ),
-        raw: include_bytes!("../../../countdown/dist/countdown.wasm"),
-        brotli: include_bytes!("../../../countdown/dist/countdown.wasm.br"),
+        name: format!("countdown-{}.wasm", content_hash(WASM)),
+        raw: WASM,
+        brotli: WASM_BR,
         content_type: "application/wasm",
     };
     let module = Asset {
-        name: format!(
-            "countdown-{}.js",
-            content_hash(include_bytes!("../../../countdown/dist/countdown.js"))
-        ),
-        raw: include_bytes!("../../../countdown/dist/countdown.js"),
-        brotli: include_bytes!("../../../countdown/dist/countdown.js.br"),
+        name: format!("countdown-{}.js", content_hash(MODULE)),
+        raw: MODULE,
+        brotli: MODULE_BR,
         content_type: "text/javascript; charset=utf-8",
     };
     let loader = format!("import \"./{}\";\n", module.name);
@@ -96,7 +96,7 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
 
 async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Response {
     let assets = &*ASSETS;
-    if format!("{ELEMENT_PREFIX}{file}") == ELEMENT_SCRIPT {
+    if ELEMENT_SCRIPT.strip_prefix(ELEMENT_PREFIX) == Some(file.as_str()) {
         return serve_loader(assets, &headers);
     }
     let Some(asset) = [&assets.module, &assets.wasm]
