@@ -13,6 +13,7 @@ export const SHORT_SESSION_PORT = port + 2;
 export const STAY_ON_PAGE_PORT = port + 3;
 export const ADMIN_PORT = port + 4;
 export const NO_LOST_WORK_PORT = port + 5;
+export const REAUTH_PORT = port + 6;
 /** The axum-login example (examples/axum-login), whose page uses <auto-logout-countdown>. */
 export const ELEMENT_EXAMPLE_PORT = port + 10;
 /** The Leptos example (examples/leptos), whose pages use the auto-logout-leptos components. */
@@ -64,10 +65,11 @@ export default defineConfig({
       ],
     },
   },
-  // Eight servers: the defaults, three with short limits set through the documented keys, one
-  // with an administrator `admin` and a user `alice` made by the command line, and one with
-  // short limits and two users `alice` and `bob` (drafts, background tabs); and the axum-login
-  // and Leptos examples with short limits set through the same keys.
+  // Nine servers: the defaults, three with short limits set through the documented keys, one
+  // with an administrator `admin` and a user `alice` made by the command line, one with
+  // short limits and two users `alice` and `bob` (drafts, background tabs), one like the
+  // administrators' with a 3-second re-authentication window; and the axum-login and Leptos
+  // examples with short limits set through the same keys.
   webServer: [
     server(port, {}),
     server(SHORT_IDLE_PORT, {
@@ -100,6 +102,17 @@ export default defineConfig({
       },
       `printf 'alice password\\n' | ${serverBinary} user add alice >/dev/null && ` +
         `printf 'bob password\\n' | ${serverBinary} user add bob >/dev/null && `,
+    ),
+    server(
+      REAUTH_PORT,
+      {
+        AUTO_LOGOUT_DEMO_ACCOUNT: 'false',
+        AUTO_LOGOUT_IDLE_TIME: '1h',
+        AUTO_LOGOUT_REAUTH_WINDOW: '3s',
+        AUTO_LOGOUT_LOGIN_MAX_FAILURES: '20',
+      },
+      `printf 'admin password\\n' | ${serverBinary} user add admin --admin >/dev/null && ` +
+        `printf 'alice password\\n' | ${serverBinary} user add alice >/dev/null && `,
     ),
     {
       command: 'exec target/debug/auto-logout-example',

@@ -22,6 +22,9 @@ pub enum ErrorCode {
     SessionLimit,
     /// The request is not allowed (cross-site, not an administrator).
     Forbidden,
+    /// A sensitive action, and the caller last proved their password before the
+    /// re-authentication window: `POST /api/v1/auth/reauth` with it, then try again.
+    ReauthRequired,
     /// The request named a host this server does not serve.
     UnknownHost,
     /// No such endpoint, or no such resource of the caller's.
@@ -59,6 +62,7 @@ impl ErrorCode {
             ErrorCode::InvalidCredentials => "invalid_credentials",
             ErrorCode::SessionLimit => "session_limit",
             ErrorCode::Forbidden => "forbidden",
+            ErrorCode::ReauthRequired => "reauth_required",
             ErrorCode::UnknownHost => "unknown_host",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
@@ -85,7 +89,7 @@ impl ErrorCode {
             | ErrorCode::SessionEnded
             | ErrorCode::InvalidToken
             | ErrorCode::InvalidCredentials => 401,
-            ErrorCode::Forbidden | ErrorCode::SessionLimit => 403,
+            ErrorCode::Forbidden | ErrorCode::SessionLimit | ErrorCode::ReauthRequired => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::PayloadTooLarge => 413,

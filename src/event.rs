@@ -33,11 +33,16 @@ pub enum AuditEvent {
     UserEnabled,
     /// An account's password was changed.
     PasswordChanged,
+    /// A signed-in person proved their password again, for sensitive actions (SPEC §6).
+    Reauthenticated,
+    /// An administrator (or the command line) ended every session at once; one entry, its
+    /// count the number of sessions ended.
+    SignedOutEveryone,
 }
 
 impl AuditEvent {
     /// All events, in the order the admin filters list them.
-    pub const ALL: [AuditEvent; 13] = [
+    pub const ALL: [AuditEvent; 15] = [
         AuditEvent::Login,
         AuditEvent::Logout,
         AuditEvent::IdleTimeout,
@@ -51,6 +56,8 @@ impl AuditEvent {
         AuditEvent::UserDisabled,
         AuditEvent::UserEnabled,
         AuditEvent::PasswordChanged,
+        AuditEvent::Reauthenticated,
+        AuditEvent::SignedOutEveryone,
     ];
 
     /// The stored name, e.g. `"idle_timeout"`.
@@ -69,6 +76,8 @@ impl AuditEvent {
             AuditEvent::UserDisabled => "user_disabled",
             AuditEvent::UserEnabled => "user_enabled",
             AuditEvent::PasswordChanged => "password_changed",
+            AuditEvent::Reauthenticated => "reauthenticated",
+            AuditEvent::SignedOutEveryone => "signed_out_everyone",
         }
     }
 }
@@ -81,7 +90,7 @@ impl fmt::Display for AuditEvent {
 
 /// A name that is not one of the audit events.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown audit event `{0}`; expected one of login, logout, idle_timeout, absolute_timeout, revoked, suspended, login_failed, session_limit, login_throttled, user_created, user_disabled, user_enabled, password_changed")]
+#[error("unknown audit event `{0}`; expected one of login, logout, idle_timeout, absolute_timeout, revoked, suspended, login_failed, session_limit, login_throttled, user_created, user_disabled, user_enabled, password_changed, reauthenticated, signed_out_everyone")]
 pub struct UnknownEvent(pub String);
 
 impl FromStr for AuditEvent {

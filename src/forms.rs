@@ -27,6 +27,15 @@ pub const DEVICE_REVOKE: &str = "/auto-logout/sessions/revoke";
 /// The engine's device-list form that signs out every other device (`back`).
 pub const DEVICE_REVOKE_OTHERS: &str = "/auto-logout/sessions/revoke-others";
 
+/// The form field that carries the password of a re-authentication (SPEC §4: a sensitive
+/// action outside `reauth_window` asks for it in place).
+pub const REAUTH_FIELD: &str = "reauth_password";
+/// The header on the answer that asks for the password again (value `required`): a page that
+/// sent the form by script shows the prompt in place.
+pub const REAUTH_HEADER: &str = "x-auto-logout-reauth";
+/// Where the administrators' "Sign out everyone" form posts (`except_admins`, `except_self`).
+pub const ADMIN_SIGN_OUT_ALL: &str = "/admin/sessions/sign-out-all";
+
 /// How a change of one's own password went (`/account/password?…`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordOutcome {

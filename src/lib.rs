@@ -90,6 +90,7 @@ pub mod limits;
 pub mod passwords;
 pub mod policy;
 pub mod profile;
+pub mod reauth;
 pub mod redirect;
 pub mod session_limit;
 pub mod sign_in_query;

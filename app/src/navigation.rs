@@ -16,9 +16,9 @@ use std::cell::{Cell, RefCell};
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    Document, DomParser, Element, Event, FormData, HtmlAnchorElement, HtmlElement, HtmlFormElement,
-    MouseEvent, RequestCredentials, RequestInit, RequestRedirect, Response, SubmitEvent,
-    SupportedType, Url, UrlSearchParams,
+    Document, DomParser, Element, Event, FormData, HtmlAnchorElement, HtmlDialogElement,
+    HtmlElement, HtmlFormElement, MouseEvent, RequestCredentials, RequestInit, RequestRedirect,
+    Response, SubmitEvent, SupportedType, Url, UrlSearchParams,
 };
 
 thread_local! {
@@ -58,6 +58,11 @@ pub fn install() {
     }
     SHOWN.with(|shown| *shown.borrow_mut() = here());
     let on_click = Closure::<dyn Fn(MouseEvent)>::new(|event: MouseEvent| {
+        if cancels_prompt(&event) {
+            event.prevent_default();
+            close_prompt();
+            return;
+        }
         if let Some(url) = link_target(&event) {
             event.prevent_default();
             let visit = Visit { url, body: None };
@@ -191,6 +196,24 @@ async fn go(visit: Visit, history: History) {
         }
         return;
     };
+    if response
+        .headers()
+        .get(auto_logout::forms::REAUTH_HEADER)
+        .ok()
+        .flatten()
+        .is_some()
+    {
+        // A sensitive action wants the password again: asked in place, over the form as it
+        // was typed; the prompt's form repeats the fields and performs the action.
+        let html = text_of(&response).await;
+        if is_latest() {
+            match html.and_then(|html| parse(&html)) {
+                Some(prompt) => show_prompt(&prompt),
+                None => say_not_sent(),
+            }
+        }
+        return;
+    }
     let is_html = response
         .headers()
         .get("content-type")
@@ -246,6 +269,75 @@ async fn go(visit: Visit, history: History) {
         scroll_to_fragment(&url);
     }
     focus_new_page();
+}
+
+/// The id of the dialog that holds a password prompt.
+const PROMPT_DIALOG: &str = "reauth-dialog";
+
+/// Shows the prompt (`[data-testid=reauth]`) of the answer `answer` in a modal dialog over this
+/// page, replacing the one shown, if any (a wrong password answers with the prompt again).
+fn show_prompt(answer: &Document) {
+    let doc = document();
+    let Some(form) = answer.query_selector("[data-testid=reauth]").ok().flatten() else {
+        return;
+    };
+    let Ok(form) = doc.import_node_with_deep(&form, true) else {
+        return;
+    };
+    let dialog: HtmlDialogElement = match doc.get_element_by_id(PROMPT_DIALOG) {
+        Some(existing) => match existing.dyn_into() {
+            Ok(dialog) => dialog,
+            Err(_) => return,
+        },
+        None => {
+            let Some(dialog) = doc
+                .create_element("dialog")
+                .ok()
+                .and_then(|el| el.dyn_into::<HtmlDialogElement>().ok())
+            else {
+                return;
+            };
+            dialog.set_id(PROMPT_DIALOG);
+            dialog.set_class_name("reauth-dialog");
+            let _ = dialog.set_attribute("aria-label", "Confirm it is you");
+            if let Some(body) = doc.body() {
+                let _ = body.append_child(&dialog);
+            }
+            dialog
+        }
+    };
+    dialog.replace_children_with_node_1(&form);
+    if !dialog.open() {
+        let _ = dialog.show_modal();
+    }
+    if let Some(input) = dialog
+        .query_selector("input[type=password]")
+        .ok()
+        .flatten()
+        .and_then(|el| el.dyn_into::<HtmlElement>().ok())
+    {
+        let _ = input.focus();
+    }
+}
+
+/// Whether the click is on a prompt's "Cancel" shown in place.
+fn cancels_prompt(event: &MouseEvent) -> bool {
+    event
+        .target()
+        .and_then(|t| t.dyn_into::<Element>().ok())
+        .and_then(|el| el.closest("[data-reauth-cancel]").ok().flatten())
+        .and_then(|el| el.closest("dialog").ok().flatten())
+        .is_some_and(|dialog| dialog.id() == PROMPT_DIALOG)
+}
+
+/// Closes and removes the prompt shown in place; the page under it is as it was.
+fn close_prompt() {
+    if let Some(dialog) = document().get_element_by_id(PROMPT_DIALOG) {
+        if let Ok(dialog) = dialog.clone().dyn_into::<HtmlDialogElement>() {
+            dialog.close();
+        }
+        dialog.remove();
+    }
 }
 
 /// Scrolls to the element the address's `#fragment` names, or to the top.

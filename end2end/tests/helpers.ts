@@ -60,6 +60,11 @@ export const ALICE = { username: 'alice', password: 'alice password' };
 export const NO_LOST_WORK = `http://127.0.0.1:${basePort + 5}`;
 export const BOB = { username: 'bob', password: 'bob password' };
 
+/** A server like ADMIN_SERVER (users `admin`, `alice`) with AUTO_LOGOUT_REAUTH_WINDOW=3s. */
+export const REAUTH_SERVER = `http://127.0.0.1:${basePort + 6}`;
+/** Just past REAUTH_SERVER's re-authentication window. */
+export const PAST_REAUTH_WINDOW_MS = 3_500;
+
 /** The names of the draft records in the page's localStorage. */
 export async function draftKeys(page: Page): Promise<string[]> {
   return page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('auto-logout.draft.')));

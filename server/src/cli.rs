@@ -6,7 +6,8 @@ use crate::{
     startup::{engine_builder, open_database, Application, StartError},
 };
 use auto_logout::server::{
-    AccountError, Actor, Admin, HashLimiter, SessionSearch, SharedClock, StoreError, SystemClock,
+    AccountError, Actor, Admin, HashLimiter, SessionSearch, SharedClock, SignOutAll, StoreError,
+    SystemClock,
 };
 use clap::{Parser, Subcommand};
 use std::{
@@ -53,10 +54,18 @@ pub enum SessionCommand {
         #[arg(long)]
         user: Option<String>,
     },
-    /// End a session by its public id (audit `revoked`).
+    /// End a session by its public id (audit `revoked`), or every session with `--all`
+    /// (audited once, `signed_out_everyone`, with the count).
     Revoke {
         /// The session id, as `session list` shows it.
-        id: String,
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<String>,
+        /// End every live session: everyone is signed out.
+        #[arg(long)]
+        all: bool,
+        /// With `--all`: keep administrators signed in.
+        #[arg(long, requires = "all")]
+        except_admins: bool,
     },
 }
 
@@ -231,7 +240,25 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                         );
                     }
                 }
-                SessionCommand::Revoke { id } => {
+                SessionCommand::Revoke {
+                    all: true,
+                    except_admins,
+                    ..
+                } => {
+                    let scope = SignOutAll {
+                        except_admins,
+                        except_self: false,
+                    };
+                    let ended = admin.sign_out_everyone(&Actor::default(), scope).await?;
+                    let spared = if except_admins {
+                        " (administrators kept)"
+                    } else {
+                        ""
+                    };
+                    println!("{ended} sessions signed out{spared}");
+                }
+                SessionCommand::Revoke { id, .. } => {
+                    let id = id.unwrap_or_default();
                     if !admin.end_session(&Actor::default(), &id).await? {
                         return Err(CliError::NoSuchSession(id));
                     }

@@ -251,6 +251,14 @@ keys! {
         /// Audit rows older than this are deleted, in batches (zero: kept forever).
         #[key(default = "400d", env = "AUTO_LOGOUT_AUDIT_RETENTION", parse = duration)]
         audit_retention: Duration,
+        /// Sensitive actions need the password proved within this long (zero: never asked
+        /// again after sign-in).
+        #[key(default = "10m", env = "AUTO_LOGOUT_REAUTH_WINDOW", parse = duration)]
+        reauth_window: Duration,
+        /// A refresh token presented again within this long of its first use gets the same
+        /// successor instead of ending the session (zero: any repeat ends it).
+        #[key(default = "10s", env = "AUTO_LOGOUT_REFRESH_REUSE_GRACE", parse = duration)]
+        refresh_reuse_grace: Duration,
         /// `sqlite://…` or `postgres://…`.
         #[key(
             default = "sqlite://data/auto-logout.db?mode=rwc",
@@ -277,6 +285,8 @@ impl fmt::Debug for Config {
             .field("metrics_token", &self.metrics_token)
             .field("secret_key", &self.secret_key)
             .field("audit_retention", &self.audit_retention)
+            .field("reauth_window", &self.reauth_window)
+            .field("refresh_reuse_grace", &self.refresh_reuse_grace)
             .field(
                 "database_url",
                 &auto_logout::server::db::redact_url(&self.database_url),
@@ -840,6 +850,8 @@ mod tests {
         assert_eq!(c.session_limit(), engine::DEFAULT_SESSION_LIMIT);
         assert_eq!(c.jwt_ttl, engine::DEFAULT_JWT_TTL);
         assert_eq!(c.audit_retention, engine::DEFAULT_AUDIT_RETENTION);
+        assert_eq!(c.reauth_window, engine::DEFAULT_REAUTH_WINDOW);
+        assert_eq!(c.refresh_reuse_grace, engine::DEFAULT_REFRESH_REUSE_GRACE);
     }
 
     #[test]

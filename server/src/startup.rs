@@ -9,7 +9,6 @@ use crate::{
         assets::{Bundle, BundleOrApp},
         auth_routes,
         compress::{Compress, CompressLayer},
-        devices,
         edge::EdgeLayer,
         login_scope::LoginScope,
         page_access,
@@ -19,9 +18,9 @@ use crate::{
     },
 };
 use app::{shell, App};
-use auto_logout::forms::ACCOUNT_PASSWORD;
+use auto_logout::forms::{ACCOUNT_PASSWORD, ADMIN_SIGN_OUT_ALL};
 use auto_logout::server::{
-    layer::{SessionLayer, SessionService},
+    layer::{device_forms, SessionLayer, SessionService},
     telemetry::LiveSessionGauges,
     AccountError, Actor, Admin, Background, Database, Engine, EngineBuilder, EngineError,
     SharedClock, StoreError, Users,
@@ -29,7 +28,7 @@ use auto_logout::server::{
 use axum::{
     middleware,
     routing::{get, post},
-    Router, ServiceExt,
+    Extension, Router, ServiceExt,
 };
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
@@ -103,6 +102,8 @@ pub fn engine_builder(config: &Config, db: Database, clock: SharedClock) -> Engi
         .trusted_proxies(config.trusted_proxies.clone())
         .jwt_ttl(config.jwt_ttl)
         .audit_retention(config.audit_retention)
+        .reauth_window(config.reauth_window)
+        .refresh_reuse_grace(config.refresh_reuse_grace)
         .status_path(STATUS_PATH)
         .configure_layer({
             let message = config.message.clone();
@@ -332,7 +333,17 @@ pub fn router(state: AppState) -> AppService {
         .merge(api_doc::router())
         // <auto-logout-countdown>, for pages of other applications on this host.
         .merge(state.engine.countdown_router())
-        .route("/sessions/revoke", post(devices::revoke_form))
+        // The device list's forms: the engine's handlers (a sensitive action asks for the
+        // password in place), at this server's own paths.
+        .route(
+            "/sessions/revoke",
+            post(device_forms::revoke).layer(Extension(state.engine.clone())),
+        )
+        .route(
+            "/sessions/revoke-others",
+            post(device_forms::revoke_others).layer(Extension(state.engine.clone())),
+        )
+        .route(ADMIN_SIGN_OUT_ALL, post(admin_forms::sign_out_all))
         .route("/admin/sessions/end", post(admin_forms::end_session))
         .route("/admin/users/create", post(admin_forms::create_user))
         .route("/admin/users/{action}", post(admin_forms::user_action))
@@ -342,7 +353,6 @@ pub fn router(state: AppState) -> AppService {
             account_form::ACCOUNT_PAGE,
             post(account_form::update_profile),
         )
-        .route("/sessions/revoke-others", post(devices::revoke_others_form))
         .leptos_routes_with_context(&state, routes, page_context(&state), {
             let options = leptos_options.clone();
             move || shell(options.clone())

@@ -18,11 +18,13 @@ pub mod support;
 
 // The modules under their old paths (`server::users`, `server::store`, ...).
 pub use layer::csrf;
-pub use rules::{account, admin, admission, adopt, devices, session_start, throttle_view, tokens};
+pub use rules::{
+    account, admin, admission, adopt, devices, reauth, session_start, throttle_view, tokens,
+};
 pub use storage::{audit, changes, db, filters, keys, login_attempts, sessions, store, users};
 pub use support::{clock, error, password, secret, telemetry};
 
-pub use admin::{Actor, Admin};
+pub use admin::{Actor, Admin, SignOutAll};
 pub use admission::{Admission, SignInDecision};
 pub use adopt::{Account, AccountInfo, AdoptError, Adopted};
 pub use audit::{AuditEntry, AuditLog, NewAuditEntry};
@@ -41,6 +43,7 @@ pub use keys::SecretKey;
 pub use layer::{CurrentSession, PassiveRule, SessionLayer};
 pub use login_attempts::LoginAttempts;
 pub use password::HashLimiter;
+pub use reauth::{Reauth, Reauthentication};
 pub use session_start::{sign_out, start_session, SessionError, SessionStart};
 pub use sessions::{ClientInfo, SessionMeta, SessionRow, SessionSearch, Sessions};
 pub use store::SqlSessionStore;

@@ -72,10 +72,21 @@ pub fn AdminSessions() -> impl IntoView {
             kind().unwrap_or_default()
         )
     };
+    let ended = query_value("ended");
     view! {
         <section class="card wide">
             <AdminNav />
             <h1>"Every session"</h1>
+            {move || ended().and_then(|n| n.parse::<u64>().ok()).map(|n| view! {
+                <p class="notice" role="status" data-testid="signed-out-everyone">
+                    {format!("Signed out everyone: {n} session{} ended.", if n == 1 { "" } else { "s" })}
+                </p>
+            })}
+            <form method="post" action=auto_logout::forms::ADMIN_SIGN_OUT_ALL class="filters sign-out-all">
+                <label><input type="checkbox" name="except_admins" value="1" />" except administrators"</label>
+                <label><input type="checkbox" name="except_self" value="1" checked />" except me"</label>
+                <button type="submit" class="danger" data-testid="sign-out-all">"Sign out everyone"</button>
+            </form>
             <form method="get" action="/admin/sessions" class="filters">
                 <label>"State "
                     <select name="state">

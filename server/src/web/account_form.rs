@@ -5,13 +5,19 @@
 use super::error::AppError;
 use crate::state::AppState;
 use auto_logout::{
+    profile::parse_profile,
     redirect::sign_in_url,
     server::{
         account::{update_own_profile, ProfileForm, ProfileUpdate},
-        AuthSession, SessionEnded,
+        layer::reauth_form::{confirm_form, Confirmed, Prompt},
+        AuthSession, ClientInfo, CurrentSession, SessionEnded,
     },
 };
-use axum::{extract::State, response::Redirect, Extension, Form};
+use axum::{
+    extract::State,
+    response::{IntoResponse, Redirect, Response},
+    Extension, Form,
+};
 use serde::Deserialize;
 
 /// The account page's path: the form's page, and where its answer leads.
@@ -39,13 +45,40 @@ fn target(update: &ProfileUpdate, ended: Option<SessionEnded>) -> String {
 }
 
 /// `POST /account`: back to `/account?saved=1`, or `/account?error=<code>` saying what to
-/// change, or to sign-in when the session is over.
+/// change, or to sign-in when the session is over. Changing the email address is a sensitive
+/// action (it is where account mail goes): outside the re-authentication window the answer
+/// asks for the password first, keeping what was typed.
 pub async fn update_profile(
     State(state): State<AppState>,
     auth: AuthSession,
+    me: Option<CurrentSession>,
+    client: Option<Extension<ClientInfo>>,
     ended: Option<Extension<SessionEnded>>,
-    Form(form): Form<AccountForm>,
-) -> Result<Redirect, AppError> {
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let posted: AccountForm =
+        serde_urlencoded::from_str(&serde_urlencoded::to_string(&fields).unwrap_or_default())
+            .unwrap_or_default();
+    // Only a valid new address needs the proof (an invalid one is refused anyway).
+    let email_changes = auth.user.as_ref().is_some_and(|user| {
+        parse_profile(&posted.display_name, &posted.email)
+            .is_ok_and(|profile| profile.email != user.email)
+    });
+    let form = match (me, email_changes) {
+        (Some(CurrentSession(me)), true) => {
+            let client = client.map(|Extension(c)| c).unwrap_or_default();
+            let prompt = Prompt {
+                action_name: "Changing your email address",
+                action: ACCOUNT_PAGE,
+                cancel: ACCOUNT_PAGE,
+            };
+            match confirm_form(&state.engine, &me, &client, prompt, fields).await {
+                Confirmed::Proceed(form) => form,
+                Confirmed::Answer(answer) => return Ok(answer),
+            }
+        }
+        _ => posted,
+    };
     let update = update_own_profile(
         &auth,
         state.engine.users(),
@@ -55,7 +88,7 @@ pub async fn update_profile(
         },
     )
     .await?;
-    Ok(Redirect::to(&target(&update, ended.map(|e| e.0))))
+    Ok(Redirect::to(&target(&update, ended.map(|e| e.0))).into_response())
 }
 
 #[cfg(test)]

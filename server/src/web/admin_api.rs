@@ -3,7 +3,9 @@
 //! administrator as actor (the engine's `Admin` does it).
 
 use super::error::AppError;
+use super::sensitive::SensitiveAdmin;
 use crate::state::AppState;
+use auto_logout::server::SignOutAll;
 use auto_logout::{
     api_error::{ErrorBody, ErrorCode},
     dto::{ActivityPage, ActivityQuery, SessionsPage, SessionsQuery, UserSummary},
@@ -99,13 +101,13 @@ pub(super) fn query_error(err: AdminQueryError) -> AppError {
     responses(
         (status = 204, description = "Signed out"),
         (status = 401, description = "No session, or it has ended", body = ErrorBody),
-        (status = 403, description = "Not an administrator", body = ErrorBody),
+        (status = 403, description = "Not an administrator (`forbidden`), or the password was last proved before `reauth_window` (`reauth_required`)", body = ErrorBody),
         (status = 404, description = "No live session has this id", body = ErrorBody),
         (status = 503, description = "Not recorded; see Retry-After", body = ErrorBody),
     ))]
 pub async fn end_session(
     State(state): State<AppState>,
-    admin: AdminOnly,
+    SensitiveAdmin(admin): SensitiveAdmin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
     if state.engine.admin().end_session(&admin.actor, &id).await? {
@@ -197,7 +199,7 @@ fn account_error(err: AccountError) -> AppError {
         (status = 201, description = "Created", body = UserSummary),
         (status = 400, description = "The body is not JSON", body = ErrorBody),
         (status = 401, description = "No session, or it has ended", body = ErrorBody),
-        (status = 403, description = "Not an administrator", body = ErrorBody),
+        (status = 403, description = "Not an administrator (`forbidden`), or the password was last proved before `reauth_window` (`reauth_required`)", body = ErrorBody),
         (status = 409, description = "The name is taken", body = ErrorBody),
         (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
         (status = 422, description = "An unacceptable name or password", body = ErrorBody),
@@ -205,7 +207,7 @@ fn account_error(err: AccountError) -> AppError {
     ))]
 pub async fn create_user(
     State(state): State<AppState>,
-    admin: AdminOnly,
+    SensitiveAdmin(admin): SensitiveAdmin,
     Json(body): Json<NewUser>,
 ) -> Result<Response, AppError> {
     let user = state
@@ -231,13 +233,13 @@ pub async fn create_user(
     responses(
         (status = 204, description = "Disabled"),
         (status = 401, description = "No session, or it has ended", body = ErrorBody),
-        (status = 403, description = "Not an administrator", body = ErrorBody),
+        (status = 403, description = "Not an administrator (`forbidden`), or the password was last proved before `reauth_window` (`reauth_required`)", body = ErrorBody),
         (status = 404, description = "No such account", body = ErrorBody),
         (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),
     ))]
 pub async fn disable_user(
     State(state): State<AppState>,
-    admin: AdminOnly,
+    SensitiveAdmin(admin): SensitiveAdmin,
     Path(name): Path<String>,
 ) -> Result<StatusCode, AppError> {
     state
@@ -256,13 +258,13 @@ pub async fn disable_user(
     responses(
         (status = 204, description = "Enabled"),
         (status = 401, description = "No session, or it has ended", body = ErrorBody),
-        (status = 403, description = "Not an administrator", body = ErrorBody),
+        (status = 403, description = "Not an administrator (`forbidden`), or the password was last proved before `reauth_window` (`reauth_required`)", body = ErrorBody),
         (status = 404, description = "No such account", body = ErrorBody),
         (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),
     ))]
 pub async fn enable_user(
     State(state): State<AppState>,
-    admin: AdminOnly,
+    SensitiveAdmin(admin): SensitiveAdmin,
     Path(name): Path<String>,
 ) -> Result<StatusCode, AppError> {
     state
@@ -281,13 +283,13 @@ pub async fn enable_user(
     responses(
         (status = 204, description = "Signed out everywhere"),
         (status = 401, description = "No session, or it has ended", body = ErrorBody),
-        (status = 403, description = "Not an administrator", body = ErrorBody),
+        (status = 403, description = "Not an administrator (`forbidden`), or the password was last proved before `reauth_window` (`reauth_required`)", body = ErrorBody),
         (status = 404, description = "No such account", body = ErrorBody),
         (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),
     ))]
 pub async fn sign_out_user(
     State(state): State<AppState>,
-    admin: AdminOnly,
+    SensitiveAdmin(admin): SensitiveAdmin,
     Path(name): Path<String>,
 ) -> Result<StatusCode, AppError> {
     state
@@ -297,4 +299,53 @@ pub async fn sign_out_user(
         .await
         .map_err(account_error)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The body of `POST /api/v1/admin/sessions/sign-out-all`: whom to spare.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignOutAllBody {
+    /// Keep administrators signed in.
+    pub except_admins: bool,
+    /// Keep the calling administrator's own sessions.
+    pub except_self: bool,
+}
+
+/// What `POST /api/v1/admin/sessions/sign-out-all` did.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SignedOutAll {
+    /// How many sessions ended.
+    pub ended: usize,
+}
+
+/// `POST /api/v1/admin/sessions/sign-out-all`: ends every session (but those spared), audited
+/// once (`signed_out_everyone`, with the count and the administrator).
+#[utoipa::path(post, path = "/api/v1/admin/sessions/sign-out-all", tag = "admin",
+    summary = "Sign out everyone (optionally except administrators, except the caller)",
+    request_body(content = Option<SignOutAllBody>, description = "Whom to spare (both default to false)"),
+    responses(
+        (status = 200, description = "How many sessions ended", body = SignedOutAll),
+        (status = 401, description = "No session, or it has ended", body = ErrorBody),
+        (status = 403, description = "Not an administrator (`forbidden`), or the password was last proved before `reauth_window` (`reauth_required`)", body = ErrorBody),
+        (status = 422, description = "Unknown fields in the body", body = ErrorBody),
+        (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),
+    ))]
+pub async fn sign_out_all(
+    State(state): State<AppState>,
+    SensitiveAdmin(admin): SensitiveAdmin,
+    body: Option<Json<SignOutAllBody>>,
+) -> Result<Json<SignedOutAll>, AppError> {
+    let body = body.map(|Json(b)| b).unwrap_or_default();
+    let ended = state
+        .engine
+        .admin()
+        .sign_out_everyone(
+            &admin.actor,
+            SignOutAll {
+                except_admins: body.except_admins,
+                except_self: body.except_self,
+            },
+        )
+        .await?;
+    Ok(Json(SignedOutAll { ended }))
 }

@@ -1,6 +1,8 @@
 //! The form endpoints behind the admin pages and `/account/password`: plain HTML form posts
 //! (they work without JavaScript; soft navigation sends them by fetch), each redirecting back to
-//! its page with `done=…` or `error=…`. The engine decides; these only translate.
+//! its page with `done=…` or `error=…`. The engine decides; these only translate. Each but the
+//! CSV export is a sensitive action: outside the re-authentication window it answers with the
+//! password prompt instead (`auto_logout::server::layer::reauth_form`).
 
 use super::{
     admin_api::{query_error, AdminOnly},
@@ -11,20 +13,44 @@ use auto_logout::{
     api_error::ErrorCode,
     dto::ActivityQuery,
     export::spreadsheet_safe,
-    forms::{PasswordOutcome, UserAction, UsersOutcome, ACCOUNT_PASSWORD},
+    forms::{PasswordOutcome, UserAction, UsersOutcome, ACCOUNT_PASSWORD, ADMIN_USERS},
     redirect::safe_next,
     server::{
         account::{PasswordChange, PasswordForm},
-        AccountError, AuthSession, ClientInfo, CurrentSession,
+        layer::reauth_form::{confirm_form, Confirmed, Prompt},
+        AccountError, ActiveSession, AuthSession, ClientInfo, CurrentSession, SignOutAll,
     },
 };
 use axum::{
     extract::{Path, Query, State},
     http::header,
+    http::Uri,
     response::{IntoResponse, Redirect, Response},
     Extension, Form,
 };
 use serde::Deserialize;
+
+/// The fields of a sensitive form once the person proved their password recently enough (or
+/// now, in the prompt's field), or the answer instead: the prompt, in place of the action
+/// (see `auto_logout::server::layer::reauth_form`).
+async fn confirmed<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    me: &ActiveSession,
+    client: &ClientInfo,
+    prompt: Prompt<'_>,
+    fields: Vec<(String, String)>,
+) -> Confirmed<T> {
+    confirm_form(&state.engine, me, client, prompt, fields).await
+}
+
+/// The prompt of an administrator's action posted to `action`, cancelled back to `cancel`.
+fn admin_prompt<'a>(action: &'a str, cancel: &'a str) -> Prompt<'a> {
+    Prompt {
+        action_name: "This administrator action",
+        action,
+        cancel,
+    }
+}
 
 /// `back` if it is a same-site path under `/admin`, else `fallback`.
 fn back_to(back: &str, fallback: &str) -> String {
@@ -45,14 +71,59 @@ pub struct EndSessionForm {
 pub async fn end_session(
     State(state): State<AppState>,
     admin: AdminOnly,
-    Form(form): Form<EndSessionForm>,
-) -> Result<Redirect, AppError> {
+    CurrentSession(me): CurrentSession,
+    uri: Uri,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let prompt = admin_prompt(uri.path(), "/admin/sessions");
+    let form: EndSessionForm =
+        match confirmed(&state, &me, &admin.actor.client, prompt, fields).await {
+            Confirmed::Proceed(form) => form,
+            Confirmed::Answer(answer) => return Ok(answer),
+        };
     state
         .engine
         .admin()
         .end_session(&admin.actor, &form.id)
         .await?;
-    Ok(Redirect::to(&back_to(&form.back, "/admin/sessions")))
+    Ok(Redirect::to(&back_to(&form.back, "/admin/sessions")).into_response())
+}
+
+/// The "Sign out everyone" form: checkboxes `except_admins` and `except_self`.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SignOutAllForm {
+    except_admins: Option<String>,
+    except_self: Option<String>,
+}
+
+/// `POST /admin/sessions/sign-out-all`: ends every session but those spared, back to
+/// `/admin/sessions?done=signed-out-everyone-N`.
+pub async fn sign_out_all(
+    State(state): State<AppState>,
+    admin: AdminOnly,
+    CurrentSession(me): CurrentSession,
+    uri: Uri,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let prompt = admin_prompt(uri.path(), "/admin/sessions");
+    let form: SignOutAllForm =
+        match confirmed(&state, &me, &admin.actor.client, prompt, fields).await {
+            Confirmed::Proceed(form) => form,
+            Confirmed::Answer(answer) => return Ok(answer),
+        };
+    let ended = state
+        .engine
+        .admin()
+        .sign_out_everyone(
+            &admin.actor,
+            SignOutAll {
+                except_admins: form.except_admins.is_some(),
+                except_self: form.except_self.is_some(),
+            },
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/admin/sessions?ended={ended}")).into_response())
 }
 
 /// The form that creates an account.
@@ -68,8 +139,15 @@ pub struct CreateUserForm {
 pub async fn create_user(
     State(state): State<AppState>,
     AdminOnly { actor }: AdminOnly,
-    Form(form): Form<CreateUserForm>,
-) -> Result<Redirect, AppError> {
+    CurrentSession(me): CurrentSession,
+    uri: Uri,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let prompt = admin_prompt(uri.path(), ADMIN_USERS);
+    let form: CreateUserForm = match confirmed(&state, &me, &actor.client, prompt, fields).await {
+        Confirmed::Proceed(form) => form,
+        Confirmed::Answer(answer) => return Ok(answer),
+    };
     let target = match state
         .engine
         .admin()
@@ -80,7 +158,7 @@ pub async fn create_user(
         Err(AccountError::Refused(refusal)) => UsersOutcome::from(&refusal),
         Err(AccountError::Store(err)) => return Err(err.into()),
     };
-    Ok(Redirect::to(&target.target()))
+    Ok(Redirect::to(&target.target()).into_response())
 }
 
 /// The form naming an account.
@@ -94,11 +172,18 @@ pub struct AccountForm {
 pub async fn user_action(
     State(state): State<AppState>,
     AdminOnly { actor }: AdminOnly,
+    CurrentSession(me): CurrentSession,
     Path(action): Path<String>,
-    Form(form): Form<AccountForm>,
-) -> Result<Redirect, AppError> {
+    uri: Uri,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
     let Some(action) = UserAction::from_segment(&action) else {
         return Err(AppError::new(ErrorCode::NotFound, "No such action."));
+    };
+    let prompt = admin_prompt(uri.path(), ADMIN_USERS);
+    let form: AccountForm = match confirmed(&state, &me, &actor.client, prompt, fields).await {
+        Confirmed::Proceed(form) => form,
+        Confirmed::Answer(answer) => return Ok(answer),
     };
     let admin = state.engine.admin();
     let result = match action {
@@ -107,9 +192,9 @@ pub async fn user_action(
         UserAction::SignOut => admin.sign_out_everywhere(&actor, &form.name).await,
     };
     match result {
-        Ok(_) => Ok(Redirect::to(&UsersOutcome::Done(action).target())),
+        Ok(_) => Ok(Redirect::to(&UsersOutcome::Done(action).target()).into_response()),
         Err(AccountError::Refused(refusal)) => {
-            Ok(Redirect::to(&UsersOutcome::from(&refusal).target()))
+            Ok(Redirect::to(&UsersOutcome::from(&refusal).target()).into_response())
         }
         Err(AccountError::Store(err)) => Err(err.into()),
     }
@@ -197,11 +282,11 @@ fn write_safe_record<'a, W: std::io::Write>(
     csv.write_record(std::iter::empty::<&[u8]>())
 }
 
-/// The password change form.
+/// The password change form (its "Current password" is the prompt's field, taken out by
+/// [`confirm_form`] before this is read).
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct PasswordChangeForm {
-    current: String,
     new: String,
     confirm: String,
 }
@@ -213,20 +298,30 @@ pub async fn change_password(
     me: Option<CurrentSession>,
     Extension(client): Extension<ClientInfo>,
     mut auth: AuthSession,
-    Form(form): Form<PasswordChangeForm>,
-) -> Result<Redirect, AppError> {
-    if me.is_none() {
-        return Ok(Redirect::to(&auto_logout::redirect::sign_in_url(
-            ACCOUNT_PASSWORD,
-            None,
-        )));
-    }
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let Some(CurrentSession(me)) = me else {
+        return Ok(
+            Redirect::to(&auto_logout::redirect::sign_in_url(ACCOUNT_PASSWORD, None))
+                .into_response(),
+        );
+    };
+    let prompt = Prompt {
+        action_name: "Changing your password",
+        action: ACCOUNT_PASSWORD,
+        cancel: ACCOUNT_PASSWORD,
+    };
+    let form: PasswordChangeForm = match confirmed(&state, &me, &client, prompt, fields).await {
+        Confirmed::Proceed(form) => form,
+        Confirmed::Answer(answer) => return Ok(answer),
+    };
     let outcome = state
         .engine
         .change_own_password(
             &mut auth,
             PasswordForm {
-                current: &form.current,
+                // Proved above, in the window or just now.
+                current: "",
                 new: &form.new,
                 confirm: &form.confirm,
             },
@@ -237,7 +332,9 @@ pub async fn change_password(
         PasswordChange::Changed { others_ended } => PasswordOutcome::Changed {
             others_ended: others_ended as u64,
         },
-        PasswordChange::WrongPassword => PasswordOutcome::WrongCurrent,
+        PasswordChange::WrongPassword | PasswordChange::ReauthRequired => {
+            PasswordOutcome::WrongCurrent
+        }
         PasswordChange::Mismatch => PasswordOutcome::Mismatch,
         PasswordChange::Unacceptable(_) => PasswordOutcome::Weak,
         PasswordChange::Throttled { retry_after_secs } => {
@@ -246,5 +343,5 @@ pub async fn change_password(
         PasswordChange::Busy { retry_after_secs } => PasswordOutcome::Busy { retry_after_secs },
     }
     .target();
-    Ok(Redirect::to(&target))
+    Ok(Redirect::to(&target).into_response())
 }

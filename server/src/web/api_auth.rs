@@ -1,5 +1,5 @@
 //! The API clients' sign-in, refresh and sign-out (SPEC §7): `POST /api/v1/auth/token`,
-//! `/auth/jwt`, `/auth/jwt/refresh` and `/auth/logout`. The engine's `ApiAuth` decides; these
+//! `/auth/jwt`, `/auth/jwt/refresh`, `/auth/logout`, and re-authentication, `/auth/reauth`. The engine's `ApiAuth` decides; these
 //! only translate.
 
 use super::error::AppError;
@@ -8,6 +8,7 @@ use auto_logout::{
     api_error::{ErrorBody, ErrorCode},
     server::{
         sign_out, ApiRefresh, ApiSignIn, AuthSession, ClientInfo, CurrentSession, Grant, Issued,
+        Reauthentication,
     },
     SessionKind, SessionStatus,
 };
@@ -251,4 +252,54 @@ pub async fn logout(
         }
     }
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The body of `POST /api/v1/auth/reauth`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ReauthBody {
+    /// The signed-in person's password.
+    pub password: String,
+}
+
+/// `POST /api/v1/auth/reauth`: the calling session's person proves their password again;
+/// sensitive actions are allowed for `reauth_window` from now (204). Throttled like a sign-in
+/// (a wrong password counts as a failed one); audited `reauthenticated`.
+#[utoipa::path(post, path = "/api/v1/auth/reauth", tag = "auth",
+    summary = "Prove the password again, for sensitive actions",
+    request_body = ReauthBody,
+    responses(
+        (status = 204, description = "Renewed: sensitive actions are allowed for reauth_window"),
+        (status = 401, description = "No session, it has ended, or the password is wrong (`invalid_credentials`)", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts; see Retry-After", body = ErrorBody),
+        (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),
+    ))]
+pub async fn reauth(
+    State(state): State<AppState>,
+    CurrentSession(me): CurrentSession,
+    Extension(client): Extension<ClientInfo>,
+    Json(body): Json<ReauthBody>,
+) -> Result<StatusCode, AppError> {
+    match state
+        .engine
+        .reauthenticate(&me, &body.password, &client)
+        .await?
+    {
+        Reauthentication::Renewed { .. } => Ok(StatusCode::NO_CONTENT),
+        Reauthentication::Rejected => Err(AppError::new(
+            ErrorCode::InvalidCredentials,
+            "The password is not right.",
+        )),
+        Reauthentication::Throttled { retry_after_secs } => Err(AppError {
+            retry_after_secs: Some(retry_after_secs),
+            ..AppError::new(
+                ErrorCode::TooManyRequests,
+                "Too many failed attempts; wait as long as Retry-After says.",
+            )
+        }),
+        Reauthentication::Busy { retry_after_secs } => Err(AppError::unavailable(retry_after_secs)),
+        Reauthentication::Ended => Err(AppError::new(
+            ErrorCode::SessionEnded,
+            "The session has ended; sign in again.",
+        )),
+    }
 }

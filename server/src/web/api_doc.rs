@@ -111,6 +111,8 @@ fn build() -> (Router<AppState>, OpenApiDoc) {
         .routes(routes!(admin_api::disable_user))
         .routes(routes!(admin_api::enable_user))
         .routes(routes!(admin_api::sign_out_user))
+        .routes(routes!(admin_api::sign_out_all))
+        .routes(routes!(api_auth::reauth))
         .split_for_parts()
 }
 

@@ -1,7 +1,9 @@
-//! Every device a person is signed in on: the sessions API of SPEC §7 and the form endpoints
-//! behind the `/sessions` page. The rules live in the engine's gate; these only translate.
+//! Every device a person is signed in on: the sessions API of SPEC §7 (the form endpoints
+//! behind the `/sessions` page are the engine's, see `startup::router`). The rules live in the
+//! engine's gate; these only translate. Signing out *another* session is a sensitive action:
+//! outside the re-authentication window it is refused with 403 `reauth_required`.
 
-use super::error::AppError;
+use super::{error::AppError, sensitive::require_recent_proof};
 use crate::state::AppState;
 use auto_logout::{
     api_error::{ErrorBody, ErrorCode},
@@ -10,8 +12,8 @@ use auto_logout::{
 use axum::{
     extract::{Path, State},
     http::StatusCode,
-    response::{IntoResponse, Redirect, Response},
-    Extension, Form, Json,
+    response::{IntoResponse, Response},
+    Extension, Json,
 };
 use axum_extra::extract::Query;
 use serde::Deserialize;
@@ -62,6 +64,7 @@ fn outcome(outcome: RevokeOutcome) -> Result<Response, AppError> {
     responses(
         (status = 204, description = "Signed out"),
         (status = 401, description = "No session, or it has ended", body = ErrorBody),
+        (status = 403, description = "Another session named, and the password was last proved before `reauth_window` (`reauth_required`)", body = ErrorBody),
         (status = 404, description = "Not a live session of the caller's; nothing changed", body = ErrorBody),
         (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),
     ))]
@@ -71,6 +74,9 @@ pub async fn delete_one(
     Extension(client): Extension<ClientInfo>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
+    if id != me.id_hash {
+        require_recent_proof(&state, &me).await?;
+    }
     outcome(
         state
             .engine
@@ -101,6 +107,7 @@ pub struct DeleteQuery {
         (status = 204, description = "Signed out"),
         (status = 400, description = "No session named, more than 100 named, or a bad scope", body = ErrorBody),
         (status = 401, description = "No session, or it has ended", body = ErrorBody),
+        (status = 403, description = "Another session named, and the password was last proved before `reauth_window` (`reauth_required`)", body = ErrorBody),
         (status = 404, description = "An id is not a live session of the caller's; nothing changed", body = ErrorBody),
         (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),
     ))]
@@ -115,6 +122,9 @@ pub async fn delete_many(
         .into_iter()
         .filter(|id| !id.is_empty())
         .collect();
+    if query.scope.is_some() || ids.iter().any(|id| *id != me.id_hash) {
+        require_recent_proof(&state, &me).await?;
+    }
     match query.scope.as_deref() {
         Some("others") if ids.is_empty() => {
             state
@@ -136,49 +146,4 @@ pub async fn delete_many(
                 .await?,
         ),
     }
-}
-
-/// The form on `/sessions` that signs out one device.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct RevokeForm {
-    id: String,
-}
-
-/// Where a form post without a live session goes.
-const SIGN_IN_FOR_SESSIONS: &str = "/sign-in?next=%2Fsessions";
-
-/// `POST /sessions/revoke`: signs out one of the caller's sessions, back to `/sessions`.
-pub async fn revoke_form(
-    State(state): State<AppState>,
-    me: Option<CurrentSession>,
-    Extension(client): Extension<ClientInfo>,
-    Form(form): Form<RevokeForm>,
-) -> Result<Redirect, AppError> {
-    let Some(CurrentSession(me)) = me else {
-        return Ok(Redirect::to(SIGN_IN_FOR_SESSIONS));
-    };
-    state
-        .engine
-        .gate()
-        .revoke(me.user_id, &[form.id], me.user_id, &client)
-        .await?;
-    Ok(Redirect::to("/sessions"))
-}
-
-/// `POST /sessions/revoke-others`: signs out every other device, back to `/sessions`.
-pub async fn revoke_others_form(
-    State(state): State<AppState>,
-    me: Option<CurrentSession>,
-    Extension(client): Extension<ClientInfo>,
-) -> Result<Redirect, AppError> {
-    let Some(CurrentSession(me)) = me else {
-        return Ok(Redirect::to(SIGN_IN_FOR_SESSIONS));
-    };
-    state
-        .engine
-        .gate()
-        .revoke_all_except(me.user_id, Some(&me.id_hash), me.user_id, &client)
-        .await?;
-    Ok(Redirect::to("/sessions"))
 }

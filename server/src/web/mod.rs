@@ -19,6 +19,7 @@ pub mod page_access;
 pub mod request_rules;
 pub mod routes;
 pub mod security_headers;
+pub mod sensitive;
 pub mod slash;
 
 /// `text` made safe for HTML element content and quoted attribute values (for the few pages

@@ -475,19 +475,25 @@ async fn a_password_change_keeps_this_session_and_ends_the_others(db: TestDb) {
         &laptop,
         "/account/password",
         &[
-            ("current", "wrong"),
+            ("reauth_password", "wrong"),
             ("new", "a brand new password"),
             ("confirm", "a brand new password"),
         ],
     )
     .await;
-    assert_eq!(location(&res), "/account/password?error=current");
+    // A wrong current password is the re-authentication prompt again, saying so.
+    assert_eq!(res.headers()["x-auto-logout-reauth"], "required");
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("That password is not right."));
     let res = post_form(
         &app,
         &laptop,
         "/account/password",
         &[
-            ("current", PASSWORD),
+            ("reauth_password", PASSWORD),
             ("new", "a brand new password"),
             ("confirm", "another one"),
         ],
@@ -499,7 +505,7 @@ async fn a_password_change_keeps_this_session_and_ends_the_others(db: TestDb) {
         &laptop,
         "/account/password",
         &[
-            ("current", PASSWORD),
+            ("reauth_password", PASSWORD),
             ("new", "a brand new password"),
             ("confirm", "a brand new password"),
         ],

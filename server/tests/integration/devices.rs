@@ -265,7 +265,7 @@ async fn the_sessions_page_lists_and_revokes_without_javascript(db: TestDb) {
     let res = me
         .post(app.url("/sessions/revoke"))
         .header("origin", &app.address)
-        .form(&[("id", other_id.as_str())])
+        .form(&[("id", other_id.as_str()), ("back", "/sessions")])
         .send()
         .await
         .unwrap();

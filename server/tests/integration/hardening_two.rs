@@ -102,7 +102,7 @@ async fn a_password_change_cycles_the_session_id(db: TestDb) {
         &laptop,
         "/account/password",
         &[
-            ("current", PASSWORD),
+            ("reauth_password", PASSWORD),
             ("new", "a brand new password"),
             ("confirm", "a brand new password"),
         ],

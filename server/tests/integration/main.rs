@@ -25,5 +25,6 @@ mod instances;
 mod openapi;
 mod routes;
 mod security_headers;
+mod sensitive;
 mod throttle;
 mod timeouts;

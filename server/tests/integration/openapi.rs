@@ -15,6 +15,7 @@ const SPEC_ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/jwt"),
     ("post", "/api/v1/auth/jwt/refresh"),
     ("post", "/api/v1/auth/logout"),
+    ("post", "/api/v1/auth/reauth"),
     ("get", "/api/v1/session"),
     ("post", "/api/v1/session/extend"),
     ("get", "/api/v1/sessions"),
@@ -29,6 +30,7 @@ const SPEC_ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/users/{name}/disable"),
     ("post", "/api/v1/admin/users/{name}/enable"),
     ("post", "/api/v1/admin/users/{name}/sign-out"),
+    ("post", "/api/v1/admin/sessions/sign-out-all"),
 ];
 
 async fn the_description_matches_the_routes(db: TestDb) {

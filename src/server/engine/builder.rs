@@ -30,6 +30,8 @@ pub struct EngineBuilder {
     jwt_ttl: Duration,
     hashing: Option<HashLimiter>,
     audit_retention: Duration,
+    reauth_window: Duration,
+    refresh_reuse_grace: Duration,
     layer_settings: Vec<LayerSetting>,
     status_path: String,
     background: bool,
@@ -66,6 +68,15 @@ pub const DEFAULT_JWT_TTL: Duration = Duration::from_secs(5 * 60);
 
 /// How long audit rows are kept unless said otherwise (SPEC §3 `audit_retention`).
 pub const DEFAULT_AUDIT_RETENTION: Duration = Duration::from_secs(400 * 86_400);
+
+/// How recently a person must have proved their password for a sensitive action unless said
+/// otherwise (SPEC §3 `reauth_window`).
+pub const DEFAULT_REAUTH_WINDOW: Duration = Duration::from_secs(10 * 60);
+
+/// How long a used refresh token still gets the same successor unless said otherwise (SPEC §3
+/// `refresh_reuse_grace`).
+pub const DEFAULT_REFRESH_REUSE_GRACE: Duration =
+    crate::server::tokens::refresh::DEFAULT_REUSE_GRACE;
 
 /// The product's default limits (SPEC §3).
 pub fn default_limits() -> Limits {
@@ -109,6 +120,8 @@ impl Default for EngineBuilder {
             jwt_ttl: DEFAULT_JWT_TTL,
             hashing: None,
             audit_retention: DEFAULT_AUDIT_RETENTION,
+            reauth_window: DEFAULT_REAUTH_WINDOW,
+            refresh_reuse_grace: DEFAULT_REFRESH_REUSE_GRACE,
             layer_settings: Vec::new(),
             status_path: DEFAULT_STATUS_PATH.to_owned(),
             background: true,
@@ -235,6 +248,22 @@ impl EngineBuilder {
         self
     }
 
+    /// How recently a person must have proved their password (at sign-in, or again through
+    /// [`Engine::reauthenticate`]) for a sensitive action: changing their password or email,
+    /// signing out their other devices, any administrator action. Zero turns the check off.
+    pub fn reauth_window(mut self, window: Duration) -> Self {
+        self.reauth_window = window;
+        self
+    }
+
+    /// How long after its first use a refresh token presented again (a mobile client's
+    /// parallel requests) gets the same successor instead of ending its session as stolen.
+    /// Zero: every repeat ends the session.
+    pub fn refresh_reuse_grace(mut self, grace: Duration) -> Self {
+        self.refresh_reuse_grace = grace;
+        self
+    }
+
     /// Adjusts the session layer the engine builds (passive paths, JSON API prefixes, open
     /// paths, the ended-session message); see [`SessionLayer`].
     pub fn configure_layer(
@@ -276,6 +305,7 @@ impl EngineBuilder {
         let clock = self.clock;
         let root = self.secret_key.as_ref();
         let key = SecretKey::resolve(&db, root, SERVER_KEY, &clock).await?;
+        let refresh = RefreshTokens::new(db.clone(), &key, self.refresh_reuse_grace);
         let users = Users::new(
             db.clone(),
             clock.clone(),
@@ -311,15 +341,21 @@ impl EngineBuilder {
         };
         let jwt = JwtKeys::new(&jwt_secret, self.jwt_ttl)
             .map_err(|e| EngineError::JwtKey(e.to_string()))?
-            .with_registry(RefreshTokens::new(db.clone()));
+            .with_registry(refresh.clone());
         let api = ApiAuth::new(
             sign_in.clone(),
             store.clone(),
             gate.clone(),
-            RefreshTokens::new(db.clone()),
+            refresh,
             jwt.clone(),
         );
         let admin = Admin::new(users.clone(), sessions.clone(), gate.clone(), audit.clone());
+        let reauth = Reauth::new(
+            self.reauth_window,
+            sessions.clone(),
+            sign_in.clone(),
+            clock.clone(),
+        );
         let mut layer = SessionLayer::new(gate.clone())
             .cookies(self.cookies)
             .trusted_proxies(self.trusted_proxies)
@@ -347,6 +383,7 @@ impl EngineBuilder {
             store,
             api,
             admin,
+            reauth,
             cookies: self.cookies,
             layer,
             follower,

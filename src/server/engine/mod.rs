@@ -30,8 +30,8 @@ mod sign_in;
 
 pub use background::Background;
 pub use builder::{
-    default_limits, EngineBuilder, DEFAULT_AUDIT_RETENTION, DEFAULT_JWT_TTL, DEFAULT_SESSION_LIMIT,
-    DEFAULT_THROTTLE,
+    default_limits, EngineBuilder, DEFAULT_AUDIT_RETENTION, DEFAULT_JWT_TTL, DEFAULT_REAUTH_WINDOW,
+    DEFAULT_REFRESH_REUSE_GRACE, DEFAULT_SESSION_LIMIT, DEFAULT_THROTTLE,
 };
 pub use layers::{EngineLayers, WithEngine};
 pub use sign_in::SignIn;
@@ -51,6 +51,7 @@ use super::{
     layer::{status, SessionLayer, SessionService},
     login_attempts::LoginAttempts,
     password::HashLimiter,
+    reauth::{Prover, Reauth, Reauthentication},
     session_start::{self, SessionError, SessionStart},
     sessions::{ClientInfo, Sessions},
     store::SqlSessionStore,
@@ -113,6 +114,7 @@ struct Parts {
     store: SqlSessionStore,
     api: ApiAuth,
     admin: Admin,
+    reauth: Reauth,
     cookies: CookiePolicy,
     layer: SessionLayer,
     follower: ChangeFollower,
@@ -189,6 +191,49 @@ impl Engine {
     /// What administrators may do.
     pub fn admin(&self) -> &Admin {
         &self.0.admin
+    }
+
+    /// The re-authentication window for sensitive actions (see [`crate::server::reauth`]).
+    pub fn reauth(&self) -> &Reauth {
+        &self.0.reauth
+    }
+
+    /// Whether the live session `session` may perform a sensitive action now (its person
+    /// proved their password within the window), or must be asked for it first.
+    ///
+    /// ```no_run
+    /// # async fn demo(engine: auto_logout::server::Engine, me: auto_logout::server::ActiveSession)
+    /// # -> Result<(), auto_logout::server::StoreError> {
+    /// if !engine.sensitive_action(&me).await?.allows() {
+    ///     // answer 403 `reauth_required`, or ask for the password in place
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// Database errors: refuse the action.
+    pub async fn sensitive_action(
+        &self,
+        session: &super::gate::ActiveSession,
+    ) -> Result<crate::reauth::Proof, StoreError> {
+        self.0.reauth.check(&session.id_hash).await
+    }
+
+    /// Checks `password` for the person of `session` (throttled like a sign-in) and renews the
+    /// session's proof when it is right (audit `reauthenticated`).
+    ///
+    /// # Errors
+    /// Database errors: nothing was renewed.
+    pub async fn reauthenticate(
+        &self,
+        session: &super::gate::ActiveSession,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<Reauthentication, StoreError> {
+        self.0
+            .reauth
+            .reauthenticate(Prover::from(session), password, client)
+            .await
     }
 
     /// How the session cookie is sent.

@@ -168,8 +168,9 @@ impl Engine {
         }
     }
 
-    /// Changes the signed-in person's own password after checking the current one (throttled
-    /// like a sign-in); see [`crate::server::account`]. Audited `password_changed` (and `revoked` for
+    /// Changes the signed-in person's own password, a sensitive action: it checks the current
+    /// one (throttled like a sign-in), or, when none is given, that the session proved it
+    /// within the re-authentication window; see [`crate::server::account`]. Audited `password_changed` (and `revoked` for
     /// each other session); this session stays signed in under a new id.
     ///
     /// # Errors
@@ -181,7 +182,7 @@ impl Engine {
         client: &ClientInfo,
     ) -> Result<PasswordChange, SessionError> {
         let services = AccountServices {
-            admission: &self.0.sign_in,
+            reauth: &self.0.reauth,
             admin: &self.0.admin,
             gate: &self.0.gate,
             store: &self.0.store,

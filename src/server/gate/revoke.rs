@@ -3,7 +3,7 @@
 use super::{
     super::{
         error::StoreError,
-        sessions::{ClientInfo, Ending},
+        sessions::{ClientInfo, Ending, Everyone},
     },
     SessionGate,
 };
@@ -12,6 +12,9 @@ use crate::{clock::UnixMillis, event::EndReason, policy::SessionTimes};
 /// The most distinct sessions one revocation may name (a person has a few devices; an
 /// administrator signing a user out everywhere uses another call).
 pub const MAX_REVOKE_IDS: usize = 100;
+
+/// How many sessions "sign out everyone" ends per statement (and marks as ending at once).
+pub const EVERYONE_BATCH: usize = 500;
 
 /// What a revocation did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,6 +162,52 @@ impl SessionGate {
     ) -> Result<bool, StoreError> {
         self.revoke_one(id_hash, actor_id, Some(detail), client)
             .await
+    }
+
+    /// Ends every live session [`Everyone`] takes, as `revoked` by `actor_id` with `detail`, in
+    /// batches of [`EVERYONE_BATCH`] (each marked as ending here first, so that no request
+    /// slips through on a cached copy; other instances learn of each end from the change log).
+    /// No audit entry per session: the caller records one for all. Returns how many ended.
+    ///
+    /// # Errors
+    /// Database errors: the batches before the failing one stay ended.
+    pub async fn end_everyone(
+        &self,
+        everyone: &Everyone,
+        actor_id: Option<i64>,
+        detail: &str,
+    ) -> Result<usize, StoreError> {
+        let at = self.inner.clock.now();
+        let (mut ended, mut after) = (0, String::new());
+        loop {
+            let batch = self
+                .inner
+                .sessions
+                .everyone_batch(everyone, &after, EVERYONE_BATCH)
+                .await?;
+            let Some(last) = batch.last().cloned() else {
+                break;
+            };
+            let guard = self.begin_ending(&batch, EndReason::Revoked);
+            match self
+                .inner
+                .sessions
+                .end_batch_revoked(&batch, at, actor_id, detail)
+                .await
+            {
+                Ok(n) => {
+                    guard.committed();
+                    crate::server::telemetry::sessions_ended(EndReason::Revoked, n as u64);
+                    ended += n;
+                }
+                Err(err) => {
+                    guard.failed();
+                    return Err(err);
+                }
+            }
+            after = last;
+        }
+        Ok(ended)
     }
 
     /// Signs out every live session of `user` after a password change (audit `revoked` with

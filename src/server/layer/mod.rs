@@ -38,6 +38,7 @@ pub mod device_forms;
 pub mod element;
 pub mod error;
 pub mod passive;
+pub mod reauth_form;
 pub mod status;
 
 pub use current::CurrentSession;

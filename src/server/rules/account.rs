@@ -3,18 +3,19 @@
 //! - The display name and email are checked by [`crate::profile::parse_profile`] and stored;
 //!   every instance drops its cached copy of the account (the change log), so the greeting
 //!   changes at once.
-//! - A password change asks for the current password again (through the same throttled check
-//!   as a sign-in), wants the new one typed twice, and ends every other session of the
-//!   account. This session stays signed in.
+//! - A password change is a sensitive action: it needs the current password, proved through
+//!   the same throttled check as a sign-in, or a proof within the re-authentication window
+//!   ([`crate::server::reauth`]). It wants the new one typed twice, and ends every other
+//!   session of the account. This session stays signed in.
 
 use crate::profile::{parse_profile, Profile, ProfileError};
 use crate::server::{
     admin::{run_to_the_end, Actor, Admin},
-    admission::{Admission, SignInDecision},
     backend::AuthSession,
     error::{AccountError, AccountRefusal, StoreError},
     gate::SessionGate,
     password::check_new_password,
+    reauth::{Prover, Reauth, Reauthentication},
     session_start::{cycle_session_id, SessionError},
     sessions::ClientInfo,
     store::{id_hash, SqlSessionStore},
@@ -85,6 +86,9 @@ pub enum PasswordChange {
         /// Whole seconds to wait.
         retry_after_secs: u64,
     },
+    /// No current password was given and the session last proved it before the
+    /// re-authentication window: ask for it.
+    ReauthRequired,
     /// The two new passwords differ.
     Mismatch,
     /// The new password is not acceptable (the reason says why).
@@ -94,7 +98,8 @@ pub enum PasswordChange {
 /// The typed passwords of a change.
 #[derive(Debug, Clone, Copy)]
 pub struct PasswordForm<'a> {
-    /// The current password.
+    /// The current password; may be empty when the session proved it within the
+    /// re-authentication window (then it is not asked again).
     pub current: &'a str,
     /// The new password.
     pub new: &'a str,
@@ -105,8 +110,9 @@ pub struct PasswordForm<'a> {
 /// The parts a password change works with.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct AccountServices<'a> {
-    /// Checks the current password (throttled like a sign-in).
-    pub(crate) admission: &'a Admission,
+    /// Checks the current password (throttled like a sign-in) and the re-authentication
+    /// window.
+    pub(crate) reauth: &'a Reauth,
     /// Stores the new password and audits it.
     pub admin: &'a Admin,
     /// Ends the other sessions.
@@ -128,7 +134,7 @@ pub(crate) async fn change_own_password(
     client: &ClientInfo,
 ) -> Result<PasswordChange, SessionError> {
     let AccountServices {
-        admission,
+        reauth,
         admin,
         gate,
         store,
@@ -142,17 +148,30 @@ pub(crate) async fn change_own_password(
     if let Err(AccountRefusal::InvalidPassword(why)) = check_new_password(form.new) {
         return Ok(PasswordChange::Unacceptable(why));
     }
-    match admission
-        .sign_in(&user.username, form.current, client)
-        .await?
-    {
-        SignInDecision::Accepted(_) => {}
-        SignInDecision::Rejected => return Ok(PasswordChange::WrongPassword),
-        SignInDecision::Throttled {
-            retry_after_secs, ..
-        } => return Ok(PasswordChange::Throttled { retry_after_secs }),
-        SignInDecision::Busy { retry_after_secs } => {
-            return Ok(PasswordChange::Busy { retry_after_secs })
+    let Some(session) = auth.session.id().map(|id| id_hash(&id)) else {
+        return Ok(PasswordChange::WrongPassword);
+    };
+    if form.current.is_empty() {
+        if !reauth.check(&session).await?.allows() {
+            return Ok(PasswordChange::ReauthRequired);
+        }
+    } else {
+        let prover = Prover {
+            id_hash: &session,
+            user_id: user.id,
+            username: &user.username,
+        };
+        match reauth.reauthenticate(prover, form.current, client).await? {
+            Reauthentication::Renewed { .. } => {}
+            Reauthentication::Rejected | Reauthentication::Ended => {
+                return Ok(PasswordChange::WrongPassword)
+            }
+            Reauthentication::Throttled { retry_after_secs } => {
+                return Ok(PasswordChange::Throttled { retry_after_secs })
+            }
+            Reauthentication::Busy { retry_after_secs } => {
+                return Ok(PasswordChange::Busy { retry_after_secs })
+            }
         }
     }
     let actor = Actor {

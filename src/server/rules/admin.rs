@@ -7,7 +7,7 @@ use crate::server::{
     devices::device_session,
     error::{AccountError, AccountRefusal, StoreError},
     gate::SessionGate,
-    sessions::{ClientInfo, SessionSearch, Sessions},
+    sessions::{ClientInfo, Everyone, SessionSearch, Sessions},
     users::{User, Users},
 };
 use crate::{
@@ -45,6 +45,33 @@ pub struct Actor {
 
 /// The detail of a session an administrator ended.
 pub const ENDED_BY_ADMINISTRATOR: &str = "signed out by an administrator";
+
+/// The detail of the sessions "sign out everyone" ended.
+pub const ENDED_WITH_EVERYONE: &str = "an administrator signed out everyone";
+
+/// Whom "sign out everyone" spares (SPEC §4 `/admin/sessions`, §7 `sign-out-all`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SignOutAll {
+    /// Keep administrators signed in.
+    pub except_admins: bool,
+    /// Keep the acting administrator's own sessions (ignored for the command line, which has
+    /// no account).
+    pub except_self: bool,
+}
+
+impl SignOutAll {
+    /// What the audit entry says was spared.
+    fn detail(self) -> String {
+        match (self.except_admins, self.except_self) {
+            (false, false) => "every session".to_owned(),
+            (true, false) => "every session except administrators'".to_owned(),
+            (false, true) => "every session except the administrator's own".to_owned(),
+            (true, true) => {
+                "every session except administrators' and the administrator's own".to_owned()
+            }
+        }
+    }
+}
 
 /// Administrator operations. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -177,6 +204,45 @@ impl Admin {
         self.gate
             .revoke_any(id_hash, actor.id, ENDED_BY_ADMINISTRATOR, &actor.client)
             .await
+    }
+
+    /// Ends every live session but those `scope` spares (each `revoked`, ended by the actor),
+    /// and records one `signed_out_everyone` entry whose count is how many ended. Open tabs
+    /// learn it as for any revocation: their next status read is refused and they go to the
+    /// sign-in page. Returns how many ended.
+    ///
+    /// # Errors
+    /// Database errors: the batches done before stay ended (the entry is still written).
+    pub async fn sign_out_everyone(
+        &self,
+        actor: &Actor,
+        scope: SignOutAll,
+    ) -> Result<usize, StoreError> {
+        let everyone = Everyone {
+            except_admins: scope.except_admins,
+            except_user: actor.id.filter(|_| scope.except_self),
+        };
+        let (gate, audit, actor) = (self.gate.clone(), self.audit.clone(), actor.clone());
+        run_to_the_end(async move {
+            let result = gate
+                .end_everyone(&everyone, actor.id, ENDED_WITH_EVERYONE)
+                .await;
+            let ended = *result.as_ref().unwrap_or(&0);
+            audit
+                .record_counted(
+                    NewAuditEntry {
+                        ip: actor.client.ip.clone(),
+                        user_agent: actor.client.user_agent.clone(),
+                        actor_id: actor.id,
+                        detail: Some(scope.detail()),
+                        ..NewAuditEntry::new(AuditEvent::SignedOutEveryone, gate.clock().now())
+                    },
+                    i64::try_from(ended).unwrap_or(i64::MAX),
+                )
+                .await?;
+            result
+        })
+        .await
     }
 
     /// The activity (audit) log matching `filter`, newest first.

@@ -105,6 +105,22 @@ pub async fn record_on(conn: &mut AnyConnection, entry: NewAuditEntry) -> Result
 pub const PRUNE_BATCH: i64 = 5_000;
 
 impl AuditLog {
+    /// Records one event standing for `count` occurrences (e.g. the sessions one "sign out
+    /// everyone" ended), shown as the entry's count.
+    ///
+    /// # Errors
+    /// Database errors (nothing was recorded).
+    pub async fn record_counted(&self, entry: NewAuditEntry, count: i64) -> Result<(), StoreError> {
+        let sql = INSERT_ENTRY
+            .replace("detail)", "detail, repeat_count)")
+            .replace("$9)", "$9, $10)");
+        bind_entry(sqlx::query(&sql), entry)
+            .bind(count)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
     /// The audit log stored in `db`.
     pub fn new(db: Database) -> Self {
         Self { db }

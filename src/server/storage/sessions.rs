@@ -149,6 +149,16 @@ pub struct Ending {
     pub client: ClientInfo,
 }
 
+/// Which sessions "sign out everyone" ends: every live one, but those of administrators when
+/// `except_admins`, and those of the account `except_user` (the acting administrator's own).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Everyone {
+    /// Keep administrators' sessions.
+    pub except_admins: bool,
+    /// Keep this account's sessions.
+    pub except_user: Option<i64>,
+}
+
 /// Queries and changes on the sessions table.
 #[derive(Debug, Clone)]
 pub struct Sessions {
@@ -261,6 +271,111 @@ impl Sessions {
         .fetch_all(self.db.pool())
         .await?;
         Ok(rows.iter().map(row_from).collect::<Result<_, _>>()?)
+    }
+
+    /// When the person of the live session `id_hash` last proved their password: the last
+    /// re-authentication, else the sign-in. `None` when no such session is live.
+    pub async fn proven_at(&self, id_hash: &str) -> Result<Option<UnixMillis>, StoreError> {
+        let row = sqlx::query(
+            "SELECT COALESCE(reauth_at, created_at) AS proven_at FROM sessions \
+             WHERE id_hash = $1 AND ended_at IS NULL",
+        )
+        .bind(id_hash)
+        .fetch_optional(self.db.pool())
+        .await?;
+        Ok(row
+            .map(|row| row.try_get::<i64, _>("proven_at"))
+            .transpose()?
+            .map(UnixMillis))
+    }
+
+    /// Records that the person of the live session `id_hash` proved their password at `at`, and
+    /// audits `reauthenticated` (with `entry`'s user and client) in the same transaction.
+    /// `false`, recording nothing, when the session is no longer live.
+    pub async fn record_proof(
+        &self,
+        id_hash: &str,
+        at: UnixMillis,
+        entry: NewAuditEntry,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.db.pool().begin().await?;
+        let updated = sqlx::query(
+            "UPDATE sessions SET reauth_at = $1 WHERE id_hash = $2 AND ended_at IS NULL",
+        )
+        .bind(at.as_millis())
+        .bind(id_hash)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        record_on(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Up to `limit` live sessions after `after` (by id hash, for walking all of them in
+    /// batches) that [`Everyone`] takes.
+    pub async fn everyone_batch(
+        &self,
+        everyone: &Everyone,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut sql = String::from(
+            "SELECT s.id_hash FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
+             WHERE s.ended_at IS NULL AND s.id_hash > $1",
+        );
+        if everyone.except_admins {
+            sql.push_str(" AND (u.is_admin IS NULL OR u.is_admin = 0)");
+        }
+        if everyone.except_user.is_some() {
+            sql.push_str(" AND (s.user_id IS NULL OR s.user_id <> $2)");
+        }
+        sql.push_str(&format!(" ORDER BY s.id_hash LIMIT {limit}"));
+        let mut query = sqlx::query(&sql).bind(after);
+        if let Some(user) = everyone.except_user {
+            query = query.bind(user);
+        }
+        let rows = query.fetch_all(self.db.pool()).await?;
+        Ok(rows
+            .iter()
+            .map(|row| row.try_get("id_hash"))
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Ends the live sessions among `ids` as `revoked` by `actor_id` with `detail`, at `at`,
+    /// without an audit entry each (the caller records one for all). Returns how many ended.
+    pub async fn end_batch_revoked(
+        &self,
+        ids: &[String],
+        at: UnixMillis,
+        actor_id: Option<i64>,
+        detail: &str,
+    ) -> Result<usize, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let list = (0..ids.len())
+            .map(|i| format!("${}", i + 5))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE sessions SET ended_at = $1, end_reason = $2, ended_by = $3, detail = $4 \
+             WHERE ended_at IS NULL AND id_hash IN ({list})"
+        );
+        let mut update = sqlx::query(&sql)
+            .bind(at.as_millis())
+            .bind(EndReason::Revoked.as_str())
+            .bind(actor_id)
+            .bind(detail);
+        for id in ids {
+            update = update.bind(id.as_str());
+        }
+        let ended = update.execute(self.db.pool()).await?.rows_affected();
+        Ok(usize::try_from(ended).unwrap_or(usize::MAX))
     }
 
     /// Ends the session `id_hash` if it is still live, and records the audit event in the same

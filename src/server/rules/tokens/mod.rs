@@ -265,7 +265,9 @@ impl ApiAuth {
     }
 
     /// Uses `refresh_token` once for a new access token (a request of the session: activity).
-    /// A token presented twice ends its session.
+    /// Presented again within `refresh_reuse_grace` of its first use (a client's parallel
+    /// requests), it gets the same next refresh token and an access token with the same `jti`;
+    /// presented again later, it ends its session.
     ///
     /// # Errors
     /// [`SessionError`] when storage fails.
@@ -275,12 +277,8 @@ impl ApiAuth {
         client: &ClientInfo,
     ) -> Result<ApiRefresh, SessionError> {
         let now = self.gate.clock().now();
-        let jti = jwt::fresh_jti();
-        let rotation = self
-            .refresh
-            .rotate(refresh_token, &hash_secret(&jti), now)
-            .await?;
-        let (session_id, next) = match rotation {
+        let rotation = self.refresh.rotate(refresh_token, now).await?;
+        let (session_id, next, jti) = match rotation {
             Rotation::Unknown | Rotation::Ended => return Ok(ApiRefresh::Refused),
             Rotation::Reused { session_id } => {
                 self.gate
@@ -297,7 +295,12 @@ impl ApiAuth {
                     .await?;
                 return Ok(ApiRefresh::Reused);
             }
-            Rotation::Rotated { session_id, token } => (session_id, token),
+            Rotation::Rotated {
+                session_id,
+                token,
+                jti,
+                ..
+            } => (session_id, token, jti),
         };
         let active = match self
             .gate
