@@ -47,14 +47,14 @@ use super::{
     db::Database,
     error::StoreError,
     gate::{Limits, SessionGate},
-    keys::{SecretKey, JWT_KEY, SERVER_KEY},
+    keys::{SecretKey, SERVER_KEY},
     layer::{status, SessionLayer, SessionService},
     login_attempts::LoginAttempts,
     password::HashLimiter,
     session_start::{self, SessionError, SessionStart},
     sessions::{ClientInfo, Sessions},
     store::SqlSessionStore,
-    tokens::{ApiAuth, JwtKeys, RefreshTokens},
+    tokens::{ApiAuth, JwtAlgorithm, JwtKeys, KeyRotation, RefreshTokens, RotateError},
     users::{ExternalSync, PasswordCheck, User, Users},
     Admission, SignInDecision,
 };
@@ -84,6 +84,9 @@ use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 /// (SPEC §7).
 pub const DEFAULT_STATUS_PATH: &str = crate::forms::SESSION_STATUS;
 
+/// Where [`Engine::jwks_router`] publishes the keys that verify JWT access tokens (SPEC §7).
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+
 /// Why an engine could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -96,9 +99,12 @@ pub enum EngineError {
     /// The database could not be opened, migrated or read.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The JWT signing secret is unusable.
+    /// The JWT signing secret is unusable, or contradicts the algorithm.
     #[error("jwt_secret: {0}")]
     JwtKey(String),
+    /// The JWT signing keys could not be read or added.
+    #[error("the JWT signing keys: {0}")]
+    JwtKeys(#[from] RotateError),
 }
 
 #[derive(Debug)]
@@ -268,6 +274,56 @@ impl Engine {
     /// JavaScript. See [`layer::device_forms`](crate::server::layer::device_forms).
     pub fn devices_router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         crate::server::layer::device_forms::router(self.clone())
+    }
+
+    /// Adds a new JWT signing key of the configured algorithm and retires the previous one
+    /// one `jwt_ttl` from now, when every token it signed has expired; from then on its tokens
+    /// are refused (SPEC §8 `server keys rotate`). Every instance on the database uses the
+    /// new key within about a second. With a root secret the new key is derived from it and
+    /// the database stores only its id.
+    ///
+    /// # Errors
+    /// [`RotateError::FixedSecret`] when JWTs are signed with a configured `jwt_secret`;
+    /// [`RotateError::Store`] when the database fails (nothing changed then).
+    pub async fn rotate_jwt_keys(&self) -> Result<KeyRotation, RotateError> {
+        self.0.api.jwt().rotate(self.0.clock.now()).await
+    }
+
+    /// The algorithm of the JWT signing keys this engine adds.
+    pub fn jwt_algorithm(&self) -> JwtAlgorithm {
+        self.0.api.jwt().algorithm()
+    }
+
+    /// The JWK Set of the public keys that verify access tokens now (each with `kid`, `alg`
+    /// and `use: sig`): empty with HS256, whose secrets are never published.
+    pub async fn jwks(&self) -> crate::server::tokens::JwkSet {
+        self.0.api.jwt().jwks(self.0.clock.now()).await
+    }
+
+    /// The answer of `GET` [`JWKS_PATH`]: [`Engine::jwks`] as JSON, `Cache-Control:
+    /// no-cache` (a client must see a rotation at once).
+    pub async fn jwks_response(&self) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        (
+            [(axum::http::header::CACHE_CONTROL, "no-cache")],
+            axum::Json(self.jwks().await),
+        )
+            .into_response()
+    }
+
+    /// `GET` [`JWKS_PATH`] (`/.well-known/jwks.json`): the public keys that verify this
+    /// engine's access tokens ([`Engine::jwks_response`]), so that another service checks
+    /// them without sharing a secret. Needs no credential; mount it where the session layer
+    /// treats it as passive.
+    pub fn jwks_router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        let engine = self.clone();
+        Router::new().route(
+            JWKS_PATH,
+            get(move || {
+                let engine = engine.clone();
+                async move { engine.jwks_response().await }
+            }),
+        )
     }
 
     /// `GET {status_path}`, the caller's session status (a passive read: it never moves the
