@@ -212,7 +212,9 @@ keys! {
         /// Lifetime of one JWT access token (its session's limits still apply).
         #[key(default = "5m", env = "AUTO_LOGOUT_JWT_TTL", parse = positive_duration)]
         jwt_ttl: Duration,
-        /// The HMAC key for JWTs; `None`: generated once and kept in the database.
+        /// One fixed HMAC key (HS256, `kid` `jwt_secret`) for every JWT, which `keys rotate`
+        /// cannot rotate; `None`: the server keeps its own keys (in the database, or derived
+        /// from `secret_key`) and rotates them.
         #[key(
             unset = "(generated once, kept in the database; at least 32 characters if set)",
             env = "AUTO_LOGOUT_JWT_SECRET",

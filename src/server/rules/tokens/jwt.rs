@@ -340,6 +340,17 @@ impl JwtKeys {
             .clone()
     }
 
+    /// `read` applied to the keys as last read, under the lock (nothing is cloned).
+    fn with_current<T>(&self, read: impl FnOnce(&KeySet) -> T) -> T {
+        read(
+            &self
+                .state
+                .set
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
     /// How many times the key table was read (for tests and metrics).
     pub fn loads(&self) -> u64 {
         self.state.loads.load(Ordering::Relaxed)
@@ -387,7 +398,10 @@ impl JwtKeys {
         }
         let now_ms = now.as_millis();
         let since = |at: &AtomicI64| now_ms.saturating_sub(at.load(Ordering::Acquire));
-        let stale = self.state.stale.swap(false, Ordering::AcqRel);
+        // Read before it is cleared: every request passes here, and a plain load keeps the
+        // flag's cache line shared between cores.
+        let stale = self.state.stale.load(Ordering::Acquire)
+            && self.state.stale.swap(false, Ordering::AcqRel);
         let may_retry = since(&self.state.last_attempt) >= millis(MIN_RELOAD_INTERVAL);
         let periodic = since(&self.state.last_load) >= millis(PERIODIC_RELOAD);
         if !(stale || (may_retry && (unknown_key || periodic))) {
@@ -523,7 +537,17 @@ impl JwtKeys {
         self.refresh(now, false).await;
         let verified = match self.verified.get(token) {
             Some(verified) => {
-                self.verifying_key(&verified.kid, now).await?;
+                // The usual case, checked under the lock without taking the key out.
+                let known =
+                    self.with_current(|set| set.find(&verified.kid).map(|key| key.is_retired(now)));
+                match known {
+                    Some(false) => {}
+                    Some(true) => return Err(JwtError::RetiredKey),
+                    // Gone from the set (retired and deleted, or another root secret).
+                    None => {
+                        self.verifying_key(&verified.kid, now).await?;
+                    }
+                }
                 verified
             }
             None => {
