@@ -336,3 +336,95 @@ impl Engine {
             .route(&format!("{path}/extend"), post(status::extend_session))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::ManualClock;
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    const T0: UnixMillis = UnixMillis(1_800_000_000_000);
+
+    async fn engine(
+        dir: &tempfile::TempDir,
+        clock: &ManualClock,
+        builder: EngineBuilder,
+    ) -> Result<Engine, EngineError> {
+        builder
+            .database_url(format!(
+                "sqlite://{}/engine.db?mode=rwc",
+                dir.path().display()
+            ))
+            .clock(Arc::new(clock.clone()))
+            .background(false)
+            .build()
+            .await
+    }
+
+    /// `GET /.well-known/jwks.json` from the engine's router: the `Cache-Control` and the kids.
+    async fn published(engine: &Engine) -> (String, Vec<String>) {
+        let res = engine
+            .jwks_router::<()>()
+            .oneshot(Request::get(JWKS_PATH).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let cache = res.headers()["cache-control"].to_str().unwrap().to_owned();
+        let body = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let set: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let kids = set["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|key| key["kid"].as_str().unwrap().to_owned())
+            .collect();
+        (cache, kids)
+    }
+
+    #[tokio::test]
+    async fn the_jwks_router_publishes_the_keys_a_rotation_leaves_verifying() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = ManualClock::new(T0);
+        let builder = Engine::builder().jwt_algorithm(JwtAlgorithm::EdDsa);
+        let engine = engine(&dir, &clock, builder).await.unwrap();
+        assert_eq!(engine.jwt_algorithm(), JwtAlgorithm::EdDsa);
+        let (cache, before) = published(&engine).await;
+        assert_eq!((cache.as_str(), before.len()), ("no-cache", 1));
+        let rotation = engine.rotate_jwt_keys().await.unwrap();
+        assert_eq!(rotation.retiring[0].kid, before[0]);
+        assert_eq!(rotation.retiring[0].retire_at, T0.plus(DEFAULT_JWT_TTL));
+        let (_, both) = published(&engine).await;
+        assert_eq!(both, [before[0].clone(), rotation.kid.clone()]);
+        clock.advance(DEFAULT_JWT_TTL);
+        assert_eq!(published(&engine).await.1, [rotation.kid]);
+    }
+
+    #[tokio::test]
+    async fn a_jwt_secret_signs_hs256_only_and_cannot_rotate() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = ManualClock::new(T0);
+        let secret = "a jwt secret of at least thirty-two characters";
+        let err = engine(
+            &dir,
+            &clock,
+            Engine::builder()
+                .jwt_secret(secret)
+                .jwt_algorithm(JwtAlgorithm::Es256),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("HS256") && err.contains("ES256"), "{err}");
+        let engine = engine(&dir, &clock, Engine::builder().jwt_secret(secret))
+            .await
+            .unwrap();
+        assert!(matches!(
+            engine.rotate_jwt_keys().await,
+            Err(RotateError::FixedSecret)
+        ));
+        assert!(published(&engine).await.1.is_empty(), "never published");
+    }
+}
