@@ -1,13 +1,14 @@
 //! The command line (SPEC §8): `serve` (default), `user add NAME [--admin]`,
-//! `user passwd NAME`, `user list`, `migrate`.
+//! `user passwd NAME`, `user list`, `user disable NAME`, `user enable NAME`,
+//! `session list [--user NAME]`, `session revoke ID`, `keys rotate`, `migrate`.
 
 use crate::{
     config::{Config, ConfigError},
     startup::{engine_builder, open_database, Application, StartError},
 };
 use auto_logout::server::{
-    AccountError, Actor, Admin, HashLimiter, SessionSearch, SharedClock, SignOutAll, StoreError,
-    SystemClock,
+    AccountError, Actor, Admin, Engine, HashLimiter, KeyRotation, RotateError, SessionSearch,
+    SharedClock, SignOutAll, StoreError, SystemClock,
 };
 use clap::{Parser, Subcommand};
 use std::{
@@ -41,8 +42,23 @@ pub enum Command {
         #[command(subcommand)]
         command: SessionCommand,
     },
+    /// Manage the keys that sign JWT access tokens.
+    Keys {
+        /// The key command.
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Apply database migrations and exit.
     Migrate,
+}
+
+/// Key commands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new JWT signing key (of `jwt_algorithm`) and retire the current one after
+    /// `jwt_ttl`, when every token it signed has expired; its tokens are refused from then on.
+    /// Running servers on the same database use the new key within about a second.
+    Rotate,
 }
 
 /// Session commands.
@@ -123,18 +139,42 @@ pub enum CliError {
     /// `session revoke` named no live session.
     #[error("no live session has the id `{0}` (see `server session list`)")]
     NoSuchSession(String),
+    /// `keys rotate` failed (or the keys are a fixed `jwt_secret`).
+    #[error("cannot rotate the JWT keys: {0}")]
+    Keys(#[from] RotateError),
 }
 
-/// The administrator operations over the configured database (actor: the command line). One
-/// password hash at a time: a command checks at most one.
-async fn admin_of(config: &Config, clock: &SharedClock) -> Result<Admin, CliError> {
+/// The engine over the configured database, as the server builds it. One password hash at a
+/// time: a command checks at most one.
+async fn engine_of(config: &Config, clock: &SharedClock) -> Result<Engine, CliError> {
     let db = open_database(config).await?;
-    let engine = engine_builder(config, db, clock.clone())
+    Ok(engine_builder(config, db, clock.clone())
         .password_hashing(HashLimiter::new(1, 1, std::time::Duration::from_secs(60)))
         .build()
         .await
-        .map_err(StartError::from)?;
-    Ok(engine.admin().clone())
+        .map_err(StartError::from)?)
+}
+
+/// The administrator operations over the configured database (actor: the command line).
+async fn admin_of(config: &Config, clock: &SharedClock) -> Result<Admin, CliError> {
+    Ok(engine_of(config, clock).await?.admin().clone())
+}
+
+/// What `keys rotate` prints: the new key, and each retiring key with when it retires.
+pub fn rotation_report(rotation: &KeyRotation, jwt_ttl: std::time::Duration) -> String {
+    let mut report = format!(
+        "new JWT signing key {} ({})",
+        rotation.kid, rotation.algorithm
+    );
+    for old in &rotation.retiring {
+        report.push_str(&format!(
+            "\nkey {} retires at {} (after jwt_ttl, {}); its tokens are refused from then on",
+            old.kid,
+            auto_logout::dto::format_utc(old.retire_at.as_millis()),
+            humantime::format_duration(jwt_ttl)
+        ));
+    }
+    report
 }
 
 /// Reads a password: prompted twice on a terminal, else the first line of stdin.
@@ -217,6 +257,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     println!("enabled {name}");
                 }
             }
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => {
+            let engine = engine_of(&config, &clock).await?;
+            let rotation = engine.rotate_jwt_keys().await?;
+            println!("{}", rotation_report(&rotation, config.jwt_ttl));
         }
         Command::Session { command } => {
             let admin = admin_of(&config, &clock).await?;

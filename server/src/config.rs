@@ -9,7 +9,7 @@
 pub use auto_logout::session_limit::OnMaxSessions;
 use auto_logout::{
     policy::default_warn_before,
-    server::{telemetry::MetricsToken, Limits, SecretKey},
+    server::{telemetry::MetricsToken, JwtAlgorithm, Limits, SecretKey},
     session_limit::SessionLimit,
     throttle::ThrottlePolicy,
     TimeoutPolicy,
@@ -212,13 +212,19 @@ keys! {
         /// Lifetime of one JWT access token (its session's limits still apply).
         #[key(default = "5m", env = "AUTO_LOGOUT_JWT_TTL", parse = positive_duration)]
         jwt_ttl: Duration,
-        /// The HMAC key for JWTs; `None`: generated once and kept in the database.
+        /// One fixed HMAC key (HS256, `kid` `jwt_secret`) for every JWT, which `keys rotate`
+        /// cannot rotate; `None`: the server keeps its own keys (in the database, or derived
+        /// from `secret_key`) and rotates them.
         #[key(
             unset = "(generated once, kept in the database; at least 32 characters if set)",
             env = "AUTO_LOGOUT_JWT_SECRET",
             parse = jwt_secret,
         )]
         jwt_secret: Option<String>,
+        /// The algorithm of the JWT signing keys the server adds: HS256, or an asymmetric one
+        /// (EdDSA or ES256) whose public keys are published at `/.well-known/jwks.json`.
+        #[key(default = "HS256", env = "AUTO_LOGOUT_JWT_ALGORITHM", parse = jwt_algorithm)]
+        jwt_algorithm: JwtAlgorithm,
         /// Failed sign-ins for one username within `login_lockout` before it is throttled.
         #[key(default = "5", env = "AUTO_LOGOUT_LOGIN_MAX_FAILURES", parse = count)]
         login_max_failures: u32,
@@ -282,6 +288,7 @@ impl fmt::Debug for Config {
             .field("session_time", &self.session_time)
             .field("warn_before", &self.warn_before)
             .field("cookie_secure", &self.cookie_secure)
+            .field("jwt_algorithm", &self.jwt_algorithm)
             .field("metrics_token", &self.metrics_token)
             .field("secret_key", &self.secret_key)
             .field("audit_retention", &self.audit_retention)
@@ -452,8 +459,8 @@ fn text_of(value: &toml::Value) -> Option<String> {
 /// what is accepted.
 mod values {
     use super::{
-        host_name_of, parse_duration, AllowedHosts, ConfigError, Given, IpNet, MetricsToken,
-        OnMaxSessions, PathBuf, SecretKey, SocketAddr,
+        host_name_of, parse_duration, AllowedHosts, ConfigError, Given, IpNet, JwtAlgorithm,
+        MetricsToken, OnMaxSessions, PathBuf, SecretKey, SocketAddr,
     };
     use std::time::Duration;
 
@@ -562,6 +569,13 @@ mod values {
         Ok(secret(given, advice)?.map(str::to_owned))
     }
 
+    pub(super) fn jwt_algorithm(given: &Given) -> Parsed<JwtAlgorithm> {
+        given
+            .text
+            .parse()
+            .map_err(|_| given.invalid("expected HS256, EdDSA or ES256"))
+    }
+
     pub(super) fn secret_key(given: &Given) -> Parsed<Option<SecretKey>> {
         let advice = "use at least 32 random characters (for example the output of `openssl \
                       rand -hex 32`), or leave it unset to have keys generated and kept in the \
@@ -661,9 +675,19 @@ impl Config {
     }
 
     /// What depends on other keys: administrators' limits left unset are the ordinary ones,
-    /// an unset warning adapts to the limits, and a warning the operator set must be shorter
-    /// than each of them.
+    /// an unset warning adapts to the limits, a warning the operator set must be shorter
+    /// than each of them, and a `jwt_secret` (HMAC) signs only with HS256.
     fn resolve(mut self, sources: &Sources<'_>) -> Result<Self, ConfigError> {
+        if self.jwt_secret.is_some() && self.jwt_algorithm != JwtAlgorithm::Hs256 {
+            return Err(ConfigError::Contradiction {
+                message: format!(
+                    "jwt_secret is an HMAC secret and signs HS256 only, but jwt_algorithm is \
+                     {}: unset jwt_secret to have the server keep {0} keys (set secret_key to \
+                     keep them out of the database), or set jwt_algorithm = HS256",
+                    self.jwt_algorithm
+                ),
+            });
+        }
         if sources.unset("admin_idle_time") {
             self.admin_idle_time = self.idle_time;
         }
@@ -1035,6 +1059,71 @@ mod tests {
             err.contains("AUTO_LOGOUT_LOGIN_MAX_FAILURES") && err.contains("-1"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_jwt_algorithm_is_hs256_unless_set_and_unknown_names_are_refused() {
+        let c = Config::from_sources(None, env_of(&[])).unwrap();
+        assert_eq!(c.jwt_algorithm, JwtAlgorithm::Hs256);
+        let algorithm_of = |vars: &'static [(&'static str, &'static str)]| {
+            Config::from_sources(None, env_of(vars))
+                .unwrap()
+                .jwt_algorithm
+        };
+        assert_eq!(
+            algorithm_of(&[("AUTO_LOGOUT_JWT_ALGORITHM", "EdDSA")]),
+            JwtAlgorithm::EdDsa
+        );
+        assert_eq!(
+            algorithm_of(&[("AUTO_LOGOUT_JWT_ALGORITHM", "es256")]),
+            JwtAlgorithm::Es256
+        );
+        let file = Path::new("/etc/auto-logout.toml");
+        let c =
+            Config::from_sources(Some((file, "jwt_algorithm = \"ES256\"")), env_of(&[])).unwrap();
+        assert_eq!(c.jwt_algorithm, JwtAlgorithm::Es256);
+        let err = Config::from_sources(None, env_of(&[("AUTO_LOGOUT_JWT_ALGORITHM", "RS256")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("jwt_algorithm")
+                && err.contains("AUTO_LOGOUT_JWT_ALGORITHM")
+                && err.contains("RS256")
+                && err.contains("HS256, EdDSA or ES256"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_jwt_secret_with_an_asymmetric_algorithm_is_refused() {
+        let err = Config::from_sources(
+            None,
+            env_of(&[
+                (
+                    "AUTO_LOGOUT_JWT_SECRET",
+                    "a jwt secret of at least thirty-two characters",
+                ),
+                ("AUTO_LOGOUT_JWT_ALGORITHM", "EdDSA"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("jwt_secret") && err.contains("EdDSA") && !err.contains("thirty-two"),
+            "{err}"
+        );
+        // With HS256 (said or not) the secret is fine.
+        assert!(Config::from_sources(
+            None,
+            env_of(&[
+                (
+                    "AUTO_LOGOUT_JWT_SECRET",
+                    "a jwt secret of at least thirty-two characters",
+                ),
+                ("AUTO_LOGOUT_JWT_ALGORITHM", "HS256"),
+            ]),
+        )
+        .is_ok());
     }
 
     #[test]

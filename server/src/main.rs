@@ -1,4 +1,4 @@
-//! The `server` binary: `serve` (default), `user add|passwd|list`, `migrate`.
+//! The `server` binary: `serve` (default), `user …`, `session …`, `keys rotate`, `migrate`.
 
 use clap::Parser;
 use std::process::ExitCode;

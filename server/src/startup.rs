@@ -101,6 +101,7 @@ pub fn engine_builder(config: &Config, db: Database, clock: SharedClock) -> Engi
         .secure_cookies(config.cookie_secure)
         .trusted_proxies(config.trusted_proxies.clone())
         .jwt_ttl(config.jwt_ttl)
+        .jwt_algorithm(config.jwt_algorithm)
         .audit_retention(config.audit_retention)
         .reauth_window(config.reauth_window)
         .refresh_reuse_grace(config.refresh_reuse_grace)

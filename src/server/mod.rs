@@ -21,7 +21,9 @@ pub use layer::csrf;
 pub use rules::{
     account, admin, admission, adopt, devices, reauth, session_start, throttle_view, tokens,
 };
-pub use storage::{audit, changes, db, filters, keys, login_attempts, sessions, store, users};
+pub use storage::{
+    audit, changes, db, filters, jwt_keys, keys, login_attempts, sessions, store, users,
+};
 pub use support::{clock, error, password, secret, telemetry};
 
 pub use admin::{Actor, Admin, SignOutAll};
@@ -47,7 +49,10 @@ pub use reauth::{Reauth, Reauthentication};
 pub use session_start::{sign_out, start_session, SessionError, SessionStart};
 pub use sessions::{ClientInfo, SessionMeta, SessionRow, SessionSearch, Sessions};
 pub use store::SqlSessionStore;
-pub use tokens::{ApiAuth, ApiRefresh, ApiSignIn, Grant, Issued, JwtKeys, RefreshTokens};
+pub use tokens::{
+    ApiAuth, ApiRefresh, ApiSignIn, Grant, Issued, JwtAlgorithm, JwtKeys, KeyRotation,
+    RefreshTokens, RotateError,
+};
 pub use users::{User, Users};
 
 /// How the caches every request looks into hash their keys (session id hashes, JWTs): SipHash,

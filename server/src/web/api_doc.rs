@@ -1,5 +1,6 @@
-//! The JSON API under `/api/v1` (SPEC §7) and its OpenAPI 3.1 description, built together:
-//! every route here is registered with its description (utoipa-axum), so the two cannot drift.
+//! The JSON API under `/api/v1` (SPEC §7), the JWK Set at `/.well-known/jwks.json`, and their
+//! OpenAPI 3.1 description, built together: every route here is registered with its
+//! description (utoipa-axum), so the two cannot drift.
 
 use super::{admin_api, api_auth, devices};
 use crate::state::AppState;
@@ -7,7 +8,7 @@ use auto_logout::{
     api_error::ErrorBody,
     server::{layer::status, CurrentSession},
 };
-use axum::{Json, Router};
+use axum::{extract::State, response::Response, Json, Router};
 use std::sync::LazyLock;
 use utoipa::{
     openapi::{
@@ -92,7 +93,20 @@ async fn openapi_json() -> Json<&'static OpenApiDoc> {
     Json(&API.1)
 }
 
-/// The `/api/v1` routes and their description.
+/// `GET /.well-known/jwks.json`: the public keys that verify access tokens.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "meta", security(),
+    summary = "The public keys that verify JWT access tokens (a JWK Set)",
+    description = "`{\"keys\": [...]}`: each key that verifies access tokens now, with `kid`, \
+                   `alg` (EdDSA or ES256) and `use: sig`, so that another service verifies our \
+                   tokens without a shared secret. Empty with `jwt_algorithm` HS256: HMAC \
+                   secrets are never published. A key retired by `server keys rotate` leaves \
+                   the set when its tokens stop being accepted.",
+    responses((status = 200, description = "The JWK Set", content_type = "application/json")))]
+async fn jwks(State(state): State<AppState>) -> Response {
+    state.engine.jwks_response().await
+}
+
+/// The `/api/v1` routes (and the JWK Set) and their description.
 fn build() -> (Router<AppState>, OpenApiDoc) {
     OpenApiRouter::with_openapi(ApiFrame::openapi())
         .routes(routes!(session_status))
@@ -104,6 +118,7 @@ fn build() -> (Router<AppState>, OpenApiDoc) {
         .routes(routes!(api_auth::refresh))
         .routes(routes!(api_auth::logout))
         .routes(routes!(openapi_json))
+        .routes(routes!(jwks))
         .routes(routes!(admin_api::sessions))
         .routes(routes!(admin_api::end_session))
         .routes(routes!(admin_api::activity))

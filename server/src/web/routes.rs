@@ -11,7 +11,10 @@
 use app::api::PublicSettings;
 use auto_logout::{
     forms::{ACCOUNT, ACCOUNT_PASSWORD, HOME, SESSIONS, SIGN_IN},
-    server::layer::{element::ELEMENT_FILES, PassiveRule, SessionLayer},
+    server::{
+        engine::JWKS_PATH,
+        layer::{element::ELEMENT_FILES, PassiveRule, SessionLayer},
+    },
 };
 use leptos::server_fn::ServerFn;
 
@@ -161,6 +164,12 @@ pub const ROUTES: &[Route] = &[
     open_json("/api/v1/auth/jwt"),
     open_json("/api/v1/auth/jwt/refresh"),
     open_json("/api/v1/openapi.json"),
+    // The keys that verify our JWTs: public, read by other services without a credential,
+    // never anybody's activity.
+    Route {
+        activity: Activity::Passive,
+        ..open_json(JWKS_PATH)
+    },
     json(Matching::Exact("/api/v1")),
     json(Matching::Under("/api/v1/")),
     // Server functions act for the person, but for reading the settings (the countdown reads
@@ -250,6 +259,11 @@ mod tests {
         assert_eq!(route_of("/administrator").access, Access::Anyone);
         assert_eq!(route_of("/nowhere"), &DEFAULT_ROUTE);
         assert!(!route_of("/healthz").login && !route_of("/metrics").credentials);
+        let jwks = route_of(JWKS_PATH);
+        assert_eq!(
+            (jwks.shape, jwks.activity, jwks.credentials, jwks.login),
+            (Shape::Json, Activity::Passive, false, false)
+        );
     }
 
     #[test]

@@ -311,10 +311,13 @@ fn unsigned(claims: &Value) -> String {
     format!("{head}.{body}.")
 }
 
-/// A JWT with these claims signed with `algorithm` and `key`.
+/// A JWT with these claims signed with `algorithm` and `key`, naming the configured
+/// `jwt_secret`'s key in `kid`.
 fn signed(algorithm: jsonwebtoken::Algorithm, claims: &Value, key: &[u8]) -> String {
+    let mut header = jsonwebtoken::Header::new(algorithm);
+    header.kid = Some(auto_logout::server::tokens::jwt::FIXED_SECRET_KID.to_owned());
     jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(algorithm),
+        &header,
         claims,
         &jsonwebtoken::EncodingKey::from_secret(key).unwrap(),
     )
@@ -385,6 +388,16 @@ async fn forged_expired_and_orphaned_jwts_are_refused(db: TestDb) {
                 &json!({"sub": alice, "sid": sid, "jti": "0".repeat(32), "iat": now, "exp": now + 300}),
                 key,
             ),
+        ),
+        // The right key and algorithm, but no `kid` (as earlier versions signed them).
+        (
+            "no kid",
+            jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(HS256),
+                &claims,
+                &jsonwebtoken::EncodingKey::from_secret(key).unwrap(),
+            )
+            .unwrap(),
         ),
         ("garbage", "a.b.c".to_owned()),
     ];

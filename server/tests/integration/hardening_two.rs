@@ -507,12 +507,12 @@ async fn a_copy_of_the_database_mints_no_jwt(db: TestDb) {
     let (jwt, sid) = jwt_sign_in(&app).await;
     assert_eq!(status_with_bearer(&app, &jwt).await, 200);
     // Everything a backup holds: the signing key and the live session's public id.
-    let key: String = sqlx::query("SELECT value FROM server_keys WHERE name = 'jwt_hmac'")
+    let row = sqlx::query("SELECT kid, material FROM jwt_keys WHERE retire_at IS NULL")
         .fetch_one(app.state.engine.database().pool())
         .await
-        .unwrap()
-        .try_get("value")
         .unwrap();
+    let kid: String = row.try_get("kid").unwrap();
+    let key: String = row.try_get("material").unwrap();
     let key = hex::decode(key).unwrap();
     let payload: Value = serde_json::from_slice(
         &URL_SAFE_NO_PAD
@@ -535,8 +535,10 @@ async fn a_copy_of_the_database_mints_no_jwt(db: TestDb) {
         if let Some(forged) = forged_jti {
             claims["jti"] = json!(forged);
         }
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = Some(kid.clone());
         let minted = jsonwebtoken::encode(
-            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &header,
             &claims,
             &jsonwebtoken::EncodingKey::from_secret(&key).unwrap(),
         )
@@ -551,6 +553,17 @@ async fn a_secret_key_keeps_the_keys_out_of_the_database(db: TestDb) {
     const SECRET: &str = "an operator's root secret, at least 32 characters";
     let app = spawn_app_env(db, &[("AUTO_LOGOUT_SECRET_KEY", SECRET)]).await;
     assert_eq!(count(&app, "server_keys").await, 0, "nothing to copy");
+    let stored_jwt_keys: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM jwt_keys WHERE material IS NOT NULL")
+            .fetch_one(app.state.engine.database().pool())
+            .await
+            .unwrap()
+            .try_get("n")
+            .unwrap();
+    assert_eq!(
+        stored_jwt_keys, 0,
+        "JWT keys are derived: only their ids are stored"
+    );
     let (jwt, _) = jwt_sign_in(&app).await;
     assert_eq!(status_with_bearer(&app, &jwt).await, 200);
     let (browser_client, cookie) = app.signed_in_with_cookie().await;

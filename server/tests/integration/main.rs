@@ -22,6 +22,7 @@ mod hardening;
 mod hardening_two;
 mod hostile;
 mod instances;
+mod jwt_keys;
 mod openapi;
 mod routes;
 mod security_headers;

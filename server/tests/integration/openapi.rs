@@ -1,4 +1,5 @@
-//! `GET /api/v1/openapi.json` describes every `/api/v1` route, and nothing else: each
+//! `GET /api/v1/openapi.json` describes every `/api/v1` route and the JWK Set, and nothing
+//! else: each
 //! described operation exists, no other method answers on a described path, and every
 //! endpoint of SPEC §7 that exists today is described.
 
@@ -22,6 +23,7 @@ const SPEC_ENDPOINTS: &[(&str, &str)] = &[
     ("delete", "/api/v1/sessions"),
     ("delete", "/api/v1/sessions/{id}"),
     ("get", "/api/v1/openapi.json"),
+    ("get", "/.well-known/jwks.json"),
     ("get", "/api/v1/admin/sessions"),
     ("delete", "/api/v1/admin/sessions/{id}"),
     ("get", "/api/v1/admin/activity"),
@@ -48,7 +50,10 @@ async fn the_description_matches_the_routes(db: TestDb) {
     let paths = doc["paths"].as_object().expect("paths");
     let mut described = Vec::new();
     for (path, item) in paths {
-        assert!(path.starts_with("/api/v1/"), "{path}");
+        assert!(
+            path.starts_with("/api/v1/") || path == "/.well-known/jwks.json",
+            "{path}"
+        );
         let concrete = path.replace("{id}", "0123").replace("{name}", "nobody");
         for method in METHODS {
             let request = client

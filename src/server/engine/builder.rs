@@ -12,7 +12,7 @@ type LayerSetting = Box<dyn FnOnce(SessionLayer) -> SessionLayer + Send>;
 /// as ordinary sessions; sessions bound to their user agent; at most 5 failed sign-ins per
 /// account and 50 per address in 15 minutes; no session limit per person; the session cookie
 /// without `Secure` (say [`EngineBuilder::secure_cookies`] behind HTTPS); keys generated and kept
-/// in the database; the real clock.
+/// in the database; JWTs signed with HS256 keys that rotate; the real clock.
 #[must_use = "an engine builder does nothing until `build` is awaited"]
 pub struct EngineBuilder {
     database_url: Option<String>,
@@ -27,6 +27,7 @@ pub struct EngineBuilder {
     trusted_proxies: Vec<IpNet>,
     secret_key: Option<SecretKey>,
     jwt_secret: Option<Vec<u8>>,
+    jwt_algorithm: JwtAlgorithm,
     jwt_ttl: Duration,
     hashing: Option<HashLimiter>,
     audit_retention: Duration,
@@ -117,6 +118,7 @@ impl Default for EngineBuilder {
             trusted_proxies: Vec::new(),
             secret_key: None,
             jwt_secret: None,
+            jwt_algorithm: JwtAlgorithm::default(),
             jwt_ttl: DEFAULT_JWT_TTL,
             hashing: None,
             audit_retention: DEFAULT_AUDIT_RETENTION,
@@ -224,9 +226,24 @@ impl EngineBuilder {
         self
     }
 
-    /// The HMAC secret JWTs are signed with (default: a key derived or stored like the others).
+    /// One fixed HMAC secret that signs every JWT (HS256), instead of the keys the engine
+    /// keeps in its `jwt_keys` table and rotates (the default). It is never published and
+    /// cannot be rotated by [`Engine::rotate_jwt_keys`]: change it on every instance instead.
+    /// It works only with [`JwtAlgorithm::Hs256`] (see [`EngineBuilder::jwt_algorithm`]).
     pub fn jwt_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
         self.jwt_secret = Some(secret.into());
+        self
+    }
+
+    /// The algorithm of the JWT signing keys the engine adds (default
+    /// [`JwtAlgorithm::Hs256`]). With an asymmetric one ([`JwtAlgorithm::EdDsa`],
+    /// [`JwtAlgorithm::Es256`]) the public keys are published by [`Engine::jwks_router`], so
+    /// that another service verifies access tokens without sharing a secret. Changing it
+    /// adds a key of the new algorithm when the engine is built; the previous key retires
+    /// one `jwt_ttl` later. Each key keeps its own algorithm: a token is checked only against
+    /// the algorithm of the key its `kid` names.
+    pub fn jwt_algorithm(mut self, algorithm: JwtAlgorithm) -> Self {
+        self.jwt_algorithm = algorithm;
         self
     }
 
@@ -332,16 +349,29 @@ impl EngineBuilder {
             gate.clone(),
             audit.clone(),
         );
-        let jwt_secret = match self.jwt_secret {
-            Some(secret) => secret,
-            None => SecretKey::resolve(&db, root, JWT_KEY, &clock)
+        let jwt = match self.jwt_secret {
+            Some(_) if self.jwt_algorithm != JwtAlgorithm::Hs256 => {
+                return Err(EngineError::JwtKey(format!(
+                    "a `jwt_secret` is an HMAC secret and signs HS256 only, not {alg}: unset \
+                     `jwt_secret` to sign with {alg} keys (generated, or derived from \
+                     `secret_key`), or use HS256",
+                    alg = self.jwt_algorithm
+                )))
+            }
+            Some(secret) => JwtKeys::new(&secret, self.jwt_ttl)
+                .map_err(|e| EngineError::JwtKey(e.to_string()))?,
+            None => {
+                JwtKeys::open(
+                    db.clone(),
+                    self.secret_key.clone(),
+                    self.jwt_algorithm,
+                    self.jwt_ttl,
+                    clock.now(),
+                )
                 .await?
-                .as_bytes()
-                .to_vec(),
-        };
-        let jwt = JwtKeys::new(&jwt_secret, self.jwt_ttl)
-            .map_err(|e| EngineError::JwtKey(e.to_string()))?
-            .with_registry(refresh.clone());
+            }
+        }
+        .with_registry(refresh.clone());
         let api = ApiAuth::new(
             sign_in.clone(),
             store.clone(),
@@ -359,7 +389,7 @@ impl EngineBuilder {
         let mut layer = SessionLayer::new(gate.clone())
             .cookies(self.cookies)
             .trusted_proxies(self.trusted_proxies)
-            .jwt(jwt);
+            .jwt(jwt.clone());
         for setting in self.layer_settings {
             layer = setting(layer);
         }
@@ -369,7 +399,7 @@ impl EngineBuilder {
             .json_api(self.status_path.clone());
         let follower = ChangeFollower::start(
             db.clone(),
-            Caches::new(gate.clone(), store.clone(), users.clone()),
+            Caches::new(gate.clone(), store.clone(), users.clone()).with_jwt(jwt.clone()),
         )
         .await?;
         let engine = Engine(Arc::new(Parts {

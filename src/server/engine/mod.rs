@@ -47,7 +47,7 @@ use super::{
     db::Database,
     error::StoreError,
     gate::{Limits, SessionGate},
-    keys::{SecretKey, JWT_KEY, SERVER_KEY},
+    keys::{SecretKey, SERVER_KEY},
     layer::{status, SessionLayer, SessionService},
     login_attempts::LoginAttempts,
     password::HashLimiter,
@@ -55,7 +55,7 @@ use super::{
     session_start::{self, SessionError, SessionStart},
     sessions::{ClientInfo, Sessions},
     store::SqlSessionStore,
-    tokens::{ApiAuth, JwtKeys, RefreshTokens},
+    tokens::{ApiAuth, JwtAlgorithm, JwtKeys, KeyRotation, RefreshTokens, RotateError},
     users::{ExternalSync, PasswordCheck, User, Users},
     Admission, SignInDecision,
 };
@@ -85,6 +85,9 @@ use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 /// (SPEC §7).
 pub const DEFAULT_STATUS_PATH: &str = crate::forms::SESSION_STATUS;
 
+/// Where [`Engine::jwks_router`] publishes the keys that verify JWT access tokens (SPEC §7).
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+
 /// Why an engine could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -97,9 +100,12 @@ pub enum EngineError {
     /// The database could not be opened, migrated or read.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The JWT signing secret is unusable.
+    /// The JWT signing secret is unusable, or contradicts the algorithm.
     #[error("jwt_secret: {0}")]
     JwtKey(String),
+    /// The JWT signing keys could not be read or added.
+    #[error("the JWT signing keys: {0}")]
+    JwtKeys(#[from] RotateError),
 }
 
 #[derive(Debug)]
@@ -315,6 +321,56 @@ impl Engine {
         crate::server::layer::device_forms::router(self.clone())
     }
 
+    /// Adds a new JWT signing key of the configured algorithm and retires the previous one
+    /// one `jwt_ttl` from now, when every token it signed has expired; from then on its tokens
+    /// are refused (SPEC §8 `server keys rotate`). Every instance on the database uses the
+    /// new key within about a second. With a root secret the new key is derived from it and
+    /// the database stores only its id.
+    ///
+    /// # Errors
+    /// [`RotateError::FixedSecret`] when JWTs are signed with a configured `jwt_secret`;
+    /// [`RotateError::Store`] when the database fails (nothing changed then).
+    pub async fn rotate_jwt_keys(&self) -> Result<KeyRotation, RotateError> {
+        self.0.api.jwt().rotate(self.0.clock.now()).await
+    }
+
+    /// The algorithm of the JWT signing keys this engine adds.
+    pub fn jwt_algorithm(&self) -> JwtAlgorithm {
+        self.0.api.jwt().algorithm()
+    }
+
+    /// The JWK Set of the public keys that verify access tokens now (each with `kid`, `alg`
+    /// and `use: sig`): empty with HS256, whose secrets are never published.
+    pub async fn jwks(&self) -> crate::server::tokens::JwkSet {
+        self.0.api.jwt().jwks(self.0.clock.now()).await
+    }
+
+    /// The answer of `GET` [`JWKS_PATH`]: [`Engine::jwks`] as JSON, `Cache-Control:
+    /// no-cache` (a client must see a rotation at once).
+    pub async fn jwks_response(&self) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        (
+            [(axum::http::header::CACHE_CONTROL, "no-cache")],
+            axum::Json(self.jwks().await),
+        )
+            .into_response()
+    }
+
+    /// `GET` [`JWKS_PATH`] (`/.well-known/jwks.json`): the public keys that verify this
+    /// engine's access tokens ([`Engine::jwks_response`]), so that another service checks
+    /// them without sharing a secret. Needs no credential; mount it where the session layer
+    /// treats it as passive.
+    pub fn jwks_router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        let engine = self.clone();
+        Router::new().route(
+            JWKS_PATH,
+            get(move || {
+                let engine = engine.clone();
+                async move { engine.jwks_response().await }
+            }),
+        )
+    }
+
     /// `GET {status_path}`, the caller's session status (a passive read: it never moves the
     /// idle deadline), and `POST {status_path}/extend`, "stay signed in" (activity); 401 JSON
     /// without a live session. See [`EngineBuilder::status_path`].
@@ -323,5 +379,100 @@ impl Engine {
         Router::new()
             .route(path, get(status::session_status))
             .route(&format!("{path}/extend"), post(status::extend_session))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::ManualClock;
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    const T0: UnixMillis = UnixMillis(1_800_000_000_000);
+
+    async fn engine(
+        dir: &tempfile::TempDir,
+        clock: &ManualClock,
+        builder: EngineBuilder,
+    ) -> Result<Engine, EngineError> {
+        builder
+            .database_url(format!(
+                "sqlite://{}/engine.db?mode=rwc",
+                dir.path().display()
+            ))
+            .clock(Arc::new(clock.clone()))
+            .background(false)
+            .build()
+            .await
+    }
+
+    /// `GET /.well-known/jwks.json` from the engine's router: the `Cache-Control` and the kids.
+    async fn published(engine: &Engine) -> (String, Vec<String>) {
+        let res = engine
+            .jwks_router::<()>()
+            .oneshot(Request::get(JWKS_PATH).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let cache = res.headers()["cache-control"].to_str().unwrap().to_owned();
+        let body = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let set: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let kids = set["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|key| key["kid"].as_str().unwrap().to_owned())
+            .collect();
+        (cache, kids)
+    }
+
+    #[tokio::test]
+    async fn the_jwks_router_publishes_the_keys_a_rotation_leaves_verifying() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = ManualClock::new(T0);
+        let builder = Engine::builder().jwt_algorithm(JwtAlgorithm::EdDsa);
+        let engine = engine(&dir, &clock, builder).await.unwrap();
+        assert_eq!(engine.jwt_algorithm(), JwtAlgorithm::EdDsa);
+        let (cache, before) = published(&engine).await;
+        assert_eq!((cache.as_str(), before.len()), ("no-cache", 1));
+        let rotation = engine.rotate_jwt_keys().await.unwrap();
+        assert_eq!(rotation.retiring[0].kid, before[0]);
+        assert_eq!(rotation.retiring[0].retire_at, T0.plus(DEFAULT_JWT_TTL));
+        let (_, mut both) = published(&engine).await;
+        both.sort();
+        let mut expected = vec![before[0].clone(), rotation.kid.clone()];
+        expected.sort();
+        assert_eq!(both, expected, "both verify (made in the same millisecond: any order)");
+        clock.advance(DEFAULT_JWT_TTL);
+        assert_eq!(published(&engine).await.1, [rotation.kid]);
+    }
+
+    #[tokio::test]
+    async fn a_jwt_secret_signs_hs256_only_and_cannot_rotate() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = ManualClock::new(T0);
+        let secret = "a jwt secret of at least thirty-two characters";
+        let err = engine(
+            &dir,
+            &clock,
+            Engine::builder()
+                .jwt_secret(secret)
+                .jwt_algorithm(JwtAlgorithm::Es256),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("HS256") && err.contains("ES256"), "{err}");
+        let engine = engine(&dir, &clock, Engine::builder().jwt_secret(secret))
+            .await
+            .unwrap();
+        assert!(matches!(
+            engine.rotate_jwt_keys().await,
+            Err(RotateError::FixedSecret)
+        ));
+        assert!(published(&engine).await.1.is_empty(), "never published");
     }
 }

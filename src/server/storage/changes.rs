@@ -1,6 +1,6 @@
 //! Keeping cached sessions and accounts true without re-reading them: every session end, change
-//! of session data and change of an account is logged in the `changes` table by database
-//! triggers (whoever wrote it: this server, another instance, the command line), and each server
+//! of session data, change of an account and change of the JWT signing keys is logged in the
+//! `changes` table by database triggers (whoever wrote it: this server, another instance, the command line), and each server
 //! applies those changes to its caches.
 //!
 //! - PostgreSQL announces each change (`NOTIFY auto_logout_changes`) and every instance
@@ -22,6 +22,7 @@ use crate::server::{
     error::StoreError,
     gate::SessionGate,
     store::SqlSessionStore,
+    tokens::JwtKeys,
     users::Users,
 };
 use sqlx::Row;
@@ -60,6 +61,8 @@ pub enum Change {
     /// The account changed (password, status, role, name) or was deleted: drop every cached
     /// copy of it and of its sessions.
     User(i64),
+    /// The JWT signing keys changed (a rotation): read the key set again. Names the key.
+    JwtKeys(String),
     /// Activity was written for a live session (announced on PostgreSQL only, not logged).
     Activity {
         /// SHA-256 hex of the session id.
@@ -72,7 +75,7 @@ pub enum Change {
 /// A change that could not be read (a newer server's format, or a hand-written row).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChangeParseError {
-    /// The kind is none of `session`, `user`, `activity`.
+    /// The kind is none of `session`, `user`, `jwt_keys`, `activity`.
     #[error("unknown change kind {0:?}")]
     UnknownKind(String),
     /// The key or a number is malformed.
@@ -89,8 +92,9 @@ impl Change {
         let malformed = || ChangeParseError::Malformed(format!("{kind}:{key}"));
         match kind {
             "session" if !key.is_empty() => Ok(Self::Session(key.to_owned())),
+            "jwt_keys" if !key.is_empty() => Ok(Self::JwtKeys(key.to_owned())),
             "user" => key.parse().map(Self::User).map_err(|_| malformed()),
-            "session" => Err(malformed()),
+            "session" | "jwt_keys" => Err(malformed()),
             other => Err(ChangeParseError::UnknownKind(other.to_owned())),
         }
     }
@@ -106,8 +110,8 @@ pub struct Announcement {
 }
 
 impl Announcement {
-    /// Reads a payload: `session:<seq>:<id_hash>`, `user:<seq>:<id>` or
-    /// `activity:<id_hash>:<last_seen_at>`.
+    /// Reads a payload: `session:<seq>:<id_hash>`, `user:<seq>:<id>`, `jwt_keys:<seq>:<kid>`
+    /// or `activity:<id_hash>:<last_seen_at>`.
     ///
     /// # Errors
     /// [`ChangeParseError`] for anything else.
@@ -188,12 +192,24 @@ pub struct Caches {
     gate: SessionGate,
     store: SqlSessionStore,
     users: Users,
+    jwt: Option<JwtKeys>,
 }
 
 impl Caches {
     /// The gate's sessions, the store's records and the accounts.
     pub fn new(gate: SessionGate, store: SqlSessionStore, users: Users) -> Self {
-        Self { gate, store, users }
+        Self {
+            gate,
+            store,
+            users,
+            jwt: None,
+        }
+    }
+
+    /// These caches and the JWT key set `keys`, read again when the keys change.
+    pub fn with_jwt(mut self, keys: JwtKeys) -> Self {
+        self.jwt = Some(keys);
+        self
     }
 
     /// Applies `change` to every cache.
@@ -207,6 +223,11 @@ impl Caches {
                 self.users.forget(*id);
                 self.gate.forget_user(*id);
             }
+            Change::JwtKeys(_) => {
+                if let Some(jwt) = &self.jwt {
+                    jwt.mark_stale();
+                }
+            }
             Change::Activity {
                 id_hash,
                 last_seen_at,
@@ -214,11 +235,15 @@ impl Caches {
         }
     }
 
-    /// Drops everything cached (changes may have been missed).
+    /// Drops everything cached (changes may have been missed); the JWT keys are read again
+    /// at their next use.
     pub fn clear(&self) {
         self.gate.forget_all();
         self.store.forget_all();
         self.users.forget_all();
+        if let Some(jwt) = &self.jwt {
+            jwt.mark_stale();
+        }
     }
 }
 
@@ -405,6 +430,13 @@ mod tests {
             Change::User(42)
         );
         assert_eq!(
+            Announcement::parse("jwt_keys:9:0a1b2c3d4e5f6071").unwrap(),
+            Announcement {
+                seq: Some(9),
+                change: Change::JwtKeys("0a1b2c3d4e5f6071".into())
+            }
+        );
+        assert_eq!(
             Announcement::parse("activity:abc:1700000000000").unwrap(),
             Announcement {
                 seq: None,
@@ -424,6 +456,7 @@ mod tests {
             "session:x:abc",
             "session:1:",
             "user:1:bob",
+            "jwt_keys:1:",
             "activity::5",
             "activity:abc:soon",
             "party:1:x",

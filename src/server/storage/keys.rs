@@ -3,6 +3,8 @@
 //! the database alone cannot sign a JWT, forge a session's auth hash or reveal a draft key.
 //! Without one, each key is generated once and kept in the database, so that every instance on
 //! one database uses the same ones and a restart keeps them (sessions stay signed in).
+//! The keys that sign JWTs follow the same rule, but there may be several of them, so they
+//! have their own table (see [`super::jwt_keys`]).
 
 use crate::server::{clock::SharedClock, db::Database, error::StoreError};
 use hmac::{Hmac, Mac};
@@ -13,8 +15,6 @@ use std::fmt;
 
 /// The key that derives sessions' auth hashes and hides typed usernames in the throttle table.
 pub const SERVER_KEY: &str = "server_hmac";
-/// The HMAC key of JWT access tokens, when `jwt_secret` is not configured.
-pub const JWT_KEY: &str = "jwt_hmac";
 
 /// A 256-bit secret. `Debug` never prints it.
 #[derive(Clone, PartialEq, Eq)]
@@ -126,9 +126,9 @@ mod tests {
         let root = SecretKey::from_bytes(b"an operator's secret of some length".to_vec());
         let other = SecretKey::from_bytes(b"another operator's secret, as long".to_vec());
         assert_eq!(root.derive(SERVER_KEY), root.derive(SERVER_KEY));
-        assert_ne!(root.derive(SERVER_KEY), root.derive(JWT_KEY));
+        assert_ne!(root.derive(SERVER_KEY), root.derive("jwt_key:k1"));
         assert_ne!(root.derive(SERVER_KEY), other.derive(SERVER_KEY));
-        assert_eq!(root.derive(JWT_KEY).as_bytes().len(), 32);
-        assert_ne!(root.derive(JWT_KEY).as_bytes(), root.as_bytes());
+        assert_eq!(root.derive(SERVER_KEY).as_bytes().len(), 32);
+        assert_ne!(root.derive(SERVER_KEY).as_bytes(), root.as_bytes());
     }
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod changes;
 pub mod db;
 pub mod filters;
+pub mod jwt_keys;
 pub mod keys;
 pub mod login_attempts;
 pub mod sessions;

@@ -6,10 +6,13 @@
 pub mod bearer;
 pub mod jwt;
 pub mod refresh;
+pub mod signing;
 
 pub use bearer::{credential_of, Credential};
-pub use jwt::{Claims, JwtError, JwtKeys};
+pub use jsonwebtoken::jwk::JwkSet;
+pub use jwt::{Claims, JwtError, JwtKeys, KeyRotation, RotateError};
 pub use refresh::{RefreshTokens, Rotation};
+pub use signing::{JwtAlgorithm, KeySet, SigningKey, UnknownAlgorithm};
 
 use crate::server::{
     admission::{Admission, SignInDecision},
@@ -186,12 +189,14 @@ impl ApiAuth {
             Grant::Token => Issued::Token { token: secret },
             Grant::Jwt => {
                 let jti = jwt::fresh_jti();
+                // Signed first: when no key may sign, no refresh token is stored.
+                let access_token = self.access_token(user.id, &session_id, &jti).await?;
                 Issued::Jwt {
                     refresh_token: self
                         .refresh
                         .issue(&session_id, &hash_secret(&jti), now)
                         .await?,
-                    access_token: self.access_token(user.id, &session_id, &jti)?,
+                    access_token,
                 }
             }
         };
@@ -207,7 +212,7 @@ impl ApiAuth {
         })
     }
 
-    fn access_token(
+    async fn access_token(
         &self,
         user_id: i64,
         session_id: &str,
@@ -215,6 +220,7 @@ impl ApiAuth {
     ) -> Result<String, SessionError> {
         self.jwt
             .issue(user_id, session_id, jti, self.gate.clock().now())
+            .await
             .map_err(|e| SessionError::Store(StoreError::Corrupt(e.to_string())))
     }
 
@@ -311,7 +317,7 @@ impl ApiAuth {
             _ => return Ok(ApiRefresh::Refused),
         };
         Ok(ApiRefresh::Refreshed {
-            access_token: self.access_token(active.user_id, &session_id, &jti)?,
+            access_token: self.access_token(active.user_id, &session_id, &jti).await?,
             session_id,
             refresh_token: next,
             status: active.status,
