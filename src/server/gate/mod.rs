@@ -19,7 +19,7 @@ mod sweep;
 mod tests;
 
 pub use ending::EndingGuard;
-pub use revoke::{RevokeOutcome, MAX_REVOKE_IDS};
+pub use revoke::{RevokeOutcome, EVERYONE_BATCH, MAX_REVOKE_IDS};
 pub use sweep::{SWEEP_READ_BATCH, SWEEP_WRITE_BATCH};
 
 use super::{
