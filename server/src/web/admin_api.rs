@@ -325,6 +325,8 @@ pub struct SignedOutAll {
     request_body(content = Option<SignOutAllBody>, description = "Whom to spare (both default to false)"),
     responses(
         (status = 200, description = "How many sessions ended", body = SignedOutAll),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 415, description = "A body not sent as application/json", body = ErrorBody),
         (status = 401, description = "No session, or it has ended", body = ErrorBody),
         (status = 403, description = "Not an administrator (`forbidden`), or the password was last proved before `reauth_window` (`reauth_required`)", body = ErrorBody),
         (status = 422, description = "Unknown fields in the body", body = ErrorBody),

@@ -269,6 +269,9 @@ pub struct ReauthBody {
     request_body = ReauthBody,
     responses(
         (status = 204, description = "Renewed: sensitive actions are allowed for reauth_window"),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "The body lacks the expected fields", body = ErrorBody),
         (status = 401, description = "No session, it has ended, or the password is wrong (`invalid_credentials`)", body = ErrorBody),
         (status = 429, description = "Too many failed attempts; see Retry-After", body = ErrorBody),
         (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),

@@ -445,7 +445,10 @@ mod tests {
         both.sort();
         let mut expected = vec![before[0].clone(), rotation.kid.clone()];
         expected.sort();
-        assert_eq!(both, expected, "both verify (made in the same millisecond: any order)");
+        assert_eq!(
+            both, expected,
+            "both verify (made in the same millisecond: any order)"
+        );
         clock.advance(DEFAULT_JWT_TTL);
         assert_eq!(published(&engine).await.1, [rotation.kid]);
     }
