@@ -124,6 +124,23 @@ impl Accounts {
         Ok(())
     }
 
+    /// Whether `password` is right for the account `name` (and it is not locked): the check
+    /// the engine asks for when someone re-authenticates for a sensitive action.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn password_is_right(
+        &self,
+        name: String,
+        password: String,
+    ) -> Result<bool, AccountsError> {
+        let creds = Credentials {
+            username: name,
+            password,
+        };
+        Ok(self.authenticate(creds).await?.is_some())
+    }
+
     /// Gives the account `name` a new password.
     ///
     /// # Errors

@@ -17,7 +17,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // An existing `example` keeps its password.
         let _ = accounts.add("example", &password, false).await;
     }
-    let mut engine = Engine::builder().database_url(&url);
+    let checker = accounts.clone();
+    let mut engine = Engine::builder()
+        .database_url(&url)
+        // Sensitive actions (signing out other devices) ask for the password again after
+        // reauth_window: the engine checks it with this application's own accounts.
+        .app_password_check(move |name, password| {
+            let accounts = checker.clone();
+            async move {
+                let right = accounts.password_is_right(name, password).await;
+                right.map_err(|e| e.to_string())
+            }
+        });
     if let Some(idle) = duration("AUTO_LOGOUT_IDLE_TIME")? {
         engine = engine.idle_limit(idle);
     }

@@ -47,10 +47,18 @@ async fn start() -> Running {
     let accounts = Accounts::open(&url).await.unwrap();
     accounts.add("ada", PASSWORD, false).await.unwrap();
     accounts.add("grace", PASSWORD, true).await.unwrap();
+    let checker = accounts.clone();
     let engine = Engine::builder()
         .database_url(&url)
         .clock(shared)
         .limits(limits())
+        .app_password_check(move |name, password| {
+            let accounts = checker.clone();
+            async move {
+                let right = accounts.password_is_right(name, password).await;
+                right.map_err(|e| e.to_string())
+            }
+        })
         .build()
         .await
         .unwrap();
@@ -448,4 +456,42 @@ async fn another_site_cannot_sign_a_visitor_in() {
         .await
         .unwrap();
     assert_eq!(res.status(), 204);
+}
+
+/// Signing out the other devices is sensitive: past `reauth_window` (10 minutes) the engine's
+/// form asks for the password again, and checks it with the application's own accounts.
+#[tokio::test]
+async fn signing_out_other_devices_asks_an_adopted_account_for_its_own_password() {
+    let running = start().await;
+    let laptop = running.signed_in().await;
+    let phone = running.signed_in().await;
+    running.clock.advance(Duration::from_secs(11 * 60));
+    let revoke_others = |password: &'static str| {
+        let mut form = vec![("back", "/me")];
+        if !password.is_empty() {
+            form.push(("reauth_password", password));
+        }
+        laptop
+            .post(format!(
+                "{}/auto-logout/sessions/revoke-others",
+                running.base
+            ))
+            .header("origin", &running.base)
+            .form(&form)
+            .send()
+    };
+    let res = revoke_others("").await.unwrap();
+    assert_eq!(res.headers()["x-auto-logout-reauth"], "required");
+    let res = revoke_others("not it").await.unwrap();
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("That password is not right."));
+    assert_eq!(running.status(&phone).await.0, 200, "nothing done yet");
+    let res = revoke_others(PASSWORD).await.unwrap();
+    assert!(res.headers().get("x-auto-logout-reauth").is_none());
+    assert!(res.status().is_success(), "back to /me: {}", res.status());
+    assert_eq!(running.status(&phone).await.0, 401);
+    assert_eq!(running.status(&laptop).await.0, 200);
 }

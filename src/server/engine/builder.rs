@@ -32,6 +32,7 @@ pub struct EngineBuilder {
     hashing: Option<HashLimiter>,
     audit_retention: Duration,
     reauth_window: Duration,
+    app_password_check: Option<crate::server::reauth::AppPasswordCheck>,
     refresh_reuse_grace: Duration,
     layer_settings: Vec<LayerSetting>,
     status_path: String,
@@ -123,6 +124,7 @@ impl Default for EngineBuilder {
             hashing: None,
             audit_retention: DEFAULT_AUDIT_RETENTION,
             reauth_window: DEFAULT_REAUTH_WINDOW,
+            app_password_check: None,
             refresh_reuse_grace: DEFAULT_REFRESH_REUSE_GRACE,
             layer_settings: Vec::new(),
             status_path: DEFAULT_STATUS_PATH.to_owned(),
@@ -273,6 +275,35 @@ impl EngineBuilder {
         self
     }
 
+    /// How the engine checks the password of an application's own accounts when their person
+    /// re-authenticates for a sensitive action (see [`crate::server::adopt`]): `check(username,
+    /// password)` says whether it is right. Throttled and audited like the engine's own
+    /// checks. Without it, adopted accounts are never asked for their password again.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), auto_logout::server::EngineError> {
+    /// use auto_logout::server::Engine;
+    /// let engine = Engine::builder()
+    ///     .database_url("sqlite://data/app.db?mode=rwc")
+    ///     .app_password_check(|username: String, password: String| async move {
+    ///         // look the account up in the application's own table and verify its hash
+    ///         Ok::<bool, String>(username == "ada" && password == "correct horse")
+    ///     })
+    ///     .build()
+    ///     .await?;
+    /// # let _ = engine; Ok(()) }
+    /// ```
+    pub fn app_password_check<F, Fut>(mut self, check: F) -> Self
+    where
+        F: Fn(String, String) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<bool, String>> + Send + 'static,
+    {
+        self.app_password_check = Some(std::sync::Arc::new(move |username, password| {
+            Box::pin(check(username, password))
+        }));
+        self
+    }
+
     /// How long after its first use a refresh token presented again (a mobile client's
     /// parallel requests) gets the same successor instead of ending its session as stolen.
     /// Zero: every repeat ends the session.
@@ -380,12 +411,16 @@ impl EngineBuilder {
             jwt.clone(),
         );
         let admin = Admin::new(users.clone(), sessions.clone(), gate.clone(), audit.clone());
-        let reauth = Reauth::new(
+        let mut reauth = Reauth::new(
             self.reauth_window,
             sessions.clone(),
+            users.clone(),
             sign_in.clone(),
             clock.clone(),
         );
+        if let Some(check) = self.app_password_check {
+            reauth = reauth.with_app_check(check);
+        }
         let mut layer = SessionLayer::new(gate.clone())
             .cookies(self.cookies)
             .trusted_proxies(self.trusted_proxies)

@@ -5,6 +5,12 @@
 //! A re-authentication is a password check like a sign-in's: the same throttle (a wrong
 //! password counts as a failed sign-in of the session's username, audited `login_failed`),
 //! the same bounded hashing. A right one renews the moment and is audited `reauthenticated`.
+//!
+//! The password of an account the engine adopted from an application (see
+//! [`crate::server::adopt`]) is the application's: the engine checks it with the
+//! [`AppPasswordCheck`] the application gave ([`crate::server::EngineBuilder::app_password_check`]).
+//! Without one, such accounts are never asked again (the engine cannot check their
+//! password), and the window applies to the engine's own accounts only.
 
 use crate::server::{
     admission::{Admission, SignInDecision},
@@ -13,13 +19,22 @@ use crate::server::{
     error::StoreError,
     gate::ActiveSession,
     sessions::{ClientInfo, Sessions},
+    users::{PasswordCheck, Users},
 };
 use crate::{
     event::AuditEvent,
     reauth::{proof, Proof},
     UnixMillis,
 };
-use std::time::Duration;
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+
+/// An application's own password check for its accounts: `(username, password)` to whether
+/// the password is right, or an error the engine reports as a storage failure.
+pub type AppPasswordCheck = Arc<
+    dyn Fn(String, String) -> Pin<Box<dyn Future<Output = Result<bool, String>> + Send>>
+        + Send
+        + Sync,
+>;
 
 /// What a re-authentication did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,12 +83,23 @@ impl<'a> From<&'a ActiveSession> for Prover<'a> {
 }
 
 /// The re-authentication window of one engine. Cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Reauth {
     window: Option<Duration>,
     sessions: Sessions,
+    users: Users,
     admission: Admission,
     clock: SharedClock,
+    app_check: Option<AppPasswordCheck>,
+}
+
+impl std::fmt::Debug for Reauth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reauth")
+            .field("window", &self.window)
+            .field("app_check", &self.app_check.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Reauth {
@@ -81,15 +107,37 @@ impl Reauth {
     pub fn new(
         window: Duration,
         sessions: Sessions,
+        users: Users,
         admission: Admission,
         clock: SharedClock,
     ) -> Self {
         Self {
             window: Some(window).filter(|w| !w.is_zero()),
             sessions,
+            users,
             admission,
             clock,
+            app_check: None,
         }
+    }
+
+    /// This window, checking the passwords of adopted accounts with `check`.
+    pub fn with_app_check(mut self, check: AppPasswordCheck) -> Self {
+        self.app_check = Some(check);
+        self
+    }
+
+    /// Whether the account `user_id` is an application's whose password the engine cannot
+    /// check (adopted, and no [`AppPasswordCheck`] given).
+    async fn uncheckable(&self, user_id: i64) -> Result<bool, StoreError> {
+        if self.app_check.is_some() {
+            return Ok(false);
+        }
+        Ok(self
+            .users
+            .get(user_id)
+            .await?
+            .is_some_and(|user| user.is_external()))
     }
 
     /// The window (`None`: off).
@@ -106,10 +154,13 @@ impl Reauth {
         if self.window.is_none() {
             return Ok(Proof::NotRequired);
         }
-        Ok(match self.sessions.proven_at(id_hash).await? {
-            Some(proven_at) => proof(self.window, proven_at, self.clock.now()),
-            None => Proof::Required,
-        })
+        let Some((user_id, proven_at)) = self.sessions.proven_at(id_hash).await? else {
+            return Ok(Proof::Required);
+        };
+        if self.uncheckable(user_id).await? {
+            return Ok(Proof::NotRequired);
+        }
+        Ok(proof(self.window, proven_at, self.clock.now()))
     }
 
     /// Checks `password` for the person of `session` (throttled and bounded like a sign-in)
@@ -123,10 +174,31 @@ impl Reauth {
         password: &str,
         client: &ClientInfo,
     ) -> Result<Reauthentication, StoreError> {
-        let decision = self
-            .admission
-            .sign_in(session.username, password, client)
-            .await?;
+        let local = self.users.get(session.user_id).await?;
+        let decision = match (&self.app_check, local) {
+            (Some(check), Some(local)) if local.is_external() => {
+                let (check, username) = (check.clone(), session.username.to_owned());
+                let password = password.to_owned();
+                self.admission
+                    .sign_in_checked(session.username, client, |permit| async move {
+                        let right = check(username, password)
+                            .await
+                            .map_err(StoreError::Application)?;
+                        drop(permit);
+                        Ok(if right {
+                            PasswordCheck::Correct(local)
+                        } else {
+                            PasswordCheck::Wrong(local)
+                        })
+                    })
+                    .await?
+            }
+            _ => {
+                self.admission
+                    .sign_in(session.username, password, client)
+                    .await?
+            }
+        };
         let user = match decision {
             SignInDecision::Accepted(user) => user,
             SignInDecision::Rejected => return Ok(Reauthentication::Rejected),

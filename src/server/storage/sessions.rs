@@ -273,20 +273,24 @@ impl Sessions {
         Ok(rows.iter().map(row_from).collect::<Result<_, _>>()?)
     }
 
-    /// When the person of the live session `id_hash` last proved their password: the last
-    /// re-authentication, else the sign-in. `None` when no such session is live.
-    pub async fn proven_at(&self, id_hash: &str) -> Result<Option<UnixMillis>, StoreError> {
+    /// The account of the live session `id_hash` and when its person last proved their
+    /// password: the last re-authentication, else the sign-in. `None` when no such session is
+    /// live (or it has no account).
+    pub async fn proven_at(&self, id_hash: &str) -> Result<Option<(i64, UnixMillis)>, StoreError> {
         let row = sqlx::query(
-            "SELECT COALESCE(reauth_at, created_at) AS proven_at FROM sessions \
-             WHERE id_hash = $1 AND ended_at IS NULL",
+            "SELECT user_id, COALESCE(reauth_at, created_at) AS proven_at FROM sessions \
+             WHERE id_hash = $1 AND ended_at IS NULL AND user_id IS NOT NULL",
         )
         .bind(id_hash)
         .fetch_optional(self.db.pool())
         .await?;
-        Ok(row
-            .map(|row| row.try_get::<i64, _>("proven_at"))
-            .transpose()?
-            .map(UnixMillis))
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        Ok(Some((
+            row.try_get("user_id")?,
+            UnixMillis(row.try_get("proven_at")?),
+        )))
     }
 
     /// Records that the person of the live session `id_hash` proved their password at `at`, and
