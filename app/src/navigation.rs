@@ -367,10 +367,12 @@ fn say_not_sent() {
         "The server could not be reached, so this may not have been saved. \
          Check your connection and try again.",
     ));
+    // Inside the password prompt when one is open (the page under it cannot be seen).
     let place = doc
-        .query_selector("main")
+        .query_selector("dialog[open] form")
         .ok()
         .flatten()
+        .or_else(|| doc.query_selector("main").ok().flatten())
         .or_else(|| doc.body().map(Into::into));
     if let Some(place) = place {
         let _ = place.prepend_with_node_1(&notice);

@@ -150,6 +150,8 @@ async fn engine_of(config: &Config, clock: &SharedClock) -> Result<Engine, CliEr
     let db = open_database(config).await?;
     Ok(engine_builder(config, db, clock.clone())
         .password_hashing(HashLimiter::new(1, 1, std::time::Duration::from_secs(60)))
+        // The command line signs no JWT: its configuration must not rotate the servers' keys.
+        .provision_jwt_keys(false)
         .build()
         .await
         .map_err(StartError::from)?)

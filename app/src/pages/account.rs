@@ -129,10 +129,10 @@ pub fn ChangePassword() -> impl IntoView {
                 Some(PasswordOutcome::Changed { .. })
             )>
                 <form method="post" action=ACCOUNT_PASSWORD>
-                    // The re-authentication field (SPEC §4): needed only when the password was
-                    // last entered before `reauth_window`; otherwise the prompt asks for it.
+                    // Always asked; it is the re-authentication field (SPEC §4), so a right one
+                    // also renews the window for the other sensitive actions.
                     <label>"Current password"
-                        <input type="password" name=auto_logout::forms::REAUTH_FIELD autocomplete="current-password" maxlength=auto_logout::passwords::MAX_PASSWORD_LEN />
+                        <input type="password" name=auto_logout::forms::REAUTH_FIELD required autocomplete="current-password" maxlength=auto_logout::passwords::MAX_PASSWORD_LEN />
                     </label>
                     <label>"New password"
                         <input type="password" name="new" required minlength=auto_logout::passwords::MIN_PASSWORD_LEN autocomplete="new-password" maxlength=auto_logout::passwords::MAX_PASSWORD_LEN />

@@ -124,18 +124,24 @@ impl Accounts {
         Ok(())
     }
 
-    /// Whether `password` is right for the account `name` (and it is not locked): the check
-    /// the engine asks for when someone re-authenticates for a sensitive action.
+    /// Whether `password` is right for the account whose id is `id` (and it is not locked):
+    /// the check the engine asks for when someone re-authenticates for a sensitive action.
     ///
     /// # Errors
     /// Database errors.
     pub async fn password_is_right(
         &self,
-        name: String,
+        id: String,
         password: String,
     ) -> Result<bool, AccountsError> {
+        let Ok(id) = id.parse::<i64>() else {
+            return Ok(false);
+        };
+        let Some(member) = self.get_user(&id).await? else {
+            return Ok(false);
+        };
         let creds = Credentials {
-            username: name,
+            username: member.name,
             password,
         };
         Ok(self.authenticate(creds).await?.is_some())

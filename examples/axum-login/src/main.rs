@@ -22,10 +22,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .database_url(&url)
         // Sensitive actions (signing out other devices) ask for the password again after
         // reauth_window: the engine checks it with this application's own accounts.
-        .app_password_check(move |name, password| {
+        .app_password_check(move |id, password| {
             let accounts = checker.clone();
             async move {
-                let right = accounts.password_is_right(name, password).await;
+                let right = accounts.password_is_right(id, password).await;
                 right.map_err(|e| e.to_string())
             }
         });

@@ -52,10 +52,10 @@ async fn start() -> Running {
         .database_url(&url)
         .clock(shared)
         .limits(limits())
-        .app_password_check(move |name, password| {
+        .app_password_check(move |id, password| {
             let accounts = checker.clone();
             async move {
-                let right = accounts.password_is_right(name, password).await;
+                let right = accounts.password_is_right(id, password).await;
                 right.map_err(|e| e.to_string())
             }
         })

@@ -77,7 +77,11 @@ pub async fn update_profile(
                 Confirmed::Answer(answer) => return Ok(answer),
             }
         }
-        _ => posted,
+        // A change of address without a live session to prove it with: sign in again.
+        (None, true) => {
+            return Ok(Redirect::to(&sign_in_url(ACCOUNT_PAGE, None)).into_response());
+        }
+        (_, false) => posted,
     };
     let update = update_own_profile(
         &auth,

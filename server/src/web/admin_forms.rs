@@ -17,7 +17,9 @@ use auto_logout::{
     redirect::safe_next,
     server::{
         account::{PasswordChange, PasswordForm},
-        layer::reauth_form::{confirm_form, Confirmed, Prompt},
+        layer::reauth_form::{
+            confirm_form, prompt_page, take_field, Confirmed, Prompt, REAUTH_FIELD,
+        },
         AccountError, ActiveSession, AuthSession, ClientInfo, CurrentSession, SignOutAll,
     },
 };
@@ -282,8 +284,8 @@ fn write_safe_record<'a, W: std::io::Write>(
     csv.write_record(std::iter::empty::<&[u8]>())
 }
 
-/// The password change form (its "Current password" is the prompt's field, taken out by
-/// [`confirm_form`] before this is read).
+/// The password change form (its "Current password" is the prompt's field, taken out before
+/// this is read).
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct PasswordChangeForm {
@@ -300,34 +302,43 @@ pub async fn change_password(
     mut auth: AuthSession,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let Some(CurrentSession(me)) = me else {
+    if me.is_none() {
         return Ok(
             Redirect::to(&auto_logout::redirect::sign_in_url(ACCOUNT_PASSWORD, None))
                 .into_response(),
         );
-    };
+    }
     let prompt = Prompt {
         action_name: "Changing your password",
         action: ACCOUNT_PASSWORD,
         cancel: ACCOUNT_PASSWORD,
     };
-    let form: PasswordChangeForm = match confirmed(&state, &me, &client, prompt, fields).await {
-        Confirmed::Proceed(form) => form,
-        Confirmed::Answer(answer) => return Ok(answer),
-    };
+    // The current password is always asked (in the page's field, or the prompt's).
+    let mut fields = fields;
+    let current = take_field(&mut fields, REAUTH_FIELD).unwrap_or_default();
+    let form: PasswordChangeForm =
+        serde_urlencoded::from_str(&serde_urlencoded::to_string(&fields).unwrap_or_default())
+            .unwrap_or_default();
     let outcome = state
         .engine
         .change_own_password(
             &mut auth,
             PasswordForm {
-                // Proved above, in the window or just now.
-                current: "",
+                current: &current,
                 new: &form.new,
                 confirm: &form.confirm,
             },
             &client,
         )
         .await?;
+    let error = match outcome {
+        PasswordChange::ReauthRequired => Some(""),
+        PasswordChange::WrongPassword => Some("That password is not right."),
+        _ => None,
+    };
+    if let Some(error) = error {
+        return Ok(prompt_page(&state.engine, prompt, &fields, error));
+    }
     let target = match outcome {
         PasswordChange::Changed { others_ended } => PasswordOutcome::Changed {
             others_ended: others_ended as u64,

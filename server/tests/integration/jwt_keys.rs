@@ -21,6 +21,7 @@ db_tests!(
     keys_rotate_reports_what_it_did_and_refuses_a_fixed_secret,
     with_a_secret_key_the_database_holds_no_jwt_key,
     unknown_kids_cost_no_database_read_per_request,
+    a_command_run_with_another_configuration_leaves_the_keys_alone,
 );
 
 const APP_UA: &str = "auto-logout-jwks-test/1.0";
@@ -446,4 +447,29 @@ async fn unknown_kids_cost_no_database_read_per_request(db: TestDb) {
         keys.loads() - loads
     );
     assert_eq!(status_with(&app, &token).await.0, 200);
+}
+
+/// The command line signs no JWT: run from a shell without the servers' `jwt_algorithm`, it
+/// must not turn their EdDSA keys into HS256 ones (nor add a key of its own).
+async fn a_command_run_with_another_configuration_leaves_the_keys_alone(db: TestDb) {
+    let app = manual(db, &[("AUTO_LOGOUT_JWT_ALGORITHM", "EdDSA")], false).await;
+    let (token, _) = jwt_sign_in(&app).await;
+    let before = jwks_of(&app).await;
+    let out = run_cli(&["user", "list"], &app.state.config.database_url, "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    app.state
+        .engine
+        .api()
+        .jwt()
+        .reload(app.state.engine.clock().now())
+        .await
+        .unwrap();
+    assert_eq!(jwks_of(&app).await, before);
+    assert_eq!(status_with(&app, &token).await.0, 200);
+    let (fresh, _) = jwt_sign_in(&app).await;
+    assert_eq!(header_of(&fresh)["alg"], "EdDSA");
 }

@@ -154,7 +154,16 @@ async fn every_sensitive_form_asks_for_the_password_in_place_then_acts(db: TestD
     assert!(!is_live(&app, &tablet).await);
     assert!(is_live(&app, &laptop).await);
 
-    // Changing the password.
+    // Changing the password: the current one is asked even within the window.
+    let (fresh, _) = app.device("alice", CHROME_UA).await;
+    let res = post_fields(
+        &app,
+        &fresh,
+        "/account/password",
+        &[("new", "whatever it is"), ("confirm", "whatever it is")],
+    )
+    .await;
+    assert_eq!(res.headers()["x-auto-logout-reauth"], "required");
     let new = "a brand new password";
     let res = asks_then_does(
         &app,
@@ -163,7 +172,7 @@ async fn every_sensitive_form_asks_for_the_password_in_place_then_acts(db: TestD
         &[("new", new), ("confirm", new)],
     )
     .await;
-    assert_eq!(location(&res), "/account/password?done=0");
+    assert_eq!(location(&res), "/account/password?done=1", "the fresh device signed out");
 
     // Every administrator action.
     let res = asks_then_does(

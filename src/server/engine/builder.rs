@@ -32,6 +32,7 @@ pub struct EngineBuilder {
     hashing: Option<HashLimiter>,
     audit_retention: Duration,
     reauth_window: Duration,
+    provision_jwt_keys: bool,
     app_password_check: Option<crate::server::reauth::AppPasswordCheck>,
     refresh_reuse_grace: Duration,
     layer_settings: Vec<LayerSetting>,
@@ -124,6 +125,7 @@ impl Default for EngineBuilder {
             hashing: None,
             audit_retention: DEFAULT_AUDIT_RETENTION,
             reauth_window: DEFAULT_REAUTH_WINDOW,
+            provision_jwt_keys: true,
             app_password_check: None,
             refresh_reuse_grace: DEFAULT_REFRESH_REUSE_GRACE,
             layer_settings: Vec::new(),
@@ -275,19 +277,29 @@ impl EngineBuilder {
         self
     }
 
+    /// Whether `build` adds a JWT signing key when none of the configured algorithm is usable
+    /// (default: yes). A tool that signs no token (a command line sharing the servers'
+    /// database) says no, so that a configuration of its own never rotates the servers' keys;
+    /// [`Engine::rotate_jwt_keys`] still rotates when asked.
+    pub fn provision_jwt_keys(mut self, provision: bool) -> Self {
+        self.provision_jwt_keys = provision;
+        self
+    }
+
     /// How the engine checks the password of an application's own accounts when their person
-    /// re-authenticates for a sensitive action (see [`crate::server::adopt`]): `check(username,
-    /// password)` says whether it is right. Throttled and audited like the engine's own
-    /// checks. Without it, adopted accounts are never asked for their password again.
+    /// re-authenticates for a sensitive action (see [`crate::server::adopt`]): `check(id,
+    /// password)` says whether it is right, `id` being the application's own id of the account
+    /// (its `AuthUser::id`, as text). Throttled and audited like the engine's own checks.
+    /// Without it, adopted accounts are never asked for their password again.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), auto_logout::server::EngineError> {
     /// use auto_logout::server::Engine;
     /// let engine = Engine::builder()
     ///     .database_url("sqlite://data/app.db?mode=rwc")
-    ///     .app_password_check(|username: String, password: String| async move {
+    ///     .app_password_check(|id: String, password: String| async move {
     ///         // look the account up in the application's own table and verify its hash
-    ///         Ok::<bool, String>(username == "ada" && password == "correct horse")
+    ///         Ok::<bool, String>(id == "42" && password == "correct horse")
     ///     })
     ///     .build()
     ///     .await?;
@@ -392,12 +404,13 @@ impl EngineBuilder {
             Some(secret) => JwtKeys::new(&secret, self.jwt_ttl)
                 .map_err(|e| EngineError::JwtKey(e.to_string()))?,
             None => {
-                JwtKeys::open(
+                JwtKeys::open_with(
                     db.clone(),
                     self.secret_key.clone(),
                     self.jwt_algorithm,
                     self.jwt_ttl,
                     clock.now(),
+                    self.provision_jwt_keys,
                 )
                 .await?
             }

@@ -167,24 +167,27 @@ impl SessionGate {
     /// Ends every live session [`Everyone`] takes, as `revoked` by `actor_id` with `detail`, in
     /// batches of [`EVERYONE_BATCH`] (each marked as ending here first, so that no request
     /// slips through on a cached copy; other instances learn of each end from the change log).
-    /// No audit entry per session: the caller records one for all. Returns how many ended.
-    ///
-    /// # Errors
-    /// Database errors: the batches before the failing one stay ended.
+    /// No audit entry per session: the caller records one for all. Returns how many ended,
+    /// and the database error that stopped it early, if one did (the batches before it stay
+    /// ended, and are counted).
     pub async fn end_everyone(
         &self,
         everyone: &Everyone,
         actor_id: Option<i64>,
         detail: &str,
-    ) -> Result<usize, StoreError> {
+    ) -> (usize, Result<(), StoreError>) {
         let at = self.inner.clock.now();
         let (mut ended, mut after) = (0, String::new());
         loop {
-            let batch = self
+            let batch = match self
                 .inner
                 .sessions
                 .everyone_batch(everyone, &after, EVERYONE_BATCH)
-                .await?;
+                .await
+            {
+                Ok(batch) => batch,
+                Err(err) => return (ended, Err(err)),
+            };
             let Some(last) = batch.last().cloned() else {
                 break;
             };
@@ -202,12 +205,12 @@ impl SessionGate {
                 }
                 Err(err) => {
                     guard.failed();
-                    return Err(err);
+                    return (ended, Err(err));
                 }
             }
             after = last;
         }
-        Ok(ended)
+        (ended, Ok(()))
     }
 
     /// Signs out every live session of `user` after a password change (audit `revoked` with

@@ -17,8 +17,8 @@ use crate::server::sessions::ClientInfo;
 use crate::{redirect::safe_next, server::Engine};
 use axum::{
     body::Bytes,
-    extract::Request,
-    http::{Method, Uri},
+    extract::{OriginalUri, Request},
+    http::Method,
     middleware::{self, Next},
     response::{IntoResponse, Redirect, Response},
     routing::post,
@@ -97,7 +97,7 @@ async fn confirmed(
 /// application may route another path to it, with the [`Engine`] as an extension).
 pub async fn revoke(
     Extension(engine): Extension<Engine>,
-    uri: Uri,
+    OriginalUri(uri): OriginalUri,
     me: Option<CurrentSession>,
     client: Option<Extension<ClientInfo>>,
     body: Bytes,
@@ -121,7 +121,7 @@ pub async fn revoke(
 /// [`REVOKE_OTHERS_PATH`]; routable elsewhere as [`revoke`]).
 pub async fn revoke_others(
     Extension(engine): Extension<Engine>,
-    uri: Uri,
+    OriginalUri(uri): OriginalUri,
     me: Option<CurrentSession>,
     client: Option<Extension<ClientInfo>>,
     body: Bytes,

@@ -111,7 +111,7 @@ pub fn form_fields(body: &[u8]) -> Vec<(String, String)> {
 }
 
 /// Removes every `name` field from `fields`; the last one's value.
-fn take_field(fields: &mut Vec<(String, String)>, name: &str) -> Option<String> {
+pub fn take_field(fields: &mut Vec<(String, String)>, name: &str) -> Option<String> {
     let mut found = None;
     fields.retain(|(key, value)| {
         if key == name {
@@ -131,7 +131,8 @@ fn unavailable(err: &crate::server::StoreError) -> Response {
 
 /// The session ended while the prompt was open: sign in again.
 fn signed_out(prompt: Prompt<'_>) -> Response {
-    axum::response::Redirect::to(&crate::redirect::sign_in_url(prompt.action, None)).into_response()
+    // Back to the page the form was on (the action itself may take only posts).
+    axum::response::Redirect::to(&crate::redirect::sign_in_url(prompt.cancel, None)).into_response()
 }
 
 /// `text` with the five HTML-significant characters escaped (for text and attribute values).
@@ -168,9 +169,11 @@ fn plural(n: u64, unit: &str) -> String {
     }
 }
 
-/// The prompt's page (see the module documentation); `error` says what went wrong with the
-/// last password typed (empty: none was).
-fn prompt_page(
+/// The prompt's page (see the module documentation) for `fields` (the password field taken
+/// out), posting back to `prompt.action`; `error` says what went wrong with the last password
+/// typed (empty: none was). For an action that checks the password itself (a password
+/// change, which always asks).
+pub fn prompt_page(
     engine: &Engine,
     prompt: Prompt<'_>,
     fields: &[(String, String)],

@@ -3,9 +3,9 @@
 //! - The display name and email are checked by [`crate::profile::parse_profile`] and stored;
 //!   every instance drops its cached copy of the account (the change log), so the greeting
 //!   changes at once.
-//! - A password change is a sensitive action: it needs the current password, proved through
-//!   the same throttled check as a sign-in, or a proof within the re-authentication window
-//!   ([`crate::server::reauth`]). It wants the new one typed twice, and ends every other
+//! - A password change is the most sensitive action: it always needs the current password,
+//!   proved through the same throttled check as a sign-in (and, being right, it renews the
+//!   re-authentication window, [`crate::server::reauth`]). It wants the new one typed twice, and ends every other
 //!   session of the account. This session stays signed in.
 
 use crate::profile::{parse_profile, Profile, ProfileError};
@@ -86,8 +86,8 @@ pub enum PasswordChange {
         /// Whole seconds to wait.
         retry_after_secs: u64,
     },
-    /// No current password was given and the session last proved it before the
-    /// re-authentication window: ask for it.
+    /// No current password was given: ask for it (a password change always asks, whatever
+    /// the re-authentication window).
     ReauthRequired,
     /// The two new passwords differ.
     Mismatch,
@@ -98,8 +98,8 @@ pub enum PasswordChange {
 /// The typed passwords of a change.
 #[derive(Debug, Clone, Copy)]
 pub struct PasswordForm<'a> {
-    /// The current password; may be empty when the session proved it within the
-    /// re-authentication window (then it is not asked again).
+    /// The current password (always needed; a right one also renews the session's
+    /// re-authentication window).
     pub current: &'a str,
     /// The new password.
     pub new: &'a str,
@@ -151,11 +151,12 @@ pub(crate) async fn change_own_password(
     let Some(session) = auth.session.id().map(|id| id_hash(&id)) else {
         return Ok(PasswordChange::WrongPassword);
     };
+    // Always asked, whatever the window: a session copied within minutes of its sign-in must
+    // not be enough to take the account over.
     if form.current.is_empty() {
-        if !reauth.check(&session).await?.allows() {
-            return Ok(PasswordChange::ReauthRequired);
-        }
-    } else {
+        return Ok(PasswordChange::ReauthRequired);
+    }
+    {
         let prover = Prover {
             id_hash: &session,
             user_id: user.id,

@@ -212,7 +212,7 @@ impl Admin {
     /// sign-in page. Returns how many ended.
     ///
     /// # Errors
-    /// Database errors: the batches done before stay ended (the entry is still written).
+    /// Database errors: the batches done before stay ended, and the entry counts them.
     pub async fn sign_out_everyone(
         &self,
         actor: &Actor,
@@ -224,10 +224,9 @@ impl Admin {
         };
         let (gate, audit, actor) = (self.gate.clone(), self.audit.clone(), actor.clone());
         run_to_the_end(async move {
-            let result = gate
+            let (ended, result) = gate
                 .end_everyone(&everyone, actor.id, ENDED_WITH_EVERYONE)
                 .await;
-            let ended = *result.as_ref().unwrap_or(&0);
             audit
                 .record_counted(
                     NewAuditEntry {
@@ -240,7 +239,7 @@ impl Admin {
                     i64::try_from(ended).unwrap_or(i64::MAX),
                 )
                 .await?;
-            result
+            result.map(|()| ended)
         })
         .await
     }

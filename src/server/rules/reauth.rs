@@ -28,8 +28,10 @@ use crate::{
 };
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
-/// An application's own password check for its accounts: `(username, password)` to whether
-/// the password is right, or an error the engine reports as a storage failure.
+/// An application's own password check for its accounts: `(id, password)` to whether the
+/// password is right, or an error the engine reports as a storage failure. `id` is the
+/// application's own id of the account (its `AuthUser::id`, as text): the engine's username of
+/// an adopted account may differ from the application's (a name taken twice is told apart).
 pub type AppPasswordCheck = Arc<
     dyn Fn(String, String) -> Pin<Box<dyn Future<Output = Result<bool, String>> + Send>>
         + Send
@@ -175,13 +177,19 @@ impl Reauth {
         client: &ClientInfo,
     ) -> Result<Reauthentication, StoreError> {
         let local = self.users.get(session.user_id).await?;
-        let decision = match (&self.app_check, local) {
-            (Some(check), Some(local)) if local.is_external() => {
-                let (check, username) = (check.clone(), session.username.to_owned());
+        let app_id = match (&self.app_check, &local) {
+            (Some(_), Some(local)) if local.is_external() => {
+                self.users.external_id_of(local.id).await?
+            }
+            _ => None,
+        };
+        let decision = match (&self.app_check, local, app_id) {
+            (Some(check), Some(local), Some(app_id)) => {
+                let check = check.clone();
                 let password = password.to_owned();
                 self.admission
                     .sign_in_checked(session.username, client, |permit| async move {
-                        let right = check(username, password)
+                        let right = check(app_id, password)
                             .await
                             .map_err(StoreError::Application)?;
                         drop(permit);

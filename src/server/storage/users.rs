@@ -286,6 +286,19 @@ impl Users {
         Ok(row.as_ref().map(|r| self.user_from_row(r)).transpose()?)
     }
 
+    /// The application's own id of the adopted account `id` (see [`crate::server::adopt`]);
+    /// `None` for the engine's own accounts.
+    pub async fn external_id_of(&self, id: i64) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT external_id FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.inner.db.pool())
+            .await?;
+        Ok(row
+            .map(|row| row.try_get::<Option<String>, _>("external_id"))
+            .transpose()?
+            .flatten())
+    }
+
     /// The account with database id `id`, if any.
     pub async fn get(&self, id: i64) -> Result<Option<User>, StoreError> {
         if let Some(user) = self.inner.by_id.get(&id) {

@@ -281,6 +281,23 @@ impl JwtKeys {
         ttl: Duration,
         now: UnixMillis,
     ) -> Result<Self, RotateError> {
+        Self::open_with(db, root, algorithm, ttl, now, true).await
+    }
+
+    /// [`JwtKeys::open`], adding a signing key only when `provision` says so: a process that
+    /// signs no token (the command line) must not rotate the keys of the running servers
+    /// because its own configuration differs from theirs.
+    ///
+    /// # Errors
+    /// As [`JwtKeys::open`].
+    pub async fn open_with(
+        db: Database,
+        root: Option<SecretKey>,
+        algorithm: JwtAlgorithm,
+        ttl: Duration,
+        now: UnixMillis,
+        provision: bool,
+    ) -> Result<Self, RotateError> {
         let keys = Self::with_state(
             KeySet::default(),
             Source::Database {
@@ -295,7 +312,7 @@ impl JwtKeys {
             .current()
             .designated_signer()
             .is_some_and(|key| key.algorithm() == algorithm);
-        if !usable {
+        if !usable && provision {
             match keys.rotate(now).await {
                 Ok(rotation) => tracing::info!(
                     kid = %rotation.kid, %algorithm, "added a JWT signing key"
