@@ -164,9 +164,10 @@ impl SessionGate {
             .await
     }
 
-    /// Ends every live session [`Everyone`] takes, as `revoked` by `actor_id` with `detail`, in
-    /// batches of [`EVERYONE_BATCH`] (each marked as ending here first, so that no request
-    /// slips through on a cached copy; other instances learn of each end from the change log).
+    /// Ends every session [`Everyone`] takes that is live and signed in by now, as `revoked` by
+    /// `actor_id` with `detail`, in batches of [`EVERYONE_BATCH`] (each marked as ending here
+    /// first, so that no request slips through on a cached copy; other instances learn of each
+    /// end from the change log).
     /// No audit entry per session: the caller records one for all. Returns how many ended,
     /// and the database error that stopped it early, if one did (the batches before it stay
     /// ended, and are counted).
@@ -177,20 +178,22 @@ impl SessionGate {
         detail: &str,
     ) -> (usize, Result<(), StoreError>) {
         let at = self.inner.clock.now();
-        let (mut ended, mut after) = (0, String::new());
+        let mut ended = 0;
         loop {
+            // Every session signed in by now, whatever its id meanwhile (an id cycle keeps the
+            // sign-in time); a sign-in after this moment is someone signing in again.
             let batch = match self
                 .inner
                 .sessions
-                .everyone_batch(everyone, &after, EVERYONE_BATCH)
+                .everyone_batch(everyone, at, EVERYONE_BATCH)
                 .await
             {
                 Ok(batch) => batch,
                 Err(err) => return (ended, Err(err)),
             };
-            let Some(last) = batch.last().cloned() else {
+            if batch.is_empty() {
                 break;
-            };
+            }
             let guard = self.begin_ending(&batch, EndReason::Revoked);
             match self
                 .inner
@@ -202,13 +205,17 @@ impl SessionGate {
                     guard.committed();
                     crate::server::telemetry::sessions_ended(EndReason::Revoked, n as u64);
                     ended += n;
+                    // Each live session found is ended now (or was, by someone else): the
+                    // next batch holds others. None ended would mean none can be: stop.
+                    if n == 0 {
+                        break;
+                    }
                 }
                 Err(err) => {
                     guard.failed();
                     return (ended, Err(err));
                 }
             }
-            after = last;
         }
         (ended, Ok(()))
     }

@@ -320,17 +320,19 @@ impl Sessions {
         Ok(true)
     }
 
-    /// Up to `limit` live sessions after `after` (by id hash, for walking all of them in
-    /// batches) that [`Everyone`] takes.
+    /// Up to `limit` live sessions signed in at or before `signed_in_by` that [`Everyone`]
+    /// takes, in no particular order: ending each batch before asking for the next walks them
+    /// all, each query finding live sessions through the index of live ones (a cursor over
+    /// ids sorted them all again for every batch: 61 s for 100,000 on PostgreSQL).
     pub async fn everyone_batch(
         &self,
         everyone: &Everyone,
-        after: &str,
+        signed_in_by: UnixMillis,
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
         let mut sql = String::from(
             "SELECT s.id_hash FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
-             WHERE s.ended_at IS NULL AND s.id_hash > $1",
+             WHERE s.ended_at IS NULL AND s.created_at <= $1",
         );
         if everyone.except_admins {
             sql.push_str(" AND (u.is_admin IS NULL OR u.is_admin = 0)");
@@ -338,8 +340,8 @@ impl Sessions {
         if everyone.except_user.is_some() {
             sql.push_str(" AND (s.user_id IS NULL OR s.user_id <> $2)");
         }
-        sql.push_str(&format!(" ORDER BY s.id_hash LIMIT {limit}"));
-        let mut query = sqlx::query(&sql).bind(after);
+        sql.push_str(&format!(" LIMIT {limit}"));
+        let mut query = sqlx::query(&sql).bind(signed_in_by.as_millis());
         if let Some(user) = everyone.except_user {
             query = query.bind(user);
         }
