@@ -14,6 +14,10 @@ pub struct SessionStatus {
     pub seconds_until_session_end: Option<u64>,
     /// Seconds before the first limit at which the warning appears.
     pub warn_before: u64,
+    /// Whether `seconds_until_session_end` counts to a scheduled cut-off (`sign_out_at`)
+    /// rather than the absolute limit.
+    #[serde(default)]
+    pub scheduled_sign_out: bool,
 }
 
 /// The signed-in person as the pages show them.
@@ -68,8 +72,11 @@ pub enum CountdownState {
     Active {
         /// Milliseconds until the idle limit (None: disabled).
         idle_ms: Option<i64>,
-        /// Milliseconds until the absolute limit (None: disabled).
+        /// Milliseconds until the session's end whatever the activity: the absolute limit, or
+        /// a scheduled cut-off when that comes first (None: neither).
         session_ms: Option<i64>,
+        /// `session_ms` counts to a scheduled cut-off (`sign_out_at`), not the absolute limit.
+        scheduled: bool,
         /// The whole idle limit in milliseconds (None: disabled), for showing what is left as
         /// a share of it.
         idle_limit_ms: Option<i64>,
@@ -330,6 +337,7 @@ mod tests {
             idle_ms: Some(4_500),
             session_ms: None,
             idle_limit_ms: Some(10_000),
+            scheduled: false,
         };
         assert_eq!(s.idle_seconds(), Some(5));
         assert_eq!(s.session_seconds(), None);

@@ -38,11 +38,13 @@ pub enum AuditEvent {
     /// An administrator (or the command line) ended every session at once; one entry, its
     /// count the number of sessions ended.
     SignedOutEveryone,
+    /// The session ended at a scheduled cut-off (`sign_out_at`).
+    ScheduledSignOut,
 }
 
 impl AuditEvent {
     /// All events, in the order the admin filters list them.
-    pub const ALL: [AuditEvent; 15] = [
+    pub const ALL: [AuditEvent; 16] = [
         AuditEvent::Login,
         AuditEvent::Logout,
         AuditEvent::IdleTimeout,
@@ -58,6 +60,7 @@ impl AuditEvent {
         AuditEvent::PasswordChanged,
         AuditEvent::Reauthenticated,
         AuditEvent::SignedOutEveryone,
+        AuditEvent::ScheduledSignOut,
     ];
 
     /// The stored name, e.g. `"idle_timeout"`.
@@ -78,6 +81,7 @@ impl AuditEvent {
             AuditEvent::PasswordChanged => "password_changed",
             AuditEvent::Reauthenticated => "reauthenticated",
             AuditEvent::SignedOutEveryone => "signed_out_everyone",
+            AuditEvent::ScheduledSignOut => "scheduled_sign_out",
         }
     }
 }
@@ -90,7 +94,7 @@ impl fmt::Display for AuditEvent {
 
 /// A name that is not one of the audit events.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown audit event `{0}`; expected one of login, logout, idle_timeout, absolute_timeout, revoked, suspended, login_failed, session_limit, login_throttled, user_created, user_disabled, user_enabled, password_changed, reauthenticated, signed_out_everyone")]
+#[error("unknown audit event `{0}`; expected one of login, logout, idle_timeout, absolute_timeout, revoked, suspended, login_failed, session_limit, login_throttled, user_created, user_disabled, user_enabled, password_changed, reauthenticated, signed_out_everyone, scheduled_sign_out")]
 pub struct UnknownEvent(pub String);
 
 impl FromStr for AuditEvent {
@@ -120,6 +124,8 @@ pub enum EndReason {
     Suspended,
     /// Ended to make room under the per-user session limit.
     SessionLimit,
+    /// A scheduled cut-off (`sign_out_at`) came.
+    ScheduledSignOut,
 }
 
 impl EndReason {
@@ -132,6 +138,7 @@ impl EndReason {
             EndReason::Revoked => AuditEvent::Revoked,
             EndReason::Suspended => AuditEvent::Suspended,
             EndReason::SessionLimit => AuditEvent::SessionLimit,
+            EndReason::ScheduledSignOut => AuditEvent::ScheduledSignOut,
         }
     }
 
@@ -149,19 +156,21 @@ impl EndReason {
             EndReason::AbsoluteTimeout => SignInReason::Expired,
             EndReason::Revoked | EndReason::SessionLimit => SignInReason::Revoked,
             EndReason::Suspended => SignInReason::Suspended,
+            EndReason::ScheduledSignOut => SignInReason::ScheduledSignOut,
         }
     }
 }
 
 impl EndReason {
     /// Every reason.
-    pub const ALL: [EndReason; 6] = [
+    pub const ALL: [EndReason; 7] = [
         EndReason::Logout,
         EndReason::IdleTimeout,
         EndReason::AbsoluteTimeout,
         EndReason::Revoked,
         EndReason::Suspended,
         EndReason::SessionLimit,
+        EndReason::ScheduledSignOut,
     ];
 
     /// The reason stored as `name` (see [`EndReason::as_str`]), if it is one.

@@ -92,6 +92,7 @@ pub mod policy;
 pub mod profile;
 pub mod reauth;
 pub mod redirect;
+pub mod schedule;
 pub mod session_limit;
 pub mod sign_in_query;
 pub mod throttle;

@@ -126,7 +126,7 @@ impl LimitClass {
 }
 
 /// The limits of every class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Ordinary browser sessions.
     pub normal: TimeoutPolicy,
@@ -142,9 +142,9 @@ impl Limits {
     /// The same limits for every class (examples, tests).
     pub fn uniform(policy: TimeoutPolicy) -> Self {
         Self {
-            normal: policy,
-            remember: policy,
-            admin: policy,
+            normal: policy.clone(),
+            remember: policy.clone(),
+            admin: policy.clone(),
             api: policy,
         }
     }

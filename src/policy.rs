@@ -2,14 +2,14 @@
 //!
 //! Everything here is a pure function of the policy, the session's own times and `now`.
 
-use crate::{clock::UnixMillis, dto::SessionStatus, event::EndReason};
+use crate::{clock::UnixMillis, dto::SessionStatus, event::EndReason, schedule::SignOutSchedule};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// The limits that apply to one session.
 ///
 /// `None` (or a zero duration, see [`TimeoutPolicy::new`]) disables a limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimeoutPolicy {
     /// Sign out after this long without activity.
     pub idle: Option<Duration>,
@@ -17,6 +17,9 @@ pub struct TimeoutPolicy {
     pub absolute: Option<Duration>,
     /// Show the expiry warning this long before the first limit.
     pub warn_before: Duration,
+    /// Daily cut-offs at which the session ends, whatever the activity (`sign_out_at`): one
+    /// more deadline beside the absolute limit, the earlier of the two ending the session.
+    pub sign_out_at: Option<SignOutSchedule>,
 }
 
 impl TimeoutPolicy {
@@ -27,18 +30,64 @@ impl TimeoutPolicy {
             idle: enabled(idle),
             absolute: enabled(absolute),
             warn_before,
+            sign_out_at: None,
         }
+    }
+
+    /// This policy with a scheduled sign-out: sessions also end at the first of `schedule`'s
+    /// cut-offs after their sign-in.
+    ///
+    /// ```
+    /// use auto_logout::{schedule::SignOutSchedule, SessionTimes, TimeoutPolicy, UnixMillis};
+    /// use std::time::Duration;
+    ///
+    /// let hour = Duration::from_secs(3600);
+    /// let policy = TimeoutPolicy::new(hour, 8 * hour, Duration::from_secs(60))
+    ///     .with_sign_out_at(SignOutSchedule::parse("18:00", "UTC").unwrap());
+    /// // Signed in at 17:00 UTC: the cut-off at 18:00 comes long before the 8-hour limit.
+    /// let deadlines = policy.deadlines(SessionTimes::started_at(UnixMillis(17 * 3_600_000)));
+    /// assert_eq!(deadlines.session_end, Some(UnixMillis(18 * 3_600_000)));
+    /// assert!(deadlines.scheduled);
+    /// ```
+    pub fn with_sign_out_at(mut self, schedule: SignOutSchedule) -> Self {
+        self.sign_out_at = Some(schedule);
+        self
     }
 
     /// The moments the limits fall for a session with these times.
     ///
-    /// Activity moves only the idle deadline; the absolute deadline depends on the sign-in time
+    /// Activity moves only the idle deadline; the session's end (the absolute limit, or the
+    /// first scheduled cut-off after sign-in when that is earlier) depends on the sign-in time
     /// alone, so no activity can ever extend it.
     pub fn deadlines(&self, times: SessionTimes) -> Deadlines {
+        let absolute = self.absolute.map(|abs| times.created_at.plus(abs));
+        let cut_off = self
+            .sign_out_at
+            .as_ref()
+            .map(|schedule| schedule.next_after(times.created_at));
+        let (session_end, scheduled) = match (absolute, cut_off) {
+            (Some(absolute), Some(cut_off)) if cut_off < absolute => (Some(cut_off), true),
+            (None, Some(cut_off)) => (Some(cut_off), true),
+            (absolute, _) => (absolute, false),
+        };
         Deadlines {
             idle_end: self.idle.map(|idle| times.last_activity_at.plus(idle)),
-            session_end: self.absolute.map(|abs| times.created_at.plus(abs)),
+            session_end,
+            scheduled,
         }
+    }
+
+    /// The latest sign-in that has reached the session's end at `now` (the absolute limit or
+    /// a scheduled cut-off), for finding ended sessions by their sign-in time; `None` when
+    /// neither is set.
+    pub fn signed_in_too_early(&self, now: UnixMillis) -> Option<UnixMillis> {
+        let absolute = self.absolute.map(|abs| now.minus(abs));
+        // Signed in strictly before the latest cut-off.
+        let scheduled = self
+            .sign_out_at
+            .as_ref()
+            .map(|schedule| UnixMillis(schedule.latest_at_or_before(now).0.saturating_sub(1)));
+        absolute.max(scheduled)
     }
 
     /// The limit that has passed at `now`, with the moment it passed; `None` while the session
@@ -54,6 +103,7 @@ impl TimeoutPolicy {
             seconds_until_idle_end: deadlines.idle_end.map(|d| seconds_left(now, d)),
             seconds_until_session_end: deadlines.session_end.map(|d| seconds_left(now, d)),
             warn_before: self.warn_before.as_secs(),
+            scheduled_sign_out: deadlines.scheduled,
         }
     }
 }
@@ -91,8 +141,12 @@ impl SessionTimes {
 pub struct Deadlines {
     /// When the idle limit falls unless there is activity first.
     pub idle_end: Option<UnixMillis>,
-    /// When the absolute limit falls.
+    /// When the session ends whatever the activity: the absolute limit, or the scheduled
+    /// cut-off when that comes first.
     pub session_end: Option<UnixMillis>,
+    /// Whether `session_end` is a scheduled cut-off (`sign_out_at`) rather than the absolute
+    /// limit.
+    pub scheduled: bool,
 }
 
 impl Deadlines {
@@ -105,10 +159,19 @@ impl Deadlines {
         let absolute = self
             .session_end
             .filter(|d| *d <= now)
-            .map(|d| (EndReason::AbsoluteTimeout, d));
+            .map(|d| (self.session_end_reason(), d));
         match (idle, absolute) {
             (Some(i), Some(a)) => Some(if a.1 <= i.1 { a } else { i }),
             (one, other) => one.or(other),
+        }
+    }
+
+    /// Why the session ends at `session_end`.
+    pub fn session_end_reason(&self) -> EndReason {
+        if self.scheduled {
+            EndReason::ScheduledSignOut
+        } else {
+            EndReason::AbsoluteTimeout
         }
     }
 
@@ -228,6 +291,37 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_off_before_the_absolute_limit_ends_the_session_as_scheduled() {
+        let p = policy(10, 60).with_sign_out_at(SignOutSchedule::parse("00:30", "UTC").unwrap());
+        // Signed in at 1970-01-01 00:00 UTC; active until just before the cut-off.
+        let t = SessionTimes::started_at(at(0)).touched(at(25 * MIN));
+        let d = p.deadlines(t);
+        assert_eq!(d.session_end, Some(at(30 * MIN)));
+        assert!(d.scheduled);
+        assert_eq!(
+            p.status(t, at(29 * MIN)).seconds_until_session_end,
+            Some(60)
+        );
+        assert!(p.status(t, at(29 * MIN)).scheduled_sign_out);
+        assert_eq!(
+            p.expiry(t, at(30 * MIN)),
+            Some((EndReason::ScheduledSignOut, at(30 * MIN)))
+        );
+        // Signed in after the cut-off: the next one is tomorrow, the absolute limit first.
+        let t = SessionTimes::started_at(at(31 * MIN)).touched(at(90 * MIN));
+        assert!(!p.deadlines(t).scheduled);
+        assert_eq!(
+            p.expiry(t, at(91 * MIN)),
+            Some((EndReason::AbsoluteTimeout, at(91 * MIN)))
+        );
+        // With no absolute limit, the cut-off alone ends it.
+        let p = policy(0, 0).with_sign_out_at(SignOutSchedule::parse("00:30", "UTC").unwrap());
+        let d = p.deadlines(SessionTimes::started_at(at(31 * MIN)));
+        assert_eq!(d.session_end, Some(at(24 * 60 * MIN + 30 * MIN)));
+        assert_eq!(d.session_end_reason(), EndReason::ScheduledSignOut);
+    }
+
+    #[test]
     fn zero_disables_a_limit() {
         let p = policy(0, 0);
         let t = SessionTimes::started_at(at(0));
@@ -303,6 +397,22 @@ mod tests {
             let start = SessionTimes::started_at(at(0));
             let touched = touches.iter().fold(start, |t, ms| t.touched(at(*ms)));
             prop_assert_eq!(p.deadlines(touched).session_end, p.deadlines(start).session_end);
+        }
+
+        #[test]
+        fn the_sweeps_sign_in_bound_finds_exactly_the_ended_sessions(
+            abs in 0u64..200_000, start in 0i64..400_000_000, after in 0i64..400_000_000,
+            cut_off in prop::option::of(0u32..86_400),
+        ) {
+            let mut p = TimeoutPolicy::new(Duration::ZERO, Duration::from_secs(abs), Duration::ZERO);
+            if let Some(c) = cut_off {
+                let c = crate::schedule::CutOff::new((c / 3600) as u8, (c / 60 % 60) as u8, (c % 60) as u8).unwrap();
+                p = p.with_sign_out_at(SignOutSchedule::new([c], "Europe/Paris").unwrap());
+            }
+            let t = SessionTimes::started_at(at(start));
+            let now = at(start + after);
+            let found = p.signed_in_too_early(now).is_some_and(|bound| t.created_at <= bound);
+            prop_assert_eq!(p.expiry(t, now).is_some(), found);
         }
 
         #[test]

@@ -20,16 +20,19 @@ pub enum SignInReason {
     Revoked,
     /// Used from another browser than the one it signed in with.
     Suspended,
+    /// A scheduled cut-off (`sign_out_at`) signed everyone out.
+    ScheduledSignOut,
 }
 
 impl SignInReason {
     /// Every reason.
-    pub const ALL: [SignInReason; 5] = [
+    pub const ALL: [SignInReason; 6] = [
         SignInReason::Logout,
         SignInReason::Idle,
         SignInReason::Expired,
         SignInReason::Revoked,
         SignInReason::Suspended,
+        SignInReason::ScheduledSignOut,
     ];
 
     /// The query value.
@@ -40,6 +43,7 @@ impl SignInReason {
             SignInReason::Expired => "expired",
             SignInReason::Revoked => "revoked",
             SignInReason::Suspended => "suspended",
+            SignInReason::ScheduledSignOut => "scheduled_sign_out",
         }
     }
 

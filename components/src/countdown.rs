@@ -10,7 +10,7 @@
 use crate::{options::CountdownOptions, sign_out::SignOutForm};
 use auto_logout::{CountdownState, DraftKey, SignInReason};
 use auto_logout_countdown::rules::{
-    format_clock, warning_sentence, Deadlines, Phase, Reading, Remaining,
+    format_clock, session_label_text, warning_sentence, Deadlines, Phase, Reading, Remaining,
 };
 use leptos::prelude::*;
 
@@ -38,6 +38,7 @@ fn first_reading(state: &CountdownState, options: &CountdownOptions) -> Option<R
     let CountdownState::Active {
         idle_ms,
         session_ms,
+        scheduled,
         ..
     } = *state
     else {
@@ -46,6 +47,7 @@ fn first_reading(state: &CountdownState, options: &CountdownOptions) -> Option<R
     let left = Remaining {
         idle_ms,
         session_ms,
+        scheduled,
     };
     // Without a lead in the options, the engine's `warn_before` is not at hand on the server:
     // no warning is rendered, and the browser opens it as soon as it has read the status.
@@ -161,6 +163,7 @@ fn LiveCountdown(
     };
     let idle = move || reading.get().and_then(|r| r.idle);
     let session = move || reading.get().and_then(|r| r.session);
+    let scheduled = move || reading.get().is_some_and(|r| r.scheduled);
     let warning = move || match reading.get().map(|r| r.phase) {
         Some(Phase::Warning {
             seconds_left,
@@ -179,7 +182,7 @@ fn LiveCountdown(
         let now = warning();
         if let Some((left, absolute)) = now {
             if was_warning != Some(true) {
-                announcement.set(warning_sentence(left, absolute));
+                announcement.set(warning_sentence(left, absolute, scheduled()));
                 #[cfg(feature = "hydrate")]
                 offer_notifications.set(attention::may_offer_notifications());
             }
@@ -255,7 +258,7 @@ fn LiveCountdown(
             })}
             {move || session().map(|s| view! {
                 <span class="limit">
-                    "Session ends in "
+                    {session_label_text(scheduled())}
                     <strong data-testid="session-countdown" data-seconds=s>{format_clock(s)}</strong>
                 </span>
             })}
@@ -273,7 +276,7 @@ fn LiveCountdown(
                     <h2 id="expiry-title">"Your session is about to end"</h2>
                     <p id="expiry-text" class="sr-only">{move || announcement.get()}</p>
                     <p aria-hidden="true" data-testid="expiry-clock">
-                        {move || warning().map(|(left, absolute)| warning_sentence(left, absolute))}
+                        {move || warning().map(|(left, absolute)| warning_sentence(left, absolute, scheduled()))}
                     </p>
                     <Show when=move || offer_notifications.get()>
                         <p class="muted">
@@ -335,6 +338,7 @@ mod tests {
             idle_ms: Some(599_001),
             session_ms: Some(3_600_000),
             idle_limit_ms: Some(600_000),
+            scheduled: false,
         };
         let reading = first_reading(&state, &CountdownOptions::default()).unwrap();
         assert_eq!((reading.idle, reading.session), (Some(600), Some(3600)));

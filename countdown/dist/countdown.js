@@ -37,6 +37,11 @@ if (Symbol.dispose) CountdownElement.prototype[Symbol.dispose] = CountdownElemen
 function __wbg_get_imports() {
     const import0 = {
         __proto__: null,
+        __wbg___wbindgen_boolean_get_4f1baf9a00be3c74: function(arg0) {
+            const v = arg0;
+            const ret = typeof(v) === 'boolean' ? v : undefined;
+            return isLikeNone(ret) ? 0xFFFFFF : ret ? 1 : 0;
+        },
         __wbg___wbindgen_is_function_741ff2bb612836f5: function(arg0) {
             const ret = typeof(arg0) === 'function';
             return ret;
@@ -287,6 +292,13 @@ function __wbg_get_imports() {
         __wbg_status_cb85b6c8d1769fa1: function(arg0) {
             const ret = arg0.status;
             return ret;
+        },
+        __wbg_textContent_240d7f8264a6246e: function(arg0, arg1) {
+            const ret = arg1.textContent;
+            var ptr1 = isLikeNone(ret) ? 0 : passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            var len1 = WASM_VECTOR_LEN;
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
         },
         __wbg_then_656f253a5dd7d8ea: function(arg0, arg1, arg2) {
             const ret = arg0.then(arg1, arg2);
@@ -659,7 +671,7 @@ export { initSync, __wbg_init as default };
 // Appended to wasm-bindgen's module by scripts/build-element.sh; the engine fills in the
 // WebAssembly's content-hashed name when it serves this file.
 const autoLogoutReady = __wbg_init({
-  module_or_path: new URL("countdown-a8f5ffd4af90ffc4.wasm", import.meta.url),
+  module_or_path: new URL("countdown-81dc2fc0fb39d558.wasm", import.meta.url),
 });
 
 class AutoLogoutCountdown extends HTMLElement {

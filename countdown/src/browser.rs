@@ -368,6 +368,7 @@ fn leave(inner: &Rc<Inner>, reason: SignInReason) {
         state.last = Some(Reading {
             idle: state.last.and_then(|r| r.idle).map(|_| 0),
             session: state.last.and_then(|r| r.session).map(|_| 0),
+            scheduled: state.last.is_some_and(|r| r.scheduled),
             phase: Phase::Ended(reason),
         });
     }
@@ -440,6 +441,7 @@ async fn fetch(method: &str, path: &str) -> Result<Answer, JsValue> {
                 "milliseconds_until_session_end",
                 "seconds_until_session_end",
             ),
+            scheduled: field("scheduled_sign_out").and_then(|v| v.as_bool()) == Some(true),
         },
         number("warn_before").map(|s| s as u64),
     ))

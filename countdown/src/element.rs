@@ -17,7 +17,7 @@
 
 use crate::{
     browser::{Countdown, Options},
-    rules::{fill_time, format_clock, warning_sentence, Phase, Reading},
+    rules::{fill_time, format_clock, session_label_text, warning_sentence, Phase, Reading},
 };
 use std::rc::Rc;
 use wasm_bindgen::{closure::Closure, prelude::wasm_bindgen, JsCast, JsValue};
@@ -49,6 +49,7 @@ struct View {
     idle: Element,
     idle_clock: Element,
     session: Element,
+    session_label: Element,
     session_clock: Element,
     backdrop: Element,
     announcement: Element,
@@ -117,16 +118,18 @@ impl CountdownElement {
                 &bar,
                 &[("part", "limit"), ("class", "limit"), ("hidden", "")],
             )?;
-            make("span", &span, &[("part", "label")])?.set_text_content(Some(label));
+            let label_element = make("span", &span, &[("part", "label")])?;
+            label_element.set_text_content(Some(label));
             let clock = make(
                 "strong",
                 &span,
                 &[("part", "clock"), ("data-testid", testid)],
             )?;
-            Ok::<_, JsValue>((span, clock))
+            Ok::<_, JsValue>((span, label_element, clock))
         };
-        let (idle, idle_clock) = limit("Inactivity sign-out in ", "idle-countdown")?;
-        let (session, session_clock) = limit("Session ends in ", "session-countdown")?;
+        let (idle, _, idle_clock) = limit("Inactivity sign-out in ", "idle-countdown")?;
+        let (session, session_label, session_clock) =
+            limit(session_label_text(false), "session-countdown")?;
         let backdrop = make(
             "div",
             &root,
@@ -208,6 +211,7 @@ impl CountdownElement {
             idle,
             idle_clock,
             session,
+            session_label,
             session_clock,
             backdrop,
             announcement,
@@ -263,6 +267,10 @@ impl View {
         };
         clock(&self.idle, &self.idle_clock, reading.idle);
         clock(&self.session, &self.session_clock, reading.session);
+        let label = session_label_text(reading.scheduled);
+        if self.session_label.text_content().as_deref() != Some(label) {
+            self.session_label.set_text_content(Some(label));
+        }
         match reading.phase {
             Phase::Warning {
                 seconds_left,
@@ -270,7 +278,7 @@ impl View {
             } => {
                 let text = match &self.warning_text {
                     Some(template) => fill_time(template, seconds_left),
-                    None => warning_sentence(seconds_left, absolute_first),
+                    None => warning_sentence(seconds_left, absolute_first, reading.scheduled),
                 };
                 self.message.set_text_content(Some(&text));
                 let opening = self.backdrop.has_attribute("hidden");

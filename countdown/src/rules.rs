@@ -20,8 +20,12 @@ pub const REPORT_NEAR_WARNING_MS: i64 = 2_000;
 pub struct Remaining {
     /// Until the idle limit.
     pub idle_ms: Option<i64>,
-    /// Until the absolute limit.
+    /// Until the session's end whatever the activity (the absolute limit, or a scheduled
+    /// cut-off when that comes first).
     pub session_ms: Option<i64>,
+    /// `session_ms` counts to a scheduled cut-off (`sign_out_at`): the page says so, and
+    /// leaves with the reason `scheduled_sign_out`.
+    pub scheduled: bool,
 }
 
 /// When the limits fall, on the page's monotonic clock (`performance.now()`, in
@@ -31,8 +35,10 @@ pub struct Remaining {
 pub struct Deadlines {
     /// When the idle limit falls.
     pub idle_at: Option<f64>,
-    /// When the absolute limit falls.
+    /// When the absolute limit (or the scheduled cut-off) falls.
     pub session_at: Option<f64>,
+    /// `session_at` is a scheduled cut-off.
+    pub scheduled: bool,
 }
 
 impl Deadlines {
@@ -41,6 +47,7 @@ impl Deadlines {
         Self {
             idle_at: left.idle_ms.map(|ms| now + ms as f64),
             session_at: left.session_ms.map(|ms| now + ms as f64),
+            scheduled: left.scheduled,
         }
     }
 
@@ -50,6 +57,7 @@ impl Deadlines {
         Remaining {
             idle_ms: left(self.idle_at),
             session_ms: left(self.session_at),
+            scheduled: self.scheduled,
         }
     }
 
@@ -59,7 +67,7 @@ impl Deadlines {
     /// # Examples
     /// ```
     /// use auto_logout_countdown::rules::{Deadlines, Phase, Remaining};
-    /// let deadlines = Deadlines::starting_at(0.0, Remaining { idle_ms: Some(90_000), session_ms: Some(3_600_000) });
+    /// let deadlines = Deadlines::starting_at(0.0, Remaining { idle_ms: Some(90_000), session_ms: Some(3_600_000), scheduled: false });
     /// assert_eq!(deadlines.reading(0.0, 60_000).phase, Phase::Counting);
     /// assert_eq!(deadlines.reading(30_500.0, 60_000).idle, Some(60));
     /// assert!(matches!(deadlines.reading(31_000.0, 60_000).phase, Phase::Warning { seconds_left: 59, absolute_first: false }));
@@ -69,7 +77,11 @@ impl Deadlines {
         let idle = left.idle_ms.map(ceil_seconds);
         let session = left.session_ms.map(ceil_seconds);
         let phase = if left.session_ms.is_some_and(|ms| ms <= 0) {
-            Phase::Ended(SignInReason::Expired)
+            Phase::Ended(if self.scheduled {
+                SignInReason::ScheduledSignOut
+            } else {
+                SignInReason::Expired
+            })
         } else if left.idle_ms.is_some_and(|ms| ms <= 0) {
             Phase::Ended(SignInReason::Idle)
         } else {
@@ -89,6 +101,7 @@ impl Deadlines {
         Reading {
             idle,
             session,
+            scheduled: self.scheduled,
             phase,
         }
     }
@@ -107,8 +120,10 @@ impl Deadlines {
 pub struct Reading {
     /// Whole seconds until the idle limit (`data-seconds` of the idle countdown).
     pub idle: Option<u64>,
-    /// Whole seconds until the absolute limit.
+    /// Whole seconds until the absolute limit (or the scheduled cut-off).
     pub session: Option<u64>,
+    /// `session` counts to a scheduled cut-off (`sign_out_at`).
+    pub scheduled: bool,
     /// Counting, warning, or ended.
     pub phase: Phase,
 }
@@ -146,10 +161,23 @@ pub fn format_clock(seconds: u64) -> String {
     }
 }
 
-/// What the warning says, in words a screen reader reads once when it opens.
-pub fn warning_sentence(seconds_left: u64, absolute_first: bool) -> String {
+/// The words before the session's clock: its end is the absolute limit, or a scheduled
+/// cut-off (`scheduled`).
+pub fn session_label_text(scheduled: bool) -> &'static str {
+    if scheduled {
+        "Scheduled sign-out in "
+    } else {
+        "Session ends in "
+    }
+}
+
+/// What the warning says, in words a screen reader reads once when it opens. `scheduled`:
+/// the session's end is a scheduled cut-off.
+pub fn warning_sentence(seconds_left: u64, absolute_first: bool, scheduled: bool) -> String {
     let left = format_clock(seconds_left);
-    if absolute_first {
+    if absolute_first && scheduled {
+        format!("Everyone is signed out at the set time of day in {left}. Save your work; signing in again will be needed.")
+    } else if absolute_first {
         format!("Your session reaches its time limit in {left}. Save your work; signing in again will be needed.")
     } else {
         format!("You will be signed out for inactivity in {left}.")
@@ -177,6 +205,7 @@ mod tests {
             Remaining {
                 idle_ms: idle,
                 session_ms: session,
+                scheduled: false,
             },
         )
     }
@@ -192,6 +221,32 @@ mod tests {
         assert_eq!(
             d.reading(11_000.0, 0).phase,
             Phase::Ended(SignInReason::Idle)
+        );
+    }
+
+    #[test]
+    fn a_scheduled_cut_off_ends_with_its_own_reason_and_says_so() {
+        let d = Deadlines::starting_at(
+            0.0,
+            Remaining {
+                idle_ms: Some(600_000),
+                session_ms: Some(30_000),
+                scheduled: true,
+            },
+        );
+        let warning = d.reading(5_000.0, 60_000);
+        assert!(warning.scheduled);
+        assert_eq!(
+            warning.phase,
+            Phase::Warning {
+                seconds_left: 25,
+                absolute_first: true
+            }
+        );
+        assert!(warning_sentence(25, true, true).contains("set time of day"));
+        assert_eq!(
+            d.reading(30_000.0, 60_000).phase,
+            Phase::Ended(SignInReason::ScheduledSignOut)
         );
     }
 
@@ -252,10 +307,12 @@ mod tests {
     #[test]
     fn sentences() {
         assert_eq!(
-            warning_sentence(45, false),
+            warning_sentence(45, false, false),
             "You will be signed out for inactivity in 0:45."
         );
-        assert!(warning_sentence(45, true).starts_with("Your session reaches its time limit"));
+        assert!(
+            warning_sentence(45, true, false).starts_with("Your session reaches its time limit")
+        );
         assert_eq!(format_clock(0), "0:00");
         assert_eq!(format_clock(3600), "1:00:00");
         assert_eq!(fill_time("no placeholder", 5), "no placeholder");

@@ -9,6 +9,7 @@
 pub use auto_logout::session_limit::OnMaxSessions;
 use auto_logout::{
     policy::default_warn_before,
+    schedule::{CutOff, SignOutSchedule, MAX_CUT_OFFS},
     server::{telemetry::MetricsToken, JwtAlgorithm, Limits, SecretKey},
     session_limit::SessionLimit,
     throttle::ThrottlePolicy,
@@ -265,6 +266,17 @@ keys! {
         /// successor instead of ending the session (zero: any repeat ends it).
         #[key(default = "10s", env = "AUTO_LOGOUT_REFRESH_REUSE_GRACE", parse = duration)]
         refresh_reuse_grace: Duration,
+        /// Daily cut-offs (`18:00`, `18:00,02:00`, in `timezone`) at which every browser
+        /// session ends; empty: none.
+        #[key(unset = "(none)", env = "AUTO_LOGOUT_SIGN_OUT_AT", parse = cut_offs)]
+        sign_out_at: Vec<CutOff>,
+        /// The cut-offs of administrators' browser sessions (default: `sign_out_at`; `none`:
+        /// administrators are not signed out on a schedule).
+        #[key(unset = "= sign_out_at", env = "AUTO_LOGOUT_ADMIN_SIGN_OUT_AT", parse = cut_offs)]
+        admin_sign_out_at: Vec<CutOff>,
+        /// The IANA time zone of `sign_out_at` (`Europe/Paris`, `America/New_York`, `UTC`).
+        #[key(default = "UTC", env = "AUTO_LOGOUT_TIMEZONE", parse = time_zone)]
+        timezone: String,
         /// `sqlite://…` or `postgres://…`.
         #[key(
             default = "sqlite://data/auto-logout.db?mode=rwc",
@@ -459,8 +471,9 @@ fn text_of(value: &toml::Value) -> Option<String> {
 /// what is accepted.
 mod values {
     use super::{
-        host_name_of, parse_duration, AllowedHosts, ConfigError, Given, IpNet, JwtAlgorithm,
-        MetricsToken, OnMaxSessions, PathBuf, SecretKey, SocketAddr,
+        host_name_of, parse_duration, AllowedHosts, ConfigError, CutOff, Given, IpNet,
+        JwtAlgorithm, MetricsToken, OnMaxSessions, PathBuf, SecretKey, SignOutSchedule, SocketAddr,
+        MAX_CUT_OFFS,
     };
     use std::time::Duration;
 
@@ -471,6 +484,37 @@ mod values {
     /// The non-empty items of a comma-separated list.
     fn list(text: &str) -> impl Iterator<Item = &str> {
         text.split(',').map(str::trim).filter(|s| !s.is_empty())
+    }
+
+    /// Comma-separated `HH:MM` or `HH:MM:SS` cut-offs; empty or `none`: none.
+    pub(super) fn cut_offs(given: &Given) -> Parsed<Vec<CutOff>> {
+        if given.text.eq_ignore_ascii_case("none") {
+            return Ok(Vec::new());
+        }
+        let cut_offs = list(&given.text)
+            .map(str::parse::<CutOff>)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| {
+                given.invalid(
+                    "expected comma-separated times of day such as 18:00 or 18:00,02:00:30 \
+                     (24-hour clock), or none",
+                )
+            })?;
+        if cut_offs.len() > MAX_CUT_OFFS {
+            return Err(given.invalid(&format!("expected at most {MAX_CUT_OFFS} cut-offs")));
+        }
+        Ok(cut_offs)
+    }
+
+    /// An IANA time zone name.
+    pub(super) fn time_zone(given: &Given) -> Parsed<String> {
+        SignOutSchedule::check_zone(&given.text)
+            .map(|()| given.text.clone())
+            .map_err(|_| {
+                given.invalid(
+                    "expected an IANA time zone such as UTC, Europe/Paris or America/New_York",
+                )
+            })
     }
 
     pub(super) fn duration(given: &Given) -> Parsed<Duration> {
@@ -694,6 +738,9 @@ impl Config {
         if sources.unset("admin_session_time") {
             self.admin_session_time = self.session_time;
         }
+        if sources.unset("admin_sign_out_at") {
+            self.admin_sign_out_at = self.sign_out_at.clone();
+        }
         if sources.unset("warn_before") {
             self.warn_before = default_warn_before([
                 self.idle_time,
@@ -752,19 +799,33 @@ impl Config {
         }
     }
 
-    /// The limits of ordinary, "Remember me" and API sessions.
+    /// The limits of ordinary, "Remember me", administrators' and API sessions, with the
+    /// scheduled sign-out of browser sessions (`sign_out_at`, `admin_sign_out_at`).
     pub fn limits(&self) -> Limits {
+        let scheduled = |policy: TimeoutPolicy, cut_offs: &[CutOff]| {
+            // Both parts were checked when they were read; an empty list is no schedule.
+            match SignOutSchedule::new(cut_offs.iter().copied(), &self.timezone) {
+                Ok(schedule) => policy.with_sign_out_at(schedule),
+                Err(_) => policy,
+            }
+        };
+        let browser = |idle, absolute, cut_offs: &[CutOff]| {
+            scheduled(
+                TimeoutPolicy::new(idle, absolute, self.warn_before),
+                cut_offs,
+            )
+        };
         Limits {
-            normal: TimeoutPolicy::new(self.idle_time, self.session_time, self.warn_before),
-            remember: TimeoutPolicy::new(
+            normal: browser(self.idle_time, self.session_time, &self.sign_out_at),
+            remember: browser(
                 self.remember_idle_time,
                 self.remember_session_time,
-                self.warn_before,
+                &self.sign_out_at,
             ),
-            admin: TimeoutPolicy::new(
+            admin: browser(
                 self.admin_idle_time,
                 self.admin_session_time,
-                self.warn_before,
+                &self.admin_sign_out_at,
             ),
             api: TimeoutPolicy::new(self.api_idle_time, self.api_session_time, self.warn_before),
         }
@@ -960,6 +1021,65 @@ mod tests {
         assert!(err.contains("idle_time"), "{err}");
         assert!(err.contains("AUTO_LOGOUT_IDLE_TIME"), "{err}");
         assert!(err.contains("soon"), "{err}");
+    }
+
+    #[test]
+    fn scheduled_sign_out_reads_its_cut_offs_and_zone() {
+        let c = Config::from_sources(
+            None,
+            env_of(&[
+                ("AUTO_LOGOUT_SIGN_OUT_AT", "18:00, 02:00:30"),
+                ("AUTO_LOGOUT_TIMEZONE", "Europe/Paris"),
+            ]),
+        )
+        .unwrap();
+        let limits = c.limits();
+        let schedule = limits.normal.sign_out_at.as_ref().unwrap();
+        assert_eq!(schedule.to_string(), "02:00:30,18:00 Europe/Paris");
+        assert_eq!(limits.remember.sign_out_at, limits.normal.sign_out_at);
+        assert_eq!(
+            limits.admin.sign_out_at, limits.normal.sign_out_at,
+            "administrators follow sign_out_at unless told otherwise"
+        );
+        assert_eq!(
+            limits.api.sign_out_at, None,
+            "API sessions are not scheduled"
+        );
+
+        let c = Config::from_sources(
+            None,
+            env_of(&[
+                ("AUTO_LOGOUT_SIGN_OUT_AT", "18:00"),
+                ("AUTO_LOGOUT_ADMIN_SIGN_OUT_AT", "none"),
+            ]),
+        )
+        .unwrap();
+        assert!(c.limits().normal.sign_out_at.is_some());
+        assert_eq!(c.limits().admin.sign_out_at, None, "`none` spares them");
+        let c = Config::from_sources(None, env_of(&[])).unwrap();
+        assert_eq!(
+            c.limits().normal.sign_out_at,
+            None,
+            "no schedule by default"
+        );
+
+        let refused = |pairs: &'static [(&'static str, &'static str)]| {
+            Config::from_sources(None, env_of(pairs))
+                .unwrap_err()
+                .to_string()
+        };
+        let err = refused(&[("AUTO_LOGOUT_SIGN_OUT_AT", "6pm")]);
+        assert!(
+            err.contains("AUTO_LOGOUT_SIGN_OUT_AT") && err.contains("6pm") && err.contains("18:00"),
+            "{err}"
+        );
+        let err = refused(&[("AUTO_LOGOUT_SIGN_OUT_AT", "24:00")]);
+        assert!(err.contains("24:00"), "{err}");
+        let err = refused(&[("AUTO_LOGOUT_TIMEZONE", "Mars/Olympus")]);
+        assert!(
+            err.contains("AUTO_LOGOUT_TIMEZONE") && err.contains("Europe/Paris"),
+            "{err}"
+        );
     }
 
     #[test]

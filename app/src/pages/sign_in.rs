@@ -72,6 +72,11 @@ pub fn SignIn() -> impl IntoView {
             SignInReason::Suspended => {
                 Some("Your session was ended because it was used from another browser.".to_owned())
             }
+            SignInReason::ScheduledSignOut => Some(
+                "Everyone is signed out at a set time of day here, and that time came. Sign in \
+                 again to go on."
+                    .to_owned(),
+            ),
             SignInReason::Logout => None,
         }
     };

@@ -55,6 +55,7 @@ pub fn start(
     if let CountdownState::Active {
         idle_ms,
         session_ms,
+        scheduled,
         ..
     } = *state
     {
@@ -66,6 +67,7 @@ pub fn start(
                     countdown.assume(Remaining {
                         idle_ms,
                         session_ms,
+                        scheduled,
                     });
                 }
             });

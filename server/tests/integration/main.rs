@@ -25,6 +25,7 @@ mod instances;
 mod jwt_keys;
 mod openapi;
 mod routes;
+mod scheduled;
 mod security_headers;
 mod sensitive;
 mod throttle;

@@ -172,7 +172,11 @@ async fn every_sensitive_form_asks_for_the_password_in_place_then_acts(db: TestD
         &[("new", new), ("confirm", new)],
     )
     .await;
-    assert_eq!(location(&res), "/account/password?done=1", "the fresh device signed out");
+    assert_eq!(
+        location(&res),
+        "/account/password?done=1",
+        "the fresh device signed out"
+    );
 
     // Every administrator action.
     let res = asks_then_does(

@@ -90,7 +90,7 @@ pub fn default_limits() -> Limits {
         warn,
     );
     Limits {
-        normal,
+        normal: normal.clone(),
         remember: TimeoutPolicy::new(
             Duration::from_secs(7 * 86_400),
             Duration::from_secs(30 * 86_400),

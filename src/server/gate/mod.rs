@@ -109,6 +109,7 @@ impl ActiveSession {
             idle_limit_ms: self
                 .idle_limit
                 .map(|limit| i64::try_from(limit.as_millis()).unwrap_or(i64::MAX)),
+            scheduled: self.deadlines.scheduled,
         }
     }
 }
@@ -303,7 +304,7 @@ impl SessionGate {
                 }
             },
         };
-        let mut policy = *self.inner.limits.for_session(entry.class());
+        let mut policy = self.inner.limits.for_session(entry.class());
         if from_cache && policy.expiry(entry.times(), now).is_some() {
             // Before ending it, make sure: activity written elsewhere may not have reached
             // this cache yet.
@@ -314,7 +315,7 @@ impl SessionGate {
                     return Ok(verdict);
                 }
             };
-            policy = *self.inner.limits.for_session(entry.class());
+            policy = self.inner.limits.for_session(entry.class());
             reloaded = true;
         }
         if let Some((reason, at)) = policy.expiry(entry.times(), now) {
@@ -353,7 +354,7 @@ impl SessionGate {
         let times = match activity {
             Activity::Passive => entry.times(),
             Activity::Active => {
-                let (times, claim) = entry.touch(now, write_window(&policy), ip_changed);
+                let (times, claim) = entry.touch(now, write_window(policy), ip_changed);
                 if let Some(claim) = claim {
                     self.inner.activity_writes.fetch_add(1, Ordering::Relaxed);
                     let live = match self.inner.sessions.touch(id_hash, now, ip).await {

@@ -30,7 +30,7 @@ impl SessionGate {
     #[tracing::instrument(name = "session.sweep", skip_all)]
     pub async fn sweep_once(&self) -> Result<usize, StoreError> {
         let now = self.inner.clock.now();
-        let limits = self.inner.limits;
+        let limits = &self.inner.limits;
         // A limit that is off never makes a session a candidate.
         let before = |limit: Option<Duration>| -> i64 {
             limit.map_or(i64::MIN, |d| {
@@ -46,7 +46,11 @@ impl SessionGate {
                 .map(|row| ClassCutoff {
                     row: *row,
                     idle_before: before(limits.of(row.class).idle),
-                    absolute_before: before(limits.of(row.class).absolute),
+                    // The absolute limit or a scheduled cut-off, whichever finds more.
+                    absolute_before: limits
+                        .of(row.class)
+                        .signed_in_too_early(now)
+                        .map_or(i64::MIN, UnixMillis::as_millis),
                 })
                 .collect();
             let candidates = self

@@ -505,7 +505,12 @@ async fn every_class_of_the_table_ends_at_its_own_limit_in_checks_and_the_sweep(
         admin: idle(30),
         api: idle(40),
     };
-    let gate = SessionGate::new(f.sessions.clone(), limits, false, Arc::new(f.clock.clone()));
+    let gate = SessionGate::new(
+        f.sessions.clone(),
+        limits.clone(),
+        false,
+        Arc::new(f.clock.clone()),
+    );
     sqlx::query(
         "INSERT INTO users (id, username, password_hash, is_admin, created_at) \
          VALUES (2, 'grace', 'x', 1, $1)",

@@ -25,6 +25,10 @@ pub struct SessionBody {
     pub milliseconds_until_idle_end: Option<u64>,
     /// Milliseconds until the absolute limit (null: disabled).
     pub milliseconds_until_session_end: Option<u64>,
+    /// Whether the session's end is a scheduled cut-off (`sign_out_at`) that comes before
+    /// the absolute limit: `seconds_until_session_end` counts to it, and the session ends
+    /// with the reason `scheduled_sign_out`.
+    pub scheduled_sign_out: bool,
 }
 
 impl From<CurrentSession> for SessionBody {
@@ -40,6 +44,7 @@ impl From<CurrentSession> for SessionBody {
             seconds_until_idle_end: a.status.seconds_until_idle_end,
             seconds_until_session_end: a.status.seconds_until_session_end,
             warn_before: a.status.warn_before,
+            scheduled_sign_out: a.deadlines.scheduled,
         }
     }
 }

@@ -330,7 +330,7 @@ impl SqlSessionStore {
         .bind(meta.user_id)
         .fetch_all(&mut *tx)
         .await?;
-        let limits = *admission.gate.limits();
+        let limits = admission.gate.limits();
         let mut live = Vec::with_capacity(rows.len());
         for row in &rows {
             let times = SessionTimes {

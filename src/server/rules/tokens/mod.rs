@@ -200,7 +200,7 @@ impl ApiAuth {
                 }
             }
         };
-        let policy = self.gate.limits().api;
+        let policy = &self.gate.limits().api;
         let times = SessionTimes {
             created_at: now,
             last_activity_at: now,
