@@ -89,6 +89,7 @@ pub mod forms;
 pub mod limits;
 pub mod passwords;
 pub mod policy;
+pub mod privacy;
 pub mod profile;
 pub mod reauth;
 pub mod redirect;

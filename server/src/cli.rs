@@ -50,6 +50,10 @@ pub enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Apply `audit_retention` and `ip_retention` now, as running servers do every minute:
+    /// delete old audit rows, and trim the IP addresses and user agents of old audit rows and
+    /// ended sessions to their networks and devices.
+    Retention,
 }
 
 /// Key commands.
@@ -216,6 +220,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Migrate => {
             open_database(&config).await?;
             println!("migrations applied");
+        }
+        Command::Retention => {
+            let engine = engine_of(&config, &clock).await?;
+            let report = engine.apply_retention().await?;
+            println!(
+                "deleted {} audit row(s) past audit_retention; trimmed {} ended session(s) and \
+                 {} audit row(s) past ip_retention",
+                report.deleted_audit_rows, report.trimmed.sessions, report.trimmed.audit_rows
+            );
         }
         Command::User { command } => {
             let admin = admin_of(&config, &clock).await?;

@@ -258,6 +258,10 @@ keys! {
         /// Audit rows older than this are deleted, in batches (zero: kept forever).
         #[key(default = "400d", env = "AUTO_LOGOUT_AUDIT_RETENTION", parse = duration)]
         audit_retention: Duration,
+        /// Ended sessions and audit rows older than this keep only the network of their IP
+        /// addresses (/24, /48) and the parsed device of their user agent (zero: kept whole).
+        #[key(default = "30d", env = "AUTO_LOGOUT_IP_RETENTION", parse = duration)]
+        ip_retention: Duration,
         /// Sensitive actions need the password proved within this long (zero: never asked
         /// again after sign-in).
         #[key(default = "10m", env = "AUTO_LOGOUT_REAUTH_WINDOW", parse = duration)]
@@ -304,6 +308,7 @@ impl fmt::Debug for Config {
             .field("metrics_token", &self.metrics_token)
             .field("secret_key", &self.secret_key)
             .field("audit_retention", &self.audit_retention)
+            .field("ip_retention", &self.ip_retention)
             .field("reauth_window", &self.reauth_window)
             .field("refresh_reuse_grace", &self.refresh_reuse_grace)
             .field(
@@ -935,6 +940,7 @@ mod tests {
         assert_eq!(c.session_limit(), engine::DEFAULT_SESSION_LIMIT);
         assert_eq!(c.jwt_ttl, engine::DEFAULT_JWT_TTL);
         assert_eq!(c.audit_retention, engine::DEFAULT_AUDIT_RETENTION);
+        assert_eq!(c.ip_retention, engine::DEFAULT_IP_RETENTION);
         assert_eq!(c.reauth_window, engine::DEFAULT_REAUTH_WINDOW);
         assert_eq!(c.refresh_reuse_grace, engine::DEFAULT_REFRESH_REUSE_GRACE);
     }

@@ -103,6 +103,7 @@ pub fn engine_builder(config: &Config, db: Database, clock: SharedClock) -> Engi
         .jwt_ttl(config.jwt_ttl)
         .jwt_algorithm(config.jwt_algorithm)
         .audit_retention(config.audit_retention)
+        .ip_retention(config.ip_retention)
         .reauth_window(config.reauth_window)
         .refresh_reuse_grace(config.refresh_reuse_grace)
         .status_path(STATUS_PATH)
@@ -205,8 +206,8 @@ impl Application {
     /// Starts the background expiry sweep (every second), the writing of throttled attempts'
     /// counts to their audit rows (every 5 seconds) and, every minute, the pruning of sign-in
     /// attempts that no longer count, of refresh tokens of ended sessions, of old change-log
-    /// rows and of audit rows older than `audit_retention`, on the current runtime, for as long
-    /// as the process runs.
+    /// rows and of audit rows older than `audit_retention`, and the trimming of client details
+    /// older than `ip_retention`, on the current runtime, for as long as the process runs.
     pub fn spawn_sweep(&self) {
         // Kept until the server stops (`run_until` returns); a second call starts nothing.
         self.sweeps.get_or_init(|| self.state.engine.spawn_sweeps());

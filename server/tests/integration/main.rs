@@ -24,6 +24,7 @@ mod hostile;
 mod instances;
 mod jwt_keys;
 mod openapi;
+mod retention;
 mod routes;
 mod scheduled;
 mod security_headers;

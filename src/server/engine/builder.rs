@@ -31,6 +31,7 @@ pub struct EngineBuilder {
     jwt_ttl: Duration,
     hashing: Option<HashLimiter>,
     audit_retention: Duration,
+    ip_retention: Duration,
     reauth_window: Duration,
     provision_jwt_keys: bool,
     app_password_check: Option<crate::server::reauth::AppPasswordCheck>,
@@ -71,6 +72,10 @@ pub const DEFAULT_JWT_TTL: Duration = Duration::from_secs(5 * 60);
 
 /// How long audit rows are kept unless said otherwise (SPEC §3 `audit_retention`).
 pub const DEFAULT_AUDIT_RETENTION: Duration = Duration::from_secs(400 * 86_400);
+
+/// How long whole IP addresses and user agents are kept unless said otherwise (SPEC §3
+/// `ip_retention`).
+pub const DEFAULT_IP_RETENTION: Duration = Duration::from_secs(30 * 86_400);
 
 /// How recently a person must have proved their password for a sensitive action unless said
 /// otherwise (SPEC §3 `reauth_window`).
@@ -124,6 +129,7 @@ impl Default for EngineBuilder {
             jwt_ttl: DEFAULT_JWT_TTL,
             hashing: None,
             audit_retention: DEFAULT_AUDIT_RETENTION,
+            ip_retention: DEFAULT_IP_RETENTION,
             reauth_window: DEFAULT_REAUTH_WINDOW,
             provision_jwt_keys: true,
             app_password_check: None,
@@ -266,6 +272,14 @@ impl EngineBuilder {
     /// How long audit rows are kept (zero: for ever); pruned by the background work.
     pub fn audit_retention(mut self, retention: Duration) -> Self {
         self.audit_retention = retention;
+        self
+    }
+
+    /// How long ended sessions and audit rows keep whole IP addresses and user agents (zero:
+    /// for ever); after it, the background work keeps only their networks (/24, /48) and
+    /// parsed devices ([`crate::server::rules::retention`]). Default [`DEFAULT_IP_RETENTION`].
+    pub fn ip_retention(mut self, retention: Duration) -> Self {
+        self.ip_retention = retention;
         self
     }
 
@@ -450,6 +464,7 @@ impl EngineBuilder {
             Caches::new(gate.clone(), store.clone(), users.clone()).with_jwt(jwt.clone()),
         )
         .await?;
+        let db_for_retention = db.clone();
         let engine = Engine(Arc::new(Parts {
             db,
             clock,
@@ -466,6 +481,10 @@ impl EngineBuilder {
             layer,
             follower,
             audit_retention: self.audit_retention,
+            retention: Retention::new(
+                RetentionStore::new(db_for_retention),
+                IpRetention(self.ip_retention),
+            ),
             status_path: self.status_path,
             background: OnceLock::new(),
         }));

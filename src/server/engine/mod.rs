@@ -28,10 +28,10 @@ mod builder;
 mod layers;
 mod sign_in;
 
-pub use background::Background;
+pub use background::{Background, RetentionReport};
 pub use builder::{
-    default_limits, EngineBuilder, DEFAULT_AUDIT_RETENTION, DEFAULT_JWT_TTL, DEFAULT_REAUTH_WINDOW,
-    DEFAULT_REFRESH_REUSE_GRACE, DEFAULT_SESSION_LIMIT, DEFAULT_THROTTLE,
+    default_limits, EngineBuilder, DEFAULT_AUDIT_RETENTION, DEFAULT_IP_RETENTION, DEFAULT_JWT_TTL,
+    DEFAULT_REAUTH_WINDOW, DEFAULT_REFRESH_REUSE_GRACE, DEFAULT_SESSION_LIMIT, DEFAULT_THROTTLE,
 };
 pub use layers::{EngineLayers, WithEngine};
 pub use sign_in::SignIn;
@@ -52,8 +52,10 @@ use super::{
     login_attempts::LoginAttempts,
     password::HashLimiter,
     reauth::{Prover, Reauth, Reauthentication},
+    rules::retention::{Retention, Trimmed},
     session_start::{self, SessionError, SessionStart},
     sessions::{ClientInfo, Sessions},
+    storage::retention::RetentionStore,
     store::SqlSessionStore,
     tokens::{ApiAuth, JwtAlgorithm, JwtKeys, KeyRotation, RefreshTokens, RotateError},
     users::{ExternalSync, PasswordCheck, User, Users},
@@ -62,6 +64,7 @@ use super::{
 use crate::{
     cookies::CookiePolicy,
     policy::TimeoutPolicy,
+    privacy::IpRetention,
     session_limit::{OnMaxSessions, SessionLimit},
     throttle::{ThrottlePolicy, ThrottleScope},
     UnixMillis,
@@ -125,6 +128,7 @@ struct Parts {
     layer: SessionLayer,
     follower: ChangeFollower,
     audit_retention: Duration,
+    retention: Retention,
     status_path: String,
     /// The background work `build` started; it stops with the last clone of the engine.
     background: OnceLock<Background>,

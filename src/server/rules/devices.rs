@@ -14,7 +14,27 @@ pub struct DeviceInfo {
     pub device: String,
 }
 
-/// Parses `user_agent`; unknown or missing parts read `Unknown`.
+/// How a user agent reads once `ip_retention` has kept only its parsed device:
+/// `device only: Chrome; Linux; desktop`.
+pub const DEVICE_ONLY_PREFIX: &str = "device only: ";
+
+/// What is kept of `user_agent` after `ip_retention`: its browser, operating system and
+/// device type in a form [`describe`] reads back (a value already in that form is kept as it
+/// is; no user agent stays none).
+pub fn device_only(user_agent: Option<&str>) -> Option<String> {
+    let ua = user_agent?;
+    if ua.starts_with(DEVICE_ONLY_PREFIX) {
+        return Some(ua.to_owned());
+    }
+    let info = describe(Some(ua));
+    Some(format!(
+        "{DEVICE_ONLY_PREFIX}{}; {}; {}",
+        info.browser, info.os, info.device
+    ))
+}
+
+/// Parses `user_agent`; unknown or missing parts read `Unknown`. A user agent trimmed by
+/// [`device_only`] reads as the device it kept.
 pub fn describe(user_agent: Option<&str>) -> DeviceInfo {
     let unknown = || DeviceInfo {
         browser: "Unknown".into(),
@@ -24,6 +44,17 @@ pub fn describe(user_agent: Option<&str>) -> DeviceInfo {
     let Some(ua) = user_agent.filter(|ua| !ua.trim().is_empty()) else {
         return unknown();
     };
+    if let Some(kept) = ua.strip_prefix(DEVICE_ONLY_PREFIX) {
+        let mut parts = kept.splitn(3, "; ");
+        return match (parts.next(), parts.next(), parts.next()) {
+            (Some(browser), Some(os), Some(device)) => DeviceInfo {
+                browser: browser.to_owned(),
+                os: os.to_owned(),
+                device: device.to_owned(),
+            },
+            _ => unknown(),
+        };
+    }
     // Command-line clients are named by their product token, which woothee does not know.
     if let Some(tool) = ["curl", "Wget", "HTTPie", "python-requests"]
         .into_iter()

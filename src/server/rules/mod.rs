@@ -8,6 +8,7 @@ pub mod admission;
 pub mod adopt;
 pub mod devices;
 pub mod reauth;
+pub mod retention;
 pub mod session_start;
 pub mod throttle_view;
 pub mod tokens;

@@ -8,6 +8,7 @@ pub mod filters;
 pub mod jwt_keys;
 pub mod keys;
 pub mod login_attempts;
+pub mod retention;
 pub mod sessions;
 pub mod store;
 pub mod users;

@@ -638,7 +638,7 @@ pub async fn end_on(
 
 /// `rows` rows of `VALUES` placeholders, each value cast to its column's type (PostgreSQL
 /// cannot infer a parameter's type inside `VALUES`): `(CAST($1 AS TEXT), …), (…)`.
-fn values_rows(rows: usize, types: &[&str]) -> String {
+pub(crate) fn values_rows(rows: usize, types: &[&str]) -> String {
     let mut next = 0;
     (0..rows)
         .map(|_| {
