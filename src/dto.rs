@@ -154,6 +154,9 @@ pub struct DeviceSession {
     pub os: String,
     /// Device type: `desktop`, `mobile`, `tablet`, `bot` or `other`.
     pub device: String,
+    /// It signed in from a device (browser, system and type) its account had never used.
+    #[serde(default)]
+    pub new_device: bool,
 }
 
 /// A session as an administrator sees it: the owner's view plus whose it is and how it ended.

@@ -13,6 +13,13 @@ pub const ACCOUNT: &str = "/account";
 pub const ACCOUNT_PASSWORD: &str = "/account/password";
 /// The person's devices.
 pub const SESSIONS: &str = "/sessions";
+/// The person's own sign-ins, sign-outs and failed attempts ("Was this you?").
+pub const ACCOUNT_ACTIVITY: &str = "/account/activity";
+/// Where "This wasn't me" posts: every session of the account ends.
+pub const NOT_ME: &str = "/account/activity/not-me";
+/// Where a sign-in goes while the account must choose a new password ("This wasn't me"):
+/// the password page, saying why.
+pub const PASSWORD_CHANGE_REQUIRED: &str = "/account/password?required=1";
 /// The administrators' account list.
 pub const ADMIN_USERS: &str = "/admin/users";
 /// Where sign-out forms post.

@@ -78,10 +78,12 @@ let app: Router = Router::new()
 "#
 )]
 
+pub mod account_activity;
 pub mod accounts;
 pub mod api_error;
 pub mod clock;
 pub mod cookies;
+pub mod device_history;
 pub mod dto;
 pub mod event;
 pub mod export;

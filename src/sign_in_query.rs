@@ -22,17 +22,21 @@ pub enum SignInReason {
     Suspended,
     /// A scheduled cut-off (`sign_out_at`) signed everyone out.
     ScheduledSignOut,
+    /// The person said a sign-in was not theirs: every session of the account ended, and a new
+    /// password comes next.
+    NotMe,
 }
 
 impl SignInReason {
     /// Every reason.
-    pub const ALL: [SignInReason; 6] = [
+    pub const ALL: [SignInReason; 7] = [
         SignInReason::Logout,
         SignInReason::Idle,
         SignInReason::Expired,
         SignInReason::Revoked,
         SignInReason::Suspended,
         SignInReason::ScheduledSignOut,
+        SignInReason::NotMe,
     ];
 
     /// The query value.
@@ -44,6 +48,7 @@ impl SignInReason {
             SignInReason::Revoked => "revoked",
             SignInReason::Suspended => "suspended",
             SignInReason::ScheduledSignOut => "scheduled_sign_out",
+            SignInReason::NotMe => "not_me",
         }
     }
 

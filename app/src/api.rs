@@ -109,6 +109,35 @@ fn admin_query_error(err: auto_logout::server::admin::AdminQueryError) -> AppErr
     }
 }
 
+/// One page of the signed-in person's own activity ("Was this you?"), newest first; `before`
+/// is the "Older entries" cursor.
+#[server(endpoint = "account_activity")]
+pub async fn account_activity(
+    /// The cursor of the page, when it is not the first.
+    before: Option<String>,
+) -> Result<auto_logout::account_activity::AccountActivityPage, AppError> {
+    use auto_logout::{
+        account_activity::ActivityCursor, api_error::ErrorCode, server::ActiveSession,
+    };
+    let parts = request_parts().await?;
+    let me = parts
+        .extensions
+        .get::<ActiveSession>()
+        .cloned()
+        .ok_or_else(AppError::unauthenticated)?;
+    let before = before
+        .as_deref()
+        .filter(|b| !b.is_empty())
+        .map(str::parse::<ActivityCursor>)
+        .transpose()
+        .map_err(|err| AppError::new(ErrorCode::BadRequest, err.to_string()))?;
+    let engine = use_context::<auto_logout::server::Engine>().ok_or_else(|| {
+        tracing::error!("the engine is not in the render context");
+        AppError::unavailable(1)
+    })?;
+    Ok(engine.account_activity().page(me.user_id, before).await?)
+}
+
 /// Every session matching the filters, newest first (administrators only).
 #[server(endpoint = "admin_sessions")]
 pub async fn admin_sessions(

@@ -94,6 +94,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sessions") view=pages::sessions::Sessions ssr=SsrMode::Async />
                     <Route path=path!("/account") view=pages::account::Account ssr=SsrMode::Async />
                     <Route path=path!("/account/password") view=pages::account::ChangePassword ssr=SsrMode::Async />
+                    <Route path=path!("/account/activity") view=pages::activity::AccountActivity ssr=SsrMode::Async />
                     <Route path=path!("/admin/sessions") view=pages::admin::AdminSessions ssr=SsrMode::Async />
                     <Route path=path!("/admin/activity") view=pages::admin::AdminActivity ssr=SsrMode::Async />
                     <Route path=path!("/admin/users") view=pages::admin::AdminUsers ssr=SsrMode::Async />

@@ -132,7 +132,13 @@ fn DeviceRow(device: DeviceSession, paths: Paths) -> impl IntoView {
     };
     view! {
         <tr data-testid="session-row" data-session-id=device.id.clone() data-current=device.current.to_string()>
-            <td data-testid="browser">{format!("{} on {}", device.browser, device.os)}</td>
+            <td data-testid="browser">
+                {format!("{} on {}", device.browser, device.os)}
+                {device.new_device.then(|| view! {
+                    " "
+                    <span class="badge" data-testid="new-device" title="The first sign-in from this kind of device">"New device"</span>
+                })}
+            </td>
             <td>{device.device}{(device.kind == SessionKind::Api).then_some(" (API)")}</td>
             <td>{device.last_ip.unwrap_or_else(|| "unknown".into())}</td>
             <td>{format_utc(device.created_at)}</td>

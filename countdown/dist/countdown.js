@@ -671,7 +671,7 @@ export { initSync, __wbg_init as default };
 // Appended to wasm-bindgen's module by scripts/build-element.sh; the engine fills in the
 // WebAssembly's content-hashed name when it serves this file.
 const autoLogoutReady = __wbg_init({
-  module_or_path: new URL("countdown-d1880ee6e4931171.wasm", import.meta.url),
+  module_or_path: new URL("countdown-67ff433faee0ca4c.wasm", import.meta.url),
 });
 
 class AutoLogoutCountdown extends HTMLElement {

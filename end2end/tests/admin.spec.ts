@@ -108,7 +108,7 @@ test('changing the password ends the other device and keeps this one', async ({ 
   await expect(laptop.getByTestId('password-changed')).toBeVisible();
 });
 
-const PAGES = ['/', '/sign-in', '/logout', '/home', '/sessions', '/account', '/account/password', '/admin/sessions', '/admin/activity', '/admin/users'];
+const PAGES = ['/', '/sign-in', '/logout', '/home', '/sessions', '/account', '/account/password', '/account/activity', '/admin/sessions', '/admin/activity', '/admin/users'];
 
 test('at 360 px no page scrolls sideways and "Sign out" is visible', async ({ browser }) => {
   const page = await newPage(browser, { width: 360, height: 740 });

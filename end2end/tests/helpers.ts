@@ -95,3 +95,44 @@ export async function signInAs(page: Page, base: string, who: { username: string
   await expect(page).toHaveURL(`${base}/home`);
   await hydrated(page);
 }
+
+/** A server of our own for one spec file, for settings the shared servers must not have. */
+export interface OwnServer {
+  base: string;
+  stop: () => void;
+}
+
+/**
+ * Starts `target/debug/server` on `port` with a fresh SQLite database, the demo account and
+ * `env` (documented configuration keys), and waits until it answers.
+ */
+export async function startOwnServer(port: number, env: Record<string, string>): Promise<OwnServer> {
+  const { spawn } = await import('node:child_process');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'auto-logout-own-'));
+  const base = `http://127.0.0.1:${port}`;
+  const server = spawn(process.env.E2E_SERVER_BIN ?? 'target/debug/server', ['serve'], {
+    cwd: path.resolve(__dirname, '../..'),
+    stdio: 'ignore',
+    env: {
+      ...process.env,
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      DATABASE_URL: `sqlite://${dataDir}/own.db?mode=rwc`,
+      RUST_LOG: 'warn',
+      AUTO_LOGOUT_DEMO_ACCOUNT: 'true',
+      ...env,
+    },
+  });
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) return { base, stop: () => server.kill() };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  server.kill();
+  throw new Error(`the server on port ${port} did not start`);
+}

@@ -5,7 +5,7 @@ use crate::{
     state::{AppState, Shared},
     telemetry,
     web::{
-        account_form, admin_forms, api_doc,
+        account_form, activity_form, admin_forms, api_doc,
         assets::{Bundle, BundleOrApp},
         auth_routes,
         compress::{Compress, CompressLayer},
@@ -18,7 +18,7 @@ use crate::{
     },
 };
 use app::{shell, App};
-use auto_logout::forms::{ACCOUNT_PASSWORD, ADMIN_SIGN_OUT_ALL};
+use auto_logout::forms::{ACCOUNT_PASSWORD, ADMIN_SIGN_OUT_ALL, NOT_ME};
 use auto_logout::server::{
     layer::{device_forms, SessionLayer, SessionService},
     telemetry::LiveSessionGauges,
@@ -351,6 +351,7 @@ pub fn router(state: AppState) -> AppService {
         .route("/admin/users/{action}", post(admin_forms::user_action))
         .route("/admin/activity.csv", get(admin_forms::activity_csv))
         .route(ACCOUNT_PASSWORD, post(admin_forms::change_password))
+        .route(NOT_ME, post(activity_form::not_me))
         .route(
             account_form::ACCOUNT_PAGE,
             post(account_form::update_profile),

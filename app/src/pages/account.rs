@@ -70,6 +70,7 @@ pub fn Account() -> impl IntoView {
                                 </form>
                             </KeepDraftsOfUser>
                             <p><A href=ACCOUNT_PASSWORD>"Change your password"</A></p>
+                            <p><A href=auto_logout::forms::ACCOUNT_ACTIVITY>"Your account's activity: was this you?"</A></p>
                         </section>
                     }.into_any(),
                     _ => view! { <Redirect path=sign_in_url(ACCOUNT, None) /> }.into_any(),
@@ -114,9 +115,16 @@ pub fn ChangePassword() -> impl IntoView {
         };
         Some((true, text))
     };
+    let required = move || query.read().get("required").is_some();
     view! {
         <section class="card narrow">
             <h1>"Change your password"</h1>
+            <Show when=required>
+                <p class="notice" role="status" data-testid="password-change-required">
+                    "You said a sign-in to your account was not yours. Choose a new password \
+                     that nobody else knows."
+                </p>
+            </Show>
             {move || message().map(|(error, text)| if error {
                 view! { <p class="error" role="alert" data-testid="password-error">{text}</p> }.into_any()
             } else {

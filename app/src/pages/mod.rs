@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod account;
+pub mod activity;
 pub mod admin;
 pub mod home;
 pub mod landing;

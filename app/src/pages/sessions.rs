@@ -11,6 +11,7 @@ pub fn Sessions() -> impl IntoView {
         <section class="card wide">
             <h1>"Where you are signed in"</h1>
             <DeviceList revoke_path="/sessions/revoke" revoke_others_path="/sessions/revoke-others" />
+            <p><a href=auto_logout::forms::ACCOUNT_ACTIVITY>"Your account's activity: was this you?"</a></p>
         </section>
     }
 }

@@ -3,6 +3,7 @@
 use super::error::AppError;
 use crate::state::AppState;
 use auto_logout::{
+    forms::PASSWORD_CHANGE_REQUIRED,
     redirect::safe_next,
     server::{AuthSession, ClientInfo, SignIn},
     SignInError,
@@ -106,7 +107,18 @@ pub async fn sign_in(
     {
         SignIn::Started(user) => {
             tracing::info!(user = %user.username, "signed in");
-            Ok(Redirect::to(next.as_deref().unwrap_or("/home")).into_response())
+            // After "This wasn't me", a new password comes before anything else.
+            let target = if state
+                .engine
+                .account_activity()
+                .password_change_required(user.id)
+                .await?
+            {
+                PASSWORD_CHANGE_REQUIRED
+            } else {
+                next.as_deref().unwrap_or("/home")
+            };
+            Ok(Redirect::to(target).into_response())
         }
         // A wrong password, an unknown name, or an account that changed while it was checked:
         // one answer.

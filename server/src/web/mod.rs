@@ -2,6 +2,7 @@
 //! call the engine.
 
 pub mod account_form;
+pub mod activity_form;
 pub mod admin_api;
 pub mod admin_forms;
 pub mod api_auth;

@@ -10,7 +10,7 @@
 
 use app::api::PublicSettings;
 use auto_logout::{
-    forms::{ACCOUNT, ACCOUNT_PASSWORD, HOME, SESSIONS, SIGN_IN},
+    forms::{ACCOUNT, ACCOUNT_ACTIVITY, ACCOUNT_PASSWORD, HOME, SESSIONS, SIGN_IN},
     server::{
         engine::JWKS_PATH,
         layer::{element::ELEMENT_FILES, PassiveRule, SessionLayer},
@@ -195,6 +195,7 @@ pub const ROUTES: &[Route] = &[
     page(Matching::Exact(SESSIONS), Access::SignedIn),
     page(Matching::Exact(ACCOUNT), Access::SignedIn),
     page(Matching::Exact(ACCOUNT_PASSWORD), Access::SignedIn),
+    page(Matching::Exact(ACCOUNT_ACTIVITY), Access::SignedIn),
     page(Matching::Exact("/admin"), Access::Admin),
     page(Matching::Under("/admin/"), Access::Admin),
 ];

@@ -72,6 +72,7 @@ async fn store_session_for(
         created_at: now,
         client: ClientInfo::default(),
         credential_epoch: user.credential_epoch,
+        device: None,
     };
     let mut record = Record {
         id: Id::default(),

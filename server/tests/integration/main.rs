@@ -8,6 +8,7 @@
 mod common;
 
 mod account;
+mod activity;
 mod admin;
 mod api_clients;
 mod assets;
@@ -23,6 +24,7 @@ mod hardening_two;
 mod hostile;
 mod instances;
 mod jwt_keys;
+mod new_device;
 mod openapi;
 mod retention;
 mod routes;

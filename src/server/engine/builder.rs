@@ -465,6 +465,7 @@ impl EngineBuilder {
         )
         .await?;
         let db_for_retention = db.clone();
+        let account_activity = AccountActivity::new(audit.clone(), users.clone(), gate.clone());
         let engine = Engine(Arc::new(Parts {
             db,
             clock,
@@ -485,6 +486,7 @@ impl EngineBuilder {
                 RetentionStore::new(db_for_retention),
                 IpRetention(self.ip_retention),
             ),
+            account_activity,
             status_path: self.status_path,
             background: OnceLock::new(),
         }));

@@ -52,7 +52,10 @@ use super::{
     login_attempts::LoginAttempts,
     password::HashLimiter,
     reauth::{Prover, Reauth, Reauthentication},
-    rules::retention::{Retention, Trimmed},
+    rules::{
+        account_activity::AccountActivity,
+        retention::{Retention, Trimmed},
+    },
     session_start::{self, SessionError, SessionStart},
     sessions::{ClientInfo, Sessions},
     storage::retention::RetentionStore,
@@ -129,6 +132,7 @@ struct Parts {
     follower: ChangeFollower,
     audit_retention: Duration,
     retention: Retention,
+    account_activity: AccountActivity,
     status_path: String,
     /// The background work `build` started; it stops with the last clone of the engine.
     background: OnceLock<Background>,
@@ -206,6 +210,12 @@ impl Engine {
     /// The re-authentication window for sensitive actions (see [`crate::server::reauth`]).
     pub fn reauth(&self) -> &Reauth {
         &self.0.reauth
+    }
+
+    /// A person's own history and "This wasn't me" (see
+    /// [`crate::server::rules::account_activity`]).
+    pub fn account_activity(&self) -> &AccountActivity {
+        &self.0.account_activity
     }
 
     /// Whether the live session `session` may perform a sensitive action now (its person

@@ -33,6 +33,13 @@ pub fn device_only(user_agent: Option<&str>) -> Option<String> {
     ))
 }
 
+/// The device of `user_agent` as an account's device history keeps it
+/// ([`crate::device_history`]): `Chrome; Linux; desktop`.
+pub fn device_key(user_agent: Option<&str>) -> String {
+    let info = describe(user_agent);
+    format!("{}; {}; {}", info.browser, info.os, info.device)
+}
+
 /// Parses `user_agent`; unknown or missing parts read `Unknown`. A user agent trimmed by
 /// [`device_only`] reads as the device it kept.
 pub fn describe(user_agent: Option<&str>) -> DeviceInfo {
@@ -109,6 +116,7 @@ pub fn device_session(row: &SessionRow, current_hash: Option<&str>) -> DeviceSes
         browser: info.browser,
         os: info.os,
         device: info.device,
+        new_device: row.new_device,
     }
 }
 

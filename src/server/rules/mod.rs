@@ -3,6 +3,7 @@
 //! devices, re-authentication, and API tokens.
 
 pub mod account;
+pub mod account_activity;
 pub mod admin;
 pub mod admission;
 pub mod adopt;

@@ -117,6 +117,9 @@ pub async fn start_session_as<B: AuthnBackend>(
         created_at: now,
         client: client.clone(),
         credential_epoch: user.credential_epoch,
+        device: Some(crate::server::devices::device_key(
+            client.user_agent.as_deref(),
+        )),
     };
     auth.session.insert(META_KEY, &meta).await?;
     auth.login(login_as).await?;

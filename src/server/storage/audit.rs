@@ -1,7 +1,7 @@
 //! The audit log: every sign-in, sign-out and failed attempt, with who, where and when.
 
 use crate::server::{db::Database, error::StoreError, filters::FilteredQuery};
-use crate::{clock::UnixMillis, event::AuditEvent};
+use crate::{account_activity::ActivityCursor, clock::UnixMillis, event::AuditEvent};
 
 use sqlx::{AnyConnection, Row};
 
@@ -185,6 +185,37 @@ impl AuditLog {
             }
             tokio::task::yield_now().await;
         }
+    }
+
+    /// Up to `limit` entries of the account `user_id` whose event is one of `events`, newest
+    /// first (by time, then id), older than `before` when given: one page of a person's own
+    /// activity. Reads through the (user_id, at) index.
+    pub async fn of_account(
+        &self,
+        user_id: i64,
+        events: &[AuditEvent],
+        before: Option<ActivityCursor>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        // The names are the engine's own constants, never input.
+        let names = events
+            .iter()
+            .map(|event| format!("'{}'", event.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut sql = format!(
+            "SELECT id, event, at, user_id, username, session_hash, ip, user_agent, actor_id, \
+             detail, repeat_count FROM audit_log WHERE user_id = $1 AND event IN ({names})"
+        );
+        if before.is_some() {
+            sql.push_str(" AND (at < $2 OR (at = $2 AND id < $3))");
+        }
+        sql.push_str(&format!(" ORDER BY at DESC, id DESC LIMIT {limit}"));
+        let mut query = sqlx::query_as::<_, AuditEntry>(&sql).bind(user_id);
+        if let Some(cursor) = before {
+            query = query.bind(cursor.at).bind(cursor.id);
+        }
+        Ok(query.fetch_all(self.db.pool()).await?)
     }
 
     /// Entries matching `filter`, newest first.

@@ -47,6 +47,11 @@ pub struct SessionMeta {
     /// session is stored only while the account still has it and is not disabled.
     #[serde(default)]
     pub credential_epoch: i64,
+    /// The device it signed in from ([`crate::server::devices::device_key`]); the store
+    /// remembers it for the account and marks the session when it is new
+    /// ([`crate::device_history`]).
+    #[serde(default)]
+    pub device: Option<String>,
 }
 
 /// One row of the sessions table (without the session data).
@@ -82,6 +87,9 @@ pub struct SessionRow {
     /// changed by this session's own person): the session is good only while they agree.
     #[serde(default)]
     pub credential_epoch: i64,
+    /// It signed in from a device its account had never used ([`crate::device_history`]).
+    #[serde(default)]
+    pub new_device: bool,
 }
 
 /// What the gate needs of a session's account.
@@ -113,7 +121,7 @@ impl AccountState {
 
 const ROW_COLUMNS: &str = "id_hash, user_id, kind, remember, created_at, last_seen_at, ip, \
                            last_ip, user_agent, ended_at, end_reason, ended_by, detail, \
-                           credential_epoch";
+                           credential_epoch, new_device";
 
 fn row_from(row: &sqlx::any::AnyRow) -> Result<SessionRow, sqlx::Error> {
     Ok(SessionRow {
@@ -131,6 +139,7 @@ fn row_from(row: &sqlx::any::AnyRow) -> Result<SessionRow, sqlx::Error> {
         ended_by: row.try_get("ended_by")?,
         detail: row.try_get("detail")?,
         credential_epoch: row.try_get("credential_epoch")?,
+        new_device: row.try_get::<i64, _>("new_device")? != 0,
     })
 }
 

@@ -15,6 +15,7 @@ use crate::server::{
 };
 use crate::{
     clock::UnixMillis,
+    device_history::{is_new_device, DeviceHistory},
     event::{AuditEvent, EndReason, SessionKind},
     policy::SessionTimes,
     session_limit::{self, LimitDecision, LiveSession, SessionLimit, StoreRefusal},
@@ -50,6 +51,10 @@ pub fn refusal_of(err: &tower_sessions::session::Error) -> Option<StoreRefusal> 
 /// The key in the session data that asks the store to give the session `id_hash` (the value)
 /// the record's new id in place; see [`SqlSessionStore::prepare_cycle`].
 pub const CYCLED_FROM_KEY: &str = "auto_logout.cycled_from";
+
+/// The detail of a `login` audit entry whose sign-in came from a new device
+/// ([`crate::device_history`]).
+pub const NEW_DEVICE_DETAIL: &str = "new device";
 
 /// The most id cycles under way at once in one process (each lasts one request).
 const MAX_PENDING_CYCLES: usize = 10_000;
@@ -111,18 +116,49 @@ impl From<crate::server::StoreError> for CreateError {
 }
 
 /// Inserts the row of a new session on `conn`.
+/// Remembers `device` for the account `user_id` (first seen `now`); whether the sign-in is
+/// from a new device ([`crate::device_history`]).
+async fn remember_device(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+    device: &str,
+    now: UnixMillis,
+) -> Result<bool, sqlx::Error> {
+    let account_had_devices = sqlx::query("SELECT 1 FROM known_devices WHERE user_id = $1 LIMIT 1")
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some();
+    let first_time = sqlx::query(
+        "INSERT INTO known_devices (user_id, device, first_seen) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id, device) DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(device)
+    .bind(now.as_millis())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    Ok(is_new_device(DeviceHistory {
+        account_had_devices,
+        seen_before: !first_time,
+    }))
+}
+
 async fn insert_row(
     conn: &mut sqlx::AnyConnection,
     record: &Record,
     meta: Option<&SessionMeta>,
+    new_device: bool,
     data: &str,
     now: UnixMillis,
 ) -> Result<(), sqlx::Error> {
     let created_at = meta.map_or(now, |m| m.created_at);
     sqlx::query(
         "INSERT INTO sessions (id_hash, user_id, kind, data, remember, created_at, \
-         last_seen_at, expires_at, ip, last_ip, user_agent, credential_epoch) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         last_seen_at, expires_at, ip, last_ip, user_agent, credential_epoch, new_device) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(id_hash(&record.id))
     .bind(meta.map(|m| m.user_id))
@@ -136,6 +172,7 @@ async fn insert_row(
     .bind(meta.and_then(|m| m.client.ip.clone()))
     .bind(meta.and_then(|m| m.client.user_agent.clone()))
     .bind(meta.map_or(0, |m| m.credential_epoch))
+    .bind(i64::from(new_device))
     .execute(conn)
     .await?;
     Ok(())
@@ -212,7 +249,7 @@ impl SqlSessionStore {
         let now = self.inner.clock.now();
         let Some(meta) = meta else {
             let mut conn = self.inner.db.pool().acquire().await?;
-            insert_row(&mut conn, record, None, data, now).await?;
+            insert_row(&mut conn, record, None, false, data, now).await?;
             return Ok(());
         };
         let mut tx = self.inner.db.pool().begin().await?;
@@ -272,7 +309,11 @@ impl SqlSessionStore {
                     .await?;
                 }
             }
-            insert_row(&mut tx, record, Some(meta), data, now).await?;
+            let new_device = match &meta.device {
+                Some(device) => remember_device(&mut tx, meta.user_id, device, now).await?,
+                None => false,
+            };
+            insert_row(&mut tx, record, Some(meta), new_device, data, now).await?;
             // The sign-in and its audit entry commit together: no session without its `login`.
             record_on(
                 &mut tx,
@@ -282,6 +323,7 @@ impl SqlSessionStore {
                     session_hash: Some(id_hash(&record.id)),
                     ip: meta.client.ip.clone(),
                     user_agent: meta.client.user_agent.clone(),
+                    detail: new_device.then(|| NEW_DEVICE_DETAIL.to_owned()),
                     ..NewAuditEntry::new(AuditEvent::Login, now)
                 },
             )

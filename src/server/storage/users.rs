@@ -446,6 +446,36 @@ impl Users {
         Ok(())
     }
 
+    /// Marks the account `user_id` to be sent to a new password after its next sign-in
+    /// ("This wasn't me"); the next password change clears the mark.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn require_password_change(&self, user_id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET password_change_required = 1 WHERE id = $1")
+            .bind(user_id)
+            .execute(self.inner.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Whether the account `user_id` must choose a new password before anything else (see
+    /// [`Users::require_password_change`]).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn password_change_required(&self, user_id: i64) -> Result<bool, StoreError> {
+        Ok(
+            sqlx::query("SELECT password_change_required FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(self.inner.db.pool())
+                .await?
+                .map(|row| row.try_get::<i64, _>("password_change_required"))
+                .transpose()?
+                .is_some_and(|flag| flag != 0),
+        )
+    }
+
     /// Replaces the password of `username`. Every session made before is no longer good (a new
     /// credential epoch), and no sign-in checked before stores one.
     ///
@@ -476,8 +506,8 @@ impl Users {
         let hash = hash_password(&self.inner.hashing, password.to_owned()).await?;
         let mut tx = self.inner.db.pool().begin().await?;
         let row = sqlx::query(
-            "UPDATE users SET password_hash = $1, credential_epoch = credential_epoch + 1 \
-             WHERE id = $2 RETURNING credential_epoch",
+            "UPDATE users SET password_hash = $1, credential_epoch = credential_epoch + 1, \
+             password_change_required = 0 WHERE id = $2 RETURNING credential_epoch",
         )
         .bind(&hash)
         .bind(user.id)

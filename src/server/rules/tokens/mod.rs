@@ -241,6 +241,9 @@ impl ApiAuth {
             created_at: now,
             client: client.clone(),
             credential_epoch: user.credential_epoch,
+            device: Some(crate::server::devices::device_key(
+                client.user_agent.as_deref(),
+            )),
         };
         let meta = serde_json::to_value(&meta)
             .map_err(|e| SessionError::Store(StoreError::Corrupt(e.to_string())))?;
