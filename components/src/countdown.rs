@@ -263,11 +263,13 @@ fn LiveCountdown(
                 </span>
             })}
         </div>
+        // `data-auto-logout-dialog` is `rules::OWN_DIALOG_ATTRIBUTE`: input inside is not activity.
         <Show when=warning_shown>
             <div class="dialog-backdrop">
                 <div
                     class="dialog"
                     role="alertdialog"
+                    data-auto-logout-dialog=""
                     aria-modal="true"
                     aria-labelledby="expiry-title"
                     aria-describedby="expiry-text"
@@ -300,7 +302,7 @@ fn LiveCountdown(
         </Show>
         {move || sign_in_again().map(|href| view! {
             <div class="dialog-backdrop">
-                <div class="dialog" role="alertdialog" aria-modal="true" data-testid="session-ended">
+                <div class="dialog" role="alertdialog" data-auto-logout-dialog="" aria-modal="true" data-testid="session-ended">
                     <h2>"Your session has ended"</h2>
                     <p><a href=href>"Sign in again"</a></p>
                 </div>

@@ -3,7 +3,10 @@
 //! keeps the page's tabs in step over a `BroadcastChannel`, and leaves for the sign-in page at
 //! zero. It draws nothing: whoever starts it gets every new [`Reading`] and shows it.
 
-use crate::rules::{Deadlines, Phase, Reading, Remaining, REFRESH_MS, REPORT_EVERY_MS, TICK_MS};
+use crate::rules::{
+    Deadlines, Phase, Reading, Remaining, OWN_DIALOG_ATTRIBUTE, REFRESH_MS, REPORT_EVERY_MS,
+    TICK_MS,
+};
 use auto_logout::{redirect::sign_in_url_at, SignInReason};
 use gloo_timers::callback::Interval;
 use js_sys::Reflect;
@@ -207,29 +210,30 @@ fn listen(inner: &Rc<Inner>, weak: &Weak<Inner>) {
     let Some(window) = web_sys::window() else {
         return;
     };
-    let add = |target: web_sys::EventTarget, event: &'static str, f: fn(&Rc<Inner>)| {
-        let w = weak.clone();
-        let callback = Closure::<dyn Fn(web_sys::Event)>::new(move |_| {
-            if let Some(inner) = w.upgrade() {
-                f(&inner);
-            }
-        });
-        if target
-            .add_event_listener_with_callback(event, callback.as_ref().unchecked_ref())
-            .is_ok()
-        {
-            inner.listeners.borrow_mut().push(Listener {
-                target,
-                event,
-                callback,
+    let add =
+        |target: web_sys::EventTarget, event: &'static str, f: fn(&Rc<Inner>, &web_sys::Event)| {
+            let w = weak.clone();
+            let callback = Closure::<dyn Fn(web_sys::Event)>::new(move |event: web_sys::Event| {
+                if let Some(inner) = w.upgrade() {
+                    f(&inner, &event);
+                }
             });
-        }
-    };
+            if target
+                .add_event_listener_with_callback(event, callback.as_ref().unchecked_ref())
+                .is_ok()
+            {
+                inner.listeners.borrow_mut().push(Listener {
+                    target,
+                    event,
+                    callback,
+                });
+            }
+        };
     for event in ["focus", "pageshow", "online"] {
-        add(window.clone().into(), event, refresh);
+        add(window.clone().into(), event, |inner, _| refresh(inner));
     }
     if let Some(document) = window.document() {
-        add(document.into(), "visibilitychange", |inner| {
+        add(document.into(), "visibilitychange", |inner, _| {
             let visible = web_sys::window()
                 .and_then(|w| w.document())
                 .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Visible);
@@ -240,7 +244,11 @@ fn listen(inner: &Rc<Inner>, weak: &Weak<Inner>) {
     }
     if inner.options.report_input {
         for event in ["keydown", "pointerdown", "scroll", "touchstart"] {
-            add(window.clone().into(), event, note_input);
+            add(window.clone().into(), event, |inner, event| {
+                if !inside_own_dialog(event) {
+                    note_input(inner);
+                }
+            });
         }
     }
 }
@@ -305,6 +313,15 @@ fn report_now(inner: &Rc<Inner>) {
             }
         }
     });
+}
+
+/// Whether `event` happened inside one of the countdown's own dialogs (through shadow roots
+/// too: the custom element's dialog is in one), see [`OWN_DIALOG_ATTRIBUTE`].
+fn inside_own_dialog(event: &web_sys::Event) -> bool {
+    event.composed_path().iter().any(|node| {
+        node.dyn_ref::<web_sys::Element>()
+            .is_some_and(|element| element.has_attribute(OWN_DIALOG_ATTRIBUTE))
+    })
 }
 
 fn note_input(inner: &Rc<Inner>) {

@@ -17,7 +17,10 @@
 
 use crate::{
     browser::{Countdown, Options},
-    rules::{fill_time, format_clock, session_label_text, warning_sentence, Phase, Reading},
+    rules::{
+        fill_time, format_clock, session_label_text, warning_sentence, Phase, Reading,
+        OWN_DIALOG_ATTRIBUTE,
+    },
 };
 use std::rc::Rc;
 use wasm_bindgen::{closure::Closure, prelude::wasm_bindgen, JsCast, JsValue};
@@ -142,6 +145,7 @@ impl CountdownElement {
                 ("part", "dialog"),
                 ("class", "dialog"),
                 ("role", "alertdialog"),
+                (OWN_DIALOG_ATTRIBUTE, ""),
                 ("aria-modal", "true"),
                 ("aria-labelledby", "auto-logout-title"),
                 ("aria-describedby", "auto-logout-announcement"),

@@ -4,6 +4,12 @@
 
 use auto_logout::{dto::ceil_seconds, SignInReason};
 
+/// The attribute that marks the countdown's own dialogs (the warning, the end). Input inside
+/// them is not activity: their buttons say what they do ("Stay signed in" extends by itself),
+/// and extending on the press would close the warning under the pointer before its click
+/// lands, so that "Sign out" or "Also warn me" would never be clicked.
+pub const OWN_DIALOG_ATTRIBUTE: &str = "data-auto-logout-dialog";
+
 /// How often the countdown looks at its deadlines, in milliseconds.
 pub const TICK_MS: u32 = 200;
 /// How often the server's view is read again (passively) while the page is open, in

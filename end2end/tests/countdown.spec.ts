@@ -65,6 +65,17 @@ test('"Stay signed in" resets the idle countdown, and the server agrees', async 
   expect(body.seconds_until_idle_end).toBeGreaterThanOrEqual(3);
 });
 
+test('the warning\'s "Sign out" works with a mouse: pressing it is not activity that closes the warning first', async ({ page }) => {
+  await signInAt(page, SHORT_IDLE);
+  const warning = page.getByTestId('expiry-warning');
+  await expect(warning).toBeVisible({ timeout: 5_000 });
+  // A person's click: the button is held down for a moment before it is released.
+  await page.getByTestId('warning-sign-out').click({ delay: 300 });
+  await expect(page).toHaveURL(`${SHORT_IDLE}/`);
+  const { status } = await apiGet(page, `${SHORT_IDLE}/api/v1/session`);
+  expect(status).toBe(401);
+});
+
 test('before the absolute limit the warning says so and offers no "Stay signed in"', async ({ page }) => {
   await signInAt(page, SHORT_SESSION);
   const warning = page.getByTestId('expiry-warning');
