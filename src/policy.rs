@@ -98,7 +98,12 @@ impl TimeoutPolicy {
 
     /// What is left of the session at `now`, for the countdown and the status API.
     pub fn status(&self, times: SessionTimes, now: UnixMillis) -> SessionStatus {
-        let deadlines = self.deadlines(times);
+        self.status_of(&self.deadlines(times), now)
+    }
+
+    /// [`TimeoutPolicy::status`] of a session whose [`TimeoutPolicy::deadlines`] are already
+    /// at hand (finding a scheduled cut-off is not free).
+    pub fn status_of(&self, deadlines: &Deadlines, now: UnixMillis) -> SessionStatus {
         SessionStatus {
             seconds_until_idle_end: deadlines.idle_end.map(|d| seconds_left(now, d)),
             seconds_until_session_end: deadlines.session_end.map(|d| seconds_left(now, d)),

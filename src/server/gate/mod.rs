@@ -305,7 +305,8 @@ impl SessionGate {
             },
         };
         let mut policy = self.inner.limits.for_session(entry.class());
-        if from_cache && policy.expiry(entry.times(), now).is_some() {
+        let mut expired = policy.expiry(entry.times(), now);
+        if from_cache && expired.is_some() {
             // Before ending it, make sure: activity written elsewhere may not have reached
             // this cache yet.
             entry = match self.load(id_hash, client).await? {
@@ -316,9 +317,10 @@ impl SessionGate {
                 }
             };
             policy = self.inner.limits.for_session(entry.class());
+            expired = policy.expiry(entry.times(), now);
             reloaded = true;
         }
-        if let Some((reason, at)) = policy.expiry(entry.times(), now) {
+        if let Some((reason, at)) = expired {
             self.end(id_hash, reason, at, client).await?;
             return Ok(Verdict::Ended(reason));
         }
@@ -378,13 +380,14 @@ impl SessionGate {
                 times
             }
         };
+        let deadlines = policy.deadlines(times);
         let active = ActiveSession {
             id_hash: id_hash.to_owned(),
             user_id: entry.user_id,
             username: entry.username.clone(),
             kind: entry.kind,
-            status: policy.status(times, now),
-            deadlines: policy.deadlines(times),
+            status: policy.status_of(&deadlines, now),
+            deadlines,
             checked_at: now,
             idle_limit: policy.idle,
         };
