@@ -92,7 +92,7 @@ impl Retention {
             let full = batch.len() >= TRIM_BATCH;
             let trimmed: Vec<_> = batch
                 .into_iter()
-                .map(|row| trim_session(row, &mut devices))
+                .map(|row| trim(row, &mut devices))
                 .collect();
             let started = Instant::now();
             done.sessions += self.store.write_sessions(&trimmed).await?;
@@ -106,7 +106,7 @@ impl Retention {
             let full = batch.len() >= TRIM_BATCH;
             let trimmed: Vec<_> = batch
                 .into_iter()
-                .map(|row| trim_audit_row(row, &mut devices))
+                .map(|row| trim(row, &mut devices))
                 .collect();
             let started = Instant::now();
             done.audit_rows += self.store.write_audit(&trimmed).await?;
@@ -129,19 +129,10 @@ fn trim_ip(ip: Option<String>) -> Option<String> {
     ip.and_then(|ip| truncate_ip(&ip).stored(&ip))
 }
 
-/// What an ended session keeps.
-fn trim_session(row: ClientDetails<String>, devices: &mut Devices) -> ClientDetails<String> {
-    ClientDetails {
-        key: row.key,
-        ip: trim_ip(row.ip),
-        last_ip: trim_ip(row.last_ip),
-        user_agent: devices.of(row.user_agent),
-        detail: row.detail,
-    }
-}
-
-/// What an audit row keeps: its detail too, when it quotes user agents.
-fn trim_audit_row(row: ClientDetails<i64>, devices: &mut Devices) -> ClientDetails<i64> {
+/// What a row keeps: the networks of its addresses, the device of its user agent, and its
+/// detail (an audit row's; sessions carry none here) without the user agents a `suspended`
+/// entry quotes.
+fn trim<K>(row: ClientDetails<K>, devices: &mut Devices) -> ClientDetails<K> {
     let detail = row.detail.map(|detail| {
         if detail.starts_with(SUSPENDED_PREFIX) {
             format!("{SUSPENDED_PREFIX} (the user agents were removed after ip_retention)")
@@ -167,7 +158,7 @@ mod tests {
     #[test]
     fn a_trimmed_row_keeps_networks_and_the_device() {
         let devices = &mut Devices::default();
-        let row = trim_audit_row(
+        let row = trim(
             ClientDetails {
                 key: 7,
                 ip: Some("203.0.113.77".into()),
@@ -190,7 +181,7 @@ mod tests {
             "{detail}"
         );
 
-        let session = trim_session(
+        let session = trim(
             ClientDetails {
                 key: "abc".to_owned(),
                 ip: Some("2001:db8:1:2::3".into()),
@@ -204,6 +195,6 @@ mod tests {
         assert_eq!(session.last_ip, None);
         assert_eq!(session.user_agent, None);
         // Trimming again changes nothing.
-        assert_eq!(trim_session(session.clone(), devices), session);
+        assert_eq!(trim(session.clone(), devices), session);
     }
 }
