@@ -78,17 +78,23 @@ pub async fn public_settings() -> Result<auto_logout::PublicSettings, AppError> 
     })
 }
 
+/// The request's live session, as the engine's layer found it (401 without one).
+#[cfg(feature = "ssr")]
+async fn signed_in() -> Result<auto_logout::server::ActiveSession, AppError> {
+    request_parts()
+        .await?
+        .extensions
+        .get::<auto_logout::server::ActiveSession>()
+        .cloned()
+        .ok_or_else(AppError::unauthenticated)
+}
+
 /// The request's session and the administrator operations, if the caller is an administrator
 /// (401 without a session, 403 for anyone else).
 #[cfg(feature = "ssr")]
 async fn administrator() -> Result<auto_logout::server::Admin, AppError> {
-    use auto_logout::{api_error::ErrorCode, server::ActiveSession};
-    let parts = request_parts().await?;
-    let me = parts
-        .extensions
-        .get::<ActiveSession>()
-        .cloned()
-        .ok_or_else(AppError::unauthenticated)?;
+    use auto_logout::api_error::ErrorCode;
+    let me = signed_in().await?;
     let admin = use_context::<auto_logout::server::Admin>().ok_or_else(|| {
         tracing::error!("the admin operations are not in the render context");
         AppError::unavailable(1)
@@ -116,15 +122,8 @@ pub async fn account_activity(
     /// The cursor of the page, when it is not the first.
     before: Option<String>,
 ) -> Result<auto_logout::account_activity::AccountActivityPage, AppError> {
-    use auto_logout::{
-        account_activity::ActivityCursor, api_error::ErrorCode, server::ActiveSession,
-    };
-    let parts = request_parts().await?;
-    let me = parts
-        .extensions
-        .get::<ActiveSession>()
-        .cloned()
-        .ok_or_else(AppError::unauthenticated)?;
+    use auto_logout::{account_activity::ActivityCursor, api_error::ErrorCode};
+    let me = signed_in().await?;
     let before = before
         .as_deref()
         .filter(|b| !b.is_empty())
