@@ -21,7 +21,7 @@ pub const ACTIVITY_PAGE_SIZE: usize = 25;
 
 /// The events a person sees about their own account: sign-ins, sign-outs (by them, by a limit
 /// or by someone else) and failed or refused attempts.
-pub const ACCOUNT_EVENTS: [AuditEvent; 11] = [
+pub const ACCOUNT_EVENTS: [AuditEvent; 12] = [
     AuditEvent::Login,
     AuditEvent::Logout,
     AuditEvent::LoginFailed,
@@ -29,6 +29,7 @@ pub const ACCOUNT_EVENTS: [AuditEvent; 11] = [
     AuditEvent::IdleTimeout,
     AuditEvent::AbsoluteTimeout,
     AuditEvent::ScheduledSignOut,
+    AuditEvent::TabsClosed,
     AuditEvent::Revoked,
     AuditEvent::Suspended,
     AuditEvent::SessionLimit,
@@ -45,6 +46,7 @@ pub fn what_happened(event: AuditEvent) -> &'static str {
         AuditEvent::IdleTimeout => "Signed out after inactivity",
         AuditEvent::AbsoluteTimeout => "Signed out at the session's time limit",
         AuditEvent::ScheduledSignOut => "Signed out at the scheduled time",
+        AuditEvent::TabsClosed => "Signed out: every tab was closed",
         AuditEvent::Revoked => "Signed out from elsewhere",
         AuditEvent::Suspended => "Signed out: used from another browser",
         AuditEvent::SessionLimit => "Signed out: too many devices",

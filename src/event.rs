@@ -40,11 +40,13 @@ pub enum AuditEvent {
     SignedOutEveryone,
     /// The session ended at a scheduled cut-off (`sign_out_at`).
     ScheduledSignOut,
+    /// The session ended because no tab of the site was open (`end_with_last_tab`).
+    TabsClosed,
 }
 
 impl AuditEvent {
     /// All events, in the order the admin filters list them.
-    pub const ALL: [AuditEvent; 16] = [
+    pub const ALL: [AuditEvent; 17] = [
         AuditEvent::Login,
         AuditEvent::Logout,
         AuditEvent::IdleTimeout,
@@ -61,6 +63,7 @@ impl AuditEvent {
         AuditEvent::Reauthenticated,
         AuditEvent::SignedOutEveryone,
         AuditEvent::ScheduledSignOut,
+        AuditEvent::TabsClosed,
     ];
 
     /// The stored name, e.g. `"idle_timeout"`.
@@ -82,6 +85,7 @@ impl AuditEvent {
             AuditEvent::Reauthenticated => "reauthenticated",
             AuditEvent::SignedOutEveryone => "signed_out_everyone",
             AuditEvent::ScheduledSignOut => "scheduled_sign_out",
+            AuditEvent::TabsClosed => "tabs_closed",
         }
     }
 }
@@ -94,7 +98,7 @@ impl fmt::Display for AuditEvent {
 
 /// A name that is not one of the audit events.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown audit event `{0}`; expected one of login, logout, idle_timeout, absolute_timeout, revoked, suspended, login_failed, session_limit, login_throttled, user_created, user_disabled, user_enabled, password_changed, reauthenticated, signed_out_everyone, scheduled_sign_out")]
+#[error("unknown audit event `{0}`; expected one of login, logout, idle_timeout, absolute_timeout, revoked, suspended, login_failed, session_limit, login_throttled, user_created, user_disabled, user_enabled, password_changed, reauthenticated, signed_out_everyone, scheduled_sign_out, tabs_closed")]
 pub struct UnknownEvent(pub String);
 
 impl FromStr for AuditEvent {
@@ -126,6 +130,8 @@ pub enum EndReason {
     SessionLimit,
     /// A scheduled cut-off (`sign_out_at`) came.
     ScheduledSignOut,
+    /// No tab of the site was open for `last_tab_grace` (`end_with_last_tab`).
+    TabsClosed,
 }
 
 impl EndReason {
@@ -139,6 +145,7 @@ impl EndReason {
             EndReason::Suspended => AuditEvent::Suspended,
             EndReason::SessionLimit => AuditEvent::SessionLimit,
             EndReason::ScheduledSignOut => AuditEvent::ScheduledSignOut,
+            EndReason::TabsClosed => AuditEvent::TabsClosed,
         }
     }
 
@@ -157,13 +164,14 @@ impl EndReason {
             EndReason::Revoked | EndReason::SessionLimit => SignInReason::Revoked,
             EndReason::Suspended => SignInReason::Suspended,
             EndReason::ScheduledSignOut => SignInReason::ScheduledSignOut,
+            EndReason::TabsClosed => SignInReason::TabsClosed,
         }
     }
 }
 
 impl EndReason {
     /// Every reason.
-    pub const ALL: [EndReason; 7] = [
+    pub const ALL: [EndReason; 8] = [
         EndReason::Logout,
         EndReason::IdleTimeout,
         EndReason::AbsoluteTimeout,
@@ -171,6 +179,7 @@ impl EndReason {
         EndReason::Suspended,
         EndReason::SessionLimit,
         EndReason::ScheduledSignOut,
+        EndReason::TabsClosed,
     ];
 
     /// The reason stored as `name` (see [`EndReason::as_str`]), if it is one.

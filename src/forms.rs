@@ -29,6 +29,8 @@ pub const SIGN_OUT: &str = "/logout";
 pub const SESSION_STATUS: &str = "/api/v1/session";
 /// The engine's "stay signed in" (`POST`; activity).
 pub const SESSION_EXTEND: &str = "/api/v1/session/extend";
+/// Where the pages' tabs say what they are doing for `end_with_last_tab` (`POST`; passive).
+pub const SESSION_TABS: &str = "/api/v1/session/tabs";
 /// The engine's device-list form that signs out one device (`id`, `back`).
 pub const DEVICE_REVOKE: &str = "/auto-logout/sessions/revoke";
 /// The engine's device-list form that signs out every other device (`back`).

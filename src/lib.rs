@@ -4,6 +4,7 @@
 //! (policy, session times, now) so that every rule is a plain unit test:
 //!
 //! - [`policy`]: idle and absolute limits, deadlines and [`SessionStatus`].
+//! - [`last_tab`]: when a browser session ends because no tab of the site is open.
 //! - [`limits`]: which limits apply to a session (the one table of limit classes).
 //! - [`event`]: why a session ended and the audit events we record.
 //! - [`forms`]: the pages' paths and what their forms report back (`?done=`, `?error=`).
@@ -88,6 +89,7 @@ pub mod dto;
 pub mod event;
 pub mod export;
 pub mod forms;
+pub mod last_tab;
 pub mod limits;
 pub mod passwords;
 pub mod policy;

@@ -2,7 +2,13 @@
 //!
 //! Everything here is a pure function of the policy, the session's own times and `now`.
 
-use crate::{clock::UnixMillis, dto::SessionStatus, event::EndReason, schedule::SignOutSchedule};
+use crate::{
+    clock::UnixMillis,
+    dto::SessionStatus,
+    event::EndReason,
+    last_tab::{LastTabRule, TabPresence},
+    schedule::SignOutSchedule,
+};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -20,6 +26,10 @@ pub struct TimeoutPolicy {
     /// Daily cut-offs at which the session ends, whatever the activity (`sign_out_at`): one
     /// more deadline beside the absolute limit, the earlier of the two ending the session.
     pub sign_out_at: Option<SignOutSchedule>,
+    /// The session ends when no tab of the site has been open for a while
+    /// (`end_with_last_tab`, see [`crate::last_tab`]). Only sessions whose tabs have spoken
+    /// are concerned.
+    pub last_tab: Option<LastTabRule>,
 }
 
 impl TimeoutPolicy {
@@ -31,7 +41,27 @@ impl TimeoutPolicy {
             absolute: enabled(absolute),
             warn_before,
             sign_out_at: None,
+            last_tab: None,
         }
+    }
+
+    /// This policy with `end_with_last_tab`: a session whose tabs have spoken ends when none
+    /// of them has been open for `grace` ([`crate::last_tab`]).
+    ///
+    /// ```
+    /// use auto_logout::last_tab::{TabPresence, TabSignal};
+    /// use auto_logout::{EndReason, SessionTimes, TimeoutPolicy, UnixMillis};
+    /// use std::time::Duration;
+    ///
+    /// let policy = TimeoutPolicy::new(Duration::from_secs(600), Duration::ZERO, Duration::from_secs(60))
+    ///     .with_last_tab(Duration::from_secs(15));
+    /// let mut times = SessionTimes::started_at(UnixMillis(0));
+    /// times.tabs = Some(TabPresence { signal: TabSignal::Closed, at: UnixMillis(1_000) });
+    /// assert_eq!(policy.expiry(times, UnixMillis(16_000)), Some((EndReason::TabsClosed, UnixMillis(16_000))));
+    /// ```
+    pub fn with_last_tab(mut self, grace: Duration) -> Self {
+        self.last_tab = Some(LastTabRule::new(grace));
+        self
     }
 
     /// This policy with a scheduled sign-out: sessions also end at the first of `schedule`'s
@@ -74,6 +104,10 @@ impl TimeoutPolicy {
             idle_end: self.idle.map(|idle| times.last_activity_at.plus(idle)),
             session_end,
             scheduled,
+            tabs_end: self
+                .last_tab
+                .zip(times.tabs)
+                .and_then(|(rule, presence)| rule.deadline(presence)),
         }
     }
 
@@ -120,6 +154,9 @@ pub struct SessionTimes {
     pub created_at: UnixMillis,
     /// The last request that counted as activity.
     pub last_activity_at: UnixMillis,
+    /// The last thing the session's tabs said (`None`: they never spoke).
+    #[serde(default)]
+    pub tabs: Option<TabPresence>,
 }
 
 impl SessionTimes {
@@ -128,6 +165,7 @@ impl SessionTimes {
         Self {
             created_at: now,
             last_activity_at: now,
+            tabs: None,
         }
     }
 
@@ -152,6 +190,10 @@ pub struct Deadlines {
     /// Whether `session_end` is a scheduled cut-off (`sign_out_at`) rather than the absolute
     /// limit.
     pub scheduled: bool,
+    /// When the session ends for want of an open tab (`end_with_last_tab`), unless a tab
+    /// speaks first. Not a countdown: no open tab shows it.
+    #[serde(default)]
+    pub tabs_end: Option<UnixMillis>,
 }
 
 impl Deadlines {
@@ -165,10 +207,15 @@ impl Deadlines {
             .session_end
             .filter(|d| *d <= now)
             .map(|d| (self.session_end_reason(), d));
-        match (idle, absolute) {
-            (Some(i), Some(a)) => Some(if a.1 <= i.1 { a } else { i }),
-            (one, other) => one.or(other),
-        }
+        let tabs = self
+            .tabs_end
+            .filter(|d| *d <= now)
+            .map(|d| (EndReason::TabsClosed, d));
+        // The earliest passed deadline; on a tie the session's end, then idleness, come first.
+        [absolute, idle, tabs]
+            .into_iter()
+            .flatten()
+            .reduce(|first, next| if next.1 < first.1 { next } else { first })
     }
 
     /// Why the session ends at `session_end`.

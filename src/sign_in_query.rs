@@ -22,6 +22,8 @@ pub enum SignInReason {
     Suspended,
     /// A scheduled cut-off (`sign_out_at`) signed everyone out.
     ScheduledSignOut,
+    /// No tab of the site was open for `last_tab_grace` (`end_with_last_tab`).
+    TabsClosed,
     /// The person said a sign-in was not theirs: every session of the account ended, and a new
     /// password comes next.
     NotMe,
@@ -29,13 +31,14 @@ pub enum SignInReason {
 
 impl SignInReason {
     /// Every reason.
-    pub const ALL: [SignInReason; 7] = [
+    pub const ALL: [SignInReason; 8] = [
         SignInReason::Logout,
         SignInReason::Idle,
         SignInReason::Expired,
         SignInReason::Revoked,
         SignInReason::Suspended,
         SignInReason::ScheduledSignOut,
+        SignInReason::TabsClosed,
         SignInReason::NotMe,
     ];
 
@@ -48,6 +51,7 @@ impl SignInReason {
             SignInReason::Revoked => "revoked",
             SignInReason::Suspended => "suspended",
             SignInReason::ScheduledSignOut => "scheduled_sign_out",
+            SignInReason::TabsClosed => "tabs_closed",
             SignInReason::NotMe => "not_me",
         }
     }

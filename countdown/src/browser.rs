@@ -2,12 +2,18 @@
 //! over monotonic deadlines, reports activity ("Stay signed in", and input when asked to),
 //! keeps the page's tabs in step over a `BroadcastChannel`, and leaves for the sign-in page at
 //! zero. It draws nothing: whoever starts it gets every new [`Reading`] and shows it.
+//!
+//! When the server says the session ends with its last tab (`ends_with_last_tab`), the page
+//! also tells the server what its tab is doing (see [`crate::tabs`]): `visible` on every read
+//! while visible, `hidden` when it is hidden, and, as it goes (`pagehide`, with
+//! `navigator.sendBeacon`), `closed` when it is the last open tab of the session.
 
 use crate::rules::{
     Deadlines, Phase, Reading, Remaining, OWN_DIALOG_ATTRIBUTE, REFRESH_MS, REPORT_EVERY_MS,
     TICK_MS,
 };
-use auto_logout::{redirect::sign_in_url_at, SignInReason};
+use crate::tabs::{beat_signal, closing_signal, TabEntry, Tabs, STORAGE_KEY};
+use auto_logout::{last_tab::TabSignal, redirect::sign_in_url_at, SignInReason};
 use gloo_timers::callback::Interval;
 use js_sys::Reflect;
 use std::{
@@ -45,6 +51,13 @@ pub struct Options {
     pub redirect: bool,
     /// The `BroadcastChannel` the site's tabs agree on.
     pub channel: String,
+}
+
+impl Options {
+    /// Where this tab says what it is doing (`end_with_last_tab`): `{status_path}/tabs`.
+    pub fn tabs_path(&self) -> String {
+        format!("{}/tabs", self.status_path)
+    }
 }
 
 impl Default for Options {
@@ -86,6 +99,16 @@ struct State {
     input_since_report: bool,
     leaving: bool,
     last: Option<Reading>,
+    /// Set once the server said the session ends with its last tab.
+    tab: Option<ThisTab>,
+}
+
+/// This tab, for `end_with_last_tab`.
+struct ThisTab {
+    /// The session it belongs to (a prefix of its public id).
+    session: String,
+    /// Its own id.
+    id: String,
 }
 
 /// A listener on the window or the document, removed when the countdown stops.
@@ -97,6 +120,11 @@ struct Listener {
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        // A countdown replaced in place (a page swapped without a reload) is not an open tab;
+        // the one that replaces it writes its own entry.
+        if let Some(tab) = self.state.get_mut().tab.take() {
+            with_tabs(|tabs| tabs.remove(&tab.id));
+        }
         for listener in self.listeners.take() {
             let _ = listener.target.remove_event_listener_with_callback(
                 listener.event,
@@ -112,11 +140,19 @@ impl Drop for Inner {
 
 /// What an answer of the status endpoint said.
 enum Answer {
-    Active(Remaining, Option<u64>),
+    Active(Status),
     /// 401: the session ended (with the server's reason), or there is none (`None`).
     Ended(Option<SignInReason>),
     /// Anything else (network down, 5xx): keep counting on the deadlines we have.
     Unknown,
+}
+
+/// A live session's status, as the countdown reads it.
+struct Status {
+    left: Remaining,
+    warn_before: Option<u64>,
+    /// The session ends with its last tab: its public id (cut short).
+    last_tab: Option<String>,
 }
 
 fn now() -> f64 {
@@ -177,7 +213,14 @@ impl Countdown {
     /// Counts from `left` (what the server said when it rendered the page) until the first
     /// read answers, so that a server-rendered countdown ticks on at once.
     pub fn assume(&self, left: Remaining) {
-        apply(&self.inner, Answer::Active(left, None));
+        apply(
+            &self.inner,
+            Answer::Active(Status {
+                left,
+                warn_before: None,
+                last_tab: None,
+            }),
+        );
     }
 
     /// The person is signing out on this page: the countdown stops, so as not to race the
@@ -232,12 +275,14 @@ fn listen(inner: &Rc<Inner>, weak: &Weak<Inner>) {
     for event in ["focus", "pageshow", "online"] {
         add(window.clone().into(), event, |inner, _| refresh(inner));
     }
+    add(window.clone().into(), "pagehide", |inner, _| {
+        tab_closing(inner)
+    });
     if let Some(document) = window.document() {
         add(document.into(), "visibilitychange", |inner, _| {
-            let visible = web_sys::window()
-                .and_then(|w| w.document())
-                .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Visible);
-            if visible {
+            if is_hidden() {
+                tab_hidden(inner);
+            } else {
                 refresh(inner);
             }
         });
@@ -282,16 +327,101 @@ fn tick(inner: &Rc<Inner>) {
     }
 }
 
-/// Reads the server's view (passively: never counts as activity).
+/// Reads the server's view (passively: never counts as activity). When the session ends with
+/// its last tab, the read also says what this tab is doing (see [`beat_signal`]).
 fn refresh(inner: &Rc<Inner>) {
     let weak = Rc::downgrade(inner);
-    let path = inner.options.status_path.clone();
+    let signal = tab_beat(inner);
+    let (method, path, body) = match signal {
+        Some(signal) => ("POST", inner.options.tabs_path(), Some(signal.as_str())),
+        None => ("GET", inner.options.status_path.clone(), None),
+    };
     spawn_local(async move {
-        let answer = ask("GET", &path).await;
+        let answer = ask(method, &path, body).await;
         if let Some(inner) = weak.upgrade() {
             apply(&inner, answer);
         }
     });
+}
+
+/// Whether the page is hidden.
+fn is_hidden() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Hidden)
+}
+
+/// Milliseconds since the epoch, shared by every tab (unlike `performance.now()`).
+fn wall_clock() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+/// Reads, changes and writes back the site's list of tabs (nothing without `localStorage`).
+fn with_tabs<T>(change: impl FnOnce(&mut Tabs) -> T) -> Option<T> {
+    let storage = web_sys::window()?.local_storage().ok()??;
+    let mut tabs = Tabs::parse(&storage.get_item(STORAGE_KEY).ok()?.unwrap_or_default());
+    let out = change(&mut tabs);
+    let _ = storage.set_item(STORAGE_KEY, &tabs.to_text());
+    Some(out)
+}
+
+/// This tab's entry written anew; what its beat says to the server (`None`: only read).
+fn tab_beat(inner: &Inner) -> Option<TabSignal> {
+    let state = inner.state.borrow();
+    let tab = state.tab.as_ref().filter(|_| !state.leaving)?;
+    let (hidden, now) = (is_hidden(), wall_clock());
+    with_tabs(|tabs| {
+        tabs.put(TabEntry::new(&tab.session, &tab.id, now, hidden), now);
+        beat_signal(tabs, &tab.session, &tab.id, hidden, now)
+    })
+    .unwrap_or(Some(if hidden {
+        TabSignal::Hidden
+    } else {
+        TabSignal::Visible
+    }))
+}
+
+/// The page was hidden: its entry says so, and the server hears `hidden` unless another tab
+/// is visible.
+fn tab_hidden(inner: &Inner) {
+    if let Some(signal) = tab_beat(inner) {
+        beacon(inner, signal);
+    }
+}
+
+/// The page is going (closed, or left for another): its entry goes, and the server hears
+/// `closed` if it was the session's last open tab, `hidden` otherwise. The tab is then gone
+/// for this page: the `visibilitychange` that follows `pagehide` must not bring it back (a
+/// page restored from the back-forward cache starts a new one on its first read).
+fn tab_closing(inner: &Inner) {
+    let signal = {
+        let mut state = inner.state.borrow_mut();
+        let leaving = state.leaving;
+        let Some(tab) = state.tab.take().filter(|_| !leaving) else {
+            return;
+        };
+        with_tabs(|tabs| {
+            tabs.remove(&tab.id);
+            closing_signal(tabs, &tab.session, &tab.id, wall_clock())
+        })
+        .unwrap_or(TabSignal::Closed)
+    };
+    beacon(inner, signal);
+}
+
+/// Sends `signal` with `navigator.sendBeacon`, which outlives the page.
+fn beacon(inner: &Inner, signal: TabSignal) {
+    if let Some(window) = web_sys::window() {
+        let _ = window
+            .navigator()
+            .send_beacon_with_opt_str(&inner.options.tabs_path(), Some(signal.as_str()));
+    }
+}
+
+/// A random id for this tab.
+fn new_tab_id() -> String {
+    let n = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
+    format!("{n:x}")
 }
 
 /// Reports activity now, then tells the other tabs.
@@ -304,7 +434,7 @@ fn report_now(inner: &Rc<Inner>) {
     let weak = Rc::downgrade(inner);
     let path = inner.options.extend_path.clone();
     spawn_local(async move {
-        let answer = ask("POST", &path).await;
+        let answer = ask("POST", &path, None).await;
         if let Some(inner) = weak.upgrade() {
             let active = matches!(answer, Answer::Active(..));
             apply(&inner, answer);
@@ -341,16 +471,37 @@ fn note_input(inner: &Rc<Inner>) {
 
 fn apply(inner: &Rc<Inner>, answer: Answer) {
     match answer {
-        Answer::Active(left, warn_before) => {
-            {
+        Answer::Active(status) => {
+            let tab_started = {
                 let mut state = inner.state.borrow_mut();
-                state.deadlines = Some(Deadlines::starting_at(now(), left));
-                if let Some(secs) = warn_before {
+                state.deadlines = Some(Deadlines::starting_at(now(), status.left));
+                if let Some(secs) = status.warn_before {
                     state.warn_before_ms =
                         i64::try_from(secs.saturating_mul(1_000)).unwrap_or(i64::MAX);
                 }
-            }
+                match (status.last_tab, &state.tab) {
+                    (Some(session), None) => {
+                        state.tab = Some(ThisTab {
+                            session,
+                            id: new_tab_id(),
+                        });
+                        true
+                    }
+                    (Some(session), Some(tab)) if tab.session != session => {
+                        state.tab = Some(ThisTab {
+                            session,
+                            id: new_tab_id(),
+                        });
+                        true
+                    }
+                    _ => false,
+                }
+            };
             tick(inner);
+            if tab_started {
+                // The server hears this tab at once, not at the next read.
+                refresh(inner);
+            }
         }
         Answer::Ended(reason) => leave(inner, reason.unwrap_or(SignInReason::Logout)),
         Answer::Unknown => {}
@@ -414,21 +565,28 @@ fn leave(inner: &Rc<Inner>, reason: SignInReason) {
     let _ = location.replace(&target);
 }
 
-/// One request to the engine (same-origin, with the session cookie), and what it said.
-async fn ask(method: &str, path: &str) -> Answer {
-    match fetch(method, path).await {
+/// One request to the engine (same-origin, with the session cookie, and a text `body` if
+/// any), and what it said.
+async fn ask(method: &str, path: &str, body: Option<&str>) -> Answer {
+    match fetch(method, path, body).await {
         Ok(answer) => answer,
         Err(_) => Answer::Unknown,
     }
 }
 
-async fn fetch(method: &str, path: &str) -> Result<Answer, JsValue> {
+async fn fetch(method: &str, path: &str, body: Option<&str>) -> Result<Answer, JsValue> {
     let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
     let init = RequestInit::new();
     init.set_method(method);
     init.set_credentials(RequestCredentials::SameOrigin);
+    if let Some(body) = body {
+        init.set_body(&JsValue::from_str(body));
+    }
     let request = web_sys::Request::new_with_str_and_init(path, &init)?;
     request.headers().set("accept", "application/json")?;
+    if body.is_some() {
+        request.headers().set("content-type", "text/plain")?;
+    }
     let response: Response = JsFuture::from(window.fetch_with_request(&request))
         .await?
         .dyn_into()?;
@@ -451,8 +609,12 @@ async fn fetch(method: &str, path: &str) -> Result<Answer, JsValue> {
             .or_else(|| number(secs).map(|s| s * 1_000.0))
             .map(|ms| ms as i64)
     };
-    Ok(Answer::Active(
-        Remaining {
+    let last_tab = (field("ends_with_last_tab").and_then(|v| v.as_bool()) == Some(true))
+        .then(|| field("session_id").and_then(|v| v.as_string()))
+        .flatten()
+        .map(|id| id.chars().take(16).collect());
+    Ok(Answer::Active(Status {
+        left: Remaining {
             idle_ms: left("milliseconds_until_idle_end", "seconds_until_idle_end"),
             session_ms: left(
                 "milliseconds_until_session_end",
@@ -460,6 +622,7 @@ async fn fetch(method: &str, path: &str) -> Result<Answer, JsValue> {
             ),
             scheduled: field("scheduled_sign_out").and_then(|v| v.as_bool()) == Some(true),
         },
-        number("warn_before").map(|s| s as u64),
-    ))
+        warn_before: number("warn_before").map(|s| s as u64),
+        last_tab,
+    }))
 }

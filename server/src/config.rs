@@ -278,6 +278,22 @@ keys! {
         /// administrators are not signed out on a schedule).
         #[key(unset = "= sign_out_at", env = "AUTO_LOGOUT_ADMIN_SIGN_OUT_AT", parse = cut_offs)]
         admin_sign_out_at: Vec<CutOff>,
+        /// A browser session ends when no tab of the site has been open for `last_tab_grace`
+        /// ("Remember me" sessions excepted: they outlive the browser by design).
+        #[key(default = "false", env = "AUTO_LOGOUT_END_WITH_LAST_TAB", parse = flag)]
+        end_with_last_tab: bool,
+        /// `end_with_last_tab` for administrators' browser sessions (default:
+        /// `end_with_last_tab`).
+        #[key(
+            unset = "= end_with_last_tab",
+            env = "AUTO_LOGOUT_ADMIN_END_WITH_LAST_TAB",
+            parse = flag_or_unset,
+        )]
+        admin_end_with_last_tab: bool,
+        /// How long no open tab must last before `end_with_last_tab` ends the session, so that
+        /// reloads and changes of page never do.
+        #[key(default = "15s", env = "AUTO_LOGOUT_LAST_TAB_GRACE", parse = positive_duration)]
+        last_tab_grace: Duration,
         /// The IANA time zone of `sign_out_at` (`Europe/Paris`, `America/New_York`, `UTC`).
         #[key(default = "UTC", env = "AUTO_LOGOUT_TIMEZONE", parse = time_zone)]
         timezone: String,
@@ -543,6 +559,15 @@ mod values {
         }
     }
 
+    /// A flag that may be left unset (empty), for a key whose unset value follows another's.
+    pub(super) fn flag_or_unset(given: &Given) -> Parsed<bool> {
+        if given.text.is_empty() {
+            Ok(false)
+        } else {
+            flag(given)
+        }
+    }
+
     pub(super) fn count(given: &Given) -> Parsed<u32> {
         given
             .text
@@ -746,6 +771,9 @@ impl Config {
         if sources.unset("admin_sign_out_at") {
             self.admin_sign_out_at = self.sign_out_at.clone();
         }
+        if sources.unset("admin_end_with_last_tab") {
+            self.admin_end_with_last_tab = self.end_with_last_tab;
+        }
         if sources.unset("warn_before") {
             self.warn_before = default_warn_before([
                 self.idle_time,
@@ -805,8 +833,17 @@ impl Config {
     }
 
     /// The limits of ordinary, "Remember me", administrators' and API sessions, with the
-    /// scheduled sign-out of browser sessions (`sign_out_at`, `admin_sign_out_at`).
+    /// scheduled sign-out of browser sessions (`sign_out_at`, `admin_sign_out_at`) and the end
+    /// with the last tab of ordinary and administrators' ones (`end_with_last_tab`,
+    /// `admin_end_with_last_tab`).
     pub fn limits(&self) -> Limits {
+        let last_tab = |policy: TimeoutPolicy, on: bool| {
+            if on {
+                policy.with_last_tab(self.last_tab_grace)
+            } else {
+                policy
+            }
+        };
         let scheduled = |policy: TimeoutPolicy, cut_offs: &[CutOff]| {
             // Both parts were checked when they were read; an empty list is no schedule.
             match SignOutSchedule::new(cut_offs.iter().copied(), &self.timezone) {
@@ -821,16 +858,22 @@ impl Config {
             )
         };
         Limits {
-            normal: browser(self.idle_time, self.session_time, &self.sign_out_at),
+            normal: last_tab(
+                browser(self.idle_time, self.session_time, &self.sign_out_at),
+                self.end_with_last_tab,
+            ),
             remember: browser(
                 self.remember_idle_time,
                 self.remember_session_time,
                 &self.sign_out_at,
             ),
-            admin: browser(
-                self.admin_idle_time,
-                self.admin_session_time,
-                &self.admin_sign_out_at,
+            admin: last_tab(
+                browser(
+                    self.admin_idle_time,
+                    self.admin_session_time,
+                    &self.admin_sign_out_at,
+                ),
+                self.admin_end_with_last_tab,
             ),
             api: TimeoutPolicy::new(self.api_idle_time, self.api_session_time, self.warn_before),
         }
@@ -1027,6 +1070,46 @@ mod tests {
         assert!(err.contains("idle_time"), "{err}");
         assert!(err.contains("AUTO_LOGOUT_IDLE_TIME"), "{err}");
         assert!(err.contains("soon"), "{err}");
+    }
+
+    #[test]
+    fn the_end_with_the_last_tab_applies_to_ordinary_and_administrators_sessions() {
+        use auto_logout::last_tab::LastTabRule;
+        let c = Config::from_sources(None, env_of(&[])).unwrap();
+        assert_eq!(c.limits().normal.last_tab, None, "off by default");
+        let c = Config::from_sources(
+            None,
+            env_of(&[
+                ("AUTO_LOGOUT_END_WITH_LAST_TAB", "true"),
+                ("AUTO_LOGOUT_LAST_TAB_GRACE", "4s"),
+            ]),
+        )
+        .unwrap();
+        let limits = c.limits();
+        let rule = Some(LastTabRule::new(Duration::from_secs(4)));
+        assert_eq!(limits.normal.last_tab, rule);
+        assert_eq!(limits.admin.last_tab, rule, "administrators follow it");
+        assert_eq!(
+            limits.remember.last_tab, None,
+            "Remember me outlives the browser"
+        );
+        assert_eq!(limits.api.last_tab, None, "API clients have no tabs");
+        let c = Config::from_sources(
+            None,
+            env_of(&[
+                ("AUTO_LOGOUT_END_WITH_LAST_TAB", "true"),
+                ("AUTO_LOGOUT_ADMIN_END_WITH_LAST_TAB", "false"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.limits().normal.last_tab,
+            Some(LastTabRule::new(Duration::from_secs(15)))
+        );
+        assert_eq!(c.limits().admin.last_tab, None);
+        assert!(
+            Config::from_sources(None, env_of(&[("AUTO_LOGOUT_LAST_TAB_GRACE", "0")])).is_err()
+        );
     }
 
     #[test]

@@ -77,6 +77,11 @@ pub fn SignIn() -> impl IntoView {
                  again to go on."
                     .to_owned(),
             ),
+            SignInReason::TabsClosed => Some(
+                "You were signed out because every tab of this site was closed. Sign in again \
+                 to go on."
+                    .to_owned(),
+            ),
             SignInReason::NotMe => Some(
                 "Every session of your account has been signed out. Sign in, then choose a new \
                  password."

@@ -85,6 +85,32 @@ async fn extend_session(current: CurrentSession) -> Json<status::SessionBody> {
     status::extend_session(current).await
 }
 
+/// `POST /api/v1/session/tabs`: what a tab of the site says about itself. Passive.
+#[utoipa::path(post, path = "/api/v1/session/tabs", tag = "session",
+    summary = "What a tab of the site says about itself (end_with_last_tab; passive)",
+    description = "The body is `visible` (a visible tab, every few seconds), `hidden` (the open \
+                   tabs are hidden) or `closed` (the last tab closed), as text, the way \
+                   `navigator.sendBeacon` sends it. With `end_with_last_tab`, a session whose \
+                   last tab closed ends `last_tab_grace` later unless a tab speaks first; one \
+                   whose visible tab went silent for four graces ends too; a hidden tab keeps \
+                   it. Sessions whose tabs never speak are not ended by the rule. Answers the \
+                   status, like `GET /api/v1/session`.",
+    request_body(content = String, content_type = "text/plain",
+        description = "`visible`, `hidden` or `closed`"),
+    responses(
+        (status = 200, description = "Heard; the session's status", body = status::SessionBody),
+        (status = 401, description = "No session, or it has ended", body = ErrorBody),
+        (status = 422, description = "Not one of the signals", body = ErrorBody),
+        (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),
+    ))]
+async fn session_tabs(
+    State(state): State<AppState>,
+    current: CurrentSession,
+    body: axum::body::Bytes,
+) -> Response {
+    status::hear_tabs(&state.engine, current, body).await
+}
+
 /// `GET /api/v1/openapi.json`: this description.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", security(),
     summary = "This OpenAPI 3.1 description",
@@ -111,6 +137,7 @@ fn build() -> (Router<AppState>, OpenApiDoc) {
     OpenApiRouter::with_openapi(ApiFrame::openapi())
         .routes(routes!(session_status))
         .routes(routes!(extend_session))
+        .routes(routes!(session_tabs))
         .routes(routes!(devices::list, devices::delete_many))
         .routes(routes!(devices::delete_one))
         .routes(routes!(api_auth::token))

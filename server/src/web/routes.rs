@@ -10,7 +10,7 @@
 
 use app::api::PublicSettings;
 use auto_logout::{
-    forms::{ACCOUNT, ACCOUNT_ACTIVITY, ACCOUNT_PASSWORD, HOME, SESSIONS, SIGN_IN},
+    forms::{ACCOUNT, ACCOUNT_ACTIVITY, ACCOUNT_PASSWORD, HOME, SESSIONS, SESSION_TABS, SIGN_IN},
     server::{
         engine::JWKS_PATH,
         layer::{element::ELEMENT_FILES, PassiveRule, SessionLayer},
@@ -156,6 +156,11 @@ pub const ROUTES: &[Route] = &[
         activity: Activity::PassiveRead,
         ..json(Matching::Exact(STATUS_PATH))
     },
+    // What the pages' tabs say (end_with_last_tab): never the person's activity.
+    Route {
+        activity: Activity::Passive,
+        ..json(Matching::Exact(SESSION_TABS))
+    },
     Route {
         login: true,
         ..json(Matching::Exact(API_COOKIE_SIGN_OUT))
@@ -247,6 +252,7 @@ mod tests {
     #[test]
     fn the_first_entry_that_covers_a_path_decides() {
         assert_eq!(route_of(STATUS_PATH).activity, Activity::PassiveRead);
+        assert_eq!(route_of(SESSION_TABS).activity, Activity::Passive);
         assert_eq!(route_of("/api/v1/sessions").shape, Shape::Json);
         assert!(!route_of("/api/v1/sessions").login);
         assert!(route_of(API_COOKIE_SIGN_OUT).login);

@@ -24,6 +24,7 @@ mod hardening_two;
 mod hostile;
 mod instances;
 mod jwt_keys;
+mod last_tab;
 mod new_device;
 mod openapi;
 mod retention;

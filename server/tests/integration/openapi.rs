@@ -19,6 +19,7 @@ const SPEC_ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/reauth"),
     ("get", "/api/v1/session"),
     ("post", "/api/v1/session/extend"),
+    ("post", "/api/v1/session/tabs"),
     ("get", "/api/v1/sessions"),
     ("delete", "/api/v1/sessions"),
     ("delete", "/api/v1/sessions/{id}"),

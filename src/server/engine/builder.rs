@@ -349,7 +349,8 @@ impl EngineBuilder {
     }
 
     /// Where [`Engine::status_router`] answers (default [`DEFAULT_STATUS_PATH`]): `GET` there
-    /// is a passive read, `POST {path}/extend` is activity, and both are JSON.
+    /// is a passive read, `POST {path}/extend` is activity, `POST {path}/tabs` is passive, and
+    /// all are JSON.
     pub fn status_path(mut self, path: impl Into<String>) -> Self {
         self.status_path = path.into();
         self
@@ -457,6 +458,7 @@ impl EngineBuilder {
         }
         let layer = layer
             .passive_read(self.status_path.clone())
+            .passive_path(super::tabs_path(&self.status_path))
             .passive_prefix(crate::server::layer::element::ELEMENT_FILES)
             .json_api(self.status_path.clone());
         let follower = ChangeFollower::start(

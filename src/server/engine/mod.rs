@@ -91,6 +91,12 @@ use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 /// (SPEC §7).
 pub const DEFAULT_STATUS_PATH: &str = crate::forms::SESSION_STATUS;
 
+/// Where the tabs of a status endpoint at `status_path` say what they are doing
+/// (`{status_path}/tabs`).
+pub fn tabs_path(status_path: &str) -> String {
+    format!("{status_path}/tabs")
+}
+
 /// Where [`Engine::jwks_router`] publishes the keys that verify JWT access tokens (SPEC §7).
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 
@@ -386,13 +392,38 @@ impl Engine {
     }
 
     /// `GET {status_path}`, the caller's session status (a passive read: it never moves the
-    /// idle deadline), and `POST {status_path}/extend`, "stay signed in" (activity); 401 JSON
-    /// without a live session. See [`EngineBuilder::status_path`].
+    /// idle deadline), `POST {status_path}/extend`, "stay signed in" (activity), and `POST
+    /// {status_path}/tabs`, what a tab says for `end_with_last_tab` (passive,
+    /// [`status::hear_tabs`]); 401 JSON without a live session. See
+    /// [`EngineBuilder::status_path`].
     pub fn status_router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         let path = self.0.status_path.as_str();
+        let engine = self.clone();
         Router::new()
             .route(path, get(status::session_status))
             .route(&format!("{path}/extend"), post(status::extend_session))
+            .route(
+                &tabs_path(path),
+                post(
+                    move |current: crate::server::CurrentSession, body: axum::body::Bytes| async move {
+                        status::hear_tabs(&engine, current, body).await
+                    },
+                ),
+            )
+    }
+
+    /// Takes in what a tab of `session` said about itself (`end_with_last_tab`, see
+    /// [`crate::last_tab`]). Returns whether the rule applies to the session; a session it
+    /// does not apply to ignores its tabs.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn hear_tabs(
+        &self,
+        session: &crate::server::gate::ActiveSession,
+        signal: crate::last_tab::TabSignal,
+    ) -> Result<bool, StoreError> {
+        self.0.gate.hear_tabs(&session.id_hash, signal).await
     }
 }
 

@@ -5,7 +5,11 @@
 //! back into the cache.
 
 use super::{super::error::StoreError, end_reason_of, SessionGate, Verdict};
-use crate::{clock::UnixMillis, policy::SessionTimes};
+use crate::{
+    clock::UnixMillis,
+    last_tab::{LastTabRule, TabPresence},
+    policy::SessionTimes,
+};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// What the gate keeps of a live session between database reads.
@@ -32,6 +36,8 @@ struct EntryState {
     written_activity: UnixMillis,
     /// The activity a write in flight is recording (not yet in the database).
     writing: Option<UnixMillis>,
+    /// What the database holds of the tabs' presence (`times.tabs` may be newer).
+    written_tabs: Option<TabPresence>,
 }
 
 /// A claim on the activity write of a session: taken by the one request that writes, so that
@@ -76,6 +82,22 @@ impl Entry {
         if state.last_ip.as_deref() != ip {
             state.last_ip = ip.map(str::to_owned);
         }
+    }
+
+    /// Takes in what the session's tabs said (`heard`) and returns the presence to write to
+    /// the database when `rule` says a write is due ([`LastTabRule::write_due`]).
+    pub(super) fn hear_tabs(&self, heard: TabPresence, rule: &LastTabRule) -> Option<TabPresence> {
+        let mut state = self.state();
+        let presence = TabPresence::merge(state.times.tabs, Some(heard)).unwrap_or(heard);
+        state.times.tabs = Some(presence);
+        (state.written_tabs != Some(presence) && rule.write_due(state.written_tabs, presence))
+            .then_some(presence)
+    }
+
+    /// `presence` is in the database.
+    pub(super) fn tabs_written(&self, presence: TabPresence) {
+        let mut state = self.state();
+        state.written_tabs = TabPresence::merge(state.written_tabs, Some(presence));
     }
 
     /// Takes in activity seen elsewhere (already written there) at `at`.
@@ -170,7 +192,11 @@ impl SessionGate {
         // What the cache has seen: its last activity and what it knows to be written.
         let cached = self.inner.cache.get(id_hash).map(|c| {
             let state = c.state();
-            (state.times.last_activity_at, state.written_activity)
+            (
+                state.times.last_activity_at,
+                state.written_activity,
+                state.times.tabs,
+            )
         });
         let db_activity = UnixMillis(row.last_seen_at);
         Ok(Ok(Arc::new(Entry {
@@ -185,10 +211,12 @@ impl SessionGate {
                 times: SessionTimes {
                     created_at: UnixMillis(row.created_at),
                     last_activity_at: cached.map_or(db_activity, |c| c.0.max(db_activity)),
+                    tabs: TabPresence::merge(row.tabs, cached.and_then(|c| c.2)),
                 },
                 // Only what is in the database: a write in flight on the old entry may fail.
                 written_activity: cached.map_or(db_activity, |c| c.1.max(db_activity)),
                 writing: None,
+                written_tabs: row.tabs,
             }),
         })))
     }
@@ -211,9 +239,11 @@ mod tests {
                 times: SessionTimes {
                     created_at: UnixMillis(0),
                     last_activity_at: UnixMillis(ms),
+                    tabs: None,
                 },
                 written_activity: UnixMillis(ms),
                 writing: None,
+                written_tabs: None,
             }),
         }
     }

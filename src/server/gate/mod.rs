@@ -31,6 +31,7 @@ use crate::{
     clock::UnixMillis,
     dto::SessionStatus,
     event::{EndReason, SessionKind},
+    last_tab::{TabPresence, TabSignal},
     policy::{Deadlines, TimeoutPolicy},
 };
 use cache::Entry;
@@ -92,6 +93,9 @@ pub struct ActiveSession {
     pub checked_at: UnixMillis,
     /// The idle limit of this session's class (None: disabled).
     pub idle_limit: Option<std::time::Duration>,
+    /// The session ends when no tab of the site is open (`end_with_last_tab`): the pages
+    /// that show it say when their tabs come and go ([`SessionGate::hear_tabs`]).
+    pub ends_with_last_tab: bool,
 }
 
 impl ActiveSession {
@@ -390,6 +394,7 @@ impl SessionGate {
             deadlines,
             checked_at: now,
             idle_limit: policy.idle,
+            ends_with_last_tab: policy.last_tab.is_some(),
         };
         match self.end_mark(id_hash) {
             // Ended on this instance while this check ran: do not serve it.
@@ -400,6 +405,36 @@ impl SessionGate {
             None => {}
         }
         Ok(Verdict::Active(active))
+    }
+
+    /// Takes in what a tab of the live session `id_hash` said about itself at this moment
+    /// (`end_with_last_tab`, see [`crate::last_tab`]); call it after [`SessionGate::check`]
+    /// admitted the request. Writes to the database only when the rule says a write is due (a
+    /// new signal, or a visible tab once a grace), so that a page's beat every few seconds
+    /// costs no write. Returns whether the rule applies to the session (the signal was heard).
+    ///
+    /// # Errors
+    /// Database errors; what was heard is kept in memory and written with the next signal.
+    pub async fn hear_tabs(&self, id_hash: &str, signal: TabSignal) -> Result<bool, StoreError> {
+        let Some(entry) = self.inner.cache.get(id_hash) else {
+            // Being ended, or not checked by this instance: nothing to hear.
+            return Ok(false);
+        };
+        let Some(rule) = self.inner.limits.for_session(entry.class()).last_tab else {
+            return Ok(false);
+        };
+        let heard = TabPresence {
+            signal,
+            at: self.inner.clock.now(),
+        };
+        if let Some(presence) = entry.hear_tabs(heard, &rule) {
+            if self.inner.sessions.set_tabs(id_hash, presence).await? {
+                entry.tabs_written(presence);
+            } else {
+                self.forget(id_hash);
+            }
+        }
+        Ok(true)
     }
 
     async fn end(

@@ -7,7 +7,7 @@ use super::{
     },
     SessionGate,
 };
-use crate::{clock::UnixMillis, event::EndReason, policy::SessionTimes};
+use crate::event::EndReason;
 
 /// The most distinct sessions one revocation may name (a person has a few devices; an
 /// administrator signing a user out everywhere uses another call).
@@ -67,10 +67,7 @@ impl SessionGate {
             // A session its account's credential change left behind is no longer good.
             .filter(|row| account.refuses(row.credential_epoch).is_none())
             .filter(|row| {
-                let times = SessionTimes {
-                    created_at: UnixMillis(row.created_at),
-                    last_activity_at: UnixMillis(row.last_seen_at),
-                };
+                let times = row.times();
                 self.inner
                     .limits
                     .for_session(super::SessionClass {

@@ -5,7 +5,7 @@ use super::{
     super::{error::StoreError, sessions::ClassCutoff},
     SessionClass, SessionGate,
 };
-use crate::{clock::UnixMillis, event::EndReason, limits::CLASS_TABLE, policy::SessionTimes};
+use crate::{clock::UnixMillis, event::EndReason, last_tab::TabPresence, limits::CLASS_TABLE};
 use std::time::Duration;
 
 /// Candidates the sweep reads per query.
@@ -38,6 +38,15 @@ impl SessionGate {
                     .saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             })
         };
+        let tabs_before = |class| {
+            limits
+                .of(class)
+                .last_tab
+                .map_or((i64::MIN, i64::MIN), |rule| {
+                    let (closed, visible) = rule.ended_if_heard_before(now);
+                    (closed.as_millis(), visible.as_millis())
+                })
+        };
         let mut ended = 0;
         loop {
             // One cut-off per class of the class table: the query follows the table.
@@ -51,6 +60,8 @@ impl SessionGate {
                         .of(row.class)
                         .signed_in_too_early(now)
                         .map_or(i64::MIN, UnixMillis::as_millis),
+                    tabs_closed_before: tabs_before(row.class).0,
+                    tabs_visible_before: tabs_before(row.class).1,
                 })
                 .collect();
             let candidates = self
@@ -62,18 +73,13 @@ impl SessionGate {
             let due: Vec<(String, EndReason, UnixMillis)> = candidates
                 .into_iter()
                 .filter_map(|(row, admin)| {
-                    let cached_activity = self
-                        .inner
-                        .cache
-                        .get(&row.id_hash)
-                        .map(|e| e.times().last_activity_at);
-                    let times = SessionTimes {
-                        created_at: UnixMillis(row.created_at),
-                        last_activity_at: cached_activity
-                            .map_or(UnixMillis(row.last_seen_at), |c| {
-                                c.max(UnixMillis(row.last_seen_at))
-                            }),
-                    };
+                    // What only the cache has seen (activity, tabs) counts too.
+                    let mut times = row.times();
+                    if let Some(cached) = self.inner.cache.get(&row.id_hash).map(|e| e.times()) {
+                        times.last_activity_at =
+                            times.last_activity_at.max(cached.last_activity_at);
+                        times.tabs = TabPresence::merge(times.tabs, cached.tabs);
+                    }
                     let policy = limits.for_session(SessionClass {
                         kind: row.kind,
                         remember: row.remember,

@@ -151,6 +151,14 @@ impl SessionLayer {
         self.with(|s| s.passive = std::mem::take(&mut s.passive).read(path))
     }
 
+    /// Adds every request to exactly `path` to the passive requests (see
+    /// [`PassiveRule::path`]), keeping the rule's others.
+    #[must_use]
+    pub fn passive_path(self, path: impl Into<String>) -> Self {
+        let path = path.into();
+        self.with(|s| s.passive = std::mem::take(&mut s.passive).path(path))
+    }
+
     /// Adds every path under `prefix` to the passive requests (see [`PassiveRule::prefix`]),
     /// keeping the rule's others.
     #[must_use]

@@ -10,6 +10,8 @@ use crate::server::{
 use crate::{
     clock::UnixMillis,
     event::{EndReason, SessionKind},
+    last_tab::{TabPresence, TabSignal},
+    policy::SessionTimes,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -90,6 +92,20 @@ pub struct SessionRow {
     /// It signed in from a device its account had never used ([`crate::device_history`]).
     #[serde(default)]
     pub new_device: bool,
+    /// The last thing its tabs said (`end_with_last_tab`); `None` if they never spoke.
+    #[serde(default)]
+    pub tabs: Option<TabPresence>,
+}
+
+impl SessionRow {
+    /// The times the policy looks at, as the database holds them.
+    pub fn times(&self) -> SessionTimes {
+        SessionTimes {
+            created_at: UnixMillis(self.created_at),
+            last_activity_at: UnixMillis(self.last_seen_at),
+            tabs: self.tabs,
+        }
+    }
 }
 
 /// What the gate needs of a session's account.
@@ -121,7 +137,7 @@ impl AccountState {
 
 const ROW_COLUMNS: &str = "id_hash, user_id, kind, remember, created_at, last_seen_at, ip, \
                            last_ip, user_agent, ended_at, end_reason, ended_by, detail, \
-                           credential_epoch, new_device";
+                           credential_epoch, new_device, tabs_signal, tabs_at";
 
 fn row_from(row: &sqlx::any::AnyRow) -> Result<SessionRow, sqlx::Error> {
     Ok(SessionRow {
@@ -140,7 +156,22 @@ fn row_from(row: &sqlx::any::AnyRow) -> Result<SessionRow, sqlx::Error> {
         detail: row.try_get("detail")?,
         credential_epoch: row.try_get("credential_epoch")?,
         new_device: row.try_get::<i64, _>("new_device")? != 0,
+        tabs: tabs_of(row)?,
     })
+}
+
+/// The tab presence stored in `row`'s `tabs_signal` and `tabs_at` (an unknown signal, which
+/// no version writes, reads as none: the rule leaves the session alone).
+pub(crate) fn tabs_of(row: &sqlx::any::AnyRow) -> Result<Option<TabPresence>, sqlx::Error> {
+    let signal: Option<String> = row.try_get("tabs_signal")?;
+    let at: Option<i64> = row.try_get("tabs_at")?;
+    Ok(signal
+        .and_then(|s| s.parse::<TabSignal>().ok())
+        .zip(at)
+        .map(|(signal, at)| TabPresence {
+            signal,
+            at: UnixMillis(at),
+        }))
 }
 
 /// How a session is ended.
@@ -487,6 +518,27 @@ impl Sessions {
             .is_some_and(|row| row.ended_at.is_none()))
     }
 
+    /// Records what a live session's tabs said. Returns `false` when the session has ended.
+    pub async fn set_tabs(&self, id_hash: &str, presence: TabPresence) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE sessions SET tabs_signal = $1, tabs_at = $2 \
+             WHERE id_hash = $3 AND ended_at IS NULL AND (tabs_at IS NULL OR tabs_at <= $2)",
+        )
+        .bind(presence.signal.as_str())
+        .bind(presence.at.as_millis())
+        .bind(id_hash)
+        .execute(self.db.pool())
+        .await?;
+        if result.rows_affected() == 1 {
+            return Ok(true);
+        }
+        // Either ended, or another instance heard the tabs later already.
+        Ok(self
+            .find(id_hash)
+            .await?
+            .is_some_and(|row| row.ended_at.is_none()))
+    }
+
     /// Records `ip` as the last IP of a live session, without touching its activity time.
     pub async fn set_last_ip(&self, id_hash: &str, ip: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE sessions SET last_ip = $1 WHERE id_hash = $2 AND ended_at IS NULL")
@@ -498,11 +550,13 @@ impl Sessions {
     }
 
     /// The candidates for the expiry sweep: live sessions of each class of [`crate::limits::CLASS_TABLE`]
-    /// whose last activity is at or before that class's `idle_before`, or whose sign-in is at
-    /// or before its `absolute_before` (one [`ClassCutoff`] per class), with whether the
-    /// account is an administrator. At most `limit` a call; every one returned is past its
-    /// own class's limit, so a full batch cannot starve the rest. The query is derived from
-    /// the table: a new class, or a class taking other sessions, needs no SQL written here.
+    /// that are past one of that class's cut-offs (one [`ClassCutoff`] per class): last
+    /// activity at or before `idle_before`, sign-in at or before `absolute_before`, or tabs
+    /// that closed at or before `tabs_closed_before` or were last visible at or before
+    /// `tabs_visible_before`; with whether the account is an administrator. At most `limit` a
+    /// call; every one returned is past its own class's limit, so a full batch cannot starve
+    /// the rest. The query is derived from the table: a new class, or a class taking other
+    /// sessions, needs no SQL written here.
     pub async fn expiry_candidates(
         &self,
         cutoffs: &[ClassCutoff],
@@ -516,17 +570,19 @@ impl Sessions {
         let arms = cutoffs
             .iter()
             .enumerate()
-            .flat_map(|(i, cutoff)| sweep_arms(&cutoff.row, 2 * i + 1, limit, self.db.kind()))
+            .flat_map(|(i, cutoff)| {
+                sweep_arms(&cutoff.row, CUTOFF_PARAMS * i + 1, limit, self.db.kind())
+            })
             .collect::<Vec<_>>()
             .join(" UNION ");
         let due = cutoffs
             .iter()
             .enumerate()
             .map(|(i, cutoff)| {
-                let (idle, absolute) = (2 * i + 1, 2 * i + 2);
                 format!(
-                    "({} AND (s.last_seen_at <= ${idle} OR s.created_at <= ${absolute}))",
-                    class_predicate(&cutoff.row)
+                    "({} AND {})",
+                    class_predicate(&cutoff.row),
+                    past_a_cutoff(CUTOFF_PARAMS * i + 1)
                 )
             })
             .collect::<Vec<_>>()
@@ -539,7 +595,11 @@ impl Sessions {
         );
         let mut query = sqlx::query(&sql);
         for cutoff in cutoffs {
-            query = query.bind(cutoff.idle_before).bind(cutoff.absolute_before);
+            query = query
+                .bind(cutoff.idle_before)
+                .bind(cutoff.absolute_before)
+                .bind(cutoff.tabs_closed_before)
+                .bind(cutoff.tabs_visible_before);
         }
         let rows = query.fetch_all(self.db.pool()).await?;
         rows.iter()
@@ -666,8 +726,9 @@ pub(crate) fn values_rows(rows: usize, types: &[&str]) -> String {
 }
 
 /// One class's cut-offs for [`Sessions::expiry_candidates`]: a session of `row`'s class is due
-/// when its last activity is at or before `idle_before` or its sign-in at or before
-/// `absolute_before` (`i64::MIN` for a limit that is off).
+/// when its last activity is at or before `idle_before`, its sign-in at or before
+/// `absolute_before`, or its tabs closed at or before `tabs_closed_before` or were last heard
+/// visible at or before `tabs_visible_before` (`i64::MIN` for a limit that is off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClassCutoff {
     /// The class and the sessions it takes.
@@ -676,6 +737,24 @@ pub struct ClassCutoff {
     pub idle_before: i64,
     /// The latest sign-in that is past the absolute limit.
     pub absolute_before: i64,
+    /// The latest close of the last tab that is past `last_tab_grace`.
+    pub tabs_closed_before: i64,
+    /// The latest word from a visible tab that is past the silence a tab may keep.
+    pub tabs_visible_before: i64,
+}
+
+/// How many query parameters one [`ClassCutoff`] takes, in the order of its fields.
+const CUTOFF_PARAMS: usize = 4;
+
+/// The SQL condition on `s` that a session is past one of the cut-offs bound from `$first`
+/// (idle, absolute, tabs closed, tabs visible).
+fn past_a_cutoff(first: usize) -> String {
+    let (idle, absolute, closed, visible) = (first, first + 1, first + 2, first + 3);
+    format!(
+        "(s.last_seen_at <= ${idle} OR s.created_at <= ${absolute} \
+         OR (s.tabs_signal = 'closed' AND s.tabs_at <= ${closed}) \
+         OR (s.tabs_signal = 'visible' AND s.tabs_at <= ${visible}))"
+    )
 }
 
 /// The SQL condition on `s` (sessions) and `u` (their users) of the sessions `row` takes.
@@ -695,22 +774,24 @@ fn class_predicate(row: &ClassRow) -> String {
     terms.join(" AND ")
 }
 
-/// The sweep's index-range queries for one class (parameters `$first` idle, `$first + 1`
-/// absolute), each at most `limit` rows: the cost follows the sessions past a limit, not the
-/// live ones. Sessions are walked by `sessions_live_last_seen` / `sessions_live_signed_in`
-/// (kind, remember, time), one query per limit; a class of administrators only is walked from
+/// The sweep's index-range queries for one class (parameters from `$first`: idle, absolute,
+/// tabs closed, tabs visible), each at most `limit` rows: the cost follows the sessions past a
+/// limit, not the live ones. Sessions are walked by `sessions_live_last_seen`,
+/// `sessions_live_signed_in` (kind, remember, time) and `sessions_live_tabs` (kind, remember,
+/// signal, time), one query per limit; a class of administrators only is walked from
 /// `users_admins` instead (administrators are few). `CROSS JOIN` keeps SQLite's join order;
 /// SQLite's planner, seeing half the live sessions match `kind` and `remember`, would walk
 /// every live session (134 ms against 2 ms on 200,000): it is told the index.
 fn sweep_arms(row: &ClassRow, first: usize, limit: usize, db: DbKind) -> Vec<String> {
-    let (idle, absolute) = (first, first + 1);
+    let (idle, absolute, closed, visible) = (first, first + 1, first + 2, first + 3);
     let predicate = class_predicate(row);
     let alias = |n: usize| format!("a{n}");
     if row.admin == Takes::Only(true) {
         return vec![format!(
             "SELECT * FROM (SELECT s.id_hash FROM users u CROSS JOIN sessions s \
              WHERE s.user_id = u.id AND s.ended_at IS NULL AND {predicate} \
-             AND (s.last_seen_at <= ${idle} OR s.created_at <= ${absolute}) LIMIT {limit}) AS {}",
+             AND {} LIMIT {limit}) AS {}",
+            past_a_cutoff(first),
             alias(idle)
         )];
     }
@@ -724,18 +805,30 @@ fn sweep_arms(row: &ClassRow, first: usize, limit: usize, db: DbKind) -> Vec<Str
         Takes::Any => "",
     };
     [
-        ("last_seen_at", "sessions_live_last_seen", idle),
-        ("created_at", "sessions_live_signed_in", absolute),
+        ("s.last_seen_at", "", "sessions_live_last_seen", idle),
+        ("s.created_at", "", "sessions_live_signed_in", absolute),
+        (
+            "s.tabs_at",
+            " AND s.tabs_signal = 'closed'",
+            "sessions_live_tabs",
+            closed,
+        ),
+        (
+            "s.tabs_at",
+            " AND s.tabs_signal = 'visible'",
+            "sessions_live_tabs",
+            visible,
+        ),
     ]
     .into_iter()
-    .map(|(column, index, param)| {
+    .map(|(column, signal, index, param)| {
         let indexed = match db {
             DbKind::Sqlite => format!(" INDEXED BY {index}"),
             DbKind::Postgres => String::new(),
         };
         format!(
             "SELECT * FROM (SELECT s.id_hash FROM sessions s{indexed}{join} \
-                 WHERE s.ended_at IS NULL AND {predicate}{remember} AND s.{column} <= ${param} \
+                 WHERE s.ended_at IS NULL AND {predicate}{remember}{signal} AND {column} <= ${param} \
                  LIMIT {limit}) AS {}",
             alias(param)
         )

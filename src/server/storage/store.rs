@@ -366,7 +366,8 @@ impl SqlSessionStore {
             .transpose()?
             .is_some_and(|flag| flag != 0);
         let rows = sqlx::query(
-            "SELECT id_hash, kind, created_at, last_seen_at, remember FROM sessions \
+            "SELECT id_hash, kind, created_at, last_seen_at, remember, tabs_signal, tabs_at \
+             FROM sessions \
              WHERE user_id = $1 AND ended_at IS NULL",
         )
         .bind(meta.user_id)
@@ -378,6 +379,7 @@ impl SqlSessionStore {
             let times = SessionTimes {
                 created_at: UnixMillis(row.try_get("created_at")?),
                 last_activity_at: UnixMillis(row.try_get("last_seen_at")?),
+                tabs: crate::server::sessions::tabs_of(row)?,
             };
             let remember = row.try_get::<i64, _>("remember")? != 0;
             let kind = SessionKind::from_stored(row.try_get::<&str, _>("kind")?);

@@ -201,10 +201,7 @@ impl ApiAuth {
             }
         };
         let policy = &self.gate.limits().api;
-        let times = SessionTimes {
-            created_at: now,
-            last_activity_at: now,
-        };
+        let times = SessionTimes::started_at(now);
         Ok(ApiSignIn::Started {
             session_id,
             issued,
