@@ -95,7 +95,7 @@ async fn extend_session(current: CurrentSession) -> Json<status::SessionBody> {
                    whose visible tab went silent for four graces ends too; a hidden tab keeps \
                    it. Sessions whose tabs never speak are not ended by the rule. Answers the \
                    status, like `GET /api/v1/session`.",
-    request_body(content = String, content_type = "text/plain",
+    request_body(content = auto_logout::last_tab::TabSignal, content_type = "text/plain",
         description = "`visible`, `hidden` or `closed`"),
     responses(
         (status = 200, description = "Heard; the session's status", body = status::SessionBody),
