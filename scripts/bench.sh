@@ -28,7 +28,11 @@ data="$(mktemp -d)"
 export DATABASE_URL="sqlite://$data/bench.db?mode=rwc" LEPTOS_SITE_ADDR="127.0.0.1:$port"
 server="${BENCH_SERVER:-target/release/server}"
 [ -x "$server" ] || { echo "no server binary at $server" >&2; exit 1; }
-printf 'benchmark password\n' | "$server" user add bench >/dev/null
+# `bench`, an administrator, signs in 10 times (the cookie, the token and 8 more browsers):
+# `/api/v1/sessions` lists 10 sessions. `crowd` signs in 40 times and gets the JWTs: the
+# console's first page (`/admin/sessions`, 50 a page) is full.
+printf 'benchmark password\n' | "$server" user add bench --admin >/dev/null
+printf 'benchmark password\n' | "$server" user add crowd >/dev/null
 RUST_LOG=error "$server" serve >/dev/null 2>&1 &
 pid=$!
 target/release/bare-axum "127.0.0.1:$bare_port" &
@@ -41,14 +45,22 @@ done
 
 ua="wrk"
 body='{"username":"bench","password":"benchmark password"}'
+crowd_body='{"username":"crowd","password":"benchmark password"}'
+sign_in_as() {
+  curl -s -o /dev/null -A "$ua" -X POST "$base/sign-in" -H "Origin: $base" \
+    --data-urlencode "username=$1" --data-urlencode 'password=benchmark password'
+}
 curl -s -o /dev/null -A "$ua" -c "$data/jar" -X POST "$base/sign-in" \
   --data-urlencode username=bench --data-urlencode 'password=benchmark password'
 cookie="auto_logout_session=$(awk '$6 == "auto_logout_session" { print $7 }' "$data/jar")"
 token="$(curl -s -A "$ua" -X POST "$base/api/v1/auth/token" -H 'content-type: application/json' -d "$body" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
-# A JWT lives minutes (AUTO_LOGOUT_JWT_TTL): each round signs in for a fresh one.
+for _ in $(seq 1 8); do sign_in_as bench; done
+for _ in $(seq 1 40); do sign_in_as crowd; done
+# A JWT lives minutes (AUTO_LOGOUT_JWT_TTL): each round signs in for a fresh one (as `crowd`,
+# so that `bench` keeps its 10 sessions).
 fresh_jwt() {
-  curl -s -A "$ua" -X POST "$base/api/v1/auth/jwt" -H 'content-type: application/json' -d "$body" \
+  curl -s -A "$ua" -X POST "$base/api/v1/auth/jwt" -H 'content-type: application/json' -d "$crowd_body" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
 }
 
@@ -91,7 +103,10 @@ for round in $(seq 1 "$rounds"); do
   measure "$round" "cookie POST /api/v1/session/extend" "$base/api/v1/session/extend" -s "$root/scripts/bench-post.lua" -H "Cookie: $cookie" -H "Origin: $base"
   measure "$round" "Bearer token GET /api/v1/session (passive)" "$base/api/v1/session" -H "Authorization: Bearer $token"
   measure "$round" "Bearer JWT GET /api/v1/session (passive)" "$base/api/v1/session" -H "Authorization: Bearer $jwt"
-  measure "$round" "cookie GET /api/v1/sessions" "$base/api/v1/sessions" -H "Cookie: $cookie"
+  measure "$round" "cookie GET /api/v1/sessions (10)" "$base/api/v1/sessions" -H "Cookie: $cookie"
   measure "$round" "cookie GET /home (server-rendered)" "$base/home" -H "Cookie: $cookie"
+  measure "$round" "cookie GET /sessions (10 rows)" "$base/sessions" -H "Cookie: $cookie"
+  measure "$round" "cookie GET /account" "$base/account" -H "Cookie: $cookie"
+  measure "$round" "cookie GET /admin/sessions (50 rows)" "$base/admin/sessions" -H "Cookie: $cookie"
 done
 python3 "$root/scripts/bench_table.py" "$results"
