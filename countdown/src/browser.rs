@@ -30,6 +30,8 @@ pub const DEFAULT_CHANNEL: &str = "auto-logout";
 const ACTIVITY: &str = "activity";
 /// What a tab posts when its person signs out: the others leave at once.
 const SIGNED_OUT: &str = "signed-out";
+/// What a tab posts as it closes (`end_with_last_tab`): the others say they are open at once.
+const TAB_CLOSED: &str = "tab-closed";
 
 /// Where the countdown reads and reports, and how it behaves. The defaults are the engine's
 /// own paths (`Engine::status_router`) and our app's sign-in page.
@@ -173,7 +175,7 @@ impl Countdown {
             let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
                 let Some(inner) = w.upgrade() else { return };
                 match event.data().as_string().as_deref() {
-                    Some(ACTIVITY) => refresh(&inner),
+                    Some(ACTIVITY | TAB_CLOSED) => refresh(&inner),
                     Some(SIGNED_OUT) => leave(&inner, SignInReason::Logout),
                     _ => {}
                 }
@@ -407,6 +409,7 @@ fn tab_closing(inner: &Inner) {
         .unwrap_or(TabSignal::Closed)
     };
     beacon(inner, signal);
+    announce(inner, TAB_CLOSED);
 }
 
 /// Sends `signal` with `navigator.sendBeacon`, which outlives the page.

@@ -47,9 +47,16 @@ test('closing every tab signs out after the grace, and the next visit says why',
   // The two tabs agree they are two.
   await expect.poll(() => openTabs(second)).toHaveLength(2);
 
-  // The first to close knows another is open; the second is the last.
+  // The first to close says so; the other, told over the tabs' channel, says it is still
+  // there. The second closes once that word has been heard, with no beat of its own in flight
+  // (one sent just before the close could reach the server after the close's beacon: then
+  // the session ends by the silence, four graces later, not by the grace; see the note).
+  const stillThere = second.waitForResponse((r) => r.url().endsWith('/api/v1/session/tabs'));
   await first.close({ runBeforeUnload: true });
+  await stillThere;
   expect(await signedIn(second)).toBe(true);
+  const beat = second.waitForResponse((r) => r.url().endsWith('/api/v1/session/tabs'));
+  await beat;
   await second.close({ runBeforeUnload: true });
 
   // The session cookie is still in the browser (a shared computer's browser left open).
@@ -59,6 +66,21 @@ test('closing every tab signs out after the grace, and the next visit says why',
   // Well before the 12 s a silent tab is allowed: the closing page said it was the last.
   await expect(again).toHaveURL(`${base}/sign-in?next=%2Fhome&reason=tabs_closed`);
   await expect(again.getByTestId('expiry-message')).toContainText('every tab of this site was closed');
+  await context.close();
+});
+
+test('a window closed with two tabs at once signs out too', async ({ browser }) => {
+  const context = await browser.newContext();
+  const first = await context.newPage();
+  await signInAt(first, base);
+  const second = await openHome(context);
+  await expect.poll(() => openTabs(second)).toHaveLength(2);
+  // Both go at the same moment: each may still see the other in the list.
+  await Promise.all([first.close({ runBeforeUnload: true }), second.close({ runBeforeUnload: true })]);
+  await new Promise((r) => setTimeout(r, GRACE_MS + 2_000));
+  const again = await context.newPage();
+  await again.goto(`${base}/home`);
+  await expect(again).toHaveURL(`${base}/sign-in?next=%2Fhome&reason=tabs_closed`);
   await context.close();
 });
 
