@@ -119,8 +119,7 @@ impl TabPresence {
     /// [`TabPresence::then`] where either side may be unknown.
     pub fn merge(known: Option<TabPresence>, next: Option<TabPresence>) -> Option<TabPresence> {
         match (known, next) {
-            (Some(known), Some(next)) if next.at >= known.at => Some(known.then(next)),
-            (Some(known), Some(_)) => Some(known),
+            (Some(known), Some(next)) => Some(known.then(next)),
             (one, other) => one.or(other),
         }
     }

@@ -726,7 +726,7 @@ export { initSync, __wbg_init as default };
 // Appended to wasm-bindgen's module by scripts/build-element.sh; the engine fills in the
 // WebAssembly's content-hashed name when it serves this file.
 const autoLogoutReady = __wbg_init({
-  module_or_path: new URL("countdown-550b1c4b63e0f99a.wasm", import.meta.url),
+  module_or_path: new URL("countdown-c3b00c5eb4936c44.wasm", import.meta.url),
 });
 
 class AutoLogoutCountdown extends HTMLElement {

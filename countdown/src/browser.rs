@@ -482,15 +482,9 @@ fn apply(inner: &Rc<Inner>, answer: Answer) {
                     state.warn_before_ms =
                         i64::try_from(secs.saturating_mul(1_000)).unwrap_or(i64::MAX);
                 }
-                match (status.last_tab, &state.tab) {
-                    (Some(session), None) => {
-                        state.tab = Some(ThisTab {
-                            session,
-                            id: new_tab_id(),
-                        });
-                        true
-                    }
-                    (Some(session), Some(tab)) if tab.session != session => {
+                // A tab of its own for this session (a new one after a new sign-in).
+                match status.last_tab {
+                    Some(session) if state.tab.as_ref().is_none_or(|t| t.session != session) => {
                         state.tab = Some(ThisTab {
                             session,
                             id: new_tab_id(),

@@ -1,4 +1,4 @@
-import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { apiGet, hideTab, hydrated, signInAt, startOwnServer, type OwnServer } from './helpers';
 
 // Signing out with the last tab (SPEC §3 `end_with_last_tab`, `last_tab_grace`), on a server of
@@ -34,18 +34,36 @@ async function openHome(context: BrowserContext): Promise<Page> {
   return page;
 }
 
+/** A new browser, signed in, with two tabs on /home that know of each other. */
+async function twoTabs(browser: Browser): Promise<{ context: BrowserContext; first: Page; second: Page }> {
+  const context = await browser.newContext();
+  const first = await context.newPage();
+  await signInAt(first, base);
+  const second = await openHome(context);
+  await expect.poll(() => openTabs(second)).toHaveLength(2);
+  return { context, first, second };
+}
+
+/**
+ * Once every tab of `context` is closed: a grace (and a margin) later, a new tab of the same
+ * browser (its session cookie still there, a shared computer's browser left open) lands on the
+ * sign-in page, told why. Well before the 12 s a silent tab is allowed: a closing page said so.
+ */
+async function returnFindsSignedOut(context: BrowserContext): Promise<Page> {
+  await new Promise((r) => setTimeout(r, GRACE_MS + 2_000));
+  const again = await context.newPage();
+  await again.goto(`${base}/home`);
+  await expect(again).toHaveURL(`${base}/sign-in?next=%2Fhome&reason=tabs_closed`);
+  return again;
+}
+
 /** Whether the session of `page`'s browser is still live on the server. */
 async function signedIn(page: Page): Promise<boolean> {
   return (await page.request.get(`${base}/api/v1/session`)).status() === 200;
 }
 
 test('closing every tab signs out after the grace, and the next visit says why', async ({ browser }) => {
-  const context = await browser.newContext();
-  const first = await context.newPage();
-  await signInAt(first, base);
-  const second = await openHome(context);
-  // The two tabs agree they are two.
-  await expect.poll(() => openTabs(second)).toHaveLength(2);
+  const { context, first, second } = await twoTabs(browser);
 
   // The first to close says so; the other, told over the tabs' channel, says it is still
   // there. The second closes once that word has been heard, with no beat of its own in flight
@@ -59,28 +77,16 @@ test('closing every tab signs out after the grace, and the next visit says why',
   await beat;
   await second.close({ runBeforeUnload: true });
 
-  // The session cookie is still in the browser (a shared computer's browser left open).
-  await new Promise((r) => setTimeout(r, GRACE_MS + 2_000));
-  const again = await context.newPage();
-  await again.goto(`${base}/home`);
-  // Well before the 12 s a silent tab is allowed: the closing page said it was the last.
-  await expect(again).toHaveURL(`${base}/sign-in?next=%2Fhome&reason=tabs_closed`);
+  const again = await returnFindsSignedOut(context);
   await expect(again.getByTestId('expiry-message')).toContainText('every tab of this site was closed');
   await context.close();
 });
 
 test('a window closed with two tabs at once signs out too', async ({ browser }) => {
-  const context = await browser.newContext();
-  const first = await context.newPage();
-  await signInAt(first, base);
-  const second = await openHome(context);
-  await expect.poll(() => openTabs(second)).toHaveLength(2);
+  const { context, first, second } = await twoTabs(browser);
   // Both go at the same moment: each may still see the other in the list.
   await Promise.all([first.close({ runBeforeUnload: true }), second.close({ runBeforeUnload: true })]);
-  await new Promise((r) => setTimeout(r, GRACE_MS + 2_000));
-  const again = await context.newPage();
-  await again.goto(`${base}/home`);
-  await expect(again).toHaveURL(`${base}/sign-in?next=%2Fhome&reason=tabs_closed`);
+  await returnFindsSignedOut(context);
   await context.close();
 });
 
@@ -109,11 +115,7 @@ test('reloads and changes of page never sign out', async ({ browser }) => {
 });
 
 test('a hidden tab whose timers stop for a long while is still an open tab', async ({ browser }) => {
-  const context = await browser.newContext();
-  const visible = await context.newPage();
-  await signInAt(visible, base);
-  const background = await openHome(context);
-  await expect.poll(() => openTabs(background)).toHaveLength(2);
+  const { context, first: visible, second: background } = await twoTabs(browser);
 
   // The background tab is hidden, then frozen: no timer, no request, as a throttled or
   // suspended tab. The visible one closes; the hidden one is now the only tab.

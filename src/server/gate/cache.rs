@@ -88,7 +88,7 @@ impl Entry {
     /// the database when `rule` says a write is due ([`LastTabRule::write_due`]).
     pub(super) fn hear_tabs(&self, heard: TabPresence, rule: &LastTabRule) -> Option<TabPresence> {
         let mut state = self.state();
-        let presence = TabPresence::merge(state.times.tabs, Some(heard)).unwrap_or(heard);
+        let presence = state.times.tabs.map_or(heard, |known| known.then(heard));
         state.times.tabs = Some(presence);
         (state.written_tabs != Some(presence) && rule.write_due(state.written_tabs, presence))
             .then_some(presence)

@@ -52,16 +52,19 @@ impl SessionGate {
             // One cut-off per class of the class table: the query follows the table.
             let cutoffs: Vec<ClassCutoff> = CLASS_TABLE
                 .iter()
-                .map(|row| ClassCutoff {
-                    row: *row,
-                    idle_before: before(limits.of(row.class).idle),
-                    // The absolute limit or a scheduled cut-off, whichever finds more.
-                    absolute_before: limits
-                        .of(row.class)
-                        .signed_in_too_early(now)
-                        .map_or(i64::MIN, UnixMillis::as_millis),
-                    tabs_closed_before: tabs_before(row.class).0,
-                    tabs_visible_before: tabs_before(row.class).1,
+                .map(|row| {
+                    let (tabs_closed_before, tabs_visible_before) = tabs_before(row.class);
+                    ClassCutoff {
+                        row: *row,
+                        idle_before: before(limits.of(row.class).idle),
+                        // The absolute limit or a scheduled cut-off, whichever finds more.
+                        absolute_before: limits
+                            .of(row.class)
+                            .signed_in_too_early(now)
+                            .map_or(i64::MIN, UnixMillis::as_millis),
+                        tabs_closed_before,
+                        tabs_visible_before,
+                    }
                 })
                 .collect();
             let candidates = self

@@ -508,14 +508,8 @@ impl Sessions {
         .bind(id_hash)
         .execute(self.db.pool())
         .await?;
-        if result.rows_affected() == 1 {
-            return Ok(true);
-        }
-        // Either ended, or another instance recorded later activity already.
-        Ok(self
-            .find(id_hash)
-            .await?
-            .is_some_and(|row| row.ended_at.is_none()))
+        // Not written: either ended, or another instance recorded later activity already.
+        self.updated_or_live(result.rows_affected(), id_hash).await
     }
 
     /// Records what a live session's tabs said. Returns `false` when the session has ended.
@@ -529,10 +523,17 @@ impl Sessions {
         .bind(id_hash)
         .execute(self.db.pool())
         .await?;
-        if result.rows_affected() == 1 {
+        // Not written: either ended, or another instance heard the tabs later already.
+        self.updated_or_live(result.rows_affected(), id_hash).await
+    }
+
+    /// Whether a guarded update of the live session `id_hash` that changed `rows` rows leaves
+    /// it live: it did (one row), or it changed nothing because the database already held
+    /// something later, and the session has not ended.
+    async fn updated_or_live(&self, rows: u64, id_hash: &str) -> Result<bool, StoreError> {
+        if rows == 1 {
             return Ok(true);
         }
-        // Either ended, or another instance heard the tabs later already.
         Ok(self
             .find(id_hash)
             .await?
