@@ -8,7 +8,8 @@
 #   ./scripts/bench.sh [SECONDS] [ROUNDS]
 # BENCH_SERVER=path/to/server measures that server binary instead of this tree's release build
 # (an older commit's, to show a change's before and after on one machine; its routes and
-# sign-in must be these).
+# sign-in must be these). BENCH_ONLY=REGEX measures only the rows whose label matches it
+# (e.g. BENCH_ONLY='/home|/account'), each still beside bare axum.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -90,6 +91,7 @@ run() {
 bare_run() { run "$1" "bare" "$bare" "http://127.0.0.1:$bare_port/"; }
 measure() {
   local round="$1" label="$2" url="$3"; shift 3
+  [[ -z "${BENCH_ONLY:-}" || "$label" =~ $BENCH_ONLY ]] || return 0
   run "$round" "$label" "$pid" "$url" "$@"
   bare_run "$round"
 }

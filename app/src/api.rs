@@ -19,15 +19,20 @@ async fn request_parts() -> Result<axum::http::request::Parts, AppError> {
     })
 }
 
-/// The signed-in user of this request, or `None` for an anonymous visitor.
-#[server]
-pub async fn current_user() -> Result<Option<UserView>, AppError> {
-    let parts = request_parts().await?;
-    Ok(parts
+/// The signed-in user of the request `parts`: what the login layer found, if anyone.
+#[cfg(feature = "ssr")]
+pub fn user_of(parts: &axum::http::request::Parts) -> Option<UserView> {
+    parts
         .extensions
         .get::<auto_logout::server::AuthSession>()
         .and_then(|auth| auth.user.as_ref())
-        .map(|user| user.view()))
+        .map(|user| user.view())
+}
+
+/// The signed-in user of this request, or `None` for an anonymous visitor.
+#[server]
+pub async fn current_user() -> Result<Option<UserView>, AppError> {
+    Ok(user_of(&request_parts().await?))
 }
 
 /// The one-time notice for the landing page (e.g. after signing out), consumed when shown.

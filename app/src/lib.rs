@@ -26,10 +26,22 @@ use leptos_router::{
 /// a request as a page visit (a one-time notice is used up by it).
 pub const SOFT_NAVIGATION_HEADER: &str = "x-soft-navigation";
 
-/// The signed-in user (or `None`), read once per page on the server and shared by the
-/// navigation bar and the pages.
-#[derive(Clone, Copy)]
-pub struct CurrentUser(pub Resource<Result<Option<auto_logout::UserView>, error::AppError>>);
+/// The signed-in user (or `None`), taken once per page from what the login layer already read
+/// for the request, and shared by the navigation bar and the pages. Nothing is awaited: the
+/// pages that show only the person render in one pass.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CurrentUser(pub Option<auto_logout::UserView>);
+
+impl CurrentUser {
+    /// The request's signed-in user. Pages render on the server only (islands): in the
+    /// browser there is no request and nobody is signed in.
+    pub fn of_request() -> Self {
+        #[cfg(feature = "ssr")]
+        return Self(with_context::<axum::http::request::Parts, _>(api::user_of).flatten());
+        #[cfg(not(feature = "ssr"))]
+        Self(None)
+    }
+}
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -78,8 +90,7 @@ pub fn go_live() {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let user = Resource::new(|| (), |_| api::current_user());
-    provide_context(CurrentUser(user));
+    provide_context(CurrentUser::of_request());
 
     view! {
         <Title text="auto-logout" />

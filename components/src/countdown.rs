@@ -61,15 +61,16 @@ fn request_state() -> Option<CountdownState> {
     #[cfg(feature = "ssr")]
     {
         use auto_logout::server::{ActiveSession, SessionEnded};
-        let parts = use_context::<axum::http::request::Parts>()?;
-        if let Some(active) = parts.extensions.get::<ActiveSession>() {
-            return Some(active.countdown());
-        }
-        Some(match parts.extensions.get::<SessionEnded>() {
-            Some(ended) => CountdownState::Ended {
-                reason: ended.0.sign_in_reason(),
-            },
-            None => CountdownState::SignedOut,
+        with_context::<axum::http::request::Parts, _>(|parts| {
+            if let Some(active) = parts.extensions.get::<ActiveSession>() {
+                return active.countdown();
+            }
+            match parts.extensions.get::<SessionEnded>() {
+                Some(ended) => CountdownState::Ended {
+                    reason: ended.0.sign_in_reason(),
+                },
+                None => CountdownState::SignedOut,
+            }
         })
     }
     #[cfg(not(feature = "ssr"))]
@@ -99,8 +100,18 @@ pub fn SessionCountdown(
     let options = options
         .or_else(use_context::<CountdownOptions>)
         .unwrap_or_default();
-    // A resource, so that a hydrated (not islands) app gets the server's view with the page.
     let initial = state.or_else(request_state);
+    let live = |state: Option<CountdownState>, options, drafts| match state {
+        Some(state @ CountdownState::Active { .. }) => {
+            view! { <LiveCountdown state options drafts /> }.into_any()
+        }
+        _ => ().into_any(),
+    };
+    if !is_hydrating() {
+        // Rendered once, on the server or in the browser: nothing to carry over.
+        return live(initial, options, drafts);
+    }
+    // A hydrated (not islands) app: a resource carries the server's view to the browser.
     let state = Resource::new(
         || (),
         move |_| {
@@ -112,17 +123,17 @@ pub fn SessionCountdown(
         <Suspense fallback=|| ()>
             {move || {
                 let (options, drafts) = (options.clone(), drafts.clone());
-                Suspend::new(async move {
-                    match state.await {
-                        Some(state @ CountdownState::Active { .. }) => {
-                            view! { <LiveCountdown state options drafts /> }.into_any()
-                        }
-                        _ => ().into_any(),
-                    }
-                })
+                Suspend::new(async move { live(state.await, options, drafts) })
             }}
         </Suspense>
     }
+    .into_any()
+}
+
+/// Whether this render is hydrated in the browser: a whole hydrated app, not islands (whose
+/// pages render on the server alone and hydrate only the islands) nor a client-side render.
+fn is_hydrating() -> bool {
+    Owner::current_shared_context().is_some_and(|context| context.get_is_hydrating())
 }
 
 /// The signals the browser's countdown writes and the view reads.

@@ -12,9 +12,12 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 async fn devices_of_request() -> Option<Vec<DeviceSession>> {
     use auto_logout::server::{ActiveSession, Engine};
-    let parts = use_context::<axum::http::request::Parts>()?;
-    let me = parts.extensions.get::<ActiveSession>()?.clone();
-    let engine = use_context::<Engine>().or_else(|| parts.extensions.get::<Engine>().cloned())?;
+    let (me, engine) = with_context::<axum::http::request::Parts, _>(|parts| {
+        let me = parts.extensions.get::<ActiveSession>()?.clone();
+        let engine =
+            use_context::<Engine>().or_else(|| parts.extensions.get::<Engine>().cloned())?;
+        Some((me, engine))
+    })??;
     engine
         .gate()
         .devices_of(me.user_id, Some(&me.id_hash))

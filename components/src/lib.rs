@@ -21,6 +21,8 @@
 //! (the sign-out form, and the announcement to the other tabs), [`drafts`] (what is typed on a
 //! page survives an automatic sign-out, encrypted for its account) and [`keep_drafts`] (the
 //! area whose forms are kept).
+// The countdown's view type is deep (an island of nested tachys types, turned into AnyView).
+#![recursion_limit = "256"]
 
 pub mod countdown;
 pub mod devices;

@@ -13,20 +13,11 @@ pub fn KeepDraftsOfUser(
     /// The area's content, holding the form(s).
     children: ChildrenFn,
 ) -> impl IntoView {
-    let user = expect_context::<CurrentUser>().0;
-    view! {
-        <Suspense fallback=|| ()>
-            {move || {
-                let children = children.clone();
-                Suspend::new(async move {
-                    match user.await {
-                        Ok(Some(user)) => view! {
-                            <KeepDrafts account=user.drafts saved>{children()}</KeepDrafts>
-                        }.into_any(),
-                        _ => children().into_any(),
-                    }
-                })
-            }}
-        </Suspense>
+    match expect_context::<CurrentUser>().0 {
+        Some(user) => view! {
+            <KeepDrafts account=user.drafts saved>{children()}</KeepDrafts>
+        }
+        .into_any(),
+        None => children().into_any(),
     }
 }

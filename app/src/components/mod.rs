@@ -1,4 +1,5 @@
 //! Pieces shared by several pages.
 
 pub mod drafts;
+pub mod link;
 pub mod nav;

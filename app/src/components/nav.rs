@@ -1,39 +1,33 @@
 //! The navigation bar: the product name, and who is signed in with a sign-out button.
 
-use crate::CurrentUser;
+use crate::{components::link::PageLink, CurrentUser};
 use auto_logout::forms::ACCOUNT;
 use auto_logout_leptos::{CountdownOptions, SessionCountdown, SignOutForm};
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 /// The bar at the top of every page.
 #[component]
 pub fn NavBar() -> impl IntoView {
-    let user = expect_context::<CurrentUser>().0;
-    let options = countdown_options();
+    let signed_in = expect_context::<CurrentUser>().0.map(|user| {
+        view! {
+            <SessionCountdown options=countdown_options() drafts=user.drafts />
+            <span class="who" data-testid="signed-in-as">{user.username}</span>
+            <PageLink href="/home">"Home"</PageLink>
+            <PageLink href="/sessions">"Sessions"</PageLink>
+            <PageLink href=ACCOUNT>"Account"</PageLink>
+            {user.is_admin.then(|| view! { <PageLink href="/admin/sessions">"Admin"</PageLink> })}
+            <SignOutForm class="inline">
+                <button type="submit" data-testid="sign-out">"Sign out"</button>
+            </SignOutForm>
+        }
+    });
     view! {
         <header class="nav">
-            <A href="/" attr:class="brand">"auto-logout"</A>
-            <Transition fallback=|| ()>
-                {move || {
-                    let options = options.clone();
-                    Suspend::new(async move {
-                    match user.await {
-                        Ok(Some(user)) => view! {
-                            <SessionCountdown options drafts=user.drafts.clone() />
-                            <span class="who" data-testid="signed-in-as">{user.username}</span>
-                            <A href="/home">"Home"</A>
-                            <A href="/sessions">"Sessions"</A>
-                            <A href=ACCOUNT>"Account"</A>
-                            {user.is_admin.then(|| view! { <A href="/admin/sessions">"Admin"</A> })}
-                            <SignOutForm class="inline">
-                                <button type="submit" data-testid="sign-out">"Sign out"</button>
-                            </SignOutForm>
-                        }.into_any(),
-                        _ => view! { <A href="/sign-in">"Sign in"</A> }.into_any(),
-                    }
-                })}}
-            </Transition>
+            <PageLink href="/" class="brand">"auto-logout"</PageLink>
+            {match signed_in {
+                Some(signed_in) => signed_in.into_any(),
+                None => view! { <PageLink href="/sign-in">"Sign in"</PageLink> }.into_any(),
+            }}
         </header>
     }
 }

@@ -5,7 +5,10 @@
 //! - `GET /account/password`: change one's own password. The current one is asked again; on
 //!   success every other session of the account ends and this one stays signed in.
 
-use crate::{components::drafts::KeepDraftsOfUser, CurrentUser};
+use crate::{
+    components::{drafts::KeepDraftsOfUser, link::PageLink},
+    CurrentUser,
+};
 use auto_logout::{
     forms::{PasswordOutcome, ACCOUNT, ACCOUNT_PASSWORD},
     passwords::MIN_PASSWORD_LEN,
@@ -15,10 +18,7 @@ use auto_logout::{
     redirect::sign_in_url,
 };
 use leptos::prelude::*;
-use leptos_router::{
-    components::{Redirect, A},
-    hooks::use_query_map,
-};
+use leptos_router::{components::Redirect, hooks::use_query_map};
 
 /// The profile page: display name and email.
 #[component]
@@ -34,49 +34,44 @@ pub fn Account() -> impl IntoView {
             )
         })
     };
-    view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match user.await {
-                    Ok(Some(user)) => view! {
-                        <section class="card narrow" data-testid="account">
-                            <h1>"Your account"</h1>
-                            {saved().then(|| view! {
-                                <p class="notice" role="status" data-testid="account-saved">"Your changes are saved."</p>
-                            })}
-                            {move || error().map(|text| view! {
-                                <p class="error" role="alert" data-testid="account-error">{text}</p>
-                            })}
-                            <KeepDraftsOfUser saved=saved()>
-                                <form method="post" action=ACCOUNT>
-                                    <label>"Display name"
-                                        <input
-                                            name="display_name"
-                                            value=user.display_name.clone().unwrap_or_default()
-                                            autocomplete="name"
-                                            maxlength=DISPLAY_NAME_MAX_CHARS.to_string()
-                                        />
-                                    </label>
-                                    <label>"Email"
-                                        <input
-                                            type="email"
-                                            name="email"
-                                            value=user.email.clone().unwrap_or_default()
-                                            autocomplete="email"
-                                            maxlength=EMAIL_MAX_BYTES.to_string()
-                                        />
-                                    </label>
-                                    <button type="submit" data-testid="save-account">"Save"</button>
-                                </form>
-                            </KeepDraftsOfUser>
-                            <p><A href=ACCOUNT_PASSWORD>"Change your password"</A></p>
-                            <p><A href=auto_logout::forms::ACCOUNT_ACTIVITY>"Your account's activity: was this you?"</A></p>
-                        </section>
-                    }.into_any(),
-                    _ => view! { <Redirect path=sign_in_url(ACCOUNT, None) /> }.into_any(),
-                }
-            })}
-        </Transition>
+    match user {
+        Some(user) => view! {
+            <section class="card narrow" data-testid="account">
+                <h1>"Your account"</h1>
+                {saved().then(|| view! {
+                    <p class="notice" role="status" data-testid="account-saved">"Your changes are saved."</p>
+                })}
+                {move || error().map(|text| view! {
+                    <p class="error" role="alert" data-testid="account-error">{text}</p>
+                })}
+                <KeepDraftsOfUser saved=saved()>
+                    <form method="post" action=ACCOUNT>
+                        <label>"Display name"
+                            <input
+                                name="display_name"
+                                value=user.display_name.clone().unwrap_or_default()
+                                autocomplete="name"
+                                maxlength=DISPLAY_NAME_MAX_CHARS.to_string()
+                            />
+                        </label>
+                        <label>"Email"
+                            <input
+                                type="email"
+                                name="email"
+                                value=user.email.clone().unwrap_or_default()
+                                autocomplete="email"
+                                maxlength=EMAIL_MAX_BYTES.to_string()
+                            />
+                        </label>
+                        <button type="submit" data-testid="save-account">"Save"</button>
+                    </form>
+                </KeepDraftsOfUser>
+                <p><PageLink href=ACCOUNT_PASSWORD>"Change your password"</PageLink></p>
+                <p><PageLink href=auto_logout::forms::ACCOUNT_ACTIVITY>"Your account's activity: was this you?"</PageLink></p>
+            </section>
+        }
+        .into_any(),
+        None => view! { <Redirect path=sign_in_url(ACCOUNT, None) /> }.into_any(),
     }
 }
 

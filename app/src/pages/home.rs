@@ -8,21 +8,15 @@ use leptos_router::components::Redirect;
 /// Greets the signed-in user; anonymous visitors are sent to sign in.
 #[component]
 pub fn Home() -> impl IntoView {
-    let user = expect_context::<CurrentUser>().0;
-    view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match user.await {
-                    Ok(Some(user)) => view! {
-                        <section class="card" data-testid="home">
-                            <h1 data-testid="greeting">"Hello, " {user.greeting_name().to_owned()} "!"</h1>
-                            <p>"You are signed in. Your session ends after a spell of inactivity or at its fixed limit, whichever comes first."</p>
-                            <p><a href="/logout">"Sign out…"</a></p>
-                        </section>
-                    }.into_any(),
-                    _ => view! { <Redirect path=sign_in_url("/home", None) /> }.into_any(),
-                }
-            })}
-        </Transition>
+    match expect_context::<CurrentUser>().0 {
+        Some(user) => view! {
+            <section class="card" data-testid="home">
+                <h1 data-testid="greeting">"Hello, " {user.greeting_name().to_owned()} "!"</h1>
+                <p>"You are signed in. Your session ends after a spell of inactivity or at its fixed limit, whichever comes first."</p>
+                <p><a href="/logout">"Sign out…"</a></p>
+            </section>
+        }
+        .into_any(),
+        None => view! { <Redirect path=sign_in_url("/home", None) /> }.into_any(),
     }
 }

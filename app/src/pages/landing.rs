@@ -1,9 +1,9 @@
 //! `GET /`: the public landing page, with the notice left by a sign-out.
 
 use crate::api::take_flash;
+use crate::components::link::PageLink;
 use auto_logout_leptos::AnnounceSignOut;
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 /// The landing page.
 #[component]
@@ -25,7 +25,7 @@ pub fn Landing() -> impl IntoView {
                 "Sessions that end on time: after a spell of inactivity, and at a fixed limit after sign-in, "
                 "whichever comes first, with a live countdown so nobody loses work to a surprise."
             </p>
-            <p><A href="/home">"Go to your home page"</A></p>
+            <p><PageLink href="/home">"Go to your home page"</PageLink></p>
         </section>
     }
 }
