@@ -16,6 +16,7 @@ mod auth;
 mod cli;
 mod config_defaults;
 mod csrf;
+mod device_lists;
 mod devices;
 mod exports;
 mod faults;

@@ -35,6 +35,10 @@ pub(super) fn end_marks() -> moka::sync::Cache<String, EndMark, crate::server::C
 pub struct EndingGuard {
     gate: SessionGate,
     ids: Vec<String>,
+    /// The accounts of the sessions that were cached (their device lists change).
+    accounts: Vec<i64>,
+    /// Some session was not cached: its account is not known here.
+    unknown_account: bool,
     reason: EndReason,
     token: u64,
 }
@@ -47,7 +51,14 @@ impl EndingGuard {
                 .inner
                 .end_marks
                 .insert(id.clone(), EndMark::Committed(self.reason));
-            self.gate.forget(id);
+            self.gate.drop_cached(id);
+        }
+        let listings = self.gate.inner.sessions.listings();
+        if self.unknown_account {
+            listings.changed_everyone();
+        }
+        for account in &self.accounts {
+            listings.changed(*account);
         }
     }
 
@@ -74,6 +85,7 @@ impl SessionGate {
     /// committed or dropped, checks read these sessions from the database and never cache them.
     pub fn begin_ending(&self, ids: &[String], reason: EndReason) -> EndingGuard {
         let token = NEXT_GUARD.fetch_add(1, Ordering::Relaxed);
+        let (mut accounts, mut unknown_account) = (Vec::new(), false);
         for id in ids {
             self.inner
                 .end_marks
@@ -83,11 +95,16 @@ impl SessionGate {
                     Some(EndMark::Committed(_)) => moka::ops::compute::Op::Nop,
                     _ => moka::ops::compute::Op::Put(EndMark::Pending(token)),
                 });
-            self.forget(id);
+            match self.inner.cache.remove(id) {
+                Some(entry) => accounts.push(entry.user_id),
+                None => unknown_account = true,
+            }
         }
         EndingGuard {
             gate: self.clone(),
             ids: ids.to_vec(),
+            accounts,
+            unknown_account,
             reason,
             token,
         }

@@ -222,30 +222,54 @@ impl SessionGate {
         self.inner.cache.entry_count()
     }
 
-    /// Drops a session from the cache (it ended, or its data changed).
+    /// Drops a session from the cache (it ended, or its data changed), and the kept device
+    /// list of its account (of every account, when it was not cached).
     pub fn forget(&self, id_hash: &str) {
+        let listings = self.inner.sessions.listings();
+        match self.inner.cache.remove(id_hash) {
+            Some(entry) => listings.changed(entry.user_id),
+            None => listings.changed_everyone(),
+        }
+    }
+
+    /// Drops a session that turned out not to be live from the cache (the change that ended
+    /// it reaches the device lists on its own way).
+    pub(super) fn drop_cached(&self, id_hash: &str) {
         self.inner.cache.invalidate(id_hash);
     }
 
-    /// Drops every cached session of the account `user_id` (it changed).
+    /// Drops every cached session of the account `user_id` (it changed), and its device list.
     pub fn forget_user(&self, user_id: i64) {
         // Only fails when closures are not supported, which `new` turns on.
         let _ = self
             .inner
             .cache
             .invalidate_entries_if(move |_, entry| entry.user_id == user_id);
+        self.inner.sessions.listings().changed(user_id);
     }
 
-    /// Drops every cached session.
+    /// A session of the account `user_id` was added elsewhere (another instance, the command
+    /// line): drops its kept device list.
+    pub fn sessions_added(&self, user_id: i64) {
+        self.inner.sessions.listings().changed(user_id);
+    }
+
+    /// Drops every cached session and device list.
     pub fn forget_all(&self) {
         self.inner.cache.invalidate_all();
+        self.inner.sessions.listings().changed_everyone();
     }
 
     /// Takes in activity another instance wrote for the session `id_hash` at `at`, so that
-    /// this instance shows the same idle deadline.
+    /// this instance shows the same idle deadline (and the same "last seen").
     pub fn note_activity(&self, id_hash: &str, at: UnixMillis) {
-        if let Some(entry) = self.inner.cache.get(id_hash) {
-            entry.note_activity(at);
+        let listings = self.inner.sessions.listings();
+        match self.inner.cache.get(id_hash) {
+            Some(entry) => {
+                entry.note_activity(at);
+                listings.changed(entry.user_id);
+            }
+            None => listings.changed_everyone(),
         }
     }
 
@@ -303,7 +327,7 @@ impl SessionGate {
             None => match self.load(id_hash, client).await? {
                 Ok(entry) => entry,
                 Err(verdict) => {
-                    self.forget(id_hash);
+                    self.drop_cached(id_hash);
                     return Ok(verdict);
                 }
             },
@@ -316,7 +340,7 @@ impl SessionGate {
             entry = match self.load(id_hash, client).await? {
                 Ok(entry) => entry,
                 Err(verdict) => {
-                    self.forget(id_hash);
+                    self.drop_cached(id_hash);
                     return Ok(verdict);
                 }
             };
@@ -353,6 +377,7 @@ impl SessionGate {
             // A changed IP is recorded even when the request is not activity.
             if let Some(ip) = ip {
                 self.inner.sessions.set_last_ip(id_hash, ip).await?;
+                self.inner.sessions.listings().changed(entry.user_id);
             }
             entry.set_ip(ip);
         }
@@ -372,7 +397,7 @@ impl SessionGate {
                     };
                     if !live {
                         entry.release(claim);
-                        self.forget(id_hash);
+                        self.drop_cached(id_hash);
                         return Ok(match self.inner.sessions.find(id_hash).await? {
                             Some(row) => Verdict::Ended(end_reason_of(&row)),
                             None => Verdict::Unknown,
@@ -380,6 +405,7 @@ impl SessionGate {
                     }
                     entry.written(claim);
                     entry.set_ip(ip);
+                    self.inner.sessions.listings().changed(entry.user_id);
                 }
                 times
             }
@@ -430,8 +456,9 @@ impl SessionGate {
         if let Some(presence) = entry.hear_tabs(heard, &rule) {
             if self.inner.sessions.set_tabs(id_hash, presence).await? {
                 entry.tabs_written(presence);
+                self.inner.sessions.listings().changed(entry.user_id);
             } else {
-                self.forget(id_hash);
+                self.drop_cached(id_hash);
             }
         }
         Ok(true)

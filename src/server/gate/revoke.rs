@@ -50,19 +50,29 @@ pub fn distinct_ids(ids: &[String], max: usize) -> Option<Vec<&str>> {
 
 impl SessionGate {
     /// The owner's live sessions (expired ones left out), newest first; `current` marks the
-    /// requesting session.
+    /// requesting session. Served from the account's kept list while nothing changed
+    /// ([`crate::server::storage::listings`]); read from the database otherwise.
     pub async fn devices_of(
         &self,
         user_id: i64,
         current: Option<&str>,
     ) -> Result<Vec<crate::dto::DeviceSession>, StoreError> {
         let now = self.inner.clock.now();
-        let Some(account) = self.inner.sessions.account_of(user_id).await? else {
-            return Ok(Vec::new());
+        let listings = self.inner.sessions.listings();
+        let listing = match listings.get(user_id) {
+            Some(listing) => listing,
+            None => {
+                let ticket = listings.ticket();
+                let Some(account) = self.inner.sessions.account_of(user_id).await? else {
+                    return Ok(Vec::new());
+                };
+                let rows = self.inner.sessions.active_for_user(user_id).await?;
+                listings.keep(user_id, account, rows, ticket)
+            }
         };
-        let admin = account.admin;
-        let rows = self.inner.sessions.active_for_user(user_id).await?;
-        Ok(rows
+        let account = &listing.account;
+        Ok(listing
+            .rows
             .iter()
             // A session its account's credential change left behind is no longer good.
             .filter(|row| account.refuses(row.credential_epoch).is_none())
@@ -73,7 +83,7 @@ impl SessionGate {
                     .for_session(super::SessionClass {
                         kind: row.kind,
                         remember: row.remember,
-                        admin,
+                        admin: account.admin,
                     })
                     .expiry(times, now)
                     .is_none()

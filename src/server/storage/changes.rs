@@ -61,6 +61,8 @@ pub enum Change {
     /// The account changed (password, status, role, name) or was deleted: drop every cached
     /// copy of it and of its sessions.
     User(i64),
+    /// A session of the account was added (a sign-in): drop its kept device list.
+    SessionAdded(i64),
     /// The JWT signing keys changed (a rotation): read the key set again. Names the key.
     JwtKeys(String),
     /// Activity was written for a live session (announced on PostgreSQL only, not logged).
@@ -75,7 +77,7 @@ pub enum Change {
 /// A change that could not be read (a newer server's format, or a hand-written row).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChangeParseError {
-    /// The kind is none of `session`, `user`, `jwt_keys`, `activity`.
+    /// The kind is none of `session`, `user`, `session_added`, `jwt_keys`, `activity`.
     #[error("unknown change kind {0:?}")]
     UnknownKind(String),
     /// The key or a number is malformed.
@@ -94,6 +96,7 @@ impl Change {
             "session" if !key.is_empty() => Ok(Self::Session(key.to_owned())),
             "jwt_keys" if !key.is_empty() => Ok(Self::JwtKeys(key.to_owned())),
             "user" => key.parse().map(Self::User).map_err(|_| malformed()),
+            "session_added" => key.parse().map(Self::SessionAdded).map_err(|_| malformed()),
             "session" | "jwt_keys" => Err(malformed()),
             other => Err(ChangeParseError::UnknownKind(other.to_owned())),
         }
@@ -110,7 +113,8 @@ pub struct Announcement {
 }
 
 impl Announcement {
-    /// Reads a payload: `session:<seq>:<id_hash>`, `user:<seq>:<id>`, `jwt_keys:<seq>:<kid>`
+    /// Reads a payload: `session:<seq>:<id_hash>`, `user:<seq>:<id>`,
+    /// `session_added:<seq>:<user id>`, `jwt_keys:<seq>:<kid>`
     /// or `activity:<id_hash>:<last_seen_at>`.
     ///
     /// # Errors
@@ -223,6 +227,7 @@ impl Caches {
                 self.users.forget(*id);
                 self.gate.forget_user(*id);
             }
+            Change::SessionAdded(id) => self.gate.sessions_added(*id),
             Change::JwtKeys(_) => {
                 if let Some(jwt) = &self.jwt {
                     jwt.mark_stale();

@@ -24,6 +24,9 @@ pub struct Database {
     kind: DbKind,
     /// Where it is, for connections outside the pool (PostgreSQL's change listener).
     url: std::sync::Arc<str>,
+    /// The device lists kept in memory, told of every change to the sessions table made or
+    /// heard of through this handle.
+    listings: super::listings::Listings,
 }
 
 impl std::fmt::Debug for Database {
@@ -88,6 +91,7 @@ impl Database {
             pool,
             kind,
             url: url.into(),
+            listings: super::listings::Listings::default(),
         })
     }
 
@@ -115,6 +119,11 @@ impl Database {
     /// The URL it was opened with (holding any password: never log it unredacted).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The device lists kept in memory ([`super::listings`]).
+    pub fn listings(&self) -> &super::listings::Listings {
+        &self.listings
     }
 
     /// The engine behind the pool.

@@ -7,6 +7,7 @@ pub mod db;
 pub mod filters;
 pub mod jwt_keys;
 pub mod keys;
+pub mod listings;
 pub mod login_attempts;
 pub mod retention;
 pub mod sessions;

@@ -97,7 +97,12 @@ impl RetentionStore {
                 .bind(row.last_ip.as_deref())
                 .bind(row.user_agent.as_deref());
         }
-        Ok(update.execute(self.db.pool()).await?.rows_affected())
+        let written = update.execute(self.db.pool()).await?.rows_affected();
+        if written > 0 {
+            // Live sessions' addresses may be among them: no kept device list shows them.
+            self.db.listings().changed_everyone();
+        }
+        Ok(written)
     }
 
     /// Up to `limit` audit rows written before `before` that are not trimmed yet.

@@ -205,6 +205,13 @@ pub struct Sessions {
     db: Database,
 }
 
+impl Sessions {
+    /// The device lists kept in memory, to be told of changes ([`super::listings`]).
+    pub fn listings(&self) -> &super::listings::Listings {
+        self.db.listings()
+    }
+}
+
 /// A session as the administrators' list reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionListing {

@@ -333,6 +333,7 @@ impl SqlSessionStore {
         }
         .await;
         if written.is_ok() {
+            self.inner.db.listings().changed(meta.user_id);
             crate::server::telemetry::sign_in(crate::server::telemetry::SignInOutcome::Success);
         }
         match (written, guard) {
@@ -478,6 +479,8 @@ impl SqlSessionStore {
         if done.rows_affected() == 0 {
             return Err(CreateError::Ended);
         }
+        // The account's list names the session by its id hash, which changed.
+        self.inner.db.listings().changed_everyone();
         Ok(())
     }
 
@@ -646,6 +649,7 @@ impl SessionStore for SqlSessionStore {
         .await
         .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
+        self.inner.db.listings().changed_everyone();
         Ok(())
     }
 }
