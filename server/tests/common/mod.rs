@@ -477,6 +477,17 @@ impl TestApp {
             .await
             .expect("logout request")
     }
+
+    /// The caller's device list (`GET /api/v1/sessions`, which must answer 200).
+    pub async fn device_list(&self, client: &Client) -> Vec<serde_json::Value> {
+        let res = client
+            .get(self.url("/api/v1/sessions"))
+            .send()
+            .await
+            .expect("device list request");
+        assert_eq!(res.status(), 200);
+        res.json().await.expect("device list JSON")
+    }
 }
 
 /// The `Location` header of a redirect.

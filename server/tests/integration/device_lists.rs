@@ -3,7 +3,6 @@
 //! instance on the same database within moments.
 
 use crate::common::*;
-use serde_json::Value;
 use std::time::{Duration, Instant};
 
 db_tests!(
@@ -13,13 +12,7 @@ db_tests!(
 
 /// The caller's device list: (id, last seen) by id.
 async fn devices(app: &TestApp, client: &reqwest::Client) -> Vec<(String, i64)> {
-    let res = client
-        .get(app.url("/api/v1/sessions"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let list: Vec<Value> = res.json().await.unwrap();
+    let list = app.device_list(client).await;
     let mut devices: Vec<(String, i64)> = list
         .iter()
         .map(|d| {

@@ -24,16 +24,6 @@ db_tests!(
 
 const CURL_UA: &str = "curl/8.5.0";
 
-async fn list(app: &TestApp, client: &reqwest::Client) -> Vec<Value> {
-    let res = client
-        .get(app.url("/api/v1/sessions"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
-}
-
 async fn delete(app: &TestApp, client: &reqwest::Client, path_and_query: &str) -> u16 {
     app.delete(client, path_and_query).await.status().as_u16()
 }
@@ -57,7 +47,7 @@ async fn the_list_shows_only_the_callers_sessions_with_parsed_devices(db: TestDb
     app.device("alice", CURL_UA).await;
     app.device("bob", CHROME_UA).await;
 
-    let sessions = list(&app, &chrome).await;
+    let sessions = app.device_list(&chrome).await;
     assert_eq!(sessions.len(), 4, "only alice's: {sessions:#?}");
     let current: Vec<&Value> = sessions.iter().filter(|s| s["current"] == true).collect();
     assert_eq!(current.len(), 1);
@@ -96,7 +86,7 @@ async fn each_delete_form_signs_out_exactly_what_it_names(db: TestDb) {
     assert_eq!(delete(&app, &me, "/api/v1/sessions").await, 400);
     assert_eq!(delete(&app, &me, "/api/v1/sessions?token_id=").await, 400);
     assert!(is_live(&app, &me).await && is_live(&app, &a).await);
-    assert_eq!(list(&app, &me).await.len(), 5);
+    assert_eq!(app.device_list(&me).await.len(), 5);
 
     // One by path.
     assert_eq!(
@@ -119,7 +109,7 @@ async fn each_delete_form_signs_out_exactly_what_it_names(db: TestDb) {
     );
     assert!(!is_live(&app, &d).await);
     assert!(is_live(&app, &me).await, "the caller's own session stays");
-    assert_eq!(list(&app, &me).await.len(), 1);
+    assert_eq!(app.device_list(&me).await.len(), 1);
 
     let revoked = app
         .audit_events(Some(auto_logout::AuditEvent::Revoked))
@@ -153,7 +143,7 @@ async fn another_users_session_is_404_and_nothing_changes(db: TestDb) {
     let q = format!("/api/v1/sessions?token_id={alice_other}&token_id={bob_id}");
     assert_eq!(delete(&app, &alice, &q).await, 404);
     assert!(is_live(&app, &bob).await);
-    assert_eq!(list(&app, &alice).await.len(), 2);
+    assert_eq!(app.device_list(&alice).await.len(), 2);
     // Without a session, 401.
     assert_eq!(
         delete(&app, &browser(), &format!("/api/v1/sessions/{bob_id}")).await,

@@ -4,19 +4,8 @@
 
 use crate::common::*;
 use auto_logout::server::audit::AuditFilter;
-use serde_json::Value;
 
 db_tests!(a_sign_in_from_a_device_the_account_never_used_is_marked_new);
-
-async fn list(app: &TestApp, client: &reqwest::Client) -> Vec<Value> {
-    let res = client
-        .get(app.url("/api/v1/sessions"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
-}
 
 async fn a_sign_in_from_a_device_the_account_never_used_is_marked_new(db: TestDb) {
     let app = spawn_app(db).await;
@@ -30,7 +19,8 @@ async fn a_sign_in_from_a_device_the_account_never_used_is_marked_new(db: TestDb
     // Devices are per account: bob's first sign-in, from Firefox, is not new to him.
     let (bob, bob_id) = app.device("bob", FIREFOX_UA).await;
 
-    let marks: Vec<(String, bool)> = list(&app, &first)
+    let marks: Vec<(String, bool)> = app
+        .device_list(&first)
         .await
         .iter()
         .map(|s| {
@@ -45,8 +35,10 @@ async fn a_sign_in_from_a_device_the_account_never_used_is_marked_new(db: TestDb
     assert!(!new(&updated_id), "an updated browser");
     assert!(new(&firefox_id), "the first sign-in from Firefox");
     assert!(!new(&firefox_again_id), "Firefox is known from then on");
-    assert!(!list(&app, &bob).await[0]["new_device"].as_bool().unwrap());
-    assert_eq!(list(&app, &bob).await[0]["id"], bob_id.as_str());
+    assert!(!app.device_list(&bob).await[0]["new_device"]
+        .as_bool()
+        .unwrap());
+    assert_eq!(app.device_list(&bob).await[0]["id"], bob_id.as_str());
 
     let page = app.page(&first, "/sessions").await;
     assert_eq!(
