@@ -4,20 +4,38 @@
 
 use crate::sign_out::SignOutForm;
 use auto_logout::{dto::format_utc, DeviceSession, SessionKind};
+use leptos::either::Either;
 use leptos::prelude::*;
 
-/// The request's person's devices, newest first (on the server: through the engine that the
-/// application put in the context or the engine's layers put on the request; `None` without
-/// a live session or an engine).
+/// The request's session and the engine serving it (the one the application put in the
+/// context, or the one the engine's layers put on the request); `None` without either.
 #[cfg(feature = "ssr")]
-async fn devices_of_request() -> Option<Vec<DeviceSession>> {
+fn session_of_request() -> Option<(
+    auto_logout::server::ActiveSession,
+    auto_logout::server::Engine,
+)> {
     use auto_logout::server::{ActiveSession, Engine};
-    let (me, engine) = with_context::<axum::http::request::Parts, _>(|parts| {
+    with_context::<axum::http::request::Parts, _>(|parts| {
         let me = parts.extensions.get::<ActiveSession>()?.clone();
         let engine =
             use_context::<Engine>().or_else(|| parts.extensions.get::<Engine>().cloned())?;
         Some((me, engine))
-    })??;
+    })?
+}
+
+/// The request's person's devices, newest first, if the engine keeps their list in memory:
+/// the page then renders in one pass, with nothing to wait for.
+#[cfg(feature = "ssr")]
+fn kept_devices_of_request() -> Option<Vec<DeviceSession>> {
+    let (me, engine) = session_of_request()?;
+    engine.gate().kept_devices_of(me.user_id, Some(&me.id_hash))
+}
+
+/// The request's person's devices, newest first, read through the engine; `None` without a
+/// live session or an engine.
+#[cfg(feature = "ssr")]
+async fn devices_of_request() -> Option<Vec<DeviceSession>> {
+    let (me, engine) = session_of_request()?;
     engine
         .gate()
         .devices_of(me.user_id, Some(&me.id_hash))
@@ -51,6 +69,14 @@ pub fn DeviceList(
         sign_out: sign_out_path.unwrap_or_else(|| SIGN_OUT.to_owned()),
         back: back.unwrap_or_else(|| SESSIONS.to_owned()),
     };
+    // A list the engine keeps renders at once; any other is read, and waited for.
+    #[cfg(feature = "ssr")]
+    let kept = kept_devices_of_request();
+    #[cfg(not(feature = "ssr"))]
+    let kept = None::<Vec<DeviceSession>>;
+    if let Some(devices) = kept {
+        return Either::Left(view! { <DeviceTable devices paths /> });
+    }
     let list = Resource::new(
         || (),
         |_| async move {
@@ -60,7 +86,7 @@ pub fn DeviceList(
             None::<Vec<DeviceSession>>
         },
     );
-    view! {
+    Either::Right(view! {
         <Suspense fallback=|| ()>
             {move || {
                 let paths = paths.clone();
@@ -69,7 +95,7 @@ pub fn DeviceList(
                 })
             }}
         </Suspense>
-    }
+    })
 }
 
 /// Where the list's forms post.
@@ -116,22 +142,20 @@ fn DeviceTable(devices: Vec<DeviceSession>, paths: Paths) -> impl IntoView {
 #[component]
 fn DeviceRow(device: DeviceSession, paths: Paths) -> impl IntoView {
     let action = if device.current {
-        view! {
+        Either::Left(view! {
             <span class="this-device" data-testid="this-device">"This device"</span>
             <SignOutForm class="inline" action=paths.sign_out.clone()>
                 <button type="submit" class="secondary">"Sign out"</button>
             </SignOutForm>
-        }
-        .into_any()
+        })
     } else {
-        view! {
+        Either::Right(view! {
             <form method="post" action=paths.revoke.clone() class="inline">
                 <input type="hidden" name="id" value=device.id.clone() />
                 <input type="hidden" name="back" value=paths.back.clone() />
                 <button type="submit" data-testid="revoke">"Sign out"</button>
             </form>
-        }
-        .into_any()
+        })
     };
     view! {
         <tr data-testid="session-row" data-session-id=device.id.clone() data-current=device.current.to_string()>

@@ -14,6 +14,8 @@ db_tests!(
     administrators_get_their_own_limits,
     the_admin_pages_work_without_javascript,
     a_password_change_keeps_this_session_and_ends_the_others,
+    the_session_list_follows_every_change_made_here,
+    a_sign_in_on_another_instance_reaches_the_session_list,
 );
 
 /// Every admin endpoint (method, path).
@@ -534,4 +536,155 @@ async fn a_password_change_keeps_this_session_and_ends_the_others(db: TestDb) {
         .sign_in(&browser(), "alice", "a brand new password", "")
         .await;
     assert_eq!(location(&res), "/home");
+}
+
+/// alice's sessions in the administrators' list (the JSON API and the page both read the page
+/// the engine keeps between changes): (id, last seen, ended) by id.
+async fn alices_sessions(app: &TestApp, root: &reqwest::Client) -> Vec<(String, i64, bool)> {
+    let (status, page) = app
+        .admin_call(root, "GET", "/api/v1/admin/sessions?user=alice", None)
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let mut sessions: Vec<_> = page["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap().to_owned(),
+                s["last_seen_at"].as_i64().unwrap(),
+                !s["ended_at"].is_null(),
+            )
+        })
+        .collect();
+    sessions.sort();
+    sessions
+}
+
+/// The `/admin/sessions?user=alice` page: how many rows, how many of them live.
+async fn alices_rows(app: &TestApp, root: &reqwest::Client) -> (usize, usize) {
+    let res = root
+        .get(app.url("/admin/sessions?user=alice"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    (
+        html.matches(r#"data-testid="admin-session-row""#).count(),
+        html.matches("<td>live</td>").count(),
+    )
+}
+
+async fn the_session_list_follows_every_change_made_here(db: TestDb) {
+    let app = spawn_app_with(
+        db,
+        Spawn {
+            manual_clock_at: Some(1_800_000_000_000),
+            ..Spawn::default()
+        },
+    )
+    .await;
+    let clock = app.clock.clone().unwrap();
+    let root = app.admin().await;
+    let (laptop, laptop_id) = app.device("alice", CHROME_UA).await;
+    let first = alices_sessions(&app, &root).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(
+        alices_sessions(&app, &root).await,
+        first,
+        "the same list again"
+    );
+    assert_eq!(alices_rows(&app, &root).await, (1, 1));
+    assert_eq!(
+        alices_rows(&app, &root).await,
+        (1, 1),
+        "the same page again"
+    );
+
+    // A sign-in.
+    let (phone, phone_id) = app.device("alice", IPHONE_UA).await;
+    assert_eq!(alices_rows(&app, &root).await, (2, 2));
+    let listed = alices_sessions(&app, &root).await;
+    assert_eq!(listed.len(), 2);
+
+    // Activity moves "last seen" to the second.
+    clock.advance(std::time::Duration::from_secs(30));
+    let res = phone.get(app.url("/home")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let last_seen =
+        |list: &[(String, i64, bool)], id: &str| list.iter().find(|(i, _, _)| i == id).unwrap().1;
+    let moved = alices_sessions(&app, &root).await;
+    assert_eq!(
+        last_seen(&moved, &phone_id),
+        last_seen(&listed, &phone_id) + 30_000
+    );
+
+    // A session ended by its owner, then one by the administrator.
+    let res = app.logout(&phone).await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    assert_eq!(alices_rows(&app, &root).await, (2, 1));
+    let (status, _) = app
+        .admin_call(
+            &root,
+            "DELETE",
+            &format!("/api/v1/admin/sessions/{laptop_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(alices_rows(&app, &root).await, (2, 0));
+    assert!(alices_sessions(&app, &root)
+        .await
+        .iter()
+        .all(|(_, _, ended)| *ended));
+    assert_ne!(
+        app.status_json(&laptop).await["user"],
+        "alice",
+        "the laptop is out"
+    );
+}
+
+async fn a_sign_in_on_another_instance_reaches_the_session_list(db: TestDb) {
+    let shared = db.share();
+    let a = spawn_app(db).await;
+    let b = spawn_app_with(
+        shared,
+        Spawn {
+            second_instance: true,
+            ..Spawn::default()
+        },
+    )
+    .await;
+    let root = a.admin().await;
+    let (_, on_a) = a.device("alice", CHROME_UA).await;
+    assert_eq!(alices_rows(&a, &root).await, (1, 1));
+    let (on_b_client, on_b) = b.device("alice", FIREFOX_UA).await;
+    let start = std::time::Instant::now();
+    while alices_rows(&a, &root).await != (2, 2) {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "A's list never showed the sign-in on B"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let ids: Vec<String> = alices_sessions(&a, &root)
+        .await
+        .into_iter()
+        .map(|(id, _, _)| id)
+        .collect();
+    let mut expected = vec![on_a, on_b];
+    expected.sort();
+    assert_eq!(ids, expected);
+    // And a sign-out there.
+    let res = b.logout(&on_b_client).await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let start = std::time::Instant::now();
+    while alices_rows(&a, &root).await != (2, 1) {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "A's list never showed the sign-out on B"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

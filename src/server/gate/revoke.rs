@@ -8,6 +8,7 @@ use super::{
     SessionGate,
 };
 use crate::event::EndReason;
+use crate::server::storage::listings::Listing;
 
 /// The most distinct sessions one revocation may name (a person has a few devices; an
 /// administrator signing a user out everywhere uses another call).
@@ -57,7 +58,6 @@ impl SessionGate {
         user_id: i64,
         current: Option<&str>,
     ) -> Result<Vec<crate::dto::DeviceSession>, StoreError> {
-        let now = self.inner.clock.now();
         let listings = self.inner.sessions.listings();
         let listing = match listings.get(user_id) {
             Some(listing) => listing,
@@ -70,8 +70,30 @@ impl SessionGate {
                 listings.keep(user_id, account, rows, ticket)
             }
         };
+        Ok(self.devices_in(&listing, current))
+    }
+
+    /// What [`SessionGate::devices_of`] answers, when the owner's list is kept in memory: no
+    /// waiting, so a page can render it in one pass. `None` when the list would have to be
+    /// read from the database (nobody listed it lately, or something changed since).
+    pub fn kept_devices_of(
+        &self,
+        user_id: i64,
+        current: Option<&str>,
+    ) -> Option<Vec<crate::dto::DeviceSession>> {
+        let listing = self.inner.sessions.listings().get(user_id)?;
+        Some(self.devices_in(&listing, current))
+    }
+
+    /// The live, still good sessions of a kept list, as their owner sees them.
+    fn devices_in(
+        &self,
+        listing: &Listing,
+        current: Option<&str>,
+    ) -> Vec<crate::dto::DeviceSession> {
+        let now = self.inner.clock.now();
         let account = &listing.account;
-        Ok(listing
+        listing
             .rows
             .iter()
             // A session its account's credential change left behind is no longer good.
@@ -89,7 +111,7 @@ impl SessionGate {
                     .is_none()
             })
             .map(|row| crate::server::devices::device_session(row, current))
-            .collect())
+            .collect()
     }
 
     /// Signs out the owner's sessions `ids` (audit `revoked`, actor = `actor_id`).

@@ -8,6 +8,7 @@ use crate::server::{
     error::{AccountError, AccountRefusal, StoreError},
     gate::SessionGate,
     sessions::{ClientInfo, Everyone, SessionSearch, Sessions},
+    storage::listings::{Ticket, LISTING_TTL},
     users::{User, Users},
 };
 use crate::{
@@ -73,13 +74,55 @@ impl SignOutAll {
     }
 }
 
+/// The search an administrator's filters and cursor ask for.
+fn search_of(query: &SessionsQuery) -> Result<SessionSearch, AdminQueryError> {
+    let after = match query.cursor.as_deref() {
+        None | Some("") => None,
+        Some(cursor) => {
+            let (at, id) = cursor.split_once(':').ok_or(AdminQueryError::Cursor)?;
+            Some((
+                at.parse().map_err(|_| AdminQueryError::Cursor)?,
+                id.to_owned(),
+            ))
+        }
+    };
+    Ok(SessionSearch {
+        active: query.state.map(|s| s == SessionState::Active),
+        username: query.user.clone().filter(|u| !u.is_empty()),
+        kind: query.kind,
+        after,
+        limit: query.limit.unwrap_or(50).clamp(1, 500),
+    })
+}
+
+/// How many pages of the session list ([`Admin::sessions_page`]) are kept in memory.
+pub const KEPT_SESSION_PAGES: u64 = 32;
+
+/// A page of the session list as the database held it when `ticket` was taken.
+#[derive(Debug)]
+struct KeptPage {
+    ticket: Ticket,
+    page: std::sync::Arc<SessionsPage>,
+}
+
 /// Administrator operations. Cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Admin {
     users: Users,
     sessions: Sessions,
     gate: SessionGate,
     audit: AuditLog,
+    /// Pages of the session list read lately, each good until any change to the sessions or
+    /// their accounts is told ([`crate::server::storage::listings`]).
+    kept_pages: moka::sync::Cache<SessionSearch, std::sync::Arc<KeptPage>>,
+}
+
+impl std::fmt::Debug for Admin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admin")
+            .field("kept_pages", &self.kept_pages.entry_count())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Admin {
@@ -90,6 +133,10 @@ impl Admin {
             sessions,
             gate,
             audit,
+            kept_pages: moka::sync::Cache::builder()
+                .max_capacity(KEPT_SESSION_PAGES)
+                .time_to_live(LISTING_TTL)
+                .build(),
         }
     }
 
@@ -122,33 +169,55 @@ impl Admin {
         &self,
         query: &SessionsQuery,
     ) -> Result<SessionsPage, AdminQueryError> {
-        let after = match query.cursor.as_deref() {
-            None | Some("") => None,
-            Some(cursor) => {
-                let (at, id) = cursor.split_once(':').ok_or(AdminQueryError::Cursor)?;
-                Some((
-                    at.parse().map_err(|_| AdminQueryError::Cursor)?,
-                    id.to_owned(),
-                ))
-            }
-        };
-        let limit = query.limit.unwrap_or(50).clamp(1, 500);
-        let search = SessionSearch {
-            active: query.state.map(|s| s == SessionState::Active),
-            username: query.user.clone().filter(|u| !u.is_empty()),
-            kind: query.kind,
-            after,
-            limit,
-        };
+        let search = search_of(query)?;
+        if let Some(page) = self.kept_page(&search) {
+            return Ok(SessionsPage::clone(&page));
+        }
+        let listings = self.sessions.listings();
+        let ticket = listings.ticket();
         let sessions = self.sessions(&search).await?;
-        let next_cursor = (sessions.len() as i64 == limit)
+        let next_cursor = (sessions.len() as i64 == search.limit)
             .then(|| sessions.last())
             .flatten()
             .map(|s| format!("{}:{}", s.device.created_at, s.device.id));
-        Ok(SessionsPage {
+        let page = SessionsPage {
             sessions,
             next_cursor,
-        })
+        };
+        if listings.unchanged_since(ticket) {
+            let kept = KeptPage {
+                ticket,
+                page: std::sync::Arc::new(page.clone()),
+            };
+            self.kept_pages
+                .insert(search.clone(), std::sync::Arc::new(kept));
+            // A change told between the test and the insert must not be missed.
+            if !listings.unchanged_since(ticket) {
+                self.kept_pages.invalidate(&search);
+            }
+        }
+        Ok(page)
+    }
+
+    /// What [`Admin::sessions_page`] answers for `query`, if that page was read lately and
+    /// nothing changed since: no waiting, so a page can render it in one pass. `None` when it
+    /// would have to be read (or `query` is refused: [`Admin::sessions_page`] says why).
+    pub fn kept_sessions_page(
+        &self,
+        query: &SessionsQuery,
+    ) -> Option<std::sync::Arc<SessionsPage>> {
+        self.kept_page(&search_of(query).ok()?)
+    }
+
+    /// The kept page of `search`, while nothing changed since it was read.
+    fn kept_page(&self, search: &SessionSearch) -> Option<std::sync::Arc<SessionsPage>> {
+        let kept = self.kept_pages.get(search)?;
+        if self.sessions.listings().unchanged_since(kept.ticket) {
+            Some(kept.page.clone())
+        } else {
+            self.kept_pages.invalidate(search);
+            None
+        }
     }
 
     /// The page of the activity log `query` asks for: newest first, with the cursor of the

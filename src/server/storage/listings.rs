@@ -126,6 +126,13 @@ impl Listings {
         list
     }
 
+    /// Whether no change at all was told since `ticket` was taken: anything read from the
+    /// sessions or their accounts under it is still what the database holds. For reads other
+    /// than one account's list, kept elsewhere (the administrators' pages).
+    pub fn unchanged_since(&self, ticket: Ticket) -> bool {
+        self.0.changes.load(Ordering::SeqCst) == ticket.changes
+    }
+
     /// The sessions or the account of `user_id` changed (told after the change is committed).
     pub fn changed(&self, user_id: i64) {
         self.0.changes.fetch_add(1, Ordering::SeqCst);
@@ -174,5 +181,17 @@ mod tests {
         listings.changed_everyone();
         listings.keep(1, account(), Vec::new(), ticket);
         assert!(listings.get(1).is_none());
+    }
+
+    #[test]
+    fn any_change_told_ends_what_a_ticket_read() {
+        let listings = Listings::default();
+        let ticket = listings.ticket();
+        assert!(listings.unchanged_since(ticket));
+        listings.changed(3);
+        assert!(!listings.unchanged_since(ticket));
+        let ticket = listings.ticket();
+        listings.changed_everyone();
+        assert!(!listings.unchanged_since(ticket));
     }
 }

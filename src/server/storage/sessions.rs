@@ -224,7 +224,7 @@ pub struct SessionListing {
 }
 
 /// Which sessions an administrator lists.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct SessionSearch {
     /// `Some(true)`: live only; `Some(false)`: ended only.
     pub active: Option<bool>,
