@@ -14,13 +14,11 @@ pub mod error;
 #[cfg(feature = "hydrate")]
 pub mod navigation;
 pub mod pages;
+pub mod routes;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
-use leptos_router::{
-    components::{Route, Router, Routes},
-    path, SsrMode,
-};
+use routes::{Page, RequestQuery};
 
 /// The request header `navigation` sends with each page it fetches: the server treats such
 /// a request as a page visit (a one-time notice is used up by it).
@@ -82,35 +80,42 @@ pub fn go_live() {
     .forget();
 }
 
-/// The application: navigation bar and routes.
+/// The application: navigation bar and the page the request's path names ([`routes::Page`];
+/// "Page not found", with status 404, for any other path).
 ///
-/// Every route renders in `SsrMode::Async`: the server waits for the page's data and sends
+/// The server renders every page in `SsrMode::Async`: it waits for the page's data and sends
 /// complete HTML, so pages are correct without JavaScript and the first paint already holds
 /// the signed-in state.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(CurrentUser::of_request());
+    provide_context(RequestQuery::of_request());
+    let page = routes::request_path().as_deref().and_then(Page::at);
 
     view! {
         <Title text="auto-logout" />
-        <Router>
-            <components::nav::NavBar />
-            <main>
-                <Routes fallback=pages::not_found::NotFound>
-                    <Route path=path!("/") view=pages::landing::Landing ssr=SsrMode::Async />
-                    <Route path=path!("/sign-in") view=pages::sign_in::SignIn ssr=SsrMode::Async />
-                    <Route path=path!("/home") view=pages::home::Home ssr=SsrMode::Async />
-                    <Route path=path!("/logout") view=pages::logout::LogoutConfirm ssr=SsrMode::Async />
-                    <Route path=path!("/sessions") view=pages::sessions::Sessions ssr=SsrMode::Async />
-                    <Route path=path!("/account") view=pages::account::Account ssr=SsrMode::Async />
-                    <Route path=path!("/account/password") view=pages::account::ChangePassword ssr=SsrMode::Async />
-                    <Route path=path!("/account/activity") view=pages::activity::AccountActivity ssr=SsrMode::Async />
-                    <Route path=path!("/admin/sessions") view=pages::admin::AdminSessions ssr=SsrMode::Async />
-                    <Route path=path!("/admin/activity") view=pages::admin::AdminActivity ssr=SsrMode::Async />
-                    <Route path=path!("/admin/users") view=pages::admin::AdminUsers ssr=SsrMode::Async />
-                </Routes>
-            </main>
-        </Router>
+        <components::nav::NavBar />
+        <main>{page_view(page)}</main>
+    }
+}
+
+/// The view of `page` (the not-found page for none). Each page keeps its own view type: no
+/// erased view, whose conversion would copy every attribute of the page.
+fn page_view(page: Option<Page>) -> impl IntoView {
+    use leptos::either::EitherOf12 as P;
+    match page {
+        Some(Page::Landing) => P::A(view! { <pages::landing::Landing /> }),
+        Some(Page::SignIn) => P::B(view! { <pages::sign_in::SignIn /> }),
+        Some(Page::Home) => P::C(view! { <pages::home::Home /> }),
+        Some(Page::Logout) => P::D(view! { <pages::logout::LogoutConfirm /> }),
+        Some(Page::Sessions) => P::E(view! { <pages::sessions::Sessions /> }),
+        Some(Page::Account) => P::F(view! { <pages::account::Account /> }),
+        Some(Page::ChangePassword) => P::G(view! { <pages::account::ChangePassword /> }),
+        Some(Page::AccountActivity) => P::H(view! { <pages::activity::AccountActivity /> }),
+        Some(Page::AdminSessions) => P::I(view! { <pages::admin::AdminSessions /> }),
+        Some(Page::AdminActivity) => P::J(view! { <pages::admin::AdminActivity /> }),
+        Some(Page::AdminUsers) => P::K(view! { <pages::admin::AdminUsers /> }),
+        None => P::L(view! { <pages::not_found::NotFound /> }),
     }
 }

@@ -3,6 +3,8 @@
 //! server (soft navigation swaps in the next page's HTML), so the mark is decided once from
 //! the request's path, without the per-link reactive state `<A>` builds for the browser.
 
+use crate::routes::request_path;
+use leptos::either::Either;
 use leptos::prelude::*;
 
 /// Whether a link to `href` is current at `path`: the same page, or one under it
@@ -14,14 +16,6 @@ pub fn is_current(href: &str, path: &str) -> bool {
     }
     path.strip_prefix(href)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-}
-
-/// The path of the request being rendered (`None` outside a server render).
-fn request_path() -> Option<String> {
-    #[cfg(feature = "ssr")]
-    return with_context::<axum::http::request::Parts, _>(|parts| parts.uri.path().to_owned());
-    #[cfg(not(feature = "ssr"))]
-    None
 }
 
 /// A link to the app's page `href`, with `class` if given.
@@ -39,11 +33,10 @@ pub fn PageLink(
         .is_some_and(|path| is_current(href, &path))
         .then_some("page");
     match class {
-        Some(class) => view! {
+        Some(class) => Either::Left(view! {
             <a href=href aria-current=current class=class>{children()}</a>
-        }
-        .into_any(),
-        None => view! { <a href=href aria-current=current>{children()}</a> }.into_any(),
+        }),
+        None => Either::Right(view! { <a href=href aria-current=current>{children()}</a> }),
     }
 }
 

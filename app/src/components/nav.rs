@@ -3,6 +3,7 @@
 use crate::{components::link::PageLink, CurrentUser};
 use auto_logout::forms::ACCOUNT;
 use auto_logout_leptos::{CountdownOptions, SessionCountdown, SignOutForm};
+use leptos::either::Either;
 use leptos::prelude::*;
 
 /// The bar at the top of every page.
@@ -25,8 +26,8 @@ pub fn NavBar() -> impl IntoView {
         <header class="nav">
             <PageLink href="/" class="brand">"auto-logout"</PageLink>
             {match signed_in {
-                Some(signed_in) => signed_in.into_any(),
-                None => view! { <PageLink href="/sign-in">"Sign in"</PageLink> }.into_any(),
+                Some(signed_in) => Either::Left(signed_in),
+                None => Either::Right(view! { <PageLink href="/sign-in">"Sign in"</PageLink> }),
             }}
         </header>
     }

@@ -7,6 +7,7 @@
 
 use crate::{
     components::{drafts::KeepDraftsOfUser, link::PageLink},
+    routes::{redirect_to, use_query},
     CurrentUser,
 };
 use auto_logout::{
@@ -17,34 +18,34 @@ use auto_logout::{
     profile::{ProfileError, DISPLAY_NAME_MAX_CHARS, EMAIL_MAX_BYTES},
     redirect::sign_in_url,
 };
+use leptos::either::Either;
 use leptos::prelude::*;
-use leptos_router::{components::Redirect, hooks::use_query_map};
 
 /// The profile page: display name and email.
 #[component]
 pub fn Account() -> impl IntoView {
-    let query = use_query_map();
-    let user = expect_context::<CurrentUser>().0;
-    let saved = move || query.read().get("saved").is_some();
-    let error = move || {
-        query.read().get("error").map(|code| {
-            ProfileError::from_code(&code).map_or_else(
-                || "That did not work; please try again.".to_owned(),
-                ProfileError::message,
-            )
-        })
+    let query = use_query();
+    let Some(user) = expect_context::<CurrentUser>().0 else {
+        redirect_to(&sign_in_url(ACCOUNT, None));
+        return None;
     };
-    match user {
-        Some(user) => view! {
+    let saved = query.get("saved").is_some();
+    let error = query.get("error").map(|code| {
+        ProfileError::from_code(&code).map_or_else(
+            || "That did not work; please try again.".to_owned(),
+            ProfileError::message,
+        )
+    });
+    Some(view! {
             <section class="card narrow" data-testid="account">
                 <h1>"Your account"</h1>
-                {saved().then(|| view! {
+                {saved.then(|| view! {
                     <p class="notice" role="status" data-testid="account-saved">"Your changes are saved."</p>
                 })}
-                {move || error().map(|text| view! {
+                {error.map(|text| view! {
                     <p class="error" role="alert" data-testid="account-error">{text}</p>
                 })}
-                <KeepDraftsOfUser saved=saved()>
+                <KeepDraftsOfUser saved=saved>
                     <form method="post" action=ACCOUNT>
                         <label>"Display name"
                             <input
@@ -69,68 +70,65 @@ pub fn Account() -> impl IntoView {
                 <p><PageLink href=ACCOUNT_PASSWORD>"Change your password"</PageLink></p>
                 <p><PageLink href=auto_logout::forms::ACCOUNT_ACTIVITY>"Your account's activity: was this you?"</PageLink></p>
             </section>
+    })
+}
+
+/// What the password page says after a try (`Some((is_error, text))`): the outcome the query
+/// names, or a generic failure when it names only an error.
+fn password_message(outcome: Option<&PasswordOutcome>, failed: bool) -> Option<(bool, String)> {
+    let wait = crate::pages::sign_in::wait_in_words;
+    let text = match outcome {
+        Some(PasswordOutcome::Changed { others_ended }) => {
+            return Some((
+                false,
+                format!(
+                    "Your password has been changed. {others_ended} other session{} signed out.",
+                    if *others_ended == 1 { " was" } else { "s were" }
+                ),
+            ))
         }
-        .into_any(),
-        None => view! { <Redirect path=sign_in_url(ACCOUNT, None) /> }.into_any(),
-    }
+        Some(PasswordOutcome::WrongCurrent) => "The current password is not right.".to_owned(),
+        Some(PasswordOutcome::Mismatch) => "The two new passwords differ.".to_owned(),
+        Some(PasswordOutcome::Weak) => {
+            format!("The new password needs at least {MIN_PASSWORD_LEN} characters.")
+        }
+        Some(
+            PasswordOutcome::Throttled { retry_after_secs }
+            | PasswordOutcome::Busy { retry_after_secs },
+        ) => format!(
+            "Too many attempts. Please wait {} before trying again.",
+            wait(*retry_after_secs)
+        ),
+        None if failed => "That did not work.".to_owned(),
+        None => return None,
+    };
+    Some((true, text))
 }
 
 /// The password page.
 #[component]
 pub fn ChangePassword() -> impl IntoView {
-    let query = use_query_map();
-    let message = move || {
-        let q = query.read();
-        let outcome = PasswordOutcome::from_query(|name| q.get(name));
-        let wait = crate::pages::sign_in::wait_in_words;
-        let text = match outcome {
-            Some(PasswordOutcome::Changed { others_ended }) => {
-                return Some((
-                    false,
-                    format!(
-                    "Your password has been changed. {others_ended} other session{} signed out.",
-                    if others_ended == 1 { " was" } else { "s were" }
-                ),
-                ))
-            }
-            Some(PasswordOutcome::WrongCurrent) => "The current password is not right.".to_owned(),
-            Some(PasswordOutcome::Mismatch) => "The two new passwords differ.".to_owned(),
-            Some(PasswordOutcome::Weak) => {
-                format!("The new password needs at least {MIN_PASSWORD_LEN} characters.")
-            }
-            Some(
-                PasswordOutcome::Throttled { retry_after_secs }
-                | PasswordOutcome::Busy { retry_after_secs },
-            ) => format!(
-                "Too many attempts. Please wait {} before trying again.",
-                wait(retry_after_secs)
-            ),
-            None if q.get("error").is_some() => "That did not work.".to_owned(),
-            None => return None,
-        };
-        Some((true, text))
-    };
-    let required = move || query.read().get("required").is_some();
+    let query = use_query();
+    let outcome = PasswordOutcome::from_query(|name| query.get(name));
+    let message = password_message(outcome.as_ref(), query.get("error").is_some());
+    let required = query.get("required").is_some();
     view! {
         <section class="card narrow">
             <h1>"Change your password"</h1>
-            <Show when=required>
+            {required.then(|| view! {
                 <p class="notice" role="status" data-testid="password-change-required">
                     "You said a sign-in to your account was not yours. Choose a new password \
                      that nobody else knows."
                 </p>
-            </Show>
-            {move || message().map(|(error, text)| if error {
-                view! { <p class="error" role="alert" data-testid="password-error">{text}</p> }.into_any()
+            })}
+            {message.map(|(error, text)| if error {
+                Either::Left(view! { <p class="error" role="alert" data-testid="password-error">{text}</p> })
             } else {
-                view! { <p class="notice" role="status" data-testid="password-changed">{text}</p> }.into_any()
+                Either::Right(view! { <p class="notice" role="status" data-testid="password-changed">{text}</p> })
             })}
             // Kept like every form of a signed-in page; it holds only password fields, which are
             // never kept, so it leaves nothing in the browser.
-            <KeepDraftsOfUser saved=matches!(
-                PasswordOutcome::from_query(|name| query.read().get(name)),
-                Some(PasswordOutcome::Changed { .. })
-            )>
+            <KeepDraftsOfUser saved=matches!(outcome, Some(PasswordOutcome::Changed { .. }))>
                 <form method="post" action=ACCOUNT_PASSWORD>
                     // Always asked; it is the re-authentication field (SPEC §4), so a right one
                     // also renews the window for the other sensitive actions.

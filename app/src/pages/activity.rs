@@ -2,17 +2,15 @@
 //! sign-outs and failed attempts, newest first, a page at a time, with the device and roughly
 //! where each came from; "This wasn't me" signs out everywhere and leads to a new password.
 
-use crate::api::account_activity;
+use crate::{api::account_activity, routes::use_query};
 use auto_logout::{dto::format_utc, forms::NOT_ME};
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 /// The activity page.
 #[component]
 pub fn AccountActivity() -> impl IntoView {
-    let query = use_query_map();
-    let before = move || query.read().get("before").filter(|b| !b.is_empty());
-    let page = Resource::new(before, account_activity);
+    let before = use_query().non_empty("before");
+    let page = Resource::new(move || before.clone(), account_activity);
     view! {
         <section class="card wide">
             <h1>"Your account's activity"</h1>

@@ -7,14 +7,18 @@ use crate::components::drafts::KeepDraftsOfUser;
 use crate::{
     api::{admin_activity, admin_sessions, admin_users},
     error::AppError,
+    routes::use_query,
 };
 use auto_logout::{
-    dto::{format_utc, ActivityQuery, AdminSession, SessionState, SessionsQuery, UserSummary},
+    dto::{
+        format_utc, ActivityQuery, AdminSession, SessionState, SessionsPage, SessionsQuery,
+        UserSummary,
+    },
     forms::{UserAction, UsersOutcome},
     AuditEvent, SessionKind,
 };
+use leptos::either::Either;
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 /// The console's own navigation.
 #[component]
@@ -35,8 +39,8 @@ fn load_error(err: &AppError) -> impl IntoView {
 
 /// The query value `name` of the current URL, if not empty.
 fn query_value(name: &'static str) -> impl Fn() -> Option<String> + Copy {
-    let query = use_query_map();
-    move || query.read().get(name).filter(|v| !v.is_empty())
+    let query = StoredValue::new(use_query());
+    move || query.with_value(|query| query.non_empty(name))
 }
 
 /// `GET /admin/sessions?state=&user=&kind=&cursor=`.
@@ -63,7 +67,10 @@ pub fn AdminSessions() -> impl IntoView {
         cursor: cursor(),
         limit: Some(50),
     };
-    let page = Resource::new(query, admin_sessions);
+    #[cfg(feature = "ssr")]
+    let kept = kept_sessions_page(&query());
+    #[cfg(not(feature = "ssr"))]
+    let kept = None::<std::sync::Arc<SessionsPage>>;
     let here = move || {
         format!(
             "/admin/sessions?state={}&user={}&kind={}",
@@ -105,40 +112,73 @@ pub fn AdminSessions() -> impl IntoView {
                 </label>
                 <button type="submit" data-testid="filter">"Filter"</button>
             </form>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match page.await {
-                        Ok(page) => {
-                            let next = page.next_cursor.map(|c| format!("{}&cursor={c}", here()));
-                            view! {
-                                <div class="table-scroll">
-                                    <table class="sessions" data-testid="admin-sessions">
-                                        <thead><tr>
-                                            <th scope="col">"User"</th>
-                                            <th scope="col">"Browser"</th>
-                                            <th scope="col">"IP"</th>
-                                            <th scope="col">"Last seen"</th>
-                                            <th scope="col">"Ended"</th>
-                                            <th scope="col"><span class="sr-only">"Action"</span></th>
-                                        </tr></thead>
-                                        <tbody>
-                                            {page.sessions.into_iter().map(|s| view! { <SessionRow session=s back=here() /> }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
-                                {next.map(|href| view! { <p><a href=href data-testid="next-page">"Older sessions"</a></p> })}
-                            }.into_any()
-                        }
-                        Err(err) => load_error(&err).into_any(),
+            {match kept {
+                // A page the engine keeps renders at once; any other is read, and waited for.
+                Some(page) => Either::Left(sessions_table(&page, here())),
+                None => Either::Right({
+                    let page = Resource::new(query, admin_sessions);
+                    view! {
+                    <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                        {move || Suspend::new(async move {
+                            match page.await {
+                                Ok(page) => sessions_table(&page, here()).into_any(),
+                                Err(err) => load_error(&err).into_any(),
+                            }
+                        })}
+                    </Transition>
                     }
-                })}
-            </Transition>
+                }),
+            }}
         </section>
     }
 }
 
-#[component]
-fn SessionRow(session: AdminSession, back: String) -> impl IntoView {
+/// The session list kept by the engine for `query`, if the request is an administrator's
+/// (as the page's guard found) and the page was read lately with nothing changed since.
+#[cfg(feature = "ssr")]
+fn kept_sessions_page(query: &SessionsQuery) -> Option<std::sync::Arc<SessionsPage>> {
+    let is_admin = with_context::<axum::http::request::Parts, _>(|parts| {
+        parts
+            .extensions
+            .get::<auto_logout::server::AuthSession>()
+            .and_then(|auth| auth.user.as_ref())
+            .is_some_and(|user| user.is_admin && !user.disabled)
+    })?;
+    if !is_admin {
+        return None;
+    }
+    use_context::<auto_logout::server::Admin>()?.kept_sessions_page(query)
+}
+
+/// One page of sessions as a table, with the link to the next; `here` is the list with its
+/// filters (where a row's "Sign out" returns).
+fn sessions_table(page: &SessionsPage, here: String) -> impl IntoView {
+    let next = page
+        .next_cursor
+        .as_ref()
+        .map(|c| format!("{here}&cursor={c}"));
+    view! {
+        <div class="table-scroll">
+            <table class="sessions" data-testid="admin-sessions">
+                <thead><tr>
+                    <th scope="col">"User"</th>
+                    <th scope="col">"Browser"</th>
+                    <th scope="col">"IP"</th>
+                    <th scope="col">"Last seen"</th>
+                    <th scope="col">"Ended"</th>
+                    <th scope="col"><span class="sr-only">"Action"</span></th>
+                </tr></thead>
+                <tbody>
+                    {page.sessions.iter().map(|s| session_row(s, here.clone())).collect_view()}
+                </tbody>
+            </table>
+        </div>
+        {next.map(|href| view! { <p><a href=href data-testid="next-page">"Older sessions"</a></p> })}
+    }
+}
+
+/// One session's row; its "Sign out" returns to `back`.
+fn session_row(session: &AdminSession, back: String) -> impl IntoView {
     let d = &session.device;
     let live = session.ended_at.is_none();
     let ended = session.ended_at.map(|at| {
@@ -295,10 +335,10 @@ fn day_start_ms(day: &str) -> Option<i64> {
 /// `GET /admin/users`: accounts, with create, disable/enable and sign-out-everywhere.
 #[component]
 pub fn AdminUsers() -> impl IntoView {
-    let query = use_query_map();
+    let query = StoredValue::new(use_query());
     let list = Resource::new(|| (), |_| admin_users());
     let message = move || {
-        let q = query.read();
+        let q = query.read_value();
         let outcome = UsersOutcome::from_query(|name| q.get(name).filter(|v| !v.is_empty()));
         let text = |outcome: UsersOutcome| match outcome {
             UsersOutcome::Exists => "An account with that name exists already.",
@@ -358,7 +398,7 @@ pub fn AdminUsers() -> impl IntoView {
             </Transition>
             <h2>"New account"</h2>
             <KeepDraftsOfUser saved={
-                UsersOutcome::from_query(|name| query.read().get(name)) == Some(UsersOutcome::Created)
+                UsersOutcome::from_query(|name| query.read_value().get(name)) == Some(UsersOutcome::Created)
             }>
                 <form method="post" action="/admin/users/create" class="filters">
                     <label>"Username " <input name="username" required maxlength="64" autocomplete="off" /></label>

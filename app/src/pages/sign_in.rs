@@ -2,10 +2,9 @@
 //! on success and back here with `error=…` ([`SignInError`]) on failure; a refusal that asks
 //! the person to wait (429, 503) is this page, rendered with `error` and `retry_after`.
 
-use crate::api::public_settings;
+use crate::{api::public_settings, routes::use_query};
 use auto_logout::{SignInError, SignInReason};
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 /// The one message for every failed sign-in: it never says whether the user exists.
 pub const SIGN_IN_FAILED: &str = "Invalid username or password.";
@@ -36,32 +35,19 @@ pub fn refusal_message(error: SignInError, retry_after: Option<u64>) -> Option<S
 /// The sign-in page.
 #[component]
 pub fn SignIn() -> impl IntoView {
-    let query = use_query_map();
-    let next = move || query.read().get("next").unwrap_or_default();
-    let error = move || {
-        query
-            .read()
-            .get("error")
-            .and_then(|e| SignInError::parse(&e))
-    };
-    let failed = move || error() == Some(SignInError::Failed);
-    let refusal = move || {
-        let retry = query
-            .read()
-            .get("retry_after")
-            .and_then(|v| v.parse::<u64>().ok());
-        error().and_then(|e| refusal_message(e, retry))
-    };
-    let too_many = move || error() == Some(SignInError::SessionLimit);
-    let reason = move || {
-        query
-            .read()
-            .get("reason")
-            .and_then(|r| SignInReason::parse(&r))
-    };
+    let query = use_query();
+    let next = query.get("next").unwrap_or_default();
+    let error = query.get("error").and_then(|e| SignInError::parse(&e));
+    let failed = error == Some(SignInError::Failed);
+    let refusal = error.and_then(|e| {
+        let retry = query.get("retry_after").and_then(|v| v.parse::<u64>().ok());
+        refusal_message(e, retry)
+    });
+    let too_many = error == Some(SignInError::SessionLimit);
+    let reason = query.get("reason").and_then(|r| SignInReason::parse(&r));
     let settings = Resource::new(|| (), |_| public_settings());
     let notice = move || {
-        let reason = reason()?;
+        let reason = reason?;
         match reason {
             SignInReason::Idle | SignInReason::Expired => {
                 settings.get().and_then(Result::ok).map(|s| s.message)
@@ -98,15 +84,15 @@ pub fn SignIn() -> impl IntoView {
                     <p class="notice" role="status" data-testid="expiry-message">{text}</p>
                 })}
             </Transition>
-            <Show when=too_many>
+            {too_many.then(|| view! {
                 <p class="error" role="alert" data-testid="sign-in-error">
                     "You are signed in on too many devices. Sign out on one of them first."
                 </p>
-            </Show>
-            <Show when=failed>
+            })}
+            {failed.then(|| view! {
                 <p class="error" role="alert" data-testid="sign-in-error">{SIGN_IN_FAILED}</p>
-            </Show>
-            {move || refusal().map(|text| view! {
+            })}
+            {refusal.map(|text| view! {
                 <p class="error" role="alert" data-testid="sign-in-error">{text}</p>
             })}
             <form method="post" action="/sign-in">

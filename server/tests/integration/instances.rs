@@ -96,7 +96,7 @@ async fn two_instances_agree_on_activity_and_on_revocation(db: TestDb) {
 
 /// Starting a server must not stall pages another server in the same process is rendering
 /// (leptos#4773: route-list generation raised a process-wide flag that left resources first
-/// polled meanwhile pending forever; the routes are now generated once per process).
+/// polled meanwhile pending forever; the page routes are now listed without walking a router).
 async fn pages_render_while_other_servers_start_in_the_process(db: TestDb) {
     let shared = db.share();
     let app = spawn_app(db).await;
