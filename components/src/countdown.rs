@@ -12,6 +12,7 @@ use auto_logout::{CountdownState, DraftKey, SignInReason};
 use auto_logout_countdown::rules::{
     format_clock, session_label_text, warning_sentence, Deadlines, Phase, Reading, Remaining,
 };
+use leptos::either::Either;
 use leptos::prelude::*;
 
 #[cfg(feature = "hydrate")]
@@ -103,13 +104,13 @@ pub fn SessionCountdown(
     let initial = state.or_else(request_state);
     let live = |state: Option<CountdownState>, options, drafts| match state {
         Some(state @ CountdownState::Active { .. }) => {
-            view! { <LiveCountdown state options drafts /> }.into_any()
+            Some(view! { <LiveCountdown state options drafts /> })
         }
-        _ => ().into_any(),
+        _ => None,
     };
     if !is_hydrating() {
         // Rendered once, on the server or in the browser: nothing to carry over.
-        return live(initial, options, drafts);
+        return Either::Left(live(initial, options, drafts));
     }
     // A hydrated (not islands) app: a resource carries the server's view to the browser.
     let state = Resource::new(
@@ -119,15 +120,14 @@ pub fn SessionCountdown(
             async move { initial }
         },
     );
-    view! {
+    Either::Right(view! {
         <Suspense fallback=|| ()>
             {move || {
                 let (options, drafts) = (options.clone(), drafts.clone());
                 Suspend::new(async move { live(state.await, options, drafts) })
             }}
         </Suspense>
-    }
-    .into_any()
+    })
 }
 
 /// Whether this render is hydrated in the browser: a whole hydrated app, not islands (whose

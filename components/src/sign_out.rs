@@ -10,17 +10,18 @@ pub const SIGN_OUT_MARK: &str = "data-sign-out";
 /// it, as it is sent, this tab's countdown stands down and this browser's drafts are deleted
 /// ([`watch_sign_out_forms`]).
 #[component]
-pub fn SignOutForm(
+pub fn SignOutForm<C: IntoView + 'static>(
     /// CSS class of the form.
     #[prop(optional, into)]
     class: String,
     /// Where it posts (default `/logout`).
     #[prop(optional, into)]
     action: Option<String>,
-    /// The button(s).
-    children: Children,
+    /// The button(s). Typed, not erased: an erased view copies every attribute it holds.
+    children: TypedChildren<C>,
 ) -> impl IntoView {
     let action = action.unwrap_or_else(|| auto_logout::forms::SIGN_OUT.to_owned());
+    let children = children.into_inner();
     view! {
         <form method="post" action=action class=class data-sign-out="">
             {children()}

@@ -2,6 +2,7 @@
 
 use crate::CurrentUser;
 use auto_logout_leptos::KeepDrafts;
+use leptos::either::Either;
 use leptos::prelude::*;
 
 /// [`KeepDrafts`] for whoever is signed in ([`CurrentUser`]); for an anonymous visitor the
@@ -14,10 +15,9 @@ pub fn KeepDraftsOfUser(
     children: ChildrenFn,
 ) -> impl IntoView {
     match expect_context::<CurrentUser>().0 {
-        Some(user) => view! {
+        Some(user) => Either::Left(view! {
             <KeepDrafts account=user.drafts saved>{children()}</KeepDrafts>
-        }
-        .into_any(),
-        None => children().into_any(),
+        }),
+        None => Either::Right(children()),
     }
 }

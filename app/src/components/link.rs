@@ -20,15 +20,16 @@ pub fn is_current(href: &str, path: &str) -> bool {
 
 /// A link to the app's page `href`, with `class` if given.
 #[component]
-pub fn PageLink(
+pub fn PageLink<C: IntoView + 'static>(
     /// The page's path.
     href: &'static str,
     /// The link's class attribute.
     #[prop(optional)]
     class: Option<&'static str>,
-    /// The link's text.
-    children: Children,
+    /// The link's text (typed, not erased: an erased view copies what it holds).
+    children: TypedChildren<C>,
 ) -> impl IntoView {
+    let children = children.into_inner();
     let current = request_path()
         .is_some_and(|path| is_current(href, &path))
         .then_some("page");

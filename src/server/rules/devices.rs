@@ -40,9 +40,35 @@ pub fn device_key(user_agent: Option<&str>) -> String {
     format!("{}; {}; {}", info.browser, info.os, info.device)
 }
 
+/// How many user agents [`describe`] remembers (each at most `MAX_USER_AGENT` characters:
+/// about 1.3 MB in all).
+pub const DESCRIBED_USER_AGENTS: u64 = 2048;
+
+/// User agents read lately, with what they read as: a device list describes the same few user
+/// agents on every request, and the parser tries dozens of patterns each time.
+static DESCRIBED: std::sync::LazyLock<moka::sync::Cache<String, DeviceInfo>> =
+    std::sync::LazyLock::new(|| {
+        moka::sync::Cache::builder()
+            .max_capacity(DESCRIBED_USER_AGENTS)
+            .build()
+    });
+
 /// Parses `user_agent`; unknown or missing parts read `Unknown`. A user agent trimmed by
 /// [`device_only`] reads as the device it kept.
 pub fn describe(user_agent: Option<&str>) -> DeviceInfo {
+    let Some(ua) = user_agent else {
+        return parse(None);
+    };
+    if let Some(known) = DESCRIBED.get(ua) {
+        return known;
+    }
+    let info = parse(Some(ua));
+    DESCRIBED.insert(ua.to_owned(), info.clone());
+    info
+}
+
+/// What [`describe`] answers, read from `user_agent` itself.
+fn parse(user_agent: Option<&str>) -> DeviceInfo {
     let unknown = || DeviceInfo {
         browser: "Unknown".into(),
         os: "Unknown".into(),
@@ -123,6 +149,23 @@ pub fn device_session(row: &SessionRow, current_hash: Option<&str>) -> DeviceSes
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_remembered_user_agent_reads_as_it_did_when_parsed() {
+        for ua in [
+            "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+            "curl/8.5.0",
+            "device only: Chrome; Linux; desktop",
+            "",
+            "  ",
+            "wrk",
+        ] {
+            let first = describe(Some(ua));
+            assert_eq!(first, parse(Some(ua)), "{ua:?}");
+            assert_eq!(describe(Some(ua)), first, "{ua:?} again");
+        }
+        assert_eq!(describe(None), parse(None));
+    }
 
     #[test]
     fn real_user_agents() {
