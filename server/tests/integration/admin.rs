@@ -660,14 +660,7 @@ async fn a_sign_in_on_another_instance_reaches_the_session_list(db: TestDb) {
     let (_, on_a) = a.device("alice", CHROME_UA).await;
     assert_eq!(alices_rows(&a, &root).await, (1, 1));
     let (on_b_client, on_b) = b.device("alice", FIREFOX_UA).await;
-    let start = std::time::Instant::now();
-    while alices_rows(&a, &root).await != (2, 2) {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(5),
-            "A's list never showed the sign-in on B"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    wait_for_rows(&a, &root, (2, 2), "the sign-in on B").await;
     let ids: Vec<String> = alices_sessions(&a, &root)
         .await
         .into_iter()
@@ -679,11 +672,16 @@ async fn a_sign_in_on_another_instance_reaches_the_session_list(db: TestDb) {
     // And a sign-out there.
     let res = b.logout(&on_b_client).await;
     assert!(res.status().is_redirection(), "{}", res.status());
+    wait_for_rows(&a, &root, (2, 1), "the sign-out on B").await;
+}
+
+/// Polls `app`'s `/admin/sessions?user=alice` until it shows `rows` (at most 5 s).
+async fn wait_for_rows(app: &TestApp, root: &reqwest::Client, rows: (usize, usize), what: &str) {
     let start = std::time::Instant::now();
-    while alices_rows(&a, &root).await != (2, 1) {
+    while alices_rows(app, root).await != rows {
         assert!(
             start.elapsed() < std::time::Duration::from_secs(5),
-            "A's list never showed the sign-out on B"
+            "the list never showed {what}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
