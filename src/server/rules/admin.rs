@@ -8,7 +8,7 @@ use crate::server::{
     error::{AccountError, AccountRefusal, StoreError},
     gate::SessionGate,
     sessions::{ClientInfo, Everyone, SessionSearch, Sessions},
-    storage::listings::{Ticket, LISTING_TTL},
+    storage::listings::KeptReads,
     users::{User, Users},
 };
 use crate::{
@@ -98,15 +98,8 @@ fn search_of(query: &SessionsQuery) -> Result<SessionSearch, AdminQueryError> {
 /// How many pages of the session list ([`Admin::sessions_page`]) are kept in memory.
 pub const KEPT_SESSION_PAGES: u64 = 32;
 
-/// A page of the session list as the database held it when `ticket` was taken.
-#[derive(Debug)]
-struct KeptPage {
-    ticket: Ticket,
-    page: std::sync::Arc<SessionsPage>,
-}
-
 /// Administrator operations. Cheap to clone.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Admin {
     users: Users,
     sessions: Sessions,
@@ -114,29 +107,19 @@ pub struct Admin {
     audit: AuditLog,
     /// Pages of the session list read lately, each good until any change to the sessions or
     /// their accounts is told ([`crate::server::storage::listings`]).
-    kept_pages: moka::sync::Cache<SessionSearch, std::sync::Arc<KeptPage>>,
-}
-
-impl std::fmt::Debug for Admin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Admin")
-            .field("kept_pages", &self.kept_pages.entry_count())
-            .finish_non_exhaustive()
-    }
+    kept_pages: KeptReads<SessionSearch, SessionsPage>,
 }
 
 impl Admin {
     /// Operations over these parts.
     pub fn new(users: Users, sessions: Sessions, gate: SessionGate, audit: AuditLog) -> Self {
+        let kept_pages = KeptReads::new(sessions.listings().clone(), KEPT_SESSION_PAGES);
         Self {
             users,
             sessions,
             gate,
             audit,
-            kept_pages: moka::sync::Cache::builder()
-                .max_capacity(KEPT_SESSION_PAGES)
-                .time_to_live(LISTING_TTL)
-                .build(),
+            kept_pages,
         }
     }
 
@@ -170,11 +153,10 @@ impl Admin {
         query: &SessionsQuery,
     ) -> Result<SessionsPage, AdminQueryError> {
         let search = search_of(query)?;
-        if let Some(page) = self.kept_page(&search) {
+        if let Some(page) = self.kept_pages.get(&search) {
             return Ok(SessionsPage::clone(&page));
         }
-        let listings = self.sessions.listings();
-        let ticket = listings.ticket();
+        let ticket = self.kept_pages.ticket();
         let sessions = self.sessions(&search).await?;
         let next_cursor = (sessions.len() as i64 == search.limit)
             .then(|| sessions.last())
@@ -184,19 +166,9 @@ impl Admin {
             sessions,
             next_cursor,
         };
-        if listings.unchanged_since(ticket) {
-            let kept = KeptPage {
-                ticket,
-                page: std::sync::Arc::new(page.clone()),
-            };
-            self.kept_pages
-                .insert(search.clone(), std::sync::Arc::new(kept));
-            // A change told between the test and the insert must not be missed.
-            if !listings.unchanged_since(ticket) {
-                self.kept_pages.invalidate(&search);
-            }
-        }
-        Ok(page)
+        Ok(SessionsPage::clone(
+            &self.kept_pages.keep(search, page, ticket),
+        ))
     }
 
     /// What [`Admin::sessions_page`] answers for `query`, if that page was read lately and
@@ -206,18 +178,7 @@ impl Admin {
         &self,
         query: &SessionsQuery,
     ) -> Option<std::sync::Arc<SessionsPage>> {
-        self.kept_page(&search_of(query).ok()?)
-    }
-
-    /// The kept page of `search`, while nothing changed since it was read.
-    fn kept_page(&self, search: &SessionSearch) -> Option<std::sync::Arc<SessionsPage>> {
-        let kept = self.kept_pages.get(search)?;
-        if self.sessions.listings().unchanged_since(kept.ticket) {
-            Some(kept.page.clone())
-        } else {
-            self.kept_pages.invalidate(search);
-            None
-        }
+        self.kept_pages.get(&search_of(query).ok()?)
     }
 
     /// The page of the activity log `query` asks for: newest first, with the cursor of the

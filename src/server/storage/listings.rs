@@ -17,6 +17,7 @@
 //! writer that tells nobody can leave behind.
 
 use super::sessions::{AccountState, SessionRow};
+use std::hash::Hash;
 use std::sync::{
     atomic::{AtomicU64, Ordering},
     Arc,
@@ -116,21 +117,30 @@ impl Listings {
             rows,
             everyone: ticket.everyone,
         });
-        if self.0.changes.load(Ordering::SeqCst) == ticket.changes {
-            self.0.lists.insert(user_id, list.clone());
-            // A change told between the test and the insert must not be missed.
-            if self.0.changes.load(Ordering::SeqCst) != ticket.changes {
-                self.0.lists.invalidate(&user_id);
-            }
-        }
+        self.keep_in(&self.0.lists, user_id, list.clone(), ticket);
         list
     }
 
     /// Whether no change at all was told since `ticket` was taken: anything read from the
-    /// sessions or their accounts under it is still what the database holds. For reads other
-    /// than one account's list, kept elsewhere (the administrators' pages).
+    /// sessions or their accounts under it is still what the database holds.
     pub fn unchanged_since(&self, ticket: Ticket) -> bool {
         self.0.changes.load(Ordering::SeqCst) == ticket.changes
+    }
+
+    /// Puts `value`, read since `ticket` was taken, in `cache` unless a change was told
+    /// meanwhile, including one told while it was being put there.
+    fn keep_in<K, V>(&self, cache: &moka::sync::Cache<K, V>, key: K, value: V, ticket: Ticket)
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        if self.unchanged_since(ticket) {
+            cache.insert(key.clone(), value);
+            // A change told between the test and the insert must not be missed.
+            if !self.unchanged_since(ticket) {
+                cache.invalidate(&key);
+            }
+        }
     }
 
     /// The sessions or the account of `user_id` changed (told after the change is committed).
@@ -143,6 +153,65 @@ impl Listings {
     pub fn changed_everyone(&self) {
         self.0.changes.fetch_add(1, Ordering::SeqCst);
         self.0.everyone.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Reads of the sessions and their accounts other than one account's list (the
+/// administrators' pages), each kept until any change at all is told to its [`Listings`],
+/// and for [`LISTING_TTL`] at most. Cheap to clone.
+#[derive(Clone)]
+pub struct KeptReads<K, V> {
+    listings: Listings,
+    reads: moka::sync::Cache<K, (Ticket, Arc<V>)>,
+}
+
+impl<K, V> std::fmt::Debug for KeptReads<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeptReads")
+            .field("listings", &self.listings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K, V> KeptReads<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    /// At most `capacity` reads, good while `listings` is told of no change.
+    pub fn new(listings: Listings, capacity: u64) -> Self {
+        Self {
+            listings,
+            reads: moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(LISTING_TTL)
+                .build(),
+        }
+    }
+
+    /// Take one before reading from the database, and give it to [`KeptReads::keep`].
+    pub fn ticket(&self) -> Ticket {
+        self.listings.ticket()
+    }
+
+    /// The kept read of `key`, while nothing changed since it was read.
+    pub fn get(&self, key: &K) -> Option<Arc<V>> {
+        let (ticket, value) = self.reads.get(key)?;
+        if self.listings.unchanged_since(ticket) {
+            Some(value)
+        } else {
+            self.reads.invalidate(key);
+            None
+        }
+    }
+
+    /// Keeps `value`, the read of `key` since `ticket` was taken, unless a change was told
+    /// meanwhile; returns it either way.
+    pub fn keep(&self, key: K, value: V, ticket: Ticket) -> Arc<V> {
+        let value = Arc::new(value);
+        self.listings
+            .keep_in(&self.reads, key, (ticket, value.clone()), ticket);
+        value
     }
 }
 
@@ -193,5 +262,34 @@ mod tests {
         let ticket = listings.ticket();
         listings.changed_everyone();
         assert!(!listings.unchanged_since(ticket));
+    }
+
+    #[test]
+    fn a_kept_read_lasts_until_any_change_is_told() {
+        let listings = Listings::default();
+        let reads = KeptReads::<&str, u32>::new(listings.clone(), 8);
+        let ticket = reads.ticket();
+        assert_eq!(*reads.keep("a", 1, ticket), 1);
+        assert_eq!(reads.get(&"a").as_deref(), Some(&1));
+        listings.changed(3);
+        assert_eq!(
+            reads.get(&"a"),
+            None,
+            "another account's change ends it too"
+        );
+        let ticket = reads.ticket();
+        reads.keep("b", 2, ticket);
+        listings.changed_everyone();
+        assert_eq!(reads.get(&"b"), None);
+    }
+
+    #[test]
+    fn a_read_made_while_something_changed_is_not_kept() {
+        let listings = Listings::default();
+        let reads = KeptReads::<&str, u32>::new(listings.clone(), 8);
+        let ticket = reads.ticket();
+        listings.changed(7);
+        assert_eq!(*reads.keep("a", 1, ticket), 1, "returned all the same");
+        assert_eq!(reads.get(&"a"), None);
     }
 }
