@@ -140,6 +140,39 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
     spawn_app_with(db, Spawn::default()).await
 }
 
+/// Two instances on one database: A as [`spawn_app`] starts it, B a second instance
+/// (`Spawn::second_instance`).
+pub async fn spawn_two_instances(db: TestDb) -> (TestApp, TestApp) {
+    let shared = db.share();
+    let a = spawn_app(db).await;
+    let b = spawn_app_with(
+        shared,
+        Spawn {
+            second_instance: true,
+            ..Spawn::default()
+        },
+    )
+    .await;
+    (a, b)
+}
+
+/// Reads with `read` until what it reads passes `done`, for 5 s at most (every 50 ms);
+/// whether it did.
+pub async fn eventually<T, F, Fut>(mut read: F, done: impl Fn(&T) -> bool) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(5) {
+        if done(&read().await) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
 /// Like [`spawn_app`], with these settings (environment names and values).
 pub async fn spawn_app_env(db: TestDb, env: &[(&'static str, &str)]) -> TestApp {
     let env = env.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();

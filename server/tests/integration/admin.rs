@@ -646,16 +646,7 @@ async fn the_session_list_follows_every_change_made_here(db: TestDb) {
 }
 
 async fn a_sign_in_on_another_instance_reaches_the_session_list(db: TestDb) {
-    let shared = db.share();
-    let a = spawn_app(db).await;
-    let b = spawn_app_with(
-        shared,
-        Spawn {
-            second_instance: true,
-            ..Spawn::default()
-        },
-    )
-    .await;
+    let (a, b) = spawn_two_instances(db).await;
     let root = a.admin().await;
     let (_, on_a) = a.device("alice", CHROME_UA).await;
     assert_eq!(alices_rows(&a, &root).await, (1, 1));
@@ -677,12 +668,8 @@ async fn a_sign_in_on_another_instance_reaches_the_session_list(db: TestDb) {
 
 /// Polls `app`'s `/admin/sessions?user=alice` until it shows `rows` (at most 5 s).
 async fn wait_for_rows(app: &TestApp, root: &reqwest::Client, rows: (usize, usize), what: &str) {
-    let start = std::time::Instant::now();
-    while alices_rows(app, root).await != rows {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(5),
-            "the list never showed {what}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    assert!(
+        eventually(|| alices_rows(app, root), |shown| *shown == rows).await,
+        "the list never showed {what}"
+    );
 }

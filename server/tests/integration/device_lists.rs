@@ -3,7 +3,7 @@
 //! instance on the same database within moments.
 
 use crate::common::*;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 db_tests!(
     a_kept_list_follows_every_change_made_here,
@@ -97,33 +97,8 @@ async fn a_kept_list_follows_every_change_made_here(db: TestDb) {
     );
 }
 
-/// Polls `list` until `done` holds (at most 5 s).
-async fn eventually<F, Fut>(mut list: F, done: impl Fn(&[(String, i64)]) -> bool) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Vec<(String, i64)>>,
-{
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(5) {
-        if done(&list().await) {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
-}
-
 async fn changes_made_on_another_instance_reach_the_list(db: TestDb) {
-    let shared = db.share();
-    let a = spawn_app(db).await;
-    let b = spawn_app_with(
-        shared,
-        Spawn {
-            second_instance: true,
-            ..Spawn::default()
-        },
-    )
-    .await;
+    let (a, b) = spawn_two_instances(db).await;
     let (on_a, a_id) = a.device("alice", CHROME_UA).await;
     assert_eq!(ids(&devices(&a, &on_a).await), vec![a_id.as_str()]);
 
