@@ -17,7 +17,7 @@ pub mod pages;
 pub mod routes;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
+use leptos_meta::HashedStylesheet;
 use routes::{Page, RequestQuery};
 
 /// The request header `navigation` sends with each page it fetches: the server treats such
@@ -54,7 +54,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // the content-hashed name (cached for a year).
                 <HashedStylesheet options=options.clone() id="leptos" />
                 <HydrationScripts options islands=true />
-                <MetaTags />
+                // One title for every page, written here: no page sets its own, so nothing
+                // needs leptos_meta's injection into the head after the render.
+                <title>"auto-logout"</title>
             </head>
             <body>
                 <App />
@@ -83,18 +85,16 @@ pub fn go_live() {
 /// The application: navigation bar and the page the request's path names ([`routes::Page`];
 /// "Page not found", with status 404, for any other path).
 ///
-/// The server renders every page in `SsrMode::Async`: it waits for the page's data and sends
-/// complete HTML, so pages are correct without JavaScript and the first paint already holds
+/// The server renders every page whole (as `SsrMode::Async` would): it waits for the page's
+/// data and sends complete HTML in one body, so pages are correct without JavaScript and the first paint already holds
 /// the signed-in state.
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
     provide_context(CurrentUser::of_request());
     provide_context(RequestQuery::of_request());
     let page = routes::request_path().as_deref().and_then(Page::at);
 
     view! {
-        <Title text="auto-logout" />
         <components::nav::NavBar />
         <main>{page_view(page)}</main>
     }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod hosts;
 pub mod login_scope;
 pub mod page_access;
+pub mod page_render;
 pub mod request_rules;
 pub mod routes;
 pub mod security_headers;
