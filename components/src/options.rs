@@ -13,26 +13,57 @@ use serde::{Deserialize, Serialize};
 /// assert_eq!(options.sign_in_path, "/login");
 /// assert_eq!(options.status_path, "/api/v1/session");
 /// ```
+///
+/// Serialised (the countdown island's props on every page), it writes only what differs
+/// from the defaults, and a missing field reads as its default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CountdownOptions {
     /// The sign-in page, visited at zero with `next` and `reason` (a local path; anything
     /// else is replaced by `/sign-in`). Default `/sign-in`.
+    #[serde(skip_serializing_if = "is_default_sign_in")]
     pub sign_in_path: String,
     /// Where the sign-out form posts. Default `/logout`.
+    #[serde(skip_serializing_if = "is_default_sign_out")]
     pub sign_out_path: String,
     /// The engine's passive status read. Default `/api/v1/session`.
+    #[serde(skip_serializing_if = "is_default_status")]
     pub status_path: String,
     /// The engine's "stay signed in". Default `/api/v1/session/extend`.
+    #[serde(skip_serializing_if = "is_default_extend")]
     pub extend_path: String,
     /// The warning's lead in milliseconds; `None` (the default) takes the engine's
     /// `warn_before`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub warn_before_ms: Option<i64>,
     /// Typing, pointing and scrolling in the page count as activity (reported at most once
     /// a minute, and at once near the warning). Default on.
+    #[serde(skip_serializing_if = "is_on")]
     pub track_activity: bool,
     /// At zero, go to the sign-in page at once. When off, a dialog says the session ended
     /// and links to the sign-in page. Default on.
+    #[serde(skip_serializing_if = "is_on")]
     pub redirect_immediately: bool,
+}
+
+fn is_default_sign_in(path: &str) -> bool {
+    path == auto_logout::forms::SIGN_IN
+}
+
+fn is_default_sign_out(path: &str) -> bool {
+    path == auto_logout::forms::SIGN_OUT
+}
+
+fn is_default_status(path: &str) -> bool {
+    path == auto_logout::forms::SESSION_STATUS
+}
+
+fn is_default_extend(path: &str) -> bool {
+    path == auto_logout::forms::SESSION_EXTEND
+}
+
+fn is_on(flag: &bool) -> bool {
+    *flag
 }
 
 impl Default for CountdownOptions {
@@ -107,5 +138,36 @@ impl CountdownOptions {
             redirect: false,
             ..Default::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_left_out_of_the_props_and_read_back() {
+        let defaults = CountdownOptions::default();
+        assert_eq!(serde_json::to_string(&defaults).unwrap(), "{}");
+        assert_eq!(
+            serde_json::from_str::<CountdownOptions>("{}").unwrap(),
+            defaults
+        );
+    }
+
+    #[test]
+    fn what_differs_is_written_and_read_back() {
+        let options = CountdownOptions::default()
+            .sign_in_path("/login")
+            .status_path("/auth/session")
+            .warn_before(std::time::Duration::from_secs(30))
+            .track_activity(false)
+            .redirect_immediately(false);
+        let json = serde_json::to_string(&options).unwrap();
+        assert!(!json.contains("sign_out_path"), "{json}");
+        assert_eq!(
+            serde_json::from_str::<CountdownOptions>(&json).unwrap(),
+            options
+        );
     }
 }
