@@ -6,6 +6,7 @@ use crate::sign_out::SignOutForm;
 use auto_logout::{dto::format_utc, DeviceSession, SessionKind};
 use leptos::either::Either;
 use leptos::prelude::*;
+use std::sync::Arc;
 
 /// The request's session and the engine serving it (the one the application put in the
 /// context, or the one the engine's layers put on the request); `None` without either.
@@ -63,11 +64,14 @@ pub fn DeviceList(
     back: Option<String>,
 ) -> impl IntoView {
     use auto_logout::forms::{DEVICE_REVOKE, DEVICE_REVOKE_OTHERS, SESSIONS, SIGN_OUT};
+    let path = |given: Option<String>, default: &str| -> Arc<str> {
+        given.as_deref().unwrap_or(default).into()
+    };
     let paths = Paths {
-        revoke: revoke_path.unwrap_or_else(|| DEVICE_REVOKE.to_owned()),
-        revoke_others: revoke_others_path.unwrap_or_else(|| DEVICE_REVOKE_OTHERS.to_owned()),
-        sign_out: sign_out_path.unwrap_or_else(|| SIGN_OUT.to_owned()),
-        back: back.unwrap_or_else(|| SESSIONS.to_owned()),
+        revoke: path(revoke_path, DEVICE_REVOKE),
+        revoke_others: path(revoke_others_path, DEVICE_REVOKE_OTHERS),
+        sign_out: path(sign_out_path, SIGN_OUT),
+        back: path(back, SESSIONS),
     };
     // A list the engine keeps renders at once; any other is read, and waited for.
     #[cfg(feature = "ssr")]
@@ -98,13 +102,13 @@ pub fn DeviceList(
     })
 }
 
-/// Where the list's forms post.
+/// Where the list's forms post (shared by every row: a clone counts a reference).
 #[derive(Clone)]
 struct Paths {
-    revoke: String,
-    revoke_others: String,
-    sign_out: String,
-    back: String,
+    revoke: Arc<str>,
+    revoke_others: Arc<str>,
+    sign_out: Arc<str>,
+    back: Arc<str>,
 }
 
 #[component]
@@ -144,7 +148,7 @@ fn DeviceRow(device: DeviceSession, paths: Paths) -> impl IntoView {
     let action = if device.current {
         Either::Left(view! {
             <span class="this-device" data-testid="this-device">"This device"</span>
-            <SignOutForm class="inline" action=paths.sign_out.clone()>
+            <SignOutForm class="inline" action=paths.sign_out.to_string()>
                 <button type="submit" class="secondary">"Sign out"</button>
             </SignOutForm>
         })
@@ -158,7 +162,7 @@ fn DeviceRow(device: DeviceSession, paths: Paths) -> impl IntoView {
         })
     };
     view! {
-        <tr data-testid="session-row" data-session-id=device.id.clone() data-current=device.current.to_string()>
+        <tr data-testid="session-row" data-session-id=device.id.clone() data-current=if device.current { "true" } else { "false" }>
             <td data-testid="browser">
                 {format!("{} on {}", device.browser, device.os)}
                 {device.new_device.then(|| view! {

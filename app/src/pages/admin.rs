@@ -153,6 +153,8 @@ fn kept_sessions_page(query: &SessionsQuery) -> Option<std::sync::Arc<SessionsPa
 /// One page of sessions as a table, with the link to the next; `here` is the list with its
 /// filters (where a row's "Sign out" returns).
 fn sessions_table(page: &SessionsPage, here: String) -> impl IntoView {
+    // Every row returns here: one shared copy.
+    let back: std::sync::Arc<str> = here.as_str().into();
     let next = page
         .next_cursor
         .as_ref()
@@ -169,7 +171,7 @@ fn sessions_table(page: &SessionsPage, here: String) -> impl IntoView {
                     <th scope="col"><span class="sr-only">"Action"</span></th>
                 </tr></thead>
                 <tbody>
-                    {page.sessions.iter().map(|s| session_row(s, here.clone())).collect_view()}
+                    {page.sessions.iter().map(|s| session_row(s, back.clone())).collect_view()}
                 </tbody>
             </table>
         </div>
@@ -178,7 +180,7 @@ fn sessions_table(page: &SessionsPage, here: String) -> impl IntoView {
 }
 
 /// One session's row; its "Sign out" returns to `back`.
-fn session_row(session: &AdminSession, back: String) -> impl IntoView {
+fn session_row(session: &AdminSession, back: std::sync::Arc<str>) -> impl IntoView {
     let d = &session.device;
     let live = session.ended_at.is_none();
     let ended = session.ended_at.map(|at| {
