@@ -104,15 +104,29 @@ fn worth_compressing(res: &Response) -> bool {
         && compress_predicate().should_compress(res)
 }
 
+/// `res` with `Vary: accept-encoding` unless a `Vary` already names it, as tower-http marks
+/// an answer it could have compressed.
+fn varying_by_encoding(mut res: Response) -> Response {
+    let named = res.headers().get_all(header::VARY).iter().any(|value| {
+        value
+            .as_bytes()
+            .windows(header::ACCEPT_ENCODING.as_str().len())
+            .any(|part| part.eq_ignore_ascii_case(header::ACCEPT_ENCODING.as_str().as_bytes()))
+    });
+    if !named {
+        res.headers_mut()
+            .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    res
+}
+
 /// `res` through tower-http's compression, as if it had answered a request that accepts
 /// `accept`.
-async fn compressed(res: Response, accept: Option<HeaderValue>) -> Response {
+async fn compressed(res: Response, accept: HeaderValue) -> Response {
     let mut request = Request::new(axum::body::Body::empty());
-    if let Some(accept) = accept {
-        request
-            .headers_mut()
-            .insert(header::ACCEPT_ENCODING, accept);
-    }
+    request
+        .headers_mut()
+        .insert(header::ACCEPT_ENCODING, accept);
     // `oneshot` calls the service once: the answer is always there to take.
     let mut res = Some(res);
     let answer = tower::service_fn(move |_: Request| {
@@ -165,7 +179,12 @@ where
                     if !worth_compressing(&res) {
                         return Poll::Ready(Ok(res));
                     }
-                    let compressing = Box::pin(compressed(res, accept.take()));
+                    let Some(accept) = accept.take() else {
+                        // No `Accept-Encoding`: tower-http would send it as it is, only
+                        // saying that it varies by that header.
+                        return Poll::Ready(Ok(varying_by_encoding(res)));
+                    };
+                    let compressing = Box::pin(compressed(res, accept));
                     self.as_mut()
                         .project()
                         .state
@@ -190,6 +209,15 @@ mod tests {
             Router::new()
                 .route("/small", get(|| async { "ok" }))
                 .route("/large", get(|| async { "x".repeat(4096) }))
+                .route(
+                    "/varies",
+                    get(|| async {
+                        (
+                            [(header::VARY, "Origin, Accept-Encoding")],
+                            "y".repeat(4096),
+                        )
+                    }),
+                )
                 .route(
                     "/encoded",
                     get(|| async {
@@ -254,6 +282,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(body.len(), 4096);
+        let varies = get_with("/varies", &[]).await;
+        let vary: Vec<_> = varies.headers().get_all(header::VARY).iter().collect();
+        assert_eq!(vary, ["Origin, Accept-Encoding"], "named once, in any case");
     }
 
     #[tokio::test]

@@ -47,6 +47,7 @@ pub use passive::{PassiveRule, PASSIVE_HEADER};
 use super::{
     gate::{Activity, SessionEnded, SessionGate, Verdict},
     secret::hash_secret,
+    storage::store::id_hash,
     tokens::{credential_of, Credential, JwtError, JwtKeys},
 };
 use crate::{api_error::ErrorCode, cookies::CookiePolicy, SessionKind};
@@ -360,11 +361,7 @@ where
         .passive
         .activity(req.method(), &path, req.headers());
     let json = settings.is_json(&path);
-    let verdict = match settings
-        .gate
-        .check(&hash_secret(&id.to_string()), activity, client)
-        .await
-    {
+    let verdict = match settings.gate.check(&id_hash(&id), activity, client).await {
         Ok(verdict) => verdict,
         Err(err) => {
             tracing::error!(error = %err, "session check failed; refusing the request");

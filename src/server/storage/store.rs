@@ -510,8 +510,26 @@ impl SqlSessionStore {
 }
 
 /// The database key of a session id: the SHA-256 of its cookie form.
+///
+/// A request hashes its session id twice, in the session layer's check and in the store's
+/// load, one after the other on one thread: the last id hashed on each thread is remembered,
+/// so the second is a comparison, not another digest.
 pub fn id_hash(id: &Id) -> String {
-    hash_secret(&id.to_string())
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(Id, String)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some((seen, hash)) if seen == id => hash.clone(),
+            _ => {
+                let hash = hash_secret(&id.to_string());
+                *last = Some((*id, hash.clone()));
+                hash
+            }
+        }
+    })
 }
 
 fn backend(err: impl std::fmt::Display) -> session_store::Error {
@@ -596,7 +614,7 @@ impl SessionStore for SqlSessionStore {
         let row = sqlx::query(
             "SELECT data, expires_at FROM sessions WHERE id_hash = $1 AND ended_at IS NULL",
         )
-        .bind(id_hash(session_id))
+        .bind(&key)
         .fetch_optional(self.inner.db.pool())
         .await
         .map_err(backend)?;
@@ -651,5 +669,20 @@ impl SessionStore for SqlSessionStore {
         tx.commit().await.map_err(backend)?;
         self.inner.db.listings().changed_everyone();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_remembered_id_hash_is_the_digest_of_that_id() {
+        let (first, second) = (Id(1), Id(-7));
+        let digest = |id: Id| hash_secret(&id.to_string());
+        for id in [first, first, second, first, second, second] {
+            assert_eq!(id_hash(&id), digest(id));
+        }
+        assert_ne!(id_hash(&first), id_hash(&second));
     }
 }
