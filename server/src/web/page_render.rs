@@ -7,6 +7,11 @@
 //! spawns a task per page to wait one tick), and a streamed, chunked body of one chunk. What
 //! reaches the browser is the same document: the rendered HTML, then the scripts that carry
 //! the page's resources to its islands, then the status and headers the page set.
+//!
+//! A page that waits for nothing (no resource, `Suspense`, `Transition` or error boundary was
+//! made while its view was built) is written in one synchronous pass. In such a page a bare
+//! `Suspend`, outside any `Suspense`, renders only if it is ready at once: wrap one that
+//! awaits in a `Suspense` (as every page of this app does).
 
 use axum::{
     body::Body,
