@@ -8,6 +8,7 @@
 # The stored sessions: 100,000 live API sessions of 10,000 accounts (tokens `fp-<n>`; the
 # database keeps their SHA-256, as for a real token) and 900,000 ended ones.
 #   ./scripts/footprint.sh [SESSIONS]   (default 1000000; the live ones stay 100,000)
+# FOOTPRINT_LOG=FILE appends the server's error log there (to see why a status read failed).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,7 +38,7 @@ start_timed() {
     exit 1
   fi
   started="$(date +%s%N)"
-  "$server" serve >/dev/null 2>&1 &
+  "$server" serve >/dev/null 2>>"${FOOTPRINT_LOG:-/dev/null}" &
   pid=$!
   until curl -sf -o /dev/null "$base/healthz"; do
     kill -0 "$pid" 2>/dev/null || { echo "the server stopped" >&2; exit 1; }
