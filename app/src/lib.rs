@@ -86,8 +86,8 @@ pub fn go_live() {
 /// "Page not found", with status 404, for any other path).
 ///
 /// The server renders every page whole (as `SsrMode::Async` would): it waits for the page's
-/// data and sends complete HTML in one body, so pages are correct without JavaScript and the first paint already holds
-/// the signed-in state.
+/// data and sends complete HTML in one body, so pages are correct without JavaScript and the
+/// first paint already holds the signed-in state.
 #[component]
 pub fn App() -> impl IntoView {
     provide_context(CurrentUser::of_request());
