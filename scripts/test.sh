@@ -59,8 +59,8 @@ run cargo test -p auto-logout --features server
 step "countdown rules (the browser countdown's pure half)"
 run cargo test -p auto-logout-countdown
 
-step "app tests"
-run cargo test -p app --features ssr
+step "app and component library tests"
+run cargo test -p app -p auto-logout-leptos --features app/ssr,auto-logout-leptos/ssr
 
 step "server unit and integration tests"
 run cargo test -p server --tests

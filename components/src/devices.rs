@@ -103,7 +103,7 @@ pub fn DeviceList(
 }
 
 /// Where the list's forms post (shared by every row: a clone counts a reference).
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 struct Paths {
     revoke: Arc<str>,
     revoke_others: Arc<str>,
@@ -111,12 +111,37 @@ struct Paths {
     back: Arc<str>,
 }
 
+/// The tables of lists shown lately, kept with their lists: a list shown again unchanged
+/// (the engine keeps it, and nothing happened since) is written out as it was rendered.
+#[cfg(feature = "ssr")]
+static TABLES: crate::render_memo::RenderMemo<(Vec<DeviceSession>, Paths)> =
+    crate::render_memo::RenderMemo::new(64);
+
 #[component]
 fn DeviceTable(devices: Vec<DeviceSession>, paths: Paths) -> impl IntoView {
     let others = devices.iter().filter(|d| !d.current).count();
+    let revoke_others = (others > 0).then(|| {
+        view! {
+            <form method="post" action=paths.revoke_others.clone()>
+                <input type="hidden" name="back" value=paths.back.clone() />
+                <button type="submit" data-testid="revoke-others">"Sign out all other sessions"</button>
+            </form>
+        }
+    });
+    #[cfg(feature = "ssr")]
+    let table = TABLES.render((devices, paths), |(devices, paths)| {
+        device_table(devices, paths)
+    });
+    #[cfg(not(feature = "ssr"))]
+    let table = device_table(&devices, &paths);
+    view! { {table} {revoke_others} }
+}
+
+/// The table of `devices`, one row each.
+fn device_table(devices: &[DeviceSession], paths: &Paths) -> impl IntoView {
     let rows = devices
-        .into_iter()
-        .map(|device| view! { <DeviceRow device paths=paths.clone() /> })
+        .iter()
+        .map(|device| view! { <DeviceRow device=device.clone() paths=paths.clone() /> })
         .collect_view();
     view! {
         <div class="table-scroll">
@@ -134,12 +159,6 @@ fn DeviceTable(devices: Vec<DeviceSession>, paths: Paths) -> impl IntoView {
             <tbody>{rows}</tbody>
         </table>
         </div>
-        {(others > 0).then(|| view! {
-            <form method="post" action=paths.revoke_others.clone()>
-                <input type="hidden" name="back" value=paths.back.clone() />
-                <button type="submit" data-testid="revoke-others">"Sign out all other sessions"</button>
-            </form>
-        })}
     }
 }
 

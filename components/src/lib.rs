@@ -20,7 +20,8 @@
 //! (every device the person is signed in on, each revocable), [`sign_out`]
 //! (the sign-out form, and the announcement to the other tabs), [`drafts`] (what is typed on a
 //! page survives an automatic sign-out, encrypted for its account) and [`keep_drafts`] (the
-//! area whose forms are kept).
+//! area whose forms are kept). On the server, [`render_memo`] keeps the HTML of views of lists
+//! shown lately, so that a list shown again unchanged is not rendered again.
 // The countdown's view type is deep (an island of nested tachys types, turned into AnyView).
 #![recursion_limit = "256"]
 
@@ -31,6 +32,8 @@ pub mod drafts;
 #[allow(missing_docs)]
 pub mod keep_drafts;
 pub mod options;
+#[cfg(feature = "ssr")]
+pub mod render_memo;
 pub mod sign_out;
 
 /// The engine (the `auto-logout` crate; its `server` half with this crate's feature `ssr`), so

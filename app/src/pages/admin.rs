@@ -114,14 +114,14 @@ pub fn AdminSessions() -> impl IntoView {
             </form>
             {match kept {
                 // A page the engine keeps renders at once; any other is read, and waited for.
-                Some(page) => Either::Left(sessions_table(&page, here())),
+                Some(page) => Either::Left(sessions_table(page, here())),
                 None => Either::Right({
                     let page = Resource::new(query, admin_sessions);
                     view! {
                     <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                         {move || Suspend::new(async move {
                             match page.await {
-                                Ok(page) => sessions_table(&page, here()).into_any(),
+                                Ok(page) => sessions_table(page.into(), here()).into_any(),
                                 Err(err) => load_error(&err).into_any(),
                             }
                         })}
@@ -152,13 +152,31 @@ fn kept_sessions_page(query: &SessionsQuery) -> Option<std::sync::Arc<SessionsPa
 
 /// One page of sessions as a table, with the link to the next; `here` is the list with its
 /// filters (where a row's "Sign out" returns).
-fn sessions_table(page: &SessionsPage, here: String) -> impl IntoView {
-    // Every row returns here: one shared copy.
-    let back: std::sync::Arc<str> = here.as_str().into();
+fn sessions_table(page: std::sync::Arc<SessionsPage>, here: String) -> impl IntoView {
     let next = page
         .next_cursor
         .as_ref()
         .map(|c| format!("{here}&cursor={c}"));
+    #[cfg(feature = "ssr")]
+    let table = TABLES.render((page, here), |(page, here)| sessions_rows(page, here));
+    #[cfg(not(feature = "ssr"))]
+    let table = sessions_rows(&page, &here);
+    view! {
+        {table}
+        {next.map(|href| view! { <p><a href=href data-testid="next-page">"Older sessions"</a></p> })}
+    }
+}
+
+/// The tables of the pages shown lately (with the list each row returns to), kept with their
+/// pages: a page the engine keeps, shown again unchanged, is written out as it was rendered.
+#[cfg(feature = "ssr")]
+static TABLES: auto_logout_leptos::render_memo::RenderMemo<(std::sync::Arc<SessionsPage>, String)> =
+    auto_logout_leptos::render_memo::RenderMemo::new(8);
+
+/// The table of `page`'s sessions; each row's "Sign out" returns to `here`.
+fn sessions_rows(page: &SessionsPage, here: &str) -> impl IntoView {
+    // Every row returns here: one shared copy.
+    let back: std::sync::Arc<str> = here.into();
     view! {
         <div class="table-scroll">
             <table class="sessions" data-testid="admin-sessions">
@@ -175,7 +193,6 @@ fn sessions_table(page: &SessionsPage, here: String) -> impl IntoView {
                 </tbody>
             </table>
         </div>
-        {next.map(|href| view! { <p><a href=href data-testid="next-page">"Older sessions"</a></p> })}
     }
 }
 
