@@ -11,13 +11,13 @@
 pub mod api;
 pub mod components;
 pub mod error;
+pub mod head;
 #[cfg(feature = "hydrate")]
 pub mod navigation;
 pub mod pages;
 pub mod routes;
 
 use leptos::prelude::*;
-use leptos_meta::HashedStylesheet;
 use routes::{Page, RequestQuery};
 
 /// The request header `navigation` sends with each page it fetches: the server treats such
@@ -41,23 +41,44 @@ impl CurrentUser {
     }
 }
 
-/// The HTML document around the app, rendered on the server.
+/// The HTML document around the app, rendered on the server, its head rendered afresh (as
+/// the not-found fallback does). Pages go through a [`Shell`], which keeps its head.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    html_document(head::head(options))
+}
+
+#[cfg(feature = "ssr")]
+/// The document around the app for one set of options. Its head, the same on every page but
+/// for the nonce, is rendered on the first page and then written out with each page's
+/// nonce ([`head::KeptHead`]); the document is the one [`shell`] renders.
+#[derive(Clone, Debug)]
+pub struct Shell {
+    options: LeptosOptions,
+    head: head::KeptHead,
+}
+
+#[cfg(feature = "ssr")]
+impl Shell {
+    /// The shell of `options` (the server's: the bundle's names, the site's paths).
+    pub fn new(options: LeptosOptions) -> Self {
+        Self {
+            options,
+            head: head::KeptHead::default(),
+        }
+    }
+
+    /// The document for the current render.
+    pub fn view(&self) -> impl IntoView + use<> {
+        html_document(self.head.view(self.options.clone()))
+    }
+}
+
+/// `<!DOCTYPE html><html lang="en">`, `head`, then the app in the body.
+fn html_document(head: impl IntoView) -> impl IntoView {
     view! {
         <!DOCTYPE html>
         <html lang="en">
-            <head>
-                <meta charset="utf-8" />
-                <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <AutoReload options=options.clone() />
-                // The bundle's names come from `options.output_name`, which the server sets to
-                // the content-hashed name (cached for a year).
-                <HashedStylesheet options=options.clone() id="leptos" />
-                <HydrationScripts options islands=true />
-                // One title for every page, written here: no page sets its own, so nothing
-                // needs leptos_meta's injection into the head after the render.
-                <title>"auto-logout"</title>
-            </head>
+            {head}
             <body>
                 <App />
             </body>

@@ -17,7 +17,7 @@ use crate::{
         security_headers::{self, SecurityHeadersLayer},
     },
 };
-use app::{routes::Page, shell};
+use app::{routes::Page, shell, Shell};
 use auto_logout::forms::{ACCOUNT_PASSWORD, ADMIN_SIGN_OUT_ALL, NOT_ME};
 use auto_logout::server::{
     layer::{device_forms, SessionLayer, SessionService},
@@ -301,10 +301,11 @@ pub fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'stat
 /// hang renders running meanwhile, leptos#4773).
 fn with_pages(router: Router<AppState>, state: &AppState) -> Router<AppState> {
     let context = page_context(state);
-    let options = state.leptos_options.clone();
+    // One shell for every page: the head is rendered once.
+    let shell = Shell::new(state.leptos_options.clone());
     Page::ALL.into_iter().fold(router, |router, page| {
-        let options = options.clone();
-        let render = page_render::handler(context.clone(), move || shell(options.clone()));
+        let shell = shell.clone();
+        let render = page_render::handler(context.clone(), move || shell.view());
         router.route(page.path(), get(render))
     })
 }
