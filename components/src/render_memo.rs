@@ -61,9 +61,10 @@ impl<K: PartialEq> RenderMemo<K> {
     /// The view `render` makes of `value`, as HTML: the kept HTML if an equal value was
     /// rendered lately, else `render`'s view, rendered now and kept.
     pub fn render<V: RenderHtml>(&self, value: K, render: impl FnOnce(&K) -> V) -> InertElement {
-        if let Some(html) = self.kept(&value) {
-            return InertElement::new(String::from(&*html));
-        }
+        let value = match self.kept(value) {
+            Ok(html) => return InertElement::new(String::from(&*html)),
+            Err(value) => value,
+        };
         let mut html = String::new();
         render(&value).to_html_with_buf(
             &mut html,
@@ -78,14 +79,21 @@ impl<K: PartialEq> RenderMemo<K> {
         InertElement::new(html)
     }
 
-    /// The HTML kept for `value`, now the most recently used.
-    fn kept(&self, value: &K) -> Option<Arc<str>> {
+    /// The HTML kept for a value equal to `value`, now the most recently used; `value` is
+    /// handed back if none is kept. `value` replaces the equal one as the entry's key: the
+    /// next comparison with the same value (an `Arc` the caller keeps) is then by address.
+    fn kept(&self, value: K) -> Result<Arc<str>, K> {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let at = entries.iter().position(|(kept, _)| kept == value)?;
-        let entry = entries.remove(at)?;
-        let html = Arc::clone(&entry.1);
-        entries.push_front(entry);
-        Some(html)
+        let Some(at) = entries.iter().position(|(kept, _)| kept == &value) else {
+            return Err(value);
+        };
+        let Some((old, html)) = entries.remove(at) else {
+            return Err(value);
+        };
+        entries.push_front((value, Arc::clone(&html)));
+        drop(entries);
+        drop(old);
+        Ok(html)
     }
 
     /// Keeps `html` for `value`, dropping the least recently used entry if full.
@@ -173,6 +181,19 @@ mod tests {
         assert_eq!(renders.get(), 3);
         memo.render(list(&["b"]), render);
         assert_eq!(renders.get(), 4);
+    }
+
+    #[test]
+    fn the_latest_equal_value_becomes_the_key() {
+        let memo = RenderMemo::new(2);
+        let first = Arc::new(list(&["ada"]));
+        let second = Arc::new(list(&["ada"]));
+        memo.render(Arc::clone(&first), |n| rows(n));
+        memo.render(Arc::clone(&second), |n| rows(n));
+        let entries = memo.entries.lock().expect("not poisoned");
+        assert_eq!(entries.len(), 1);
+        assert!(Arc::ptr_eq(&entries[0].0, &second));
+        assert_eq!(Arc::strong_count(&first), 1, "the older copy is let go");
     }
 
     #[test]
