@@ -35,13 +35,14 @@ pub const COMPRESS_FROM_BYTES: u16 = 1024;
 /// bytes more.
 pub const COMPRESSION_LEVEL: CompressionLevel = CompressionLevel::Fastest;
 
-/// Which answers are compressed: tower-http's default (not images other than SVG, not gRPC,
-/// not event streams) and at least [`COMPRESS_FROM_BYTES`].
-pub type CompressPredicate = And<DefaultPredicate, SizeAbove>;
+/// Which answers are compressed: at least [`COMPRESS_FROM_BYTES`], and tower-http's default
+/// (not images other than SVG, not gRPC, not event streams). The size is looked at first:
+/// most answers are small JSON, told apart by their length without parsing their type.
+pub type CompressPredicate = And<SizeAbove, DefaultPredicate>;
 
 /// The predicate this server compresses by.
 pub fn compress_predicate() -> CompressPredicate {
-    DefaultPredicate::new().and(SizeAbove::new(COMPRESS_FROM_BYTES))
+    SizeAbove::new(COMPRESS_FROM_BYTES).and(DefaultPredicate::new())
 }
 
 /// Wraps a service in [`Compress`].
