@@ -6,19 +6,21 @@
 //! Rendering its rows is most of such a page's work. The HTML of a view is a function of what
 //! the view shows, so a view whose value equals one rendered lately is that same HTML.
 //!
-//! ```ignore
+//! ```
 //! use auto_logout_leptos::render_memo::RenderMemo;
+//! use leptos::prelude::*;
 //!
-//! static ROWS: RenderMemo<Vec<String>> = RenderMemo::new(16);
+//! static LISTS: RenderMemo<Vec<String>> = RenderMemo::new(16);
 //!
+//! let list = |names: &Vec<String>| {
+//!     view! { <ul>{names.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view()}</ul> }
+//! };
 //! let names = vec!["ada".to_owned(), "grace".to_owned()];
-//! view! {
-//!     <section>
-//!         {ROWS.render(names, |names| view! {
-//!             <ul>{names.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view()}</ul>
-//!         })}
-//!     </section>
-//! }
+//! let first = LISTS.render(names.clone(), list).to_html();
+//! // An equal list: written out as it was rendered, `list` is not called.
+//! let again = LISTS.render(names, list).to_html();
+//! assert!(first.starts_with("<ul><li>ada</li><li>grace</li>"));
+//! assert_eq!(again, first);
 //! ```
 
 use leptos::{
