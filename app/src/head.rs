@@ -13,8 +13,8 @@ use leptos_meta::HashedStylesheet;
 use std::sync::{Arc, OnceLock};
 
 #[cfg(feature = "ssr")]
-/// Stands for the nonce while the head is rendered once. Nonces are base64, so no nonce
-/// contains it, and nothing else in the head does.
+/// Stands for the nonce while the head is rendered once; the kept head is cut at each one.
+/// Nothing else in the head contains it (the tests check a head rendered with a real nonce).
 const NONCE_MARK: &str = "AutoLogoutNonceMark";
 
 /// The head as Leptos renders it for `options`.
@@ -46,11 +46,12 @@ impl KeptHead {
     /// from the kept HTML. Without a nonce in the context, [`head`] itself.
     ///
     /// The kept head is `options`' for the life of this value: use one per set of options.
-    pub fn view(&self, options: LeptosOptions) -> impl IntoView {
+    /// `options` are copied only to render the head, not for the pages that write it out.
+    pub fn view(&self, options: &LeptosOptions) -> impl IntoView + use<> {
         let Some(nonce) = use_nonce() else {
-            return Either::Right(head(options));
+            return Either::Right(head(options.clone()));
         };
-        let parts = self.0.get_or_init(|| render_with_mark(options));
+        let parts = self.0.get_or_init(|| render_with_mark(options.clone()));
         // What `HydrationScripts` does beside its HTML, in an islands app: what follows is
         // rendered as not hydrating, but for the islands.
         if let Some(context) = Owner::current_shared_context() {
@@ -95,7 +96,7 @@ mod tests {
     fn kept_head_with(kept: &KeptHead, nonce: &str) -> String {
         Owner::new().with(|| {
             provide_context(Nonce::from_value(nonce));
-            kept.view(options()).to_html()
+            kept.view(&options()).to_html()
         })
     }
 
@@ -116,7 +117,7 @@ mod tests {
     #[test]
     fn without_a_nonce_the_head_is_rendered_as_is() {
         let kept = KeptHead::default();
-        let html = Owner::new().with(|| kept.view(options()).to_html());
+        let html = Owner::new().with(|| kept.view(&options()).to_html());
         assert_eq!(html, Owner::new().with(|| head(options()).to_html()));
         assert!(kept.0.get().is_none());
     }

@@ -69,7 +69,7 @@ impl Shell {
 
     /// The document for the current render.
     pub fn view(&self) -> impl IntoView + use<> {
-        html_document(self.head.view(self.options.clone()))
+        html_document(self.head.view(&self.options))
     }
 }
 
