@@ -69,7 +69,7 @@ impl Modify for Security {
         (status = 401, description = "No session, or it has ended", body = ErrorBody),
         (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),
     ))]
-async fn session_status(current: CurrentSession) -> Json<status::SessionBody> {
+async fn session_status(current: CurrentSession) -> status::SessionBody {
     status::session_status(current).await
 }
 
@@ -81,7 +81,7 @@ async fn session_status(current: CurrentSession) -> Json<status::SessionBody> {
         (status = 401, description = "No session, or it has ended", body = ErrorBody),
         (status = 503, description = "Temporarily unavailable; see Retry-After", body = ErrorBody),
     ))]
-async fn extend_session(current: CurrentSession) -> Json<status::SessionBody> {
+async fn extend_session(current: CurrentSession) -> status::SessionBody {
     status::extend_session(current).await
 }
 
