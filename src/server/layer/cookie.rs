@@ -2,19 +2,36 @@
 //! axum-login will use, or a crafted cookie could slip past the limits.
 
 use axum::http::{header, HeaderMap, HeaderValue};
-use std::str::FromStr;
+use std::{borrow::Cow, str::FromStr};
 use tower_sessions::{cookie::Cookie, session::Id};
 
-/// Every `name=value` pair of the request's `Cookie` headers, parsed exactly as tower-cookies
-/// (and so tower-sessions) parses them: split on `;`, trimmed, percent-decoded. The pairs
-/// borrow from the headers (nothing is copied unless percent-decoding changes it).
-fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = (&str, Option<Cookie<'_>>)> + '_ {
+/// A cookie's name and value, borrowed from the header unless decoding changed them.
+type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
+/// One `;`-separated piece of a `Cookie` header as tower-cookies reads it: `name=value`, both
+/// trimmed and percent-decoded; `None` when the piece is not a cookie (no `=`, an empty name,
+/// or decoding that makes invalid UTF-8). A piece without `%` decodes to itself, so it is
+/// split in place; one with `%` goes through the `cookie` crate, as tower-cookies' does.
+fn parse_pair(raw: &str) -> Option<Pair<'_>> {
+    if raw.contains('%') {
+        let cookie = Cookie::parse_encoded(raw).ok()?;
+        let (name, value) = cookie.name_value();
+        return Some((Cow::Owned(name.to_owned()), Cow::Owned(value.to_owned())));
+    }
+    let (name, value) = raw.split_once('=')?;
+    let name = name.trim();
+    (!name.is_empty()).then(|| (Cow::Borrowed(name), Cow::Borrowed(value.trim())))
+}
+
+/// Every piece of the request's `Cookie` headers with the cookie it holds, if any (see
+/// [`parse_pair`]). The pieces borrow from the headers; only percent-decoding copies.
+fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = (&str, Option<Pair<'_>>)> + '_ {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| std::str::from_utf8(v.as_bytes()).ok())
         .flat_map(|v| v.split(';'))
-        .map(|raw| (raw, Cookie::parse_encoded(raw).ok()))
+        .map(|raw| (raw, parse_pair(raw)))
 }
 
 /// What the request's session cookie says.
@@ -31,13 +48,13 @@ pub enum SessionCookie {
 /// The session cookie `name` as tower-sessions will read it.
 pub fn session_cookie_of(headers: &HeaderMap, name: &str) -> SessionCookie {
     match cookie_pairs(headers)
-        .filter_map(|(_, cookie)| cookie)
-        .filter(|cookie| cookie.name() == name)
+        .filter_map(|(_, pair)| pair)
+        .filter(|(cookie, _)| cookie == name)
         .last()
     {
         None => SessionCookie::Absent,
-        Some(cookie) => {
-            Id::from_str(cookie.value()).map_or(SessionCookie::Malformed, SessionCookie::Id)
+        Some((_, value)) => {
+            Id::from_str(&value).map_or(SessionCookie::Malformed, SessionCookie::Id)
         }
     }
 }
@@ -45,7 +62,7 @@ pub fn session_cookie_of(headers: &HeaderMap, name: &str) -> SessionCookie {
 /// Removes every cookie `name` (however encoded) from the request, keeping any others.
 pub fn strip_session_cookie(headers: &mut HeaderMap, name: &str) {
     let kept: Vec<String> = cookie_pairs(headers)
-        .filter(|(_, cookie)| cookie.as_ref().is_none_or(|c| c.name() != name))
+        .filter(|(_, pair)| pair.as_ref().is_none_or(|(cookie, _)| cookie != name))
         .map(|(raw, _)| raw.trim().to_owned())
         .filter(|raw| !raw.is_empty())
         .collect();
@@ -95,6 +112,22 @@ mod tests {
             "auto_logout_session=not-an-id".parse().unwrap(),
         );
         assert_eq!(session_cookie_of(&h, NAME), SessionCookie::Malformed);
+    }
+
+    proptest::proptest! {
+        /// Every piece of a header is read as the `cookie` crate reads it for tower-cookies.
+        #[test]
+        fn pieces_are_read_as_the_cookie_crate_reads_them(
+            header in "[a-z_ =;%0-9A-Fg\t\u{a0}\u{3000}\"é]{0,24}"
+        ) {
+            for raw in header.split(';') {
+                let ours = parse_pair(raw).map(|(n, v)| (n.into_owned(), v.into_owned()));
+                let theirs = Cookie::parse_encoded(raw)
+                    .ok()
+                    .map(|c| (c.name().to_owned(), c.value().to_owned()));
+                proptest::prop_assert_eq!(ours, theirs, "{:?}", raw);
+            }
+        }
     }
 
     #[test]
