@@ -80,11 +80,48 @@ pub fn csrf_verdict(method: &Method, headers: &HeaderMap, cookies: CookiePolicy)
 /// is its scheme's default is not written in `Origin`; `Host` carries it only when it is not
 /// the default either. Host names compare without regard to case.
 fn names_this_host(value: &str, headers: &HeaderMap) -> bool {
-    let Some(host) = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<Authority>().ok())
-    else {
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    is_plain_origin_of(value, host) || parsed_names_this_host(value, host)
+}
+
+/// The usual case, decided without parsing either value: `value` is exactly
+/// `http://{host}` or `https://{host}`, for a `host` of letters, digits, dots and dashes with
+/// at most a port that is not the scheme's default. Such a pair always passes
+/// [`parsed_names_this_host`]; anything else is left to it.
+fn is_plain_origin_of(value: &str, host: &str) -> bool {
+    let (default_port, rest) = if let Some(rest) = value.strip_prefix("https://") {
+        ("443", rest)
+    } else if let Some(rest) = value.strip_prefix("http://") {
+        ("80", rest)
+    } else {
+        return false;
+    };
+    if rest != host {
+        return false;
+    }
+    let (name, port) = match host.split_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (host, None),
+    };
+    let plain_name = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'));
+    let plain_port = port.is_none_or(|port| {
+        port != default_port
+            && (1..=5).contains(&port.len())
+            && !port.starts_with('0')
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && port.parse::<u16>().is_ok()
+    });
+    plain_name && plain_port
+}
+
+/// [`names_this_host`] by parsing `value` as a URI and `host` as an authority.
+fn parsed_names_this_host(value: &str, host: &str) -> bool {
+    let Ok(host) = host.parse::<Authority>() else {
         return false;
     };
     let Ok(uri) = value.parse::<Uri>() else {
@@ -105,6 +142,44 @@ fn names_this_host(value: &str, headers: &HeaderMap) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The shortcut only ever says yes where parsing says yes.
+        #[test]
+        fn a_plain_origin_is_one_that_parsing_accepts(
+            scheme in "https?|ftp|HTTP",
+            host in "[a-zA-Z0-9.\\-@\\[\\]:_]{0,12}(:[0-9]{0,6})?",
+            other in proptest::option::of("[a-z0-9.:/]{0,12}"),
+        ) {
+            let value = other.unwrap_or_else(|| format!("{scheme}://{host}"));
+            if is_plain_origin_of(&value, &host) {
+                proptest::prop_assert!(parsed_names_this_host(&value, &host), "{} {}", value, host);
+            }
+        }
+    }
+
+    #[test]
+    fn plain_origins_are_recognised_without_parsing() {
+        for (origin, host) in [
+            ("http://127.0.0.1:3000", "127.0.0.1:3000"),
+            ("https://example.com", "example.com"),
+            ("http://localhost", "localhost"),
+        ] {
+            assert!(is_plain_origin_of(origin, host), "{origin} {host}");
+        }
+        // Left to the parser: a default port written out, case differences, other schemes.
+        for (origin, host) in [
+            ("http://example.com:80", "example.com:80"),
+            ("https://example.com:443", "example.com:443"),
+            ("http://Example.com", "example.com"),
+            ("ftp://example.com", "example.com"),
+            ("http://[::1]:3000", "[::1]:3000"),
+            ("http://example.com:03000", "example.com:03000"),
+            ("http://example.com/", "example.com"),
+        ] {
+            assert!(!is_plain_origin_of(origin, host), "{origin} {host}");
+        }
+    }
 
     const COOKIES: CookiePolicy = CookiePolicy { secure: false };
     const SESSION: &str = "auto_logout_session=AAAAAAAAAAAAAAAAAAAAAA";
