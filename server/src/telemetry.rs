@@ -58,7 +58,7 @@ pub async fn metrics_text(State(state): State<AppState>, req: Request) -> Respon
     let client_ip = req
         .extensions()
         .get::<ClientInfo>()
-        .and_then(|client| client.ip.as_deref()?.parse().ok());
+        .and_then(|client| client.ip);
     let authorization = req
         .headers()
         .get(header::AUTHORIZATION)

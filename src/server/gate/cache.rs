@@ -10,7 +10,10 @@ use crate::{
     last_tab::{LastTabRule, TabPresence},
     policy::SessionTimes,
 };
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::{
+    net::IpAddr,
+    sync::{Arc, Mutex, MutexGuard},
+};
 
 /// What the gate keeps of a live session between database reads.
 #[derive(Debug)]
@@ -29,7 +32,7 @@ pub(super) struct Entry {
 #[derive(Debug)]
 struct EntryState {
     /// The IP address last recorded in the database.
-    last_ip: Option<String>,
+    last_ip: Option<IpAddr>,
     /// When it started and when it was last active (as far as this instance knows).
     times: SessionTimes,
     /// The activity the database holds.
@@ -72,16 +75,13 @@ impl Entry {
     }
 
     /// Whether `ip` is known and differs from the recorded one.
-    pub(super) fn ip_differs(&self, ip: Option<&str>) -> bool {
-        ip.is_some() && self.state().last_ip.as_deref() != ip
+    pub(super) fn ip_differs(&self, ip: Option<IpAddr>) -> bool {
+        ip.is_some() && self.state().last_ip != ip
     }
 
     /// Records `ip` as the one the database holds.
-    pub(super) fn set_ip(&self, ip: Option<&str>) {
-        let mut state = self.state();
-        if state.last_ip.as_deref() != ip {
-            state.last_ip = ip.map(str::to_owned);
-        }
+    pub(super) fn set_ip(&self, ip: Option<IpAddr>) {
+        self.state().last_ip = ip;
     }
 
     /// Takes in what the session's tabs said (`heard`) and returns the presence to write to
@@ -207,7 +207,9 @@ impl SessionGate {
             admin,
             user_agent: row.user_agent.clone(),
             state: Mutex::new(EntryState {
-                last_ip: row.last_ip.clone(),
+                // What the database holds: an address (or a trimmed network, which any
+                // address differs from).
+                last_ip: row.last_ip.as_deref().and_then(|ip| ip.parse().ok()),
                 times: SessionTimes {
                     created_at: UnixMillis(row.created_at),
                     last_activity_at: cached.map_or(db_activity, |c| c.0.max(db_activity)),
@@ -235,7 +237,7 @@ mod tests {
             admin: false,
             user_agent: None,
             state: Mutex::new(EntryState {
-                last_ip: Some("10.0.0.1".into()),
+                last_ip: Some([10, 0, 0, 1].into()),
                 times: SessionTimes {
                     created_at: UnixMillis(0),
                     last_activity_at: UnixMillis(ms),
@@ -286,14 +288,14 @@ mod tests {
     }
 
     #[test]
-    fn activity_never_runs_backwards_and_ips_are_compared_not_copied() {
+    fn activity_never_runs_backwards_and_ips_are_compared() {
         let entry = entry_written_at(10_000);
         entry.note_activity(UnixMillis(9_000));
         assert_eq!(entry.times().last_activity_at, UnixMillis(10_000));
         assert!(!entry.ip_differs(None), "an unknown IP is no change");
-        assert!(!entry.ip_differs(Some("10.0.0.1")));
-        assert!(entry.ip_differs(Some("10.0.0.2")));
-        entry.set_ip(Some("10.0.0.2"));
-        assert!(!entry.ip_differs(Some("10.0.0.2")));
+        assert!(!entry.ip_differs(Some([10, 0, 0, 1].into())));
+        assert!(entry.ip_differs(Some([10, 0, 0, 2].into())));
+        entry.set_ip(Some([10, 0, 0, 2].into()));
+        assert!(!entry.ip_differs(Some([10, 0, 0, 2].into())));
     }
 }

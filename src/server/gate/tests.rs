@@ -98,7 +98,7 @@ impl Fixture {
 
     async fn check_as(&self, activity: Activity, user_agent: &str) -> Verdict {
         let client = ClientInfo {
-            ip: Some("127.0.0.1".into()),
+            ip: Some([127, 0, 0, 1].into()),
             user_agent: Some(user_agent.into()),
         };
         self.gate.check("s1", activity, &client).await.unwrap()
@@ -554,7 +554,7 @@ async fn every_class_of_the_table_ends_at_its_own_limit_in_checks_and_the_sweep(
         }
     }
     let client = ClientInfo {
-        ip: Some("127.0.0.1".into()),
+        ip: Some([127, 0, 0, 1].into()),
         user_agent: Some(UA.into()),
     };
     for t in [9.5, 10.5, 19.5, 20.5, 29.5, 30.5, 39.5, 40.5] {

@@ -37,7 +37,7 @@ pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -
 /// [`MAX_USER_AGENT`] characters).
 pub fn client_info(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> ClientInfo {
     ClientInfo {
-        ip: client_ip(peer, headers, trusted).map(|ip| ip.to_string()),
+        ip: client_ip(peer, headers, trusted),
         user_agent: headers
             .get(header::USER_AGENT)
             .map(|v| bounded_user_agent(v.as_bytes())),

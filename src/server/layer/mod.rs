@@ -272,9 +272,9 @@ where
         Either::Right(Box::pin(async move {
             match presented {
                 Presented::Bearer(credential) => {
-                    enforce_bearer(&settings, inner, req, credential, &client).await
+                    enforce_bearer(&settings, inner, req, credential, client).await
                 }
-                Presented::Cookie(id) => enforce_cookie(&settings, inner, req, id, &client).await,
+                Presented::Cookie(id) => enforce_cookie(&settings, inner, req, id, client).await,
             }
         }))
     }
@@ -300,10 +300,10 @@ enum Presented {
     Cookie(tower_sessions::session::Id),
 }
 
-/// Records the client on `req` and says what it presents, with a copy of the client for the
-/// check: a bearer credential (outside the open paths) or a session cookie. `None`: nothing,
-/// and it goes on anonymous (a malformed session cookie is removed first so that nothing
-/// downstream reads it).
+/// Says what `req` presents, with its client: a bearer credential (outside the open paths) or
+/// a session cookie. `None`: nothing, and it goes on anonymous, the client recorded on it (a
+/// malformed session cookie is removed first so that nothing downstream reads it). A request
+/// that presents something gets its client once it is checked.
 fn presented(
     settings: &Settings,
     req: &mut Request,
@@ -329,12 +329,8 @@ fn presented(
             SessionCookie::Id(id) => Some(Presented::Cookie(id)),
         },
     };
-    // The check needs its own copy; an anonymous request only hands it on.
     match presented {
-        Some(presented) => {
-            req.extensions_mut().insert(client.clone());
-            Some((presented, client))
-        }
+        Some(presented) => Some((presented, client)),
         None => {
             req.extensions_mut().insert(client);
             None
@@ -350,24 +346,24 @@ async fn enforce_cookie<S>(
     mut inner: S,
     mut req: Request,
     id: tower_sessions::session::Id,
-    client: &super::sessions::ClientInfo,
+    client: super::sessions::ClientInfo,
 ) -> Result<Response, S::Error>
 where
     S: tower::Service<Request, Response = Response>,
 {
     let name = settings.cookies.session_name();
-    let path = req.uri().path().to_owned();
-    let activity = settings
-        .passive
-        .activity(req.method(), &path, req.headers());
-    let json = settings.is_json(&path);
-    let verdict = match settings.gate.check(&id_hash(&id), activity, client).await {
+    let path = req.uri().path();
+    let activity = settings.passive.activity(req.method(), path, req.headers());
+    let json = settings.is_json(path);
+    let action = settings.is_action(path);
+    let verdict = match settings.gate.check(&id_hash(&id), activity, &client).await {
         Ok(verdict) => verdict,
         Err(err) => {
             tracing::error!(error = %err, "session check failed; refusing the request");
             return Ok(error::unavailable(1, json));
         }
     };
+    req.extensions_mut().insert(client);
     let ended = match verdict {
         // A cookie carries only browser sessions; an API session's secret is not a cookie.
         Verdict::Active(active) if active.kind == SessionKind::Browser => {
@@ -377,7 +373,7 @@ where
         Verdict::Active(_) | Verdict::Unknown => None,
         Verdict::Ended(reason) => Some(reason),
     };
-    let refuse = json || (settings.is_action(&path) && activity == Activity::Active);
+    let refuse = json || (action && activity == Activity::Active);
     let mut res = if let Some(reason) = ended.filter(|_| refuse) {
         error::session_ended(&settings.ended_message, reason)
     } else {
@@ -407,7 +403,7 @@ async fn enforce_bearer<S>(
     mut inner: S,
     mut req: Request,
     credential: Credential,
-    client: &super::sessions::ClientInfo,
+    client: super::sessions::ClientInfo,
 ) -> Result<Response, S::Error>
 where
     S: tower::Service<Request, Response = Response>,
@@ -434,11 +430,10 @@ where
             }
         }
     };
-    let path = req.uri().path().to_owned();
     let activity = settings
         .passive
-        .activity(req.method(), &path, req.headers());
-    let verdict = match settings.gate.check(&id_hash, activity, client).await {
+        .activity(req.method(), req.uri().path(), req.headers());
+    let verdict = match settings.gate.check(&id_hash, activity, &client).await {
         Ok(verdict) => verdict,
         Err(err) => {
             tracing::error!(error = %err, "session check failed; refusing the request");
@@ -454,6 +449,7 @@ where
         {
             // The bearer speaks for this request; a cookie sent too is not read.
             strip_session_cookie(req.headers_mut(), settings.cookies.session_name());
+            req.extensions_mut().insert(client);
             req.extensions_mut().insert(active);
             inner.call(req).await
         }

@@ -2,10 +2,13 @@
 //! a static asset, a poller) never moves the idle deadline.
 
 use super::super::gate::Activity;
-use axum::http::{HeaderMap, Method};
+use axum::http::{HeaderMap, HeaderName, Method};
 
 /// The header a client sets (to `1`) to make any request passive.
 pub const PASSIVE_HEADER: &str = "x-session-passive";
+
+/// [`PASSIVE_HEADER`] as a header name (looked up without parsing it on every request).
+const PASSIVE_HEADER_NAME: HeaderName = HeaderName::from_static(PASSIVE_HEADER);
 
 /// The passive requests of an application: exact reads, exact paths (any method), path
 /// prefixes, and anything sent with [`PASSIVE_HEADER`]`: 1`. Everything else is activity.
@@ -47,7 +50,7 @@ impl PassiveRule {
     /// Whether a request with this method, path and headers is the person's activity.
     pub fn activity(&self, method: &Method, path: &str, headers: &HeaderMap) -> Activity {
         let marked = headers
-            .get(PASSIVE_HEADER)
+            .get(PASSIVE_HEADER_NAME)
             .is_some_and(|v| v.as_bytes() == b"1");
         let is_read = *method == Method::GET || *method == Method::HEAD;
         let passive = marked

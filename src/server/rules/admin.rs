@@ -260,7 +260,7 @@ impl Admin {
             audit
                 .record_counted(
                     NewAuditEntry {
-                        ip: actor.client.ip.clone(),
+                        ip: actor.client.ip_text(),
                         user_agent: actor.client.user_agent.clone(),
                         actor_id: actor.id,
                         detail: Some(scope.detail()),
@@ -301,7 +301,7 @@ impl Admin {
             .record(NewAuditEntry {
                 user_id: Some(user.id),
                 username: Some(user.username.clone()),
-                ip: actor.client.ip.clone(),
+                ip: actor.client.ip_text(),
                 user_agent: actor.client.user_agent.clone(),
                 actor_id: actor.id,
                 detail,

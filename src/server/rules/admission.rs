@@ -149,7 +149,7 @@ impl Admission {
         // The decision, in a block of its own so that every way out of it is counted below.
         let decision: Result<SignInDecision, StoreError> = async {
             let now = self.clock.now();
-            let keys = self.attempts.keys(username, client.ip.as_deref());
+            let keys = self.attempts.keys(username, client.ip);
             // Known to be throttled: refused from memory, before anything costs.
             if self.policy.is_enabled() {
                 if let Some((scope, until)) = self.view.throttled(&throttled_keys(&keys), now) {
@@ -211,7 +211,7 @@ impl Admission {
                         .record(NewAuditEntry {
                             user_id: Some(user.id),
                             username: Some(user.username.clone()),
-                            ip: client.ip.clone(),
+                            ip: client.ip_text(),
                             user_agent: client.user_agent.clone(),
                             detail: Some("the account is disabled".to_owned()),
                             ..NewAuditEntry::new(AuditEvent::LoginFailed, now)
@@ -336,7 +336,7 @@ impl Admission {
                 .record_returning_id(NewAuditEntry {
                     user_id: known.as_ref().map(|u| u.id),
                     username: known.map(|u| u.username),
-                    ip: client.ip.clone(),
+                    ip: client.ip_text(),
                     user_agent: client.user_agent.clone(),
                     detail: Some(format!(
                         "too many recent sign-in attempts for this {}; next attempt allowed in {retry_after_secs} s",
@@ -376,7 +376,7 @@ impl Admission {
             .record(NewAuditEntry {
                 user_id: user.map(|u| u.id),
                 username: user.map(|u| u.username.clone()),
-                ip: client.ip.clone(),
+                ip: client.ip_text(),
                 user_agent: client.user_agent.clone(),
                 ..NewAuditEntry::new(AuditEvent::LoginFailed, now)
             })

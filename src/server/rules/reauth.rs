@@ -239,7 +239,7 @@ impl Reauth {
             user_id: Some(session.user_id),
             username: Some(session.username.to_owned()),
             session_hash: Some(session.id_hash.to_owned()),
-            ip: client.ip.clone(),
+            ip: client.ip_text(),
             user_agent: client.user_agent.clone(),
             ..NewAuditEntry::new(AuditEvent::Reauthenticated, now)
         };

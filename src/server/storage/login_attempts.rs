@@ -67,8 +67,8 @@ pub struct LoginAttempts {
 
 /// The throttle's key for a client's wider network: the /48 of an IPv6 address (not mapped
 /// from IPv4); `None` otherwise.
-pub fn net_key(ip: Option<&str>) -> Option<String> {
-    match ip.and_then(|ip| ip.parse::<IpAddr>().ok()) {
+pub fn net_key(ip: Option<IpAddr>) -> Option<String> {
+    match ip {
         Some(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
             let s = v6.segments();
             Some(format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]))
@@ -78,8 +78,8 @@ pub fn net_key(ip: Option<&str>) -> Option<String> {
 }
 
 /// The throttle's key for a client IP: the address, or its /64 network for IPv6.
-pub fn ip_key(ip: Option<&str>) -> String {
-    match ip.and_then(|ip| ip.parse::<IpAddr>().ok()) {
+pub fn ip_key(ip: Option<IpAddr>) -> String {
+    match ip {
         Some(IpAddr::V4(v4)) => v4.to_string(),
         Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
             Some(v4) => v4.to_string(),
@@ -101,7 +101,7 @@ impl LoginAttempts {
     /// The keys of an attempt for `username` from `ip`. Only the first
     /// [`MAX_USERNAME_LEN`](crate::server::users::MAX_USERNAME_LEN) characters of what was typed are
     /// looked at (no longer name exists), so the work does not grow with the input.
-    pub fn keys(&self, username: &str, ip: Option<&str>) -> AttemptKeys {
+    pub fn keys(&self, username: &str, ip: Option<IpAddr>) -> AttemptKeys {
         let typed = crate::username::truncate_typed(username);
         let normalised = crate::username::username_key(typed.trim());
         let mut user = self.key.mac_hex(&[b"login-user", normalised.as_bytes()]);
@@ -238,33 +238,36 @@ mod tests {
 
     #[test]
     fn ipv6_clients_are_counted_by_their_network() {
-        assert_eq!(ip_key(Some("203.0.113.7")), "203.0.113.7");
+        assert_eq!(ip_key("203.0.113.7".parse().ok()), "203.0.113.7");
         assert_eq!(
-            ip_key(Some("2001:db8:1:2:aaaa::1")),
-            ip_key(Some("2001:db8:1:2:bbbb::9"))
+            ip_key("2001:db8:1:2:aaaa::1".parse().ok()),
+            ip_key("2001:db8:1:2:bbbb::9".parse().ok())
         );
         assert_ne!(
-            ip_key(Some("2001:db8:1:2::1")),
-            ip_key(Some("2001:db8:1:3::1"))
+            ip_key("2001:db8:1:2::1".parse().ok()),
+            ip_key("2001:db8:1:3::1".parse().ok())
         );
-        assert_eq!(ip_key(Some("::ffff:198.51.100.1")), "198.51.100.1");
+        assert_eq!(ip_key("::ffff:198.51.100.1".parse().ok()), "198.51.100.1");
         assert_eq!(ip_key(None), "unknown");
-        assert_eq!(ip_key(Some("not an ip")), "unknown");
+        assert_eq!(ip_key("not an ip".parse().ok()), "unknown");
     }
 
     #[test]
     fn ipv6_clients_are_also_counted_by_their_site() {
         assert_eq!(
-            net_key(Some("2001:db8:1:2::1")),
-            net_key(Some("2001:db8:1:ffff::9"))
+            net_key("2001:db8:1:2::1".parse().ok()),
+            net_key("2001:db8:1:ffff::9".parse().ok())
         );
-        assert_eq!(net_key(Some("2001:db8:1:2::1")).unwrap(), "2001:db8:1::/48");
+        assert_eq!(
+            net_key("2001:db8:1:2::1".parse().ok()).unwrap(),
+            "2001:db8:1::/48"
+        );
         assert_ne!(
-            net_key(Some("2001:db8:1::1")),
-            net_key(Some("2001:db8:2::1"))
+            net_key("2001:db8:1::1".parse().ok()),
+            net_key("2001:db8:2::1".parse().ok())
         );
-        assert_eq!(net_key(Some("203.0.113.7")), None);
-        assert_eq!(net_key(Some("::ffff:198.51.100.1")), None);
+        assert_eq!(net_key("203.0.113.7".parse().ok()), None);
+        assert_eq!(net_key("::ffff:198.51.100.1".parse().ok()), None);
         assert_eq!(net_key(None), None);
     }
 }

@@ -15,6 +15,7 @@ use crate::{
 };
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
+use std::net::IpAddr;
 
 /// The key under which [`SessionMeta`] lives in the session data.
 pub const META_KEY: &str = "auto_logout.meta";
@@ -22,10 +23,27 @@ pub const META_KEY: &str = "auto_logout.meta";
 /// Where a request comes from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientInfo {
-    /// Client IP (socket peer, or X-Forwarded-For from a trusted proxy).
-    pub ip: Option<String>,
+    /// Client IP (socket peer, or X-Forwarded-For from a trusted proxy). Kept as an address,
+    /// written as text only where it is stored; stored session data whose IP is not an
+    /// address reads as `None`.
+    #[serde(default, deserialize_with = "lenient_ip")]
+    pub ip: Option<IpAddr>,
     /// The `User-Agent` header.
     pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    /// The IP as stored in the database and the audit log (`None` when unknown).
+    pub fn ip_text(&self) -> Option<String> {
+        self.ip.map(|ip| ip.to_string())
+    }
+}
+
+/// An IP address from stored data, or `None` for anything that is not one (rather than
+/// failing to read the whole record).
+fn lenient_ip<'de, D: serde::Deserializer<'de>>(reader: D) -> Result<Option<IpAddr>, D::Error> {
+    let text = Option::<String>::deserialize(reader)?;
+    Ok(text.and_then(|text| text.parse().ok()))
 }
 
 /// Facts fixed at sign-in, kept in the session data and copied into the row's columns by the
@@ -702,7 +720,7 @@ pub async fn end_on(
             user_id,
             username,
             session_hash: Some(id_hash.to_owned()),
-            ip: ending.client.ip,
+            ip: ending.client.ip_text(),
             user_agent: ending.client.user_agent,
             actor_id: ending.actor_id,
             detail: ending.detail,
@@ -842,4 +860,37 @@ fn sweep_arms(row: &ClassRow, first: usize, limit: usize, db: DbKind) -> Vec<Str
         )
     })
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_is_stored_as_before_and_a_stored_ip_that_is_no_address_reads_as_unknown() {
+        let client = ClientInfo {
+            ip: Some("2001:db8::7".parse().unwrap()),
+            user_agent: Some("curl/8".into()),
+        };
+        let stored = serde_json::to_value(&client).unwrap();
+        assert_eq!(
+            stored,
+            serde_json::json!({ "ip": "2001:db8::7", "user_agent": "curl/8" })
+        );
+        assert_eq!(
+            serde_json::from_value::<ClientInfo>(stored).unwrap(),
+            client
+        );
+        for stored in [
+            serde_json::json!({ "ip": "203.0.113.0/24", "user_agent": null }),
+            serde_json::json!({ "ip": null, "user_agent": null }),
+            serde_json::json!({ "user_agent": null }),
+        ] {
+            assert_eq!(
+                serde_json::from_value::<ClientInfo>(stored).unwrap(),
+                ClientInfo::default()
+            );
+        }
+        assert_eq!(client.ip_text().as_deref(), Some("2001:db8::7"));
+    }
 }

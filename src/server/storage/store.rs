@@ -168,8 +168,8 @@ async fn insert_row(
     .bind(created_at.as_millis())
     .bind(now.as_millis())
     .bind(millis(record.expiry_date))
-    .bind(meta.and_then(|m| m.client.ip.clone()))
-    .bind(meta.and_then(|m| m.client.ip.clone()))
+    .bind(meta.and_then(|m| m.client.ip_text()))
+    .bind(meta.and_then(|m| m.client.ip_text()))
     .bind(meta.and_then(|m| m.client.user_agent.clone()))
     .bind(meta.map_or(0, |m| m.credential_epoch))
     .bind(i64::from(new_device))
@@ -321,7 +321,7 @@ impl SqlSessionStore {
                     user_id: Some(meta.user_id),
                     username: Some(meta.username.clone()).filter(|u| !u.is_empty()),
                     session_hash: Some(id_hash(&record.id)),
-                    ip: meta.client.ip.clone(),
+                    ip: meta.client.ip_text(),
                     user_agent: meta.client.user_agent.clone(),
                     detail: new_device.then(|| NEW_DEVICE_DETAIL.to_owned()),
                     ..NewAuditEntry::new(AuditEvent::Login, now)
@@ -412,7 +412,7 @@ impl SqlSessionStore {
             .record(NewAuditEntry {
                 user_id: Some(meta.user_id),
                 username: Some(meta.username.clone()).filter(|u| !u.is_empty()),
-                ip: meta.client.ip.clone(),
+                ip: meta.client.ip_text(),
                 user_agent: meta.client.user_agent.clone(),
                 detail: Some(
                     "the password was changed or the account disabled during the sign-in"
@@ -497,7 +497,7 @@ impl SqlSessionStore {
             .record(NewAuditEntry {
                 user_id: Some(meta.user_id),
                 username: Some(meta.username.clone()).filter(|u| !u.is_empty()),
-                ip: meta.client.ip.clone(),
+                ip: meta.client.ip_text(),
                 user_agent: meta.client.user_agent.clone(),
                 detail: Some(format!(
                     "sign-in refused: {active} active sessions (limit {max})"
