@@ -6,10 +6,13 @@
 # ratio is to the bare runs beside it). The rows are measured in ROUNDS rounds (3 unless
 # given); each cell is the median of the rounds, the ratio's range across them beside it.
 #   ./scripts/bench.sh [SECONDS] [ROUNDS]
-# BENCH_SERVER=path/to/server measures that server binary instead of this tree's release build
-# (an older commit's, to show a change's before and after on one machine; its routes and
-# sign-in must be these). BENCH_ONLY=REGEX measures only the rows whose label matches it
-# (e.g. BENCH_ONLY='/home|/account'), each still beside bare axum.
+# BENCH_SERVER=path/to/server measures that server binary instead of this tree's release build.
+# BENCH_BEFORE=path/to/server measures that one too (an older commit's build, whose routes and
+# sign-in must be these), on its own port and database, row by row beside this one: each row
+# runs on the older server, then on this one, each between two bare runs, so that a change's
+# before and after see the same minutes of the machine (rows marked `[before]`).
+# BENCH_ONLY=REGEX measures only the rows whose label matches it (e.g.
+# BENCH_ONLY='/home|/account'), each still beside bare axum.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,48 +25,75 @@ command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; ex
 echo "==> building the release server and the bare axum baseline"
 cargo build --release -p server -p bare-axum --quiet
 
-port=3398
 bare_port=3399
-base="http://127.0.0.1:$port"
 data="$(mktemp -d)"
-export DATABASE_URL="sqlite://$data/bench.db?mode=rwc" LEPTOS_SITE_ADDR="127.0.0.1:$port"
-server="${BENCH_SERVER:-target/release/server}"
-[ -x "$server" ] || { echo "no server binary at $server" >&2; exit 1; }
-# `bench`, an administrator, signs in 10 times (the cookie, the token and 8 more browsers):
-# `/api/v1/sessions` lists 10 sessions. `crowd` signs in 40 times and gets the JWTs: the
-# console's first page (`/admin/sessions`, 50 a page) is full.
-printf 'benchmark password\n' | "$server" user add bench --admin >/dev/null
-printf 'benchmark password\n' | "$server" user add crowd >/dev/null
-RUST_LOG=error "$server" serve >/dev/null 2>&1 &
-pid=$!
-target/release/bare-axum "127.0.0.1:$bare_port" &
-bare=$!
-trap 'kill "$pid" "$bare" 2>/dev/null || true; wait "$pid" "$bare" 2>/dev/null || true; rm -rf "$data"' EXIT
-for _ in $(seq 1 100); do
-  curl -sf "$base/healthz" >/dev/null 2>&1 && curl -sf "http://127.0.0.1:$bare_port/" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-
+pids=()
+bare=""
+trap 'kill "${pids[@]}" $bare 2>/dev/null || true; wait "${pids[@]}" $bare 2>/dev/null || true; rm -rf "$data"' EXIT
 ua="wrk"
 body='{"username":"bench","password":"benchmark password"}'
 crowd_body='{"username":"crowd","password":"benchmark password"}'
-sign_in_as() {
-  curl -s -o /dev/null -A "$ua" -X POST "$base/sign-in" -H "Origin: $base" \
-    --data-urlencode "username=$1" --data-urlencode 'password=benchmark password'
+
+# The servers measured: this one (`now`) and, with BENCH_BEFORE, the older one (`before`) first.
+# Per server: its process, address, credentials and the suffix of its rows' labels.
+declare -A pid_of base_of cookie_of token_of jwt_of suffix_of
+suffix_of[now]=""
+suffix_of[before]=" [before]"
+servers=()
+
+# start_server NAME BINARY PORT: a fresh SQLite database with `bench`, an administrator, who
+# signs in 10 times (the cookie, the token and 8 more browsers: `/api/v1/sessions` lists 10
+# sessions), and `crowd`, who signs in 40 times and gets the JWTs (the console's first page,
+# `/admin/sessions`, 50 a page, is full).
+start_server() {
+  local name="$1" server="$2" port="$3"
+  [ -x "$server" ] || { echo "no server binary at $server" >&2; exit 1; }
+  local base="http://127.0.0.1:$port"
+  local env=(DATABASE_URL="sqlite://$data/bench$port.db?mode=rwc" LEPTOS_SITE_ADDR="127.0.0.1:$port")
+  printf 'benchmark password\n' | env "${env[@]}" "$server" user add bench --admin >/dev/null
+  printf 'benchmark password\n' | env "${env[@]}" "$server" user add crowd >/dev/null
+  env "${env[@]}" RUST_LOG=error "$server" serve >/dev/null 2>&1 &
+  pids+=($!)
+  pid_of[$name]=$!
+  base_of[$name]="$base"
+  for _ in $(seq 1 100); do
+    curl -sf "$base/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  curl -s -o /dev/null -A "$ua" -c "$data/jar$port" -X POST "$base/sign-in" \
+    --data-urlencode username=bench --data-urlencode 'password=benchmark password'
+  cookie_of[$name]="auto_logout_session=$(awk '$6 == "auto_logout_session" { print $7 }' "$data/jar$port")"
+  token_of[$name]="$(curl -s -A "$ua" -X POST "$base/api/v1/auth/token" -H 'content-type: application/json' -d "$body" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
+  for _ in $(seq 1 8); do sign_in_as "$base" bench; done
+  for _ in $(seq 1 40); do sign_in_as "$base" crowd; done
+  servers+=("$name")
 }
-curl -s -o /dev/null -A "$ua" -c "$data/jar" -X POST "$base/sign-in" \
-  --data-urlencode username=bench --data-urlencode 'password=benchmark password'
-cookie="auto_logout_session=$(awk '$6 == "auto_logout_session" { print $7 }' "$data/jar")"
-token="$(curl -s -A "$ua" -X POST "$base/api/v1/auth/token" -H 'content-type: application/json' -d "$body" \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
-for _ in $(seq 1 8); do sign_in_as bench; done
-for _ in $(seq 1 40); do sign_in_as crowd; done
+sign_in_as() {
+  curl -s -o /dev/null -A "$ua" -X POST "$1/sign-in" -H "Origin: $1" \
+    --data-urlencode "username=$2" --data-urlencode 'password=benchmark password'
+}
 # A JWT lives minutes (AUTO_LOGOUT_JWT_TTL): each round signs in for a fresh one (as `crowd`,
 # so that `bench` keeps its 10 sessions).
-fresh_jwt() {
-  curl -s -A "$ua" -X POST "$base/api/v1/auth/jwt" -H 'content-type: application/json' -d "$crowd_body" \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
+fresh_jwts() {
+  local name
+  for name in "${servers[@]}"; do
+    jwt_of[$name]="$(curl -s -A "$ua" -X POST "${base_of[$name]}/api/v1/auth/jwt" \
+      -H 'content-type: application/json' -d "$crowd_body" \
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+  done
 }
+
+if [ -n "${BENCH_BEFORE:-}" ]; then
+  start_server before "$BENCH_BEFORE" 3397
+fi
+start_server now "${BENCH_SERVER:-target/release/server}" 3398
+target/release/bare-axum "127.0.0.1:$bare_port" &
+bare=$!
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$bare_port/" >/dev/null 2>&1 && break
+  sleep 0.1
+done
 
 # The machine's speed drifts (a shared 2-core VM: one bare run alone moves by 10-20 % from
 # minute to minute), so bare axum runs between every two rows and each row is compared with
@@ -89,28 +119,40 @@ run() {
     "$(awk '/Non-2xx/ { print $NF }' <<<"$out")" >>"$results"
 }
 bare_run() { run "$1" "bare" "$bare" "http://127.0.0.1:$bare_port/"; }
+# measure ROUND LABEL PATH [wrk args…]: the row on every server, each run between two bare
+# runs. In the arguments @BASE@, @COOKIE@, @TOKEN@ and @JWT@ stand for that server's.
 measure() {
-  local round="$1" label="$2" url="$3"; shift 3
+  local round="$1" label="$2" path="$3"; shift 3
   [[ -z "${BENCH_ONLY:-}" || "$label" =~ $BENCH_ONLY ]] || return 0
-  run "$round" "$label" "$pid" "$url" "$@"
-  bare_run "$round"
+  local name arg args
+  for name in "${servers[@]}"; do
+    args=()
+    for arg in "$@"; do
+      arg="${arg//@BASE@/${base_of[$name]}}"
+      arg="${arg//@COOKIE@/${cookie_of[$name]}}"
+      arg="${arg//@TOKEN@/${token_of[$name]}}"
+      args+=("${arg//@JWT@/${jwt_of[$name]}}")
+    done
+    run "$round" "$label${suffix_of[$name]}" "${pid_of[$name]}" "${base_of[$name]}$path" "${args[@]}"
+    bare_run "$round"
+  done
 }
 echo "==> ${seconds} s per row, bare axum between every two rows, ${rounds} rounds"
 for round in $(seq 1 "$rounds"); do
   echo "    round $round of $rounds"
-  jwt="$(fresh_jwt)"
+  fresh_jwts
   bare_run "$round"
-  measure "$round" "anonymous GET /healthz" "$base/healthz"
-  measure "$round" "cookie GET /api/v1/session (passive)" "$base/api/v1/session" -H "Cookie: $cookie"
-  measure "$round" "cookie POST /api/v1/session/extend" "$base/api/v1/session/extend" -s "$root/scripts/bench-post.lua" -H "Cookie: $cookie" -H "Origin: $base"
-  measure "$round" "Bearer token GET /api/v1/session (passive)" "$base/api/v1/session" -H "Authorization: Bearer $token"
-  measure "$round" "Bearer JWT GET /api/v1/session (passive)" "$base/api/v1/session" -H "Authorization: Bearer $jwt"
-  measure "$round" "cookie GET /api/v1/sessions (10)" "$base/api/v1/sessions" -H "Cookie: $cookie"
-  measure "$round" "cookie GET /home (server-rendered)" "$base/home" -H "Cookie: $cookie"
+  measure "$round" "anonymous GET /healthz" /healthz
+  measure "$round" "cookie GET /api/v1/session (passive)" /api/v1/session -H "Cookie: @COOKIE@"
+  measure "$round" "cookie POST /api/v1/session/extend" /api/v1/session/extend -s "$root/scripts/bench-post.lua" -H "Cookie: @COOKIE@" -H "Origin: @BASE@"
+  measure "$round" "Bearer token GET /api/v1/session (passive)" /api/v1/session -H "Authorization: Bearer @TOKEN@"
+  measure "$round" "Bearer JWT GET /api/v1/session (passive)" /api/v1/session -H "Authorization: Bearer @JWT@"
+  measure "$round" "cookie GET /api/v1/sessions (10)" /api/v1/sessions -H "Cookie: @COOKIE@"
+  measure "$round" "cookie GET /home (server-rendered)" /home -H "Cookie: @COOKIE@"
   # As browsers ask for it: the page compressed (brotli), which the rows above do not pay.
-  measure "$round" "cookie GET /home, brotli" "$base/home" -H "Cookie: $cookie" -H "Accept-Encoding: br"
-  measure "$round" "cookie GET /sessions (10 rows)" "$base/sessions" -H "Cookie: $cookie"
-  measure "$round" "cookie GET /account" "$base/account" -H "Cookie: $cookie"
-  measure "$round" "cookie GET /admin/sessions (50 rows)" "$base/admin/sessions" -H "Cookie: $cookie"
+  measure "$round" "cookie GET /home, brotli" /home -H "Cookie: @COOKIE@" -H "Accept-Encoding: br"
+  measure "$round" "cookie GET /sessions (10 rows)" /sessions -H "Cookie: @COOKIE@"
+  measure "$round" "cookie GET /account" /account -H "Cookie: @COOKIE@"
+  measure "$round" "cookie GET /admin/sessions (50 rows)" /admin/sessions -H "Cookie: @COOKIE@"
 done
 python3 "$root/scripts/bench_table.py" "$results"

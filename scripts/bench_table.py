@@ -48,7 +48,7 @@ def main(path: str) -> None:
         )
     rounds = max(len(r) for r in rows.values())
     print(
-        f"{'':44} {'req/s':>9}  {'p99':>9}  {'of bare':>7} {'(rounds)':<17}"
+        f"{'':56} {'req/s':>9}  {'p99':>9}  {'of bare':>7} {'(rounds)':<17}"
         f"server CPU per request (bare / it)   medians of {rounds} round(s)"
     )
     for label, cells in rows.items():
@@ -57,7 +57,7 @@ def main(path: str) -> None:
         spread = f"({ratios[0]:.2f}-{ratios[-1]:.2f})" if len(ratios) > 1 else ""
         errors = sum(c["non2xx"] for c in cells)
         print(
-            f"{label:44} {median('rate'):9.0f}  {median('p99'):7.2f}ms  "
+            f"{label:56} {median('rate'):9.0f}  {median('p99'):7.2f}ms  "
             f"{median('ratio'):7.2f} {spread:<17}{median('cpu'):6.1f} us "
             f"({median('cpu_ratio'):.2f})" + (f"  (non-2xx: {errors})" if errors else "")
         )
