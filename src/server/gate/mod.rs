@@ -376,10 +376,7 @@ impl SessionGate {
         if ip_changed && activity == Activity::Passive {
             // A changed IP is recorded even when the request is not activity.
             if let Some(ip) = ip {
-                self.inner
-                    .sessions
-                    .set_last_ip(id_hash, &ip.to_string())
-                    .await?;
+                self.inner.sessions.set_last_ip(id_hash, ip).await?;
                 self.inner.sessions.listings().changed(entry.user_id);
             }
             entry.set_ip(ip);
@@ -391,12 +388,7 @@ impl SessionGate {
                 let (times, claim) = entry.touch(now, write_window(policy), ip_changed);
                 if let Some(claim) = claim {
                     self.inner.activity_writes.fetch_add(1, Ordering::Relaxed);
-                    let live = match self
-                        .inner
-                        .sessions
-                        .touch(id_hash, now, client.ip_text().as_deref())
-                        .await
-                    {
+                    let live = match self.inner.sessions.touch(id_hash, now, ip).await {
                         Ok(live) => live,
                         Err(err) => {
                             entry.release(claim);

@@ -522,14 +522,14 @@ impl Sessions {
         &self,
         id_hash: &str,
         at: UnixMillis,
-        ip: Option<&str>,
+        ip: Option<IpAddr>,
     ) -> Result<bool, StoreError> {
         let result = sqlx::query(
             "UPDATE sessions SET last_seen_at = $1, last_ip = COALESCE($2, last_ip) \
              WHERE id_hash = $3 AND ended_at IS NULL AND last_seen_at <= $1",
         )
         .bind(at.as_millis())
-        .bind(ip)
+        .bind(ip.map(|ip| ip.to_string()))
         .bind(id_hash)
         .execute(self.db.pool())
         .await?;
@@ -566,9 +566,9 @@ impl Sessions {
     }
 
     /// Records `ip` as the last IP of a live session, without touching its activity time.
-    pub async fn set_last_ip(&self, id_hash: &str, ip: &str) -> Result<(), StoreError> {
+    pub async fn set_last_ip(&self, id_hash: &str, ip: IpAddr) -> Result<(), StoreError> {
         sqlx::query("UPDATE sessions SET last_ip = $1 WHERE id_hash = $2 AND ended_at IS NULL")
-            .bind(ip)
+            .bind(ip.to_string())
             .bind(id_hash)
             .execute(self.db.pool())
             .await?;

@@ -155,6 +155,8 @@ async fn insert_row(
     now: UnixMillis,
 ) -> Result<(), sqlx::Error> {
     let created_at = meta.map_or(now, |m| m.created_at);
+    // The sign-in's IP is the session's first and its last.
+    let ip = meta.and_then(|m| m.client.ip_text());
     sqlx::query(
         "INSERT INTO sessions (id_hash, user_id, kind, data, remember, created_at, \
          last_seen_at, expires_at, ip, last_ip, user_agent, credential_epoch, new_device) \
@@ -168,8 +170,8 @@ async fn insert_row(
     .bind(created_at.as_millis())
     .bind(now.as_millis())
     .bind(millis(record.expiry_date))
-    .bind(meta.and_then(|m| m.client.ip_text()))
-    .bind(meta.and_then(|m| m.client.ip_text()))
+    .bind(ip.clone())
+    .bind(ip)
     .bind(meta.and_then(|m| m.client.user_agent.clone()))
     .bind(meta.map_or(0, |m| m.credential_epoch))
     .bind(i64::from(new_device))
