@@ -27,9 +27,6 @@ cargo build --release -p server -p bare-axum --quiet
 
 bare_port=3399
 data="$(mktemp -d)"
-pids=()
-bare=""
-trap 'kill "${pids[@]}" $bare 2>/dev/null || true; wait "${pids[@]}" $bare 2>/dev/null || true; rm -rf "$data"' EXIT
 ua="wrk"
 body='{"username":"bench","password":"benchmark password"}'
 crowd_body='{"username":"crowd","password":"benchmark password"}'
@@ -40,6 +37,8 @@ declare -A pid_of base_of cookie_of token_of jwt_of suffix_of
 suffix_of[now]=""
 suffix_of[before]=" [before]"
 servers=()
+bare=""
+trap 'kill "${pid_of[@]}" $bare 2>/dev/null || true; wait "${pid_of[@]}" $bare 2>/dev/null || true; rm -rf "$data"' EXIT
 
 # start_server NAME BINARY PORT: a fresh SQLite database with `bench`, an administrator, who
 # signs in 10 times (the cookie, the token and 8 more browsers: `/api/v1/sessions` lists 10
@@ -53,7 +52,6 @@ start_server() {
   printf 'benchmark password\n' | env "${env[@]}" "$server" user add bench --admin >/dev/null
   printf 'benchmark password\n' | env "${env[@]}" "$server" user add crowd >/dev/null
   env "${env[@]}" RUST_LOG=error "$server" serve >/dev/null 2>&1 &
-  pids+=($!)
   pid_of[$name]=$!
   base_of[$name]="$base"
   for _ in $(seq 1 100); do
