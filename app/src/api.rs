@@ -19,14 +19,14 @@ async fn request_parts() -> Result<axum::http::request::Parts, AppError> {
     })
 }
 
-/// The signed-in user of the request `parts`: what the login layer found, if anyone.
+/// The signed-in user of the request `parts`: the engine's, as the server's page access check
+/// put it on the request, if anyone.
 #[cfg(feature = "ssr")]
 pub fn user_of(parts: &axum::http::request::Parts) -> Option<UserView> {
     parts
         .extensions
-        .get::<auto_logout::server::AuthSession>()
-        .and_then(|auth| auth.user.as_ref())
-        .map(|user| user.view())
+        .get::<auto_logout::server::SignedInUser>()
+        .map(|signed_in| signed_in.0.view())
 }
 
 /// The signed-in user of this request, or `None` for an anonymous visitor.

@@ -11,7 +11,7 @@ use crate::{
         compress::{Compress, CompressLayer},
         edge::EdgeLayer,
         login_scope::LoginScope,
-        page_access, page_render,
+        page_render,
         request_rules::{RequestRules, RequestRulesLayer},
         routes,
         security_headers::{self, SecurityHeadersLayer},
@@ -26,7 +26,6 @@ use auto_logout::server::{
     SharedClock, StoreError, Users,
 };
 use axum::{
-    middleware,
     routing::{get, post},
     Extension, Router, ServiceExt,
 };
@@ -377,18 +376,17 @@ pub fn router(state: AppState) -> AppService {
     // The layers, outermost first: a request passes them top-down, its answer bottom-up.
     // They wrap the router once (not each route). `web::edge` (allowed hosts, trailing
     // slashes) wraps all of this; see `run_until`.
-    let login = ServiceBuilder::new()
-        // axum-login over tower-sessions and the engine's store.
-        .layer(auth_layer)
-        // Protected pages need a signed-in person; the sign-in page does not.
-        .layer(middleware::from_fn(page_access::page_access));
+    // axum-login over tower-sessions and the engine's store, for the requests that may sign
+    // someone in or out (see `web::login_scope`; page reads learn who is signed in from the
+    // engine, and the page access rules run for both).
+    let login = auth_layer;
     let app = ServiceBuilder::new()
         // CSRF, no-store, error shapes, the request's log span, latency (see `web::request_rules`).
         .layer(RequestRulesLayer::new(state.config.cookies()))
         // The engine's session rules: limits, activity, ended sessions made anonymous.
         .layer(state.engine.session_layer())
         // The login layers only where a handler reads them (see `web::login_scope`).
-        .service(LoginScope::new(login, pages_and_api));
+        .service(LoginScope::new(login, pages_and_api, state.engine.clone()));
     // Pages, JSON and a bundle without pre-compressed files, compressed when the client
     // accepts it (brotli or gzip; small answers are not worth it; see `web::compress`).
     // The client bundle needs no session and may be cached (see `web::assets`).

@@ -19,7 +19,8 @@ pub mod support;
 // The modules under their old paths (`server::users`, `server::store`, ...).
 pub use layer::csrf;
 pub use rules::{
-    account, admin, admission, adopt, devices, reauth, session_start, throttle_view, tokens,
+    account, admin, admission, adopt, devices, reauth, session_start, signed_in, throttle_view,
+    tokens,
 };
 pub use storage::{
     audit, changes, db, filters, jwt_keys, keys, login_attempts, sessions, store, users,
@@ -48,6 +49,7 @@ pub use password::HashLimiter;
 pub use reauth::{Reauth, Reauthentication};
 pub use session_start::{sign_out, start_session, SessionError, SessionStart};
 pub use sessions::{ClientInfo, SessionMeta, SessionRow, SessionSearch, Sessions};
+pub use signed_in::SignedInUser;
 pub use store::SqlSessionStore;
 pub use tokens::{
     ApiAuth, ApiRefresh, ApiSignIn, Grant, Issued, JwtAlgorithm, JwtKeys, KeyRotation,

@@ -140,9 +140,8 @@ fn kept_sessions_page(query: &SessionsQuery) -> Option<std::sync::Arc<SessionsPa
     let is_admin = with_context::<axum::http::request::Parts, _>(|parts| {
         parts
             .extensions
-            .get::<auto_logout::server::AuthSession>()
-            .and_then(|auth| auth.user.as_ref())
-            .is_some_and(|user| user.is_admin && !user.disabled)
+            .get::<auto_logout::server::SignedInUser>()
+            .is_some_and(|signed_in| signed_in.0.is_admin && !signed_in.0.disabled)
     })?;
     if !is_admin {
         return None;

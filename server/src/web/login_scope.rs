@@ -1,38 +1,71 @@
-//! Where axum-login and tower-sessions run. Pages, forms, server functions and the API's
-//! cookie sign-out read the signed-in user from axum-login's `AuthSession`; every other JSON
-//! API handler reads only the engine's `CurrentSession`, which the session layer has already
-//! decided, and the health and metrics endpoints read neither. Those skip the login layers:
-//! loading the tower-sessions record and the user again would cost a third of such a request
-//! and tell them nothing new.
+//! Who is signed in, and where axum-login and tower-sessions run.
+//!
+//! Pages, forms, server functions and the API's cookie sign-out need to know who is signed in:
+//! they get the engine's [`SignedInUser`](auto_logout::server::SignedInUser), looked up from
+//! the session the session layer admitted, after the page access rules
+//! ([`super::page_access`]). Only those that may change who is signed in (forms, server
+//! functions, the cookie sign-out) also pass axum-login and tower-sessions; a page read does
+//! not: loading the session record and the account again would tell it nothing new. Every
+//! other JSON API handler reads only the engine's `CurrentSession`, and the health and metrics
+//! endpoints read neither.
 
-use super::routes::route_of;
 pub use super::routes::API_COOKIE_SIGN_OUT;
+use super::{
+    page_access::{self, is_page_read},
+    routes::{route_of, Route, Shape},
+};
+use auto_logout::server::Engine;
 use axum::{extract::Request, response::Response, Router};
 use futures_util::future::{BoxFuture, Either};
 use std::{
     convert::Infallible,
+    ops::ControlFlow,
     sync::Arc,
     task::{Context, Poll},
 };
 use tower::{Layer, ServiceExt};
 
-/// Whether a request for `path` goes through axum-login and tower-sessions.
-pub fn uses_login_session(path: &str) -> bool {
-    route_of(path).login
+/// How far a request goes before the router.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Straight to the router: its handler reads only what the session layer decided.
+    Direct,
+    /// The page access rules and the signed-in person, then the router: a page read.
+    Person,
+    /// The page access rules and the signed-in person, then axum-login and tower-sessions:
+    /// its handler may sign someone in or out.
+    Login,
+}
+
+/// The scope of a request with `method` for `path`.
+pub fn scope_of(method: &axum::http::Method, path: &str) -> Scope {
+    scope_of_route(
+        matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD),
+        route_of(path),
+    )
+}
+
+fn scope_of_route(read: bool, route: &Route) -> Scope {
+    match (route.login, read && route.shape == Shape::Page) {
+        (false, _) => Scope::Direct,
+        (true, true) => Scope::Person,
+        (true, false) => Scope::Login,
+    }
 }
 
 /// Runs one request through the login layers in front of the router.
 type ThroughLogin =
     Arc<dyn Fn(Router, Request) -> BoxFuture<'static, Result<Response, Infallible>> + Send + Sync>;
 
-/// Sends each request to the router, through the login layers or straight, by
-/// [`uses_login_session`]. The layers are put in front of the router per request that needs
-/// them, so the others neither clone nor drop them (tower-sessions' configuration holds
-/// owned strings): a clone of this service is a clone of two `Arc`s.
+/// Sends each request to the router by its [`Scope`]. The login layers are put in front of the
+/// router per request that needs them, so the others neither clone nor drop them
+/// (tower-sessions' configuration holds owned strings): a clone of this service is a clone of
+/// three `Arc`s.
 #[derive(Clone)]
 pub struct LoginScope {
     through_login: ThroughLogin,
     router: Router,
+    engine: Engine,
 }
 
 impl std::fmt::Debug for LoginScope {
@@ -42,9 +75,9 @@ impl std::fmt::Debug for LoginScope {
 }
 
 impl LoginScope {
-    /// Requests that use the login session pass `login` (axum-login, tower-sessions, the page
-    /// guard) before `router`; the others go to `router` directly.
-    pub fn new<L>(login: L, router: Router) -> Self
+    /// Requests of [`Scope::Login`] pass `login` (axum-login, tower-sessions) before
+    /// `router`; the signed-in person is `engine`'s.
+    pub fn new<L>(login: L, router: Router, engine: Engine) -> Self
     where
         L: Layer<Router> + Send + Sync + 'static,
         L::Service:
@@ -54,6 +87,7 @@ impl LoginScope {
         Self {
             through_login: Arc::new(move |router, req| Box::pin(login.layer(router).oneshot(req))),
             router,
+            engine,
         }
     }
 }
@@ -71,11 +105,23 @@ impl tower::Service<Request> for LoginScope {
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        if uses_login_session(req.uri().path()) {
-            Either::Left((self.through_login)(self.router.clone(), req))
-        } else {
-            Either::Right(self.router.clone().oneshot(req))
-        }
+        let route = route_of(req.uri().path());
+        let login = match scope_of_route(is_page_read(&req), route) {
+            Scope::Direct => return Either::Right(self.router.clone().oneshot(req)),
+            Scope::Person => None,
+            Scope::Login => Some(Arc::clone(&self.through_login)),
+        };
+        let (engine, router) = (self.engine.clone(), self.router.clone());
+        Either::Left(Box::pin(async move {
+            let req = match page_access::admit(&engine, route, req).await {
+                ControlFlow::Continue(req) => req,
+                ControlFlow::Break(refused) => return Ok(refused),
+            };
+            match login {
+                Some(through_login) => through_login(router, req).await,
+                None => router.oneshot(req).await,
+            }
+        }))
     }
 }
 
@@ -84,16 +130,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pages_forms_server_functions_and_cookie_sign_out_use_the_login_session() {
+    fn page_reads_know_the_person_and_changes_also_pass_the_login_layers() {
+        use axum::http::Method;
         for path in [
             "/",
             "/home",
             "/sign-in",
             "/logout",
-            "/api/current_user",
-            API_COOKIE_SIGN_OUT,
+            "/admin/sessions",
+            "/nowhere",
         ] {
-            assert!(uses_login_session(path), "{path}");
+            assert_eq!(scope_of(&Method::GET, path), Scope::Person, "{path}");
+            assert_eq!(scope_of(&Method::HEAD, path), Scope::Person, "{path}");
+        }
+        for (method, path) in [
+            (Method::POST, "/sign-in"),
+            (Method::POST, "/logout"),
+            (Method::POST, "/account"),
+            (Method::POST, "/api/current_user"),
+            (Method::GET, "/api/current_user"),
+            (Method::POST, API_COOKIE_SIGN_OUT),
+        ] {
+            assert_eq!(scope_of(&method, path), Scope::Login, "{method} {path}");
         }
         for path in [
             "/healthz",
@@ -101,7 +159,8 @@ mod tests {
             "/api/v1/session",
             "/api/v1/sessions/x",
         ] {
-            assert!(!uses_login_session(path), "{path}");
+            assert_eq!(scope_of(&Method::GET, path), Scope::Direct, "{path}");
+            assert_eq!(scope_of(&Method::POST, path), Scope::Direct, "{path}");
         }
     }
 }

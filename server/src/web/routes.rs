@@ -1,7 +1,8 @@
 //! The one route table: every path this server answers, declared once with its attributes.
-//! The classifiers read it instead of matching paths themselves: the page access check (who may see
-//! a page), the error shapes (HTML, the API's JSON, a server function's), where axum-login
-//! runs, which requests are passive, and which paths ignore an `Authorization` header.
+//! The classifiers read it instead of matching paths themselves: the page access check (who
+//! may see a page), the error shapes (HTML, the API's JSON, a server function's), who needs
+//! the signed-in person and where axum-login runs, which requests are passive, and which
+//! paths ignore an `Authorization` header.
 //!
 //! A path takes the first entry that matches it, so specific entries come before the
 //! prefixes that contain them; a path no entry matches is an open, active page
@@ -78,8 +79,10 @@ pub struct Route {
     pub access: Access,
     /// Whether it is activity.
     pub activity: Activity,
-    /// Whether axum-login and tower-sessions run for it (its handler reads the signed-in
-    /// user); the others read only what the session layer decided.
+    /// Whether its handler needs the signed-in person: a page read gets the engine's
+    /// `SignedInUser`, anything else (forms, server functions) also passes axum-login and
+    /// tower-sessions (see `web::login_scope`); the others read only what the session layer
+    /// decided.
     pub login: bool,
     /// Whether an `Authorization` header is read for it; `false` for paths that must work
     /// with a stale token (signing in again, refreshing, the API description, `/metrics`,

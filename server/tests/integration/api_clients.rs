@@ -17,6 +17,7 @@ db_tests!(
     tokens_are_stored_only_as_hashes,
     api_sign_in_is_throttled_like_the_page,
     every_instance_on_a_database_accepts_its_jwts,
+    an_api_credential_signs_no_page_in,
 );
 
 const APP_UA: &str = "auto-logout-test-client/1.0";
@@ -570,4 +571,37 @@ async fn every_instance_on_a_database_accepts_its_jwts(db: TestDb) {
     );
     let (status, _) = a.call(Method::GET, "/api/v1/session", "Bearer", &jwt).await;
     assert_eq!(status, 401, "ended on B, refused on A");
+}
+
+/// A page shows the person of a browser session only: with an API client's live token or JWT
+/// (and no cookie) every page is an anonymous visitor's, as axum-login, which reads only the
+/// cookie, would have it.
+async fn an_api_credential_signs_no_page_in(db: TestDb) {
+    let app = spawn_app(db).await;
+    let (_, token) = app.api_sign_in("token", PASSWORD).await;
+    let (_, jwt) = app.api_sign_in("jwt", PASSWORD).await;
+    for credential in [&token["token"], &jwt["access_token"]] {
+        let credential = credential.as_str().unwrap();
+        let page = |path: &str| {
+            api_client()
+                .get(app.url(path))
+                .header("authorization", format!("Bearer {credential}"))
+                .send()
+        };
+        // The credential is live: the API answers for it.
+        let (status, _) = app
+            .call(Method::GET, "/api/v1/session", "Bearer", credential)
+            .await;
+        assert_eq!(status, 200);
+        let res = page("/home").await.unwrap();
+        assert_eq!(res.status(), 303);
+        assert_eq!(location(&res), "/sign-in?next=%2Fhome");
+        let res = page("/admin/sessions").await.unwrap();
+        assert_eq!(res.status(), 303, "sent to sign in, not told 403");
+        let res = page("/sign-in").await.unwrap();
+        assert_eq!(res.status(), 200, "not sent home");
+        let landing = page("/").await.unwrap().text().await.unwrap();
+        assert!(landing.contains(r#"href="/sign-in""#), "{landing}");
+        assert!(!landing.contains("signed-in-as"), "{landing}");
+    }
 }

@@ -262,6 +262,30 @@ impl Engine {
             .await
     }
 
+    /// The account signed in on a request's browser session, as the session layer admitted it
+    /// (its extensions): what axum-login's `AuthSession` would load, without loading the
+    /// session record again. `None` for an anonymous request, an API client's, or an account
+    /// deleted or disabled since (see [`crate::server::rules::signed_in`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(engine: auto_logout::server::Engine, req: axum::extract::Request) {
+    /// match engine.signed_in_user(req.extensions()).await {
+    ///     Ok(Some(user)) => println!("{} is signed in", user.username),
+    ///     Ok(None) => println!("nobody is signed in"),
+    ///     Err(_) => println!("refuse the request: the database failed"),
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// Database errors: refuse the request.
+    pub async fn signed_in_user(
+        &self,
+        extensions: &axum::http::Extensions,
+    ) -> Result<Option<User>, StoreError> {
+        super::rules::signed_in::signed_in_user(&self.0.users, extensions).await
+    }
+
     /// How the session cookie is sent.
     pub fn cookies(&self) -> CookiePolicy {
         self.0.cookies

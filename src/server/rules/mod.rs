@@ -11,5 +11,6 @@ pub mod devices;
 pub mod reauth;
 pub mod retention;
 pub mod session_start;
+pub mod signed_in;
 pub mod throttle_view;
 pub mod tokens;
