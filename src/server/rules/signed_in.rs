@@ -89,3 +89,85 @@ pub async fn signed_in_user(
         .await?
         .filter(|user| !user.disabled))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        dto::SessionStatus,
+        policy::Deadlines,
+        server::{Engine, ManualClock},
+        UnixMillis,
+    };
+    use std::sync::Arc;
+
+    const T0: UnixMillis = UnixMillis(1_800_000_000_000);
+
+    /// What the session layer puts on a request for a live session of `kind` of `user_id`.
+    fn admitted(user_id: i64, kind: SessionKind) -> Extensions {
+        let mut extensions = Extensions::new();
+        extensions.insert(ActiveSession {
+            id_hash: "ab".repeat(32),
+            user_id,
+            username: "alice".to_owned(),
+            kind,
+            status: SessionStatus {
+                seconds_until_idle_end: Some(600),
+                seconds_until_session_end: Some(3_600),
+                warn_before: 60,
+                scheduled_sign_out: false,
+            },
+            deadlines: Deadlines {
+                idle_end: Some(T0.plus(std::time::Duration::from_secs(600))),
+                session_end: Some(T0.plus(std::time::Duration::from_secs(3_600))),
+                scheduled: false,
+                tabs_end: None,
+            },
+            checked_at: T0,
+            idle_limit: Some(std::time::Duration::from_secs(600)),
+            ends_with_last_tab: false,
+        });
+        extensions
+    }
+
+    #[tokio::test]
+    async fn a_page_is_signed_in_for_a_browser_session_of_an_enabled_account_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::builder()
+            .database_url(format!("sqlite://{}/e.db?mode=rwc", dir.path().display()))
+            .clock(Arc::new(ManualClock::new(T0)))
+            .background(false)
+            .build()
+            .await
+            .unwrap();
+        let alice = engine
+            .users()
+            .create("alice", "correct horse battery", false)
+            .await
+            .unwrap();
+        let user_of = |extensions: Extensions| {
+            let engine = engine.clone();
+            async move { engine.signed_in_user(&extensions).await.unwrap() }
+        };
+
+        let signed_in = user_of(admitted(alice.id, SessionKind::Browser)).await;
+        assert_eq!(signed_in.map(|u| u.username), Some("alice".to_owned()));
+        assert_eq!(user_of(Extensions::new()).await, None, "anonymous");
+        assert_eq!(
+            user_of(admitted(alice.id, SessionKind::Api)).await,
+            None,
+            "an API credential signs no page in"
+        );
+        assert_eq!(
+            user_of(admitted(alice.id + 1, SessionKind::Browser)).await,
+            None,
+            "an account that is gone"
+        );
+        engine.users().set_disabled("alice", true).await.unwrap();
+        assert_eq!(
+            user_of(admitted(alice.id, SessionKind::Browser)).await,
+            None,
+            "a disabled account is nobody"
+        );
+    }
+}
