@@ -145,30 +145,7 @@ pub struct CountdownSignals {
     pub ended: RwSignal<Option<SignInReason>>,
 }
 
-/// Says that a server render writes its HTML without branch markers (as `to_html`, and Leptos'
-/// integrations without the islands router, do): in such a render, a countdown that opens no
-/// dialog is written straight from the session's numbers instead of building its view (the
-/// same HTML, a fraction of the work). Provide it in the render's context if that is so;
-/// without it the countdown always renders its view, which is right for every render.
-///
-/// ```
-/// use auto_logout_leptos::countdown::PlainRender;
-/// use leptos::prelude::*;
-/// let html = Owner::new().with(|| {
-///     provide_context(PlainRender);
-///     view! { <p>"the page, rendered with to_html"</p> }.to_html()
-/// });
-/// # assert!(html.contains("the page"));
-/// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PlainRender;
-
 /// The live countdown: an island, hydrated in the browser with the state the server rendered.
-///
-/// In a [`PlainRender`] on the server, a countdown that opens no dialog (the usual case: no
-/// limit within the warning's lead) is written straight from its first reading
-/// ([`counting_html`]): the HTML the view below renders, which the browser hydrates, without
-/// building the view's signals, effects and elements for one render.
 #[leptos::island]
 fn LiveCountdown(
     /// The session as the server saw it.
@@ -176,74 +153,6 @@ fn LiveCountdown(
     /// Paths and behaviour.
     options: CountdownOptions,
     /// The signed-in account's draft key, if drafts are kept.
-    drafts: Option<DraftKey>,
-) -> impl IntoView {
-    use leptos::tachys::html::InertElement;
-    #[cfg(feature = "ssr")]
-    if let Some(html) = use_context::<PlainRender>().and_then(|_| counting_html(&state, &options)) {
-        return Either::Left(InertElement::new(html));
-    }
-    Either::<InertElement, _>::Right(live_view(state, options, drafts))
-}
-
-/// What a server-rendered countdown that opens no dialog shows for `state`: exactly what
-/// [`live_view`] renders (the tests compare them), or `None` when its first reading is a
-/// warning (the dialog is rendered by the view itself).
-#[cfg(feature = "ssr")]
-fn counting_html(state: &CountdownState, options: &CountdownOptions) -> Option<String> {
-    use std::fmt::Write;
-    let reading = first_reading(state, options);
-    if matches!(reading.map(|r| r.phase), Some(Phase::Warning { .. })) {
-        return None;
-    }
-    let idle_limit_ms = match state {
-        CountdownState::Active { idle_limit_ms, .. } => *idle_limit_ms,
-        _ => None,
-    };
-    let mut html = String::with_capacity(640);
-    html.push_str(r#"<div role="timer" aria-label="Time left in this session" class="countdown">"#);
-    match reading.and_then(|r| r.idle) {
-        Some(s) => {
-            let _ = write!(
-                html,
-                r#"<span class="limit">Inactivity sign-out in <strong data-testid="idle-countdown" data-seconds="{s}">{}</strong>"#,
-                format_clock(s)
-            );
-            match idle_limit_ms {
-                Some(limit) => {
-                    let percent = idle_percent(s, limit);
-                    let _ = write!(
-                        html,
-                        r#"<progress max="100" value="{percent}" aria-hidden="true" data-testid="idle-progress" data-percent="{percent}" class="idle-bar"></progress>"#
-                    );
-                }
-                None => html.push_str("<!>"),
-            }
-            html.push_str("</span>");
-        }
-        None => html.push_str("<!>"),
-    }
-    match reading.and_then(|r| r.session.map(|s| (s, r.scheduled))) {
-        Some((s, scheduled)) => {
-            let _ = write!(
-                html,
-                r#"<span class="limit">{}<strong data-testid="session-countdown" data-seconds="{s}">{}</strong></span>"#,
-                session_label_text(scheduled),
-                format_clock(s)
-            );
-        }
-        None => html.push_str("<!>"),
-    }
-    // The warning dialog (not shown) and the "Sign in again" link (only the browser ends a
-    // countdown), as the view marks where they go.
-    html.push_str("</div><!><!--<() />--><!>");
-    Some(html)
-}
-
-/// The countdown's view: the limits, the warning dialog, and the way back after it ends.
-fn live_view(
-    state: CountdownState,
-    options: CountdownOptions,
     drafts: Option<DraftKey>,
 ) -> impl IntoView {
     let signals = CountdownSignals {
@@ -434,104 +343,6 @@ mod tests {
         assert_eq!(idle_percent(700, 600_000), 100, "never over 100");
         assert_eq!(idle_percent(5, 0), 0, "no limit, no bar");
         assert_eq!(idle_percent(2, 4_000), 50);
-    }
-
-    /// Every combination of limits left, limits, labels and warning leads around the
-    /// edges (none, zero, under a second, the warning's lead, hours, days).
-    #[cfg(feature = "ssr")]
-    fn states_and_options() -> Vec<(CountdownState, CountdownOptions)> {
-        let lefts = [
-            None,
-            Some(-5),
-            Some(0),
-            Some(1),
-            Some(999),
-            Some(1_000),
-            Some(59_001),
-            Some(61_000),
-            Some(599_001),
-            Some(3_600_000),
-            Some(3 * 86_400_000 + 1),
-        ];
-        let mut all = Vec::new();
-        for idle_ms in lefts {
-            for session_ms in lefts {
-                for scheduled in [false, true] {
-                    for idle_limit_ms in [None, Some(0), Some(600_000)] {
-                        for warn_before_ms in [None, Some(0), Some(60_000)] {
-                            let state = CountdownState::Active {
-                                idle_ms,
-                                session_ms,
-                                scheduled,
-                                idle_limit_ms,
-                            };
-                            let options = CountdownOptions {
-                                warn_before_ms,
-                                ..CountdownOptions::default()
-                            };
-                            all.push((state, options));
-                        }
-                    }
-                }
-            }
-        }
-        all.push((CountdownState::SignedOut, CountdownOptions::default()));
-        all
-    }
-
-    #[cfg(feature = "ssr")]
-    #[test]
-    fn the_server_writes_a_counting_countdown_as_its_view_renders_it() {
-        let (mut written, mut warnings) = (0, 0);
-        for (state, options) in states_and_options() {
-            let Some(html) = counting_html(&state, &options) else {
-                warnings += 1;
-                continue;
-            };
-            let rendered =
-                Owner::new().with(|| live_view(state.clone(), options.clone(), None).to_html());
-            assert_eq!(html, rendered, "{state:?} {options:?}");
-            written += 1;
-        }
-        assert!(
-            written > 1_000 && warnings > 100,
-            "{written} written, {warnings} warnings"
-        );
-    }
-
-    #[cfg(feature = "ssr")]
-    #[test]
-    fn the_island_holds_the_views_html_with_or_without_a_warning() {
-        for (state, options) in states_and_options() {
-            let view =
-                Owner::new().with(|| live_view(state.clone(), options.clone(), None).to_html());
-            let island = Owner::new().with(|| {
-                provide_context(PlainRender);
-                let (state, options) = (state.clone(), options.clone());
-                view! { <LiveCountdown state options drafts=None /> }.to_html()
-            });
-            let body = island
-                .split_once("\">")
-                .and_then(|(_, rest)| rest.strip_suffix("</leptos-island>"))
-                .unwrap_or_else(|| panic!("an island: {island}"));
-            assert_eq!(body, view, "{state:?} {options:?}");
-        }
-    }
-
-    #[cfg(feature = "ssr")]
-    #[test]
-    fn a_render_with_branch_markers_gets_the_view_itself() {
-        let (state, options) = states_and_options()
-            .into_iter()
-            .find(|(state, options)| counting_html(state, options).is_some())
-            .unwrap();
-        let view = Owner::new()
-            .with(|| live_view(state.clone(), options.clone(), None).to_html_branching());
-        assert!(view.contains("<!--bo-"), "{view}");
-        let island = Owner::new()
-            .with(|| view! { <LiveCountdown state options drafts=None /> }.to_html_branching());
-        // The view's own markers inside the timer (the written countdown has none).
-        assert!(island.contains(r#"class="countdown"><!--bo-"#), "{island}");
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub mod sign_out;
 /// The engine (the `auto-logout` crate; its `server` half with this crate's feature `ssr`), so
 /// that a Leptos app depends on one crate: `auto_logout_leptos::engine::server::Engine`.
 pub use auto_logout as engine;
-pub use countdown::{PlainRender, SessionCountdown};
+pub use countdown::SessionCountdown;
 pub use devices::DeviceList;
 pub use keep_drafts::KeepDrafts;
 pub use options::CountdownOptions;

@@ -64,8 +64,7 @@ impl DocumentSize {
 /// The render's context holds, as with Leptos' integration: the request's [`Parts`] (moved,
 /// not copied), the [`ResponseOptions`] the page may set a status or headers on, a nonce
 /// for its inline scripts, `leptos_axum::redirect` as the server redirect, and whatever
-/// `context` provides; and [`auto_logout_leptos::PlainRender`], as it writes no branch
-/// markers. The reactive owner of the render is cleaned up before the answer
+/// `context` provides. The reactive owner of the render is cleaned up before the answer
 /// leaves. A page that redirects (`leptos_axum::redirect`) answers with its status and
 /// `Location`.
 pub async fn render<IV>(
@@ -86,9 +85,6 @@ where
         provide_context(answer.clone());
         leptos_router::components::provide_server_redirect(leptos_axum::redirect);
         leptos::nonce::provide_nonce();
-        // Both ways of writing below leave out branch markers: the countdown may be written
-        // from its numbers rather than rendered (see `PlainRender`).
-        provide_context(auto_logout_leptos::PlainRender);
         context();
         let view = app();
         let capacity = size.next_capacity();
