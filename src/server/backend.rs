@@ -70,7 +70,6 @@ impl AuthnBackend for Backend {
     }
 
     async fn get_user(&self, user_id: &UserId<Self>) -> Result<Option<User>, StoreError> {
-        // A disabled account is nobody, whatever session still names it.
-        Ok(self.users.get(*user_id).await?.filter(|u| !u.disabled))
+        self.users.get_enabled(*user_id).await
     }
 }

@@ -84,10 +84,7 @@ pub async fn signed_in_user(
     let Some(session) = page_session(extensions) else {
         return Ok(None);
     };
-    Ok(users
-        .get(session.user_id)
-        .await?
-        .filter(|user| !user.disabled))
+    users.get_enabled(session.user_id).await
 }
 
 #[cfg(test)]

@@ -299,6 +299,15 @@ impl Users {
             .flatten())
     }
 
+    /// The account `id` unless it is disabled: a disabled account is nobody, whatever session
+    /// still names it ([`Users::get`] otherwise).
+    ///
+    /// # Errors
+    /// As [`Users::get`].
+    pub async fn get_enabled(&self, id: i64) -> Result<Option<User>, StoreError> {
+        Ok(self.get(id).await?.filter(|user| !user.disabled))
+    }
+
     /// The account with database id `id`, if any.
     pub async fn get(&self, id: i64) -> Result<Option<User>, StoreError> {
         if let Some(user) = self.inner.by_id.get(&id) {
