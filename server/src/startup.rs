@@ -376,17 +376,19 @@ pub fn router(state: AppState) -> AppService {
     // The layers, outermost first: a request passes them top-down, its answer bottom-up.
     // They wrap the router once (not each route). `web::edge` (allowed hosts, trailing
     // slashes) wraps all of this; see `run_until`.
-    // axum-login over tower-sessions and the engine's store, for the requests that may sign
-    // someone in or out (see `web::login_scope`; page reads learn who is signed in from the
-    // engine, and the page access rules run for both).
-    let login = auth_layer;
     let app = ServiceBuilder::new()
         // CSRF, no-store, error shapes, the request's log span, latency (see `web::request_rules`).
         .layer(RequestRulesLayer::new(state.config.cookies()))
         // The engine's session rules: limits, activity, ended sessions made anonymous.
         .layer(state.engine.session_layer())
-        // The login layers only where a handler reads them (see `web::login_scope`).
-        .service(LoginScope::new(login, pages_and_api, state.engine.clone()));
+        // The page access rules and the engine's signed-in person for pages, forms and server
+        // functions; axum-login over tower-sessions and the engine's store only for those that
+        // may sign someone in or out (see `web::login_scope`).
+        .service(LoginScope::new(
+            auth_layer,
+            pages_and_api,
+            state.engine.clone(),
+        ));
     // Pages, JSON and a bundle without pre-compressed files, compressed when the client
     // accepts it (brotli or gzip; small answers are not worth it; see `web::compress`).
     // The client bundle needs no session and may be cached (see `web::assets`).

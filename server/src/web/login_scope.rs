@@ -39,10 +39,7 @@ pub enum Scope {
 
 /// The scope of a request with `method` for `path`.
 pub fn scope_of(method: &axum::http::Method, path: &str) -> Scope {
-    scope_of_route(
-        matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD),
-        route_of(path),
-    )
+    scope_of_route(is_page_read(method), route_of(path))
 }
 
 fn scope_of_route(read: bool, route: &Route) -> Scope {
@@ -106,7 +103,7 @@ impl tower::Service<Request> for LoginScope {
 
     fn call(&mut self, req: Request) -> Self::Future {
         let route = route_of(req.uri().path());
-        let login = match scope_of_route(is_page_read(&req), route) {
+        let login = match scope_of_route(is_page_read(req.method()), route) {
             Scope::Direct => return Either::Right(self.router.clone().oneshot(req)),
             Scope::Person => None,
             Scope::Login => Some(Arc::clone(&self.through_login)),

@@ -21,9 +21,10 @@ pub fn is_protected(path: &str) -> bool {
     matches!(route_of(path).access, Access::SignedIn | Access::Admin)
 }
 
-/// Whether `req` reads a page (`GET` or `HEAD`), where the page access rules apply.
-pub fn is_page_read(req: &Request) -> bool {
-    matches!(*req.method(), Method::GET | Method::HEAD)
+/// Whether a request with `method` reads a page (`GET` or `HEAD`), where the page access
+/// rules apply.
+pub fn is_page_read(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD)
 }
 
 /// `req`, which `route` covers, with its signed-in person ([`SignedInUser`]) if it may go on
@@ -41,7 +42,7 @@ pub async fn admit(
             return ControlFlow::Break(unavailable());
         }
     };
-    if is_page_read(&req) {
+    if is_page_read(req.method()) {
         if let Some(refusal) = refusal(route.access, user.as_ref().map(|u| u.is_admin), &req) {
             return ControlFlow::Break(refusal);
         }
